@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's schema; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates `env` against `schema` once and returns a frozen, typed config. */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Readonly<z.infer<S>> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
+        return value === undefined ? `${name}: ${issue.message}` : `${name}: ${issue.message} (got "${value}")`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data) as Readonly<z.infer<S>>;
+}
+
+/** Reusable variable schemas, so every service reads the same names the same way. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  nodeEnv: () => z.enum(['development', 'production', 'test']).default('development'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  url: () => z.url(),
+  optionalUrl: () => z.url().optional(),
+  /** Comma-separated list, trimmed, empties dropped. */
+  list: () =>
+    z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0),
+      ),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1'),
+  positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
+  /** A PEM key, allowing `\n` escapes so it fits in one environment line. */
+  pem: () => z.string().min(1).transform((s) => s.replace(/\\n/g, '\n')),
+};
+
+/** Variables every service shares (DESIGN.md §5). */
+export const baseEnvSchema = z.object({
+  NODE_ENV: env.nodeEnv(),
+  LOG_LEVEL: env.logLevel(),
+});

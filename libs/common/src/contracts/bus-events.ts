@@ -1,0 +1,20 @@
+import type { Chat, Message } from './domain';
+
+/**
+ * Events services publish for each other (Redis pub/sub in the cluster, an in-process bus when embedded).
+ * chat-api publishes after each committed write; auth publishes session revocations.
+ */
+export type ChatEvent =
+  | { type: 'chat:new'; chatId: string; message: Message }
+  | { type: 'chat:updated'; chatId: string; message: Message }
+  | { type: 'chat:deleted'; chatId: string; message: Message }
+  | { type: 'chat:read'; chatId: string; userId: string; seq: number }
+  | { type: 'chat:added'; chatId: string; userIds: string[]; chat: Chat }
+  | { type: 'chat:removed'; chatId: string; userIds: string[] };
+
+export type SessionEvent = { type: 'session:revoked'; sessionId: string; userId: string };
+
+export interface BusChannels {
+  'chat-events': ChatEvent;
+  'session-events': SessionEvent;
+}

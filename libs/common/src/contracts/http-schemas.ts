@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/**
+ * Request schemas of the public HTTP API. The services validate with these and the gateway
+ * generates OpenAPI from them, so the documentation cannot drift from what is enforced.
+ * Every string field is `z.string()`: an operator object such as `{"$gt":""}` fails validation.
+ */
+
+/** 24-hex MongoDB ObjectId as a string. */
+export const objectIdSchema = z.string().regex(/^[0-9a-f]{24}$/i, 'must be a 24-character hex id');
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: 'must be a valid email address' }));
+
+/** 8–72 bytes: bcrypt reads at most 72 bytes, so longer is refused, never silently truncated. */
+export const passwordSchema = z
+  .string()
+  .refine((p) => Buffer.byteLength(p, 'utf8') >= 8, 'must be at least 8 bytes')
+  .refine((p) => Buffer.byteLength(p, 'utf8') <= 72, 'must be at most 72 bytes (bcrypt limit)');
+
+const nameSchema = z.string().trim().min(1).max(100);
+
+export const registerBodySchema = z.strictObject({
+  email: emailSchema,
+  password: passwordSchema,
+  fullName: z.strictObject({ firstName: nameSchema, lastName: nameSchema }),
+});
+
+export const loginBodySchema = z.strictObject({
+  email: emailSchema,
+  password: z.string().min(1).max(1024),
+});
+
+export const userSearchQuerySchema = z.object({
+  q: z.string().trim().min(1).max(100),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+});
+
+export const createChatBodySchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('group'),
+    title: z.string().trim().min(1).max(120),
+    memberIds: z.array(objectIdSchema).max(500).optional(),
+  }),
+  z.strictObject({ type: z.literal('direct'), userId: objectIdSchema }),
+]);
+
+export const addMemberBodySchema = z.strictObject({ userId: objectIdSchema });
+
+export const MESSAGE_MAX_LENGTH = 4000;
+export const PAGE_LIMIT_MAX = 100;
+export const PAGE_LIMIT_DEFAULT = 50;
+
+export const messageTextSchema = z.string().trim().min(1, 'must not be blank').max(MESSAGE_MAX_LENGTH);
+export const clientMsgIdSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9_:.-]+$/, 'letters, digits and _ : . - only');
+
+export const sendMessageBodySchema = z.strictObject({ text: messageTextSchema, clientMsgId: clientMsgIdSchema });
+export const editMessageBodySchema = z.strictObject({ text: messageTextSchema });
+
+const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const listMessagesQuerySchema = z
+  .object({
+    before: seqParam.optional(),
+    after: seqParam.optional(),
+    limit: z.coerce.number().int().min(1).max(PAGE_LIMIT_MAX).default(PAGE_LIMIT_DEFAULT),
+  })
+  .refine((q) => q.before === undefined || q.after === undefined, 'use either before or after, not both');
+
+export const readMarkerBodySchema = z.strictObject({ seq: z.number().int().min(0) });
+
+export const chatParamsSchema = z.object({ chatId: objectIdSchema });
+export const memberParamsSchema = z.object({ chatId: objectIdSchema, userId: objectIdSchema });
+export const messageParamsSchema = z.object({ chatId: objectIdSchema, messageId: objectIdSchema });
+
+export type RegisterBody = z.infer<typeof registerBodySchema>;
+export type LoginBody = z.infer<typeof loginBodySchema>;
+export type CreateChatBody = z.infer<typeof createChatBodySchema>;
+export type SendMessageBody = z.infer<typeof sendMessageBodySchema>;
+export type ListMessagesQuery = z.infer<typeof listMessagesQuerySchema>;

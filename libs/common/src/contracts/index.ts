@@ -1,0 +1,4 @@
+export * from './domain';
+export * from './http-schemas';
+export * from './socket-events';
+export * from './bus-events';

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { clientMsgIdSchema, messageTextSchema, objectIdSchema } from './http-schemas';
+import type { Chat, Message } from './domain';
+
+/** Socket.IO contract (DESIGN.md §4): payload schemas the realtime service validates with, and the typed events. */
+export const chatSendPayloadSchema = z.strictObject({
+  chatId: objectIdSchema,
+  text: messageTextSchema,
+  clientMsgId: clientMsgIdSchema,
+});
+export const chatSyncPayloadSchema = z.strictObject({
+  chatId: objectIdSchema,
+  afterSeq: z.number().int().min(0),
+  limit: z.number().int().min(1).max(100).optional(),
+});
+export const chatTypingPayloadSchema = z.strictObject({ chatId: objectIdSchema });
+export const chatReadPayloadSchema = z.strictObject({ chatId: objectIdSchema, seq: z.number().int().min(0) });
+
+export type ChatSendPayload = z.infer<typeof chatSendPayloadSchema>;
+export type ChatSyncPayload = z.infer<typeof chatSyncPayloadSchema>;
+export type ChatTypingPayload = z.infer<typeof chatTypingPayloadSchema>;
+export type ChatReadPayload = z.infer<typeof chatReadPayloadSchema>;
+
+export interface AckError {
+  ok: false;
+  error: { code: string; message: string };
+}
+export type Ack<T extends object> = ({ ok: true } & T) | AckError;
+
+export interface ClientToServerEvents {
+  'chat:send': (payload: ChatSendPayload, ack: (res: Ack<{ message: Message }>) => void) => void;
+  'chat:sync': (payload: ChatSyncPayload, ack: (res: Ack<{ messages: Message[] }>) => void) => void;
+  'chat:typing': (payload: ChatTypingPayload) => void;
+  'chat:read': (payload: ChatReadPayload, ack?: (res: Ack<object>) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'chat:new': (payload: { message: Message }) => void;
+  'chat:updated': (payload: { message: Message }) => void;
+  'chat:deleted': (payload: { message: Message }) => void;
+  'chat:typing': (payload: { chatId: string; userId: string }) => void;
+  'chat:read': (payload: { chatId: string; userId: string; seq: number }) => void;
+  presence: (payload: { userId: string; online: boolean }) => void;
+  'chat:added': (payload: { chat: Chat }) => void;
+  'chat:removed': (payload: { chatId: string }) => void;
+}
+
+/** Replica-to-replica messages (kept off the hot path). */
+export interface InterServerEvents {
+  ping: () => void;
+}
+
+export interface SocketData {
+  userId: string;
+  sessionId: string;
+  tokenId: string;
+  tokenExpiresAt: number;
+}

@@ -1,0 +1,36 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from '../logger';
+import { createHttpLogger } from './request-context';
+import type { ServiceMetrics } from './metrics';
+
+export interface BaseAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** JSON body limit (default 16kb: the largest legitimate body is a 4,000-character message). */
+  bodyLimit?: string;
+  production?: boolean;
+  /** Trust X-Forwarded-* from the edge (nginx / the gateway). */
+  trustProxy?: boolean;
+}
+
+/**
+ * An Express app with what every service needs first: no X-Powered-By, helmet headers (nosniff…),
+ * request ids and pino-http logging, metrics, and a bounded JSON parser.
+ * Services add their routes, then `notFoundHandler()` and `errorHandler()`.
+ */
+export function createBaseApp({ logger, metrics, bodyLimit = '16kb', production = false, trustProxy = true }: BaseAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', trustProxy ? 'loopback, linklocal, uniquelocal' : false);
+  app.use(createHttpLogger(logger));
+  app.use(
+    helmet({
+      contentSecurityPolicy: false,
+      hsts: production ? { maxAge: 15552000, includeSubDomains: true } : false,
+    }),
+  );
+  app.use(metrics.httpMiddleware);
+  app.use(express.json({ limit: bodyLimit, strict: true }));
+  return app;
+}
