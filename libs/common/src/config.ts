@@ -19,7 +19,9 @@ export function loadConfig<S extends z.ZodType>(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
         const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-        return value === undefined ? `${name}: ${issue.message}` : `${name}: ${issue.message} (got "${value}")`;
+        return value === undefined
+          ? `${name}: ${issue.message}`
+          : `${name}: ${issue.message} (got "${value}")`;
       }),
     );
   }
@@ -51,7 +53,11 @@ export const env = {
       .transform((v) => v === 'true' || v === '1'),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   /** A PEM key, allowing `\n` escapes so it fits in one environment line. */
-  pem: () => z.string().min(1).transform((s) => s.replace(/\\n/g, '\n')),
+  pem: () =>
+    z
+      .string()
+      .min(1)
+      .transform((s) => s.replace(/\\n/g, '\n')),
 };
 
 /** Variables every service shares (DESIGN.md §5). */

@@ -26,8 +26,14 @@ export class AppError extends Error {
   static conflict(message: string, code = 'conflict'): AppError {
     return new AppError(409, code, message);
   }
-  static tooManyRequests(retryAfterSeconds: number, message = 'Too many requests', code = 'rate_limited'): AppError {
-    return new AppError(429, code, message, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  static tooManyRequests(
+    retryAfterSeconds: number,
+    message = 'Too many requests',
+    code = 'rate_limited',
+  ): AppError {
+    return new AppError(429, code, message, {
+      'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    });
   }
 }
 

@@ -13,7 +13,12 @@ export interface MongoOptions {
  * Opens a dedicated mongoose connection (not the global one), so services composed in one process
  * and tests never share connection state. Commands are not buffered: a down database is an error, not a hang.
  */
-export async function connectMongo({ url, logger, serverSelectionTimeoutMS = 5000, maxPoolSize = 20 }: MongoOptions): Promise<Connection> {
+export async function connectMongo({
+  url,
+  logger,
+  serverSelectionTimeoutMS = 5000,
+  maxPoolSize = 20,
+}: MongoOptions): Promise<Connection> {
   const connection = mongoose.createConnection(url, {
     serverSelectionTimeoutMS,
     socketTimeoutMS: 30_000,

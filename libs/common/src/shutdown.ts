@@ -21,7 +21,11 @@ export interface ShutdownResult {
 }
 
 /** Returns an idempotent `shutdown()` that closes every step in order, each failure logged, within a bound. */
-export function createShutdown({ logger, steps, timeoutMs = 10_000 }: ShutdownOptions): (reason: string) => Promise<ShutdownResult> {
+export function createShutdown({
+  logger,
+  steps,
+  timeoutMs = 10_000,
+}: ShutdownOptions): (reason: string) => Promise<ShutdownResult> {
   let running: Promise<ShutdownResult> | undefined;
   return (reason) => {
     running ??= (async () => {
@@ -58,7 +62,10 @@ export function createShutdown({ logger, steps, timeoutMs = 10_000 }: ShutdownOp
  * Wires SIGTERM/SIGINT to `shutdown` and exits with its outcome. A crash (uncaught exception or
  * unhandled rejection) is logged as fatal and also shuts down: we never keep running in an unknown state.
  */
-export function installProcessHandlers(logger: Logger, shutdown: (reason: string) => Promise<ShutdownResult>): void {
+export function installProcessHandlers(
+  logger: Logger,
+  shutdown: (reason: string) => Promise<ShutdownResult>,
+): void {
   const stop = (reason: string, code: number) => {
     void shutdown(reason).then((result) => {
       logger.flush();
@@ -91,7 +98,8 @@ export function listen(server: Server, port: number, host = '0.0.0.0'): Promise<
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') reject(new Error(`Port ${port} is already in use (set PORT to another port)`));
+      if (err.code === 'EADDRINUSE')
+        reject(new Error(`Port ${port} is already in use (set PORT to another port)`));
       else reject(err);
     };
     const onListening = () => {

@@ -14,7 +14,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves when `check` stops throwing, or rejects after `timeoutMs` with its last error. */
-export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -25,5 +29,7 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`waitFor timed out after ${timeoutMs} ms: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  throw new Error(
+    `waitFor timed out after ${timeoutMs} ms: ${lastError instanceof Error ? lastError.message : String(lastError)}`,
+  );
 }

@@ -23,17 +23,38 @@ export async function startRedisServer(): Promise<RedisServer> {
   const start = async () => {
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+      ],
       { stdio: 'ignore' },
     );
     child = proc;
     const spawnFailed = new Promise<never>((_, reject) => {
-      proc.once('error', (err) => reject(new Error(`cannot start redis-server (is it installed? npm run setup): ${err.message}`)));
+      proc.once('error', (err) =>
+        reject(new Error(`cannot start redis-server (is it installed? npm run setup): ${err.message}`)),
+      );
     });
     await Promise.race([
       spawnFailed,
       waitFor(async () => {
-        const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const probe = new Redis({
+          port,
+          host: '127.0.0.1',
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
         probe.on('error', () => undefined);
         try {
           await probe.connect();

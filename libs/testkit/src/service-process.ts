@@ -30,7 +30,12 @@ export interface SpawnServiceOptions {
  * Runs a service as a real process, exactly as `main.ts` runs in production, and resolves once it logs
  * `listening` with its port (services listen on PORT=0 in tests unless told otherwise).
  */
-export function spawnService({ service, env, label = service, startTimeoutMs = 20_000 }: SpawnServiceOptions): Promise<ServiceProcess> {
+export function spawnService({
+  service,
+  env,
+  label = service,
+  startTimeoutMs = 20_000,
+}: SpawnServiceOptions): Promise<ServiceProcess> {
   const entry = join(REPO_ROOT, 'services', service, 'src', 'main.ts');
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
@@ -38,10 +43,11 @@ export function spawnService({ service, env, label = service, startTimeoutMs = 2
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const collect = (stream: NodeJS.ReadableStream) => createInterface({ input: stream }).on('line', (line) => {
-    logs.push(line);
-    if (process.env.TEST_SERVICE_LOGS) process.stderr.write(`[${label}] ${line}\n`);
-  });
+  const collect = (stream: NodeJS.ReadableStream) =>
+    createInterface({ input: stream }).on('line', (line) => {
+      logs.push(line);
+      if (process.env.TEST_SERVICE_LOGS) process.stderr.write(`[${label}] ${line}\n`);
+    });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
 
   const terminate = async (signal: NodeJS.Signals, graceMs: number) => {
@@ -59,7 +65,11 @@ export function spawnService({ service, env, label = service, startTimeoutMs = 2
     }, startTimeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${label} exited during start (code ${code}, signal ${signal}):\n${logs.slice(-20).join('\n')}`));
+      reject(
+        new Error(
+          `${label} exited during start (code ${code}, signal ${signal}):\n${logs.slice(-20).join('\n')}`,
+        ),
+      );
     });
     collect(child.stderr!);
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -1,4 +1,11 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { AppError } from '../errors';
 import type { TokenDenylist } from './denylist';
 
@@ -33,7 +40,11 @@ export type AccessTokenVerifier = (token: string) => Promise<AccessClaims>;
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const keys: JWTVerifyGetKey =
     options.jwks instanceof URL
-      ? createRemoteJWKSet(options.jwks, { cacheMaxAge: 10 * 60_000, cooldownDuration: 5_000, timeoutDuration: 5_000 })
+      ? createRemoteJWKSet(options.jwks, {
+          cacheMaxAge: 10 * 60_000,
+          cooldownDuration: 5_000,
+          timeoutDuration: 5_000,
+        })
       : createLocalJWKSet(options.jwks);
   const issuer = options.issuer ?? ACCESS_TOKEN_ISSUER;
   const audience = options.audience ?? ACCESS_TOKEN_AUDIENCE;

@@ -73,7 +73,12 @@ export function createIdentityVerifier(trustedKeys: JSONWebKeySet): IdentityVeri
         typ: 'cohort-identity+jwt',
       });
       const { sub, sid, tid, tex, iss } = payload;
-      if (typeof sub !== 'string' || typeof sid !== 'string' || typeof tid !== 'string' || typeof tex !== 'number') {
+      if (
+        typeof sub !== 'string' ||
+        typeof sid !== 'string' ||
+        typeof tid !== 'string' ||
+        typeof tex !== 'number'
+      ) {
         throw AppError.unauthorized('Invalid forwarded identity');
       }
       return { userId: sub, sessionId: sid, tokenId: tid, tokenExpiresAt: tex, forwardedBy: String(iss) };

@@ -21,9 +21,7 @@ export interface PemKeyPair {
 /** Generates a fresh PEM key pair for `alg` (PKCS8 private, SPKI public). */
 export function generatePemKeyPair(alg: SigningAlgorithm): PemKeyPair {
   const { privateKey, publicKey } =
-    alg === 'ES256'
-      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-      : generateKeyPairSync('ed25519');
+    alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
   return {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
@@ -31,7 +29,11 @@ export function generatePemKeyPair(alg: SigningAlgorithm): PemKeyPair {
 }
 
 /** Imports a PKCS8 PEM private key; `kid` defaults to the RFC 7638 thumbprint of its public half. */
-export async function importSigningKey(privateKeyPem: string, alg: SigningAlgorithm, kid?: string): Promise<SigningKey> {
+export async function importSigningKey(
+  privateKeyPem: string,
+  alg: SigningAlgorithm,
+  kid?: string,
+): Promise<SigningKey> {
   const privateKey = await importPKCS8(privateKeyPem, alg, { extractable: true });
   const full = await exportJWK(privateKey);
   const publicJwk: JWK = { kty: full.kty, crv: full.crv, x: full.x, ...(full.y ? { y: full.y } : {}) };
@@ -40,7 +42,11 @@ export async function importSigningKey(privateKeyPem: string, alg: SigningAlgori
 }
 
 /** Public JWK for a SPKI PEM, with its thumbprint as `kid` unless one is given. */
-export async function publicJwkFromPem(publicKeyPem: string, alg: SigningAlgorithm, kid?: string): Promise<JWK> {
+export async function publicJwkFromPem(
+  publicKeyPem: string,
+  alg: SigningAlgorithm,
+  kid?: string,
+): Promise<JWK> {
   const key = await importSPKI(publicKeyPem, alg, { extractable: true });
   const jwk = await exportJWK(key);
   const keyId = kid ?? (await calculateJwkThumbprint(jwk));

@@ -14,7 +14,10 @@ export function createMemoryBus(): EventBus {
       const copy = structuredClone(payload);
       setImmediate(() => emitter.emit(channel, copy));
     },
-    async subscribe<C extends keyof BusChannels>(channel: C, handler: BusHandler<BusChannels[C]>): Promise<Unsubscribe> {
+    async subscribe<C extends keyof BusChannels>(
+      channel: C,
+      handler: BusHandler<BusChannels[C]>,
+    ): Promise<Unsubscribe> {
       emitter.on(channel, handler);
       return async () => {
         emitter.off(channel, handler);

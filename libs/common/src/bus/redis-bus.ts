@@ -13,7 +13,12 @@ export interface RedisBusOptions {
 }
 
 /** Redis pub/sub bus. Messages are JSON; a malformed message is logged and skipped, never thrown. */
-export function createRedisBus({ publisher, subscriber, logger, prefix = 'cohort:' }: RedisBusOptions): EventBus {
+export function createRedisBus({
+  publisher,
+  subscriber,
+  logger,
+  prefix = 'cohort:',
+}: RedisBusOptions): EventBus {
   const handlers = new Map<string, Set<BusHandler<unknown>>>();
 
   subscriber.on('message', (redisChannel: string, raw: string) => {
@@ -39,7 +44,10 @@ export function createRedisBus({ publisher, subscriber, logger, prefix = 'cohort
     async publish(channel, payload) {
       await publisher.publish(prefix + channel, JSON.stringify(payload));
     },
-    async subscribe<C extends keyof BusChannels>(channel: C, handler: BusHandler<BusChannels[C]>): Promise<Unsubscribe> {
+    async subscribe<C extends keyof BusChannels>(
+      channel: C,
+      handler: BusHandler<BusChannels[C]>,
+    ): Promise<Unsubscribe> {
       const key = prefix + channel;
       let set = handlers.get(key);
       if (!set) {

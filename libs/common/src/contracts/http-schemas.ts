@@ -62,7 +62,10 @@ export const clientMsgIdSchema = z
   .max(100)
   .regex(/^[A-Za-z0-9_:.-]+$/, 'letters, digits and _ : . - only');
 
-export const sendMessageBodySchema = z.strictObject({ text: messageTextSchema, clientMsgId: clientMsgIdSchema });
+export const sendMessageBodySchema = z.strictObject({
+  text: messageTextSchema,
+  clientMsgId: clientMsgIdSchema,
+});
 export const editMessageBodySchema = z.strictObject({ text: messageTextSchema });
 
 const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);

@@ -19,7 +19,13 @@ export interface BaseAppOptions {
  * request ids and pino-http logging, metrics, and a bounded JSON parser.
  * Services add their routes, then `notFoundHandler()` and `errorHandler()`.
  */
-export function createBaseApp({ logger, metrics, bodyLimit = '16kb', production = false, trustProxy = true }: BaseAppOptions): Express {
+export function createBaseApp({
+  logger,
+  metrics,
+  bodyLimit = '16kb',
+  production = false,
+  trustProxy = true,
+}: BaseAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxy ? 'loopback, linklocal, uniquelocal' : false);

@@ -17,7 +17,8 @@ function fromHttpError(err: unknown): AppError | null {
   const status = e.status ?? e.statusCode;
   if (typeof status !== 'number' || status < 400 || status >= 500) return null;
   if (e.type === 'entity.too.large') return new AppError(413, 'payload_too_large', 'Request body too large');
-  if (e.type === 'entity.parse.failed') return new AppError(400, 'invalid_json', 'Request body is not valid JSON');
+  if (e.type === 'entity.parse.failed')
+    return new AppError(400, 'invalid_json', 'Request body is not valid JSON');
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
     return new AppError(415, 'unsupported_encoding', 'Unsupported content encoding');
   }

@@ -30,7 +30,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /** `/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics` (Prometheus text). */
-export function createOpsRouter({ service, registry, readiness = {}, info = {}, checkTimeoutMs = 2000 }: OpsRoutesOptions): Router {
+export function createOpsRouter({
+  service,
+  registry,
+  readiness = {},
+  info = {},
+  checkTimeoutMs = 2000,
+}: OpsRoutesOptions): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service, ...info, uptimeSeconds: Math.round(process.uptime()) });

@@ -8,7 +8,11 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * Whether a request's Origin is acceptable: absent, listed in `allowed`, or the product's own origin
  * (the scheme and Host the request was addressed to, as the edge forwards them).
  */
-export function isAllowedOrigin(headers: IncomingHttpHeaders, allowed: readonly string[], encrypted = false): boolean {
+export function isAllowedOrigin(
+  headers: IncomingHttpHeaders,
+  allowed: readonly string[],
+  encrypted = false,
+): boolean {
   const origin = headers.origin;
   if (origin === undefined) return true;
   if (allowed.includes(origin)) return true;

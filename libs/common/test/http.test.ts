@@ -1,0 +1,181 @@
+import request from 'supertest';
+import { z } from 'zod';
+import { AppError } from '../src/errors';
+import { createBaseApp } from '../src/http/base-app';
+import { errorHandler, notFoundHandler } from '../src/http/error-handler';
+import { createMetrics } from '../src/http/metrics';
+import { createOpsRouter } from '../src/http/ops-routes';
+import { originCheck } from '../src/http/origin-check';
+import { parseOrThrow } from '../src/http/validate';
+import { createLogger } from '../src/logger';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+function buildApp(readiness: Record<string, () => Promise<unknown>> = {}) {
+  const metrics = createMetrics('test');
+  const app = createBaseApp({ logger, metrics });
+  app.use(
+    createOpsRouter({ service: 'test', registry: metrics.registry, readiness, info: { replica: 'r1' } }),
+  );
+  app.use(originCheck(['https://allowed.example']));
+  app.post('/things', (req, res) => {
+    const body = parseOrThrow(z.strictObject({ name: z.string().min(1) }), req.body);
+    res.status(201).json({ name: body.name });
+  });
+  app.get('/limited', () => {
+    throw AppError.tooManyRequests(7.2);
+  });
+  app.get('/boom', () => {
+    throw new Error('secret internal detail');
+  });
+  app.get('/async-boom', async () => {
+    await Promise.resolve();
+    throw new AppError(409, 'email_taken', 'Email already registered');
+  });
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  return app;
+}
+
+describe('error mapping', () => {
+  const app = buildApp();
+
+  it('maps an AppError to its status and the contract error shape', async () => {
+    const res = await request(app).get('/async-boom');
+    expect(res.status).toBe(409);
+    expect(res.body).toEqual({ error: { code: 'email_taken', message: 'Email already registered' } });
+  });
+
+  it('sets the headers an AppError carries (Retry-After rounded up)', async () => {
+    const res = await request(app).get('/limited');
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('8');
+  });
+
+  it('hides unknown errors behind a 500 with an errorId', async () => {
+    const res = await request(app).get('/boom');
+    expect(res.status).toBe(500);
+    expect(res.body.error.code).toBe('internal_error');
+    expect(res.body.error.errorId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.stringify(res.body)).not.toContain('secret internal detail');
+  });
+
+  it('answers unknown paths with a JSON 404', async () => {
+    const res = await request(app).get('/api/nope');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('not_found');
+  });
+
+  it('refuses an operator object where a string belongs with a 400 naming the field', async () => {
+    const res = await request(app)
+      .post('/things')
+      .send({ name: { $gt: '' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_error');
+    expect(res.body.error.message).toMatch(/^name: /);
+  });
+
+  it('maps malformed JSON and oversized bodies to 400 and 413', async () => {
+    const bad = await request(app).post('/things').set('content-type', 'application/json').send('{"name":');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_json');
+    const big = await request(app)
+      .post('/things')
+      .send({ name: 'x'.repeat(20_000) });
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('payload_too_large');
+  });
+});
+
+describe('base app headers and request ids', () => {
+  const app = buildApp();
+
+  it('sends nosniff and no X-Powered-By', async () => {
+    const res = await request(app).get('/healthz');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+  });
+
+  it('echoes a sane x-request-id and generates one when absent or unsafe', async () => {
+    const echoed = await request(app).get('/healthz').set('x-request-id', 'abc-123');
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
+    const generated = await request(app).get('/healthz');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const unsafe = await request(app).get('/healthz').set('x-request-id', 'bad id with spaces; and $(stuff)');
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('ops routes', () => {
+  it('serves /healthz with the extra info', async () => {
+    const res = await request(buildApp()).get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'ok', service: 'test', replica: 'r1' });
+  });
+
+  it('serves Prometheus text on /metrics, including request latency once a request was made', async () => {
+    const app = buildApp();
+    await request(app).post('/things').send({ name: 'a' });
+    const res = await request(app).get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.text).toMatch(/http_request_duration_seconds_count\{.*route="\/things".*status="201".*\} 1/);
+    expect(res.text).toContain('process_resident_memory_bytes');
+  });
+
+  it('reports 503 on /readyz when a dependency check fails, naming it', async () => {
+    const app = buildApp({
+      mongo: async () => 'ok',
+      redis: async () => Promise.reject(new Error('ECONNREFUSED')),
+    });
+    const res = await request(app).get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.checks).toEqual({ mongo: 'ok', redis: 'ECONNREFUSED' });
+  });
+
+  it('reports ready when every check passes', async () => {
+    const res = await request(buildApp({ mongo: async () => undefined })).get('/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('ready');
+  });
+});
+
+describe('origin check (CSRF)', () => {
+  const app = buildApp();
+
+  it('refuses a cookie-authenticated POST from a foreign origin with 403 csrf', async () => {
+    const res = await request(app)
+      .post('/things')
+      .set('origin', 'https://evil.example')
+      .set('cookie', 'token=x')
+      .send({ name: 'a' });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('csrf');
+  });
+
+  it('allows listed origins, the request’s own origin, and requests without Origin', async () => {
+    const listed = await request(app)
+      .post('/things')
+      .set('origin', 'https://allowed.example')
+      .send({ name: 'a' });
+    expect(listed.status).toBe(201);
+    const own = await request(app)
+      .post('/things')
+      .set('host', 'chat.example:8080')
+      .set('origin', 'http://chat.example:8080')
+      .set('cookie', 'token=x')
+      .send({ name: 'a' });
+    expect(own.status).toBe(201);
+    const none = await request(app).post('/things').set('cookie', 'token=x').send({ name: 'a' });
+    expect(none.status).toBe(201);
+  });
+
+  it('lets bearer-only requests through (not cookie-driven)', async () => {
+    const res = await request(app)
+      .post('/things')
+      .set('origin', 'https://evil.example')
+      .set('authorization', 'Bearer abc')
+      .send({ name: 'a' });
+    expect(res.status).toBe(201);
+  });
+});
