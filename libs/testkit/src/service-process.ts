@@ -17,9 +17,11 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+export type ServiceName = 'auth' | 'chat-api' | 'gateway' | 'realtime';
+
 export interface SpawnServiceOptions {
   /** `services/<name>/src/main.ts` is run from source with tsx. */
-  service: 'auth' | 'chat-api' | 'gateway' | 'realtime';
+  service: ServiceName;
   env: Record<string, string>;
   /** Distinguishes replicas in logs. */
   label?: string;
@@ -30,13 +32,25 @@ export interface SpawnServiceOptions {
  * Runs a service as a real process, exactly as `main.ts` runs in production, and resolves once it logs
  * `listening` with its port (services listen on PORT=0 in tests unless told otherwise).
  */
-export function spawnService({
-  service,
+export function spawnService({ service, label = service, ...rest }: SpawnServiceOptions): Promise<ServiceProcess> {
+  return spawnNodeProcess({ entry: join(REPO_ROOT, 'services', service, 'src', 'main.ts'), label, ...rest });
+}
+
+export interface SpawnNodeProcessOptions {
+  /** A TypeScript entry file, run from source with tsx. */
+  entry: string;
+  env: Record<string, string>;
+  label: string;
+  startTimeoutMs?: number;
+}
+
+/** Runs a TypeScript entry as a process and resolves once it logs `listening` with a numeric `port`. */
+export function spawnNodeProcess({
+  entry,
   env,
-  label = service,
+  label,
   startTimeoutMs = 20_000,
-}: SpawnServiceOptions): Promise<ServiceProcess> {
-  const entry = join(REPO_ROOT, 'services', service, 'src', 'main.ts');
+}: SpawnNodeProcessOptions): Promise<ServiceProcess> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },

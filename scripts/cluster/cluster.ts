@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  REPO_ROOT,
+  freePort,
+  generateTestKeys,
+  spawnNodeProcess,
+  spawnService,
+  startRedisServer,
+  waitFor,
+  withDatabase,
+  type RedisServer,
+  type ServiceProcess,
+  type TestKeys,
+} from '@cohort/testkit';
+import { renderCohortConf, renderStandaloneNginxConf } from './nginx-config';
+
+export interface ClusterOptions {
+  realtimeReplicas?: number;
+  gateways?: number;
+  /** nginx's port (0 = a free one). */
+  port?: number;
+  /** A real MongoDB; the embedded store (its own process) otherwise. */
+  mongoUrl?: string;
+  /** Where the embedded store keeps its data; in memory when absent. */
+  dataDir?: string;
+  /** Extra environment for every service (for example raised rate limits for load tests). */
+  env?: Record<string, string>;
+  webRoot?: string;
+}
+
+export interface NginxProcess {
+  readonly child: ChildProcess;
+  readonly prefix: string;
+  stop(): Promise<void>;
+}
+
+export interface Cluster {
+  readonly url: string;
+  readonly port: number;
+  readonly keys: TestKeys;
+  readonly redis: RedisServer;
+  readonly mongoUrl: string;
+  readonly auth: ServiceProcess;
+  readonly chatApi: ServiceProcess;
+  readonly realtime: ServiceProcess[];
+  readonly gateways: ServiceProcess[];
+  readonly nginx: NginxProcess;
+  stop(): Promise<void>;
+}
+
+const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
+
+/**
+ * The cluster topology of docker-compose.yml as processes on one machine: real redis-server, real nginx with
+ * the repository's config rendered for local ports, the embedded store (or MONGO_URL), auth, chat-api,
+ * several realtime replicas and gateways. Used by `npm run cluster`, the cluster tests and the benchmarks.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const replicaCount = options.realtimeReplicas ?? 3;
+  const gatewayCount = options.gateways ?? 2;
+  const started: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async () => {
+    for (const item of started.reverse()) {
+      await item.stop().catch(() => undefined);
+    }
+  };
+
+  try {
+    const keys = await generateTestKeys();
+    const redis = await startRedisServer();
+    started.push({ stop: () => redis.close() });
+
+    let mongoUrl: string;
+    if (options.mongoUrl) {
+      mongoUrl = options.mongoUrl;
+    } else {
+      const mongo = await spawnNodeProcess({
+        entry: join(__dirname, 'embedded-mongo.ts'),
+        label: 'mongo',
+        env: options.dataDir ? { DATA_DIR: options.dataDir } : {},
+      });
+      started.push(mongo);
+      mongoUrl = withDatabase(`mongodb://127.0.0.1:${mongo.port}`, 'cohort');
+    }
+
+    const common = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      REDIS_URL: redis.url,
+      ...options.env,
+    };
+    const internalJwks = JSON.stringify(keys.internalJwks);
+
+    const auth = await spawnService({
+      service: 'auth',
+      env: {
+        ...common,
+        MONGO_URL: mongoUrl,
+        JWT_PRIVATE_KEY: keys.access.privateKeyPem,
+        INTERNAL_JWKS: internalJwks,
+      },
+    });
+    started.push(auth);
+    const chatApi = await spawnService({
+      service: 'chat-api',
+      env: { ...common, MONGO_URL: mongoUrl, INTERNAL_JWKS: internalJwks, AUTH_URL: auth.url },
+    });
+    started.push(chatApi);
+
+    const realtime = await Promise.all(
+      Array.from({ length: replicaCount }, (_, i) =>
+        spawnService({
+          service: 'realtime',
+          label: `realtime-${i + 1}`,
+          env: {
+            ...common,
+            REPLICA_ID: `realtime-${i + 1}`,
+            JWKS_URL: `${auth.url}/api/auth/jwks.json`,
+            INTERNAL_SIGNING_KEY: keys.realtimeIdentity.privateKeyPem,
+            CHAT_API_URL: chatApi.url,
+          },
+        }),
+      ),
+    );
+    started.push(...realtime);
+    const gateways = await Promise.all(
+      Array.from({ length: gatewayCount }, (_, i) =>
+        spawnService({
+          service: 'gateway',
+          label: `gateway-${i + 1}`,
+          env: {
+            ...common,
+            AUTH_URL: auth.url,
+            CHAT_API_URL: chatApi.url,
+            JWKS_URL: `${auth.url}/api/auth/jwks.json`,
+            INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
+          },
+        }),
+      ),
+    );
+    started.push(...gateways);
+
+    const port = options.port || (await freePort());
+    const nginx = await startNginx({
+      listen: `127.0.0.1:${port}`,
+      realtime: realtime.map((r) => `127.0.0.1:${r.port}`),
+      gateways: gateways.map((g) => `127.0.0.1:${g.port}`),
+      webRoot: options.webRoot ?? join(REPO_ROOT, 'apps', 'web', 'dist'),
+    });
+    started.push(nginx);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => {
+      const res = await fetch(`${url}/api/auth/jwks.json`);
+      if (!res.ok) throw new Error(`edge not ready: ${res.status}`);
+    }, 15_000);
+
+    return { url, port, keys, redis, mongoUrl, auth, chatApi, realtime, gateways, nginx, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Starts nginx in the foreground with a config and temp paths under a fresh prefix directory. */
+export async function startNginx(render: Parameters<typeof renderCohortConf>[0]): Promise<NginxProcess> {
+  const prefix = mkdtempSync(join(tmpdir(), 'cohort-nginx-'));
+  for (const dir of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, dir));
+  const confPath = join(prefix, 'nginx.conf');
+  writeFileSync(confPath, renderStandaloneNginxConf(prefix, renderCohortConf(render)));
+  const child = spawn(NGINX_BIN, ['-p', prefix, '-c', confPath, '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const [host, port] = render.listen.split(':');
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+    await fetch(`http://${host}:${port}/healthz`);
+  }, 10_000);
+  return {
+    child,
+    prefix,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGQUIT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
