@@ -34,6 +34,7 @@ if (forTests) {
     ['redis-server', 'redis-server'],
     ['nginx', 'nginx'],
     ['chromium', 'chromium'],
+    ['docker-compose', 'docker-compose'],
   ].filter(([bin]) => !has(bin) && !existsSync(`/usr/sbin/${bin}`));
   if (wanted.length > 0) {
     const packages = wanted.map(([, pkg]) => pkg);
@@ -41,7 +42,11 @@ if (forTests) {
     if (isRoot && has('apt-get')) {
       const env = { DEBIAN_FRONTEND: 'noninteractive' };
       run('apt-get', ['update', '-qq'], env);
-      run('apt-get', ['install', '-y', '-qq', ...packages], env);
+      // docker-compose (v1, only to validate the compose file) without its recommends: they pull the docker engine.
+      const lean = packages.filter((p) => p === 'docker-compose');
+      const full = packages.filter((p) => p !== 'docker-compose');
+      if (full.length > 0) run('apt-get', ['install', '-y', '-qq', ...full], env);
+      if (lean.length > 0) run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...lean], env);
     } else {
       console.error(
         `[setup] the tests need ${packages.join(', ')}. Install them with:\n  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`,
