@@ -1,0 +1,63 @@
+import type { Express } from 'express';
+import {
+  createBaseApp,
+  createIdentityVerifier,
+  createOpsRouter,
+  errorHandler,
+  notFoundHandler,
+  requireIdentity,
+  type Logger,
+  type ReadinessCheck,
+  type ServiceMetrics,
+} from '@cohort/common';
+import type { ChatApiConfig } from './config';
+import type { ChatEventPublisher } from './lib/chat-events';
+import { createMessageSequencer, type MessageSequencer } from './lib/message-sequencer';
+import type { SendLimiter } from './lib/send-limiter';
+import type { UserDirectory } from './lib/user-directory';
+import type { Repositories, UseCaseDeps } from './use-cases/deps';
+import { chatsRouter } from './routes/chats.routes';
+import { messagesRouter } from './routes/messages.routes';
+import { internalRouter } from './routes/internal.routes';
+
+export interface ChatApiAppDeps {
+  config: Pick<ChatApiConfig, 'NODE_ENV' | 'INTERNAL_JWKS'>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  repos: Repositories;
+  users: UserDirectory;
+  events: ChatEventPublisher;
+  sendLimiter: SendLimiter;
+  /** One per process: it keeps the per-chat lanes (message-sequencer.ts). Built from `repos` when absent. */
+  sequencer?: MessageSequencer;
+  readiness?: Record<string, ReadinessCheck>;
+  now?: () => Date;
+}
+
+/** Builds chat-api's Express app from its dependencies (never listens). */
+export function createChatApiApp(deps: ChatApiAppDeps): Express {
+  const { config, logger, metrics, repos } = deps;
+  const now = deps.now ?? (() => new Date());
+  const useCases: UseCaseDeps = {
+    repos,
+    users: deps.users,
+    events: deps.events,
+    sendLimiter: deps.sendLimiter,
+    sequencer: deps.sequencer ?? createMessageSequencer(repos.messages, now),
+    logger,
+    now,
+  };
+  const app = createBaseApp({ logger, metrics, production: config.NODE_ENV === 'production' });
+  app.use(createOpsRouter({ service: 'chat-api', registry: metrics.registry, readiness: deps.readiness ?? {} }));
+
+  // Every route below needs the gateway's (or realtime's) signed forwarding: x-user-id and friends mean nothing here.
+  const identified = requireIdentity(createIdentityVerifier(config.INTERNAL_JWKS));
+  app.use('/api/chats', identified);
+  app.use('/api/chats/:chatId/messages', messagesRouter(useCases));
+  app.use('/api/chats', chatsRouter(useCases));
+  app.use('/internal', identified, internalRouter(useCases));
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,57 @@
+import { AppError, type Chat, type CreateChatBody } from '@cohort/common';
+import { directChatId } from '../data/chat.repository';
+import type { Caller } from '../lib/caller';
+import { chatWithMembers } from './access';
+import type { UseCaseDeps } from './deps';
+
+export interface CreateChatResult {
+  chat: Chat;
+  /** False when a direct chat between the two users already existed (200 instead of 201). */
+  created: boolean;
+}
+
+/** POST /api/chats: a group owned by the caller, or the one direct chat between the caller and another user. */
+export async function createChat(deps: UseCaseDeps, caller: Caller, body: CreateChatBody): Promise<CreateChatResult> {
+  return body.type === 'group' ? createGroup(deps, caller, body.title, body.memberIds ?? []) : openDirect(deps, caller, body.userId);
+}
+
+async function createGroup(deps: UseCaseDeps, caller: Caller, title: string, memberIds: readonly string[]): Promise<CreateChatResult> {
+  const { repos, users, events, now } = deps;
+  const others = [...new Set(memberIds)].filter((id) => id !== caller.userId);
+  await users.assertUsersExist(others, caller);
+  const at = now();
+  const created = await repos.chats.createGroup({ title, ownerId: caller.userId, now: at });
+  const added = await repos.memberships.add(
+    created.id,
+    [{ userId: caller.userId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))],
+    at,
+  );
+  const chat = await chatWithMembers(repos, created.id);
+  events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
+  return { chat, created: true };
+}
+
+async function openDirect(deps: UseCaseDeps, caller: Caller, userId: string): Promise<CreateChatResult> {
+  const { repos, users, events, now } = deps;
+  if (userId === caller.userId) throw AppError.badRequest('A direct chat needs another user', 'invalid_direct_chat');
+  await users.assertUsersExist([userId], caller);
+  const at = now();
+  const { chat: stored, created } = await repos.chats.createDirect({
+    chatId: directChatId(caller.userId, userId),
+    ownerId: caller.userId,
+    now: at,
+  });
+  // Also on the "already exists" path: it completes the rows of a creator that lost a race (or crashed)
+  // before adding them, and brings back a user who had left the direct chat and now opens it again.
+  const added = await repos.memberships.add(
+    stored.id,
+    [
+      { userId: caller.userId, role: 'member' },
+      { userId, role: 'member' },
+    ],
+    at,
+  );
+  const chat = await chatWithMembers(repos, stored.id);
+  if (added.length > 0) events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
+  return { chat, created };
+}

@@ -1,0 +1,34 @@
+import type { Message, SendMessageBody } from '@cohort/common';
+import type { Caller } from '../lib/caller';
+import { requireMembership } from './access';
+import type { UseCaseDeps } from './deps';
+
+/**
+ * POST /api/chats/:chatId/messages (and realtime's chat:send through it). Stores the message with the
+ * chat's next seq, then publishes chat:new. The same clientMsgId from the same sender returns the stored
+ * original (created: false) and publishes nothing: a retry after a lost answer is harmless.
+ */
+export async function sendMessage(
+  deps: UseCaseDeps,
+  caller: Caller,
+  chatId: string,
+  body: SendMessageBody,
+): Promise<{ message: Message; created: boolean }> {
+  const { repos, sequencer, sendLimiter, events } = deps;
+  await requireMembership(repos, chatId, caller.userId);
+  await sendLimiter.consume(caller.userId);
+  const original = await repos.messages.findByClientMsgId(chatId, caller.userId, body.clientMsgId);
+  if (original) return { message: original, created: false };
+  const result = await sequencer.append(chatId, { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId }, (message) =>
+    events.publish({ type: 'chat:new', chatId, message }),
+  );
+  if (result.created) {
+    const { seq, createdAt } = result.message;
+    // The sender has seen the chat up to their own message, so it never counts as unread for them.
+    await Promise.all([
+      repos.chats.recordMessage(chatId, seq, new Date(createdAt)),
+      repos.memberships.advanceReadMarker(chatId, caller.userId, seq),
+    ]);
+  }
+  return result;
+}
