@@ -1,0 +1,196 @@
+import { Agent, ServerResponse, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AppError, type Logger } from '@cohort/common';
+import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { writeError } from '../http/error-response';
+
+export interface UpstreamMetrics {
+  duration: Histogram<'upstream' | 'status'>;
+  errors: Counter<'upstream' | 'kind'>;
+}
+
+/** Proxy metrics: latency by upstream and status, and failures by kind (timeout, unavailable, too_large). */
+export function createUpstreamMetrics(registry: Registry): UpstreamMetrics {
+  return {
+    duration: new Histogram({
+      name: 'gateway_upstream_request_duration_seconds',
+      help: 'Time from receiving a proxied request to the end of its response',
+      labelNames: ['upstream', 'status'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'gateway_upstream_errors_total',
+      help: 'Proxied requests that failed at the gateway',
+      labelNames: ['upstream', 'kind'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export interface UpstreamProxyOptions {
+  /** Label in logs and metrics (auth, chat-api, realtime). */
+  name: string;
+  target: string;
+  /** Deadline for the upstream's response headers, and idle bound afterwards. */
+  timeoutMs: number;
+  bodyLimitBytes: number;
+  logger: Logger;
+  metrics: UpstreamMetrics;
+  /** Concurrent connections to this upstream per gateway process (keep-alive pool). */
+  maxSockets?: number;
+}
+
+export interface UpstreamProxy {
+  readonly name: string;
+  readonly target: string;
+  /** Forwards the request unchanged (path included); failures are answered here in the error shape. */
+  web(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** Forwards a websocket upgrade. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Destroys pooled upstream connections. */
+  close(): void;
+}
+
+interface InFlight {
+  timer?: NodeJS.Timeout;
+  proxyReq?: ClientRequest;
+  /** Set once the gateway has given up on the upstream; later events for this request are ignored. */
+  outcome?: 'timeout' | 'too_large';
+}
+
+/** Errors that mean the upstream is not there or dropped us: answered 502, not 500. */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
+
+/**
+ * One upstream behind http-proxy-middleware, with what a front door needs around it: a keep-alive agent,
+ * a deadline (504 `upstream_timeout`), connection failures as 502 `upstream_unavailable`, a body limit
+ * checked on Content-Length and on the streamed bytes (413), and no crash whatever the upstream does.
+ * Bodies are streamed, never parsed.
+ */
+export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProxy {
+  const { name, target, timeoutMs, bodyLimitBytes, logger, metrics } = options;
+  const maxSockets = options.maxSockets ?? 256;
+  // LIFO keeps a few sockets hot under light load; idle ones are dropped before the upstream's own
+  // keep-alive timeout closes them (Node honours the upstream's `Keep-Alive: timeout=` hint).
+  const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 64), scheduling: 'lifo', timeout: 30_000 });
+  const inFlight = new WeakMap<IncomingMessage, InFlight>();
+
+  const fail = (req: IncomingMessage, res: ServerResponse, kind: 'timeout' | 'unavailable', err?: Error) => {
+    metrics.errors.inc({ upstream: name, kind });
+    const log = { upstream: name, err: err ? { message: err.message, code: (err as NodeJS.ErrnoException).code } : undefined, url: req.url };
+    if (res.headersSent) {
+      // Half a response cannot be turned into an error: cut the connection so the client sees a failure.
+      logger.warn(log, 'upstream failed mid-response');
+      res.destroy();
+      return;
+    }
+    logger.warn(log, kind === 'timeout' ? 'upstream timed out' : 'upstream unavailable');
+    if (kind === 'timeout') writeError(res, 504, 'upstream_timeout', `The ${name} service did not answer in time`);
+    else writeError(res, 502, 'upstream_unavailable', `The ${name} service is unavailable`);
+  };
+
+  const proxy = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    target,
+    agent,
+    changeOrigin: false,
+    xfwd: false,
+    ws: false,
+    // Our own error handling replaces the default plain-text one; keep the plugins that stop crashes.
+    ejectPlugins: true,
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
+    on: {
+      proxyReq(proxyReq, req) {
+        const state = inFlight.get(req);
+        if (state?.outcome) {
+          proxyReq.destroy();
+          return;
+        }
+        if (state) state.proxyReq = proxyReq;
+        // Idle bound once connected: an upstream that stalls mid-response is cut, not waited for.
+        proxyReq.setTimeout(timeoutMs, () => {
+          if (state && !state.outcome) state.outcome = 'timeout';
+          proxyReq.destroy(Object.assign(new Error(`${name} idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+        });
+      },
+      proxyReqWs(proxyReq) {
+        proxyReq.setTimeout(timeoutMs, () => proxyReq.destroy(Object.assign(new Error(`${name} did not upgrade`), { code: 'ETIMEDOUT' })));
+      },
+      proxyRes(proxyRes, req) {
+        const state = inFlight.get(req);
+        if (state?.timer) clearTimeout(state.timer);
+        delete proxyRes.headers['x-powered-by'];
+      },
+      error(err, req, res) {
+        if (!(res instanceof ServerResponse)) {
+          logger.warn({ upstream: name, err: { message: err.message } }, 'websocket proxy failed');
+          res.destroy();
+          return;
+        }
+        const state = inFlight.get(req);
+        if (state?.timer) clearTimeout(state.timer);
+        if (state?.outcome === 'too_large') return;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (state?.outcome === 'timeout' || code === 'ETIMEDOUT') {
+          if (!res.writableEnded) fail(req, res, 'timeout', err);
+          return;
+        }
+        if (code && !UNAVAILABLE.has(code)) logger.error({ upstream: name, err }, 'unexpected proxy error');
+        fail(req, res, 'unavailable', err);
+      },
+    },
+  });
+
+  return {
+    name,
+    target,
+    web(req, res, next) {
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && !(Number(declared) <= bodyLimitBytes)) {
+        metrics.errors.inc({ upstream: name, kind: 'too_large' });
+        next(new AppError(413, 'payload_too_large', 'Request body too large'));
+        return;
+      }
+      const state: InFlight = {};
+      inFlight.set(req, state);
+      const started = process.hrtime.bigint();
+
+      if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {
+        // A chunked body has no declared size: count what streams through and stop at the limit.
+        let received = 0;
+        const onData = (chunk: Buffer) => {
+          received += chunk.length;
+          if (received <= bodyLimitBytes || state.outcome) return;
+          state.outcome = 'too_large';
+          req.off('data', onData);
+          if (state.timer) clearTimeout(state.timer);
+          state.proxyReq?.destroy();
+          metrics.errors.inc({ upstream: name, kind: 'too_large' });
+          writeError(res, 413, 'payload_too_large', 'Request body too large', { Connection: 'close' });
+        };
+        req.on('data', onData);
+      }
+
+      state.timer = setTimeout(() => {
+        if (state.outcome) return;
+        state.outcome = 'timeout';
+        state.proxyReq?.destroy();
+        fail(req, res, 'timeout');
+      }, timeoutMs);
+      res.once('close', () => {
+        if (state.timer) clearTimeout(state.timer);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        metrics.duration.observe({ upstream: name, status: String(res.statusCode) }, seconds);
+      });
+      void proxy(req, res, next);
+    },
+    upgrade(req, socket, head) {
+      socket.on('error', (err) => logger.debug({ upstream: name, err: { message: err.message } }, 'client websocket error'));
+      proxy.upgrade(req, socket as Parameters<typeof proxy.upgrade>[1], head);
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
