@@ -1,0 +1,143 @@
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { z } from 'zod';
+import { AppError, IDENTITY_HEADER, REQUEST_ID_HEADER, type AccessClaims, type IdentitySigner, type Message } from '@cohort/common';
+
+/** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
+export interface ChatApiClient {
+  /** Ids of the caller's chats (`GET /internal/memberships`). */
+  memberships(who: AccessClaims, requestId: string): Promise<string[]>;
+  sendMessage(who: AccessClaims, chatId: string, body: { text: string; clientMsgId: string }, requestId: string): Promise<Message>;
+  messagesAfter(who: AccessClaims, chatId: string, afterSeq: number, limit: number, requestId: string): Promise<Message[]>;
+  markRead(who: AccessClaims, chatId: string, seq: number, requestId: string): Promise<void>;
+  /** User ids of a chat's members (404 for non-members, as chat-api answers). */
+  memberIds(who: AccessClaims, chatId: string, requestId: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface ChatApiClientOptions {
+  baseUrl: string;
+  signer: IdentitySigner;
+  timeoutMs: number;
+  /** Keep-alive connections per chat-api origin. */
+  connections?: number;
+}
+
+const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+// chat-api's message shape (DESIGN.md §2), checked before it is handed to clients.
+const messageSchema = z.looseObject({
+  id: z.string(),
+  chatId: z.string(),
+  seq: z.number(),
+  senderId: z.string(),
+  text: z.string(),
+  clientMsgId: z.string(),
+  createdAt: z.string(),
+  editedAt: z.string().optional(),
+  deletedAt: z.string().optional(),
+});
+const messageBodySchema = z.object({ message: messageSchema });
+const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
+const membershipsBodySchema = z.object({ chatIds: z.array(z.string()) });
+const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
+
+/** A chat-api answer turned into the `{code, message}` the socket ack carries. */
+function upstreamError(status: number, body: unknown): AppError {
+  const parsed = errorBodySchema.safeParse(body);
+  if (parsed.success) return new AppError(status, parsed.data.error.code, parsed.data.error.message);
+  if (status >= 500) return new AppError(502, 'unavailable', 'Chat service failed; try again');
+  return new AppError(status, status === 404 ? 'not_found' : 'bad_request', `Chat service answered ${status}`);
+}
+
+export function createChatApiClient({ baseUrl, signer, timeoutMs, connections = 64 }: ChatApiClientOptions): ChatApiClient {
+  const agent = new Agent({
+    connections,
+    keepAliveTimeout: 30_000,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: Math.min(timeoutMs, 3000),
+  });
+  const origin = baseUrl.replace(/\/+$/, '');
+
+  async function call(
+    who: AccessClaims,
+    method: 'GET' | 'POST',
+    path: string,
+    requestId: string,
+    payload?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = {
+      [IDENTITY_HEADER]: await signer.sign(who),
+      [REQUEST_ID_HEADER]: requestId,
+      accept: 'application/json',
+    };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await request(`${origin}${path}`, {
+        method,
+        headers,
+        body: payload === undefined ? null : JSON.stringify(payload),
+        dispatcher: agent,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      throw transportError(err);
+    }
+    if (res.statusCode === 204) {
+      await res.body.dump();
+      return { status: 204, body: undefined };
+    }
+    let body: unknown;
+    try {
+      body = await res.body.json();
+    } catch (err) {
+      if (res.statusCode >= 500) throw new AppError(502, 'unavailable', 'Chat service failed; try again');
+      throw transportError(err);
+    }
+    if (res.statusCode >= 400) throw upstreamError(res.statusCode, body);
+    return { status: res.statusCode, body };
+  }
+
+  function expect<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new AppError(502, 'unavailable', 'Chat service answered in an unexpected shape');
+    return parsed.data;
+  }
+
+  const chatPath = (chatId: string) => `/api/chats/${encodeURIComponent(chatId)}`;
+
+  return {
+    async memberships(who, requestId) {
+      const { body } = await call(who, 'GET', '/internal/memberships', requestId);
+      return expect(membershipsBodySchema, body).chatIds;
+    },
+    async sendMessage(who, chatId, payload, requestId) {
+      const { body } = await call(who, 'POST', `${chatPath(chatId)}/messages`, requestId, payload);
+      return expect(messageBodySchema, body).message;
+    },
+    async messagesAfter(who, chatId, afterSeq, limit, requestId) {
+      const { body } = await call(who, 'GET', `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`, requestId);
+      return expect(messagesBodySchema, body).messages;
+    },
+    async markRead(who, chatId, seq, requestId) {
+      await call(who, 'POST', `${chatPath(chatId)}/read`, requestId, { seq });
+    },
+    async memberIds(who, chatId, requestId) {
+      const { body } = await call(who, 'GET', chatPath(chatId), requestId);
+      return expect(chatBodySchema, body).chat.members.map((m) => m.userId);
+    },
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+function transportError(err: unknown): AppError {
+  const timedOut =
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
+  if (timedOut) return new AppError(504, 'timeout', 'Chat service did not answer in time; try again');
+  return new AppError(503, 'unavailable', 'Chat service unreachable; try again');
+}

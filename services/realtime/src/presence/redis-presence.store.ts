@@ -1,0 +1,130 @@
+import type { Redis } from 'ioredis';
+import type { OfflineUser, PresenceEntry, PresenceStore } from './presence.store';
+
+export interface RedisPresenceOptions {
+  redis: Redis;
+  /** Unique per process start (a restarted replica must not be mistaken for its previous life). */
+  instanceId: string;
+  /** A socket not refreshed for this long is gone; a replica silent for this long is dead. */
+  ttlMs: number;
+  prefix?: string;
+  now?: () => number;
+}
+
+/*
+ * Keys:
+ *   <p>u:<userId>      ZSET  member "<instance>|<socketId>", score = expiry (ms)  — the user's live sockets anywhere
+ *   <p>r:<instance>    HASH  userId → JSON chat ids                               — who lives on a replica (for the sweep)
+ *   <p>replicas        ZSET  member instance, score = last heartbeat (ms)         — which replicas are alive
+ * Each script touches one key, so it also runs on Redis Cluster.
+ */
+
+// Adds a socket; returns 1 when the user had no live socket before.
+const ADD = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local before = redis.call('ZCARD', KEYS[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if before == 0 then return 1 end
+return 0`;
+
+// Removes a socket; returns 1 when no live socket is left.
+const REMOVE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
+return 0`;
+
+// Removes every socket of a dead instance; returns 1 when that removal left the user with none.
+const SWEEP_USER = `
+local removed = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(m, 1, string.len(ARGV[1])) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], m)
+    removed = removed + 1
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if removed > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
+return 0`;
+
+export function createRedisPresenceStore({ redis, instanceId, ttlMs, prefix = 'cohort:presence:', now = Date.now }: RedisPresenceOptions): PresenceStore {
+  const userKey = (userId: string) => `${prefix}u:${userId}`;
+  const replicaKey = (instance: string) => `${prefix}r:${instance}`;
+  const replicasKey = `${prefix}replicas`;
+  const member = (socketId: string) => `${instanceId}|${socketId}`;
+  const userKeyTtl = ttlMs * 2;
+  // Long enough for a sweeper to claim it; short enough that an abandoned one does not linger.
+  const replicaKeyTtl = ttlMs * 10;
+
+  const evalNumber = async (script: string, key: string, ...args: (string | number)[]): Promise<number> => {
+    const result: unknown = await redis.eval(script, 1, key, ...args);
+    return Number(result);
+  };
+
+  return {
+    async add({ userId, socketId, chatIds }) {
+      const t = now();
+      const [, , first] = await Promise.all([
+        redis.zadd(replicasKey, t, instanceId),
+        redis.multi().hset(replicaKey(instanceId), userId, JSON.stringify(chatIds)).pexpire(replicaKey(instanceId), replicaKeyTtl).exec(),
+        evalNumber(ADD, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl),
+      ]);
+      return first === 1;
+    },
+    async remove(userId, socketId) {
+      return (await evalNumber(REMOVE, userKey(userId), member(socketId), now())) === 1;
+    },
+    async refresh(entries) {
+      const t = now();
+      const pipeline = redis.pipeline().zadd(replicasKey, t, instanceId).del(replicaKey(instanceId));
+      const users = new Map<string, string[]>();
+      for (const { userId, socketId, chatIds } of entries) {
+        pipeline.zadd(userKey(userId), t + ttlMs, member(socketId)).pexpire(userKey(userId), userKeyTtl);
+        users.set(userId, chatIds);
+      }
+      if (users.size > 0) {
+        const fields: string[] = [];
+        for (const [userId, chatIds] of users) fields.push(userId, JSON.stringify(chatIds));
+        pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
+      }
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err !== null);
+      if (failed?.[0]) throw failed[0];
+    },
+    async sweep() {
+      const t = now();
+      const dead = (await redis.zrangebyscore(replicasKey, '-inf', t - ttlMs)).filter((id) => id !== instanceId);
+      const offline: OfflineUser[] = [];
+      for (const instance of dead) {
+        // ZREM is the claim: of all the replicas sweeping, exactly one removes the entry and cleans up.
+        if ((await redis.zrem(replicasKey, instance)) !== 1) continue;
+        const users = await redis.hgetall(replicaKey(instance));
+        for (const [userId, rawChats] of Object.entries(users)) {
+          if ((await evalNumber(SWEEP_USER, userKey(userId), `${instance}|`, t)) === 1) {
+            offline.push({ userId, chatIds: parseChatIds(rawChats) });
+          }
+        }
+        await redis.del(replicaKey(instance));
+      }
+      return offline;
+    },
+    async online(userIds) {
+      if (userIds.length === 0) return [];
+      const t = now();
+      const pipeline = redis.pipeline();
+      for (const id of userIds) pipeline.zcount(userKey(id), t, '+inf');
+      const results = (await pipeline.exec()) ?? [];
+      return userIds.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0);
+    },
+  };
+}
+
+function parseChatIds(raw: string): string[] {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  } catch {
+    return [];
+  }
+}
