@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { AppError } from '@cohort/common';
+
+export const LIMIT_WINDOW_SECONDS = 15 * 60;
+export const FAILED_LOGINS_PER_ACCOUNT_AND_IP = 5;
+
+/** Abuse limits on register and login, shared across replicas when Redis is given. */
+export interface LoginLimiter {
+  /** Counts one register/login request against the client IP's ceiling; 429 past it. */
+  consumeIp(ip: string): Promise<void>;
+  /**
+   * Reserves one login attempt for this account from this IP, before the password is checked, so a burst
+   * of parallel guesses cannot exceed the limit; 429 when none is left. A successful login calls `reset`.
+   */
+  reserveAttempt(email: string, ip: string): Promise<void>;
+  reset(email: string, ip: string): Promise<void>;
+}
+
+export interface LoginLimiterOptions {
+  /** Unset: counters live in this process (embedded mode). */
+  redis?: Redis;
+  ipLimit: number;
+  failedLoginLimit?: number;
+  windowSeconds?: number;
+  keyPrefix?: string;
+}
+
+function limiter(options: LoginLimiterOptions, name: string, points: number, duration: number): RateLimiterAbstract {
+  const keyPrefix = `${options.keyPrefix ?? 'cohort:auth'}:${name}`;
+  const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+  if (!options.redis) return memory;
+  // While Redis is away the process-local counters keep limiting (per replica) at once, instead of each
+  // login waiting for reconnection attempts or failing.
+  return new RateLimiterRedis({
+    storeClient: options.redis,
+    keyPrefix,
+    points,
+    duration,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: memory,
+  });
+}
+
+function tooMany(res: RateLimiterRes, message: string): AppError {
+  return AppError.tooManyRequests(res.msBeforeNext / 1000, message, 'rate_limited');
+}
+
+async function consume(rateLimiter: RateLimiterAbstract, key: string, message: string): Promise<void> {
+  try {
+    await rateLimiter.consume(key);
+  } catch (err) {
+    if (err instanceof RateLimiterRes) throw tooMany(err, message);
+    throw err;
+  }
+}
+
+export function createLoginLimiter(options: LoginLimiterOptions): LoginLimiter {
+  const windowSeconds = options.windowSeconds ?? LIMIT_WINDOW_SECONDS;
+  const perIp = limiter(options, 'ip', options.ipLimit, windowSeconds);
+  const perAccountAndIp = limiter(options, 'login', options.failedLoginLimit ?? FAILED_LOGINS_PER_ACCOUNT_AND_IP, windowSeconds);
+  // The account is keyed together with the IP: an attacker elsewhere exhausts only their own counter.
+  const accountKey = (email: string, ip: string) => `${email}|${ip}`;
+
+  return {
+    consumeIp: (ip) => consume(perIp, ip, 'Too many requests from this address, retry later'),
+    reserveAttempt: (email, ip) => consume(perAccountAndIp, accountKey(email, ip), 'Too many failed logins, retry later'),
+    async reset(email, ip) {
+      await perAccountAndIp.delete(accountKey(email, ip));
+    },
+  };
+}

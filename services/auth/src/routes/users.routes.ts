@@ -1,0 +1,24 @@
+import { Router, type RequestHandler } from 'express';
+import { identityOf, parseOrThrow, userSearchQuerySchema } from '@cohort/common';
+import type { AuthContext } from '../use-cases/deps';
+import { searchUsers } from '../use-cases/search-users';
+import { lookupUsers } from '../use-cases/lookup-users';
+import { userLookupQuerySchema } from './schemas';
+
+/** `/api/users/*`: every route needs a session. */
+export function createUsersRouter({ ctx, requireSession }: { ctx: AuthContext; requireSession: RequestHandler }): Router {
+  const router = Router();
+  router.use(requireSession);
+
+  router.get('/search', async (req, res) => {
+    const { q, limit } = parseOrThrow(userSearchQuerySchema, req.query);
+    res.json({ users: await searchUsers(ctx, { query: q, limit, callerId: identityOf(req).userId }) });
+  });
+
+  router.get('/', async (req, res) => {
+    const { ids } = parseOrThrow(userLookupQuerySchema, req.query);
+    res.json({ users: await lookupUsers(ctx, ids) });
+  });
+
+  return router;
+}
