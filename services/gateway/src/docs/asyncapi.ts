@@ -50,11 +50,21 @@ const serverEvents: Record<keyof ServerToClientEvents, EventSpec> = {
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType): JsonSchema {
-  // Inline everything (no $defs): each message payload stands on its own in the document.
-  const out = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', reused: 'inline', unrepresentable: 'any' }) as JsonSchema;
+/**
+ * JSON Schema (draft 7) of a zod schema. Named schemas (`.meta({ id })`: Message, Chat…) come out as
+ * `definitions`; they are moved into `shared` (the document's components.schemas) and referenced there.
+ */
+function jsonSchema(schema: z.ZodType, shared: Record<string, JsonSchema>): JsonSchema {
+  const out = z.toJSONSchema(schema, { target: 'draft-7', io: 'output', unrepresentable: 'any' }) as JsonSchema;
   delete out.$schema;
-  return out;
+  const definitions = (out.definitions ?? {}) as Record<string, JsonSchema>;
+  delete out.definitions;
+  for (const [name, definition] of Object.entries(definitions)) shared[name] ??= retarget(definition);
+  return retarget(out);
+}
+
+function retarget(schema: JsonSchema): JsonSchema {
+  return JSON.parse(JSON.stringify(schema).replaceAll('"#/definitions/', '"#/components/schemas/')) as JsonSchema;
 }
 
 const messageKey = (direction: 'client' | 'server', event: string) => `${direction}.${event.replace(/:/g, '.')}`;
@@ -66,6 +76,7 @@ const messageKey = (direction: 'client' | 'server', event: string) => `${directi
  */
 export function buildAsyncApiDocument(): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
+  const schemas: Record<string, JsonSchema> = {};
   const entry = (direction: 'client' | 'server', event: string, spec: EventSpec) => {
     const key = messageKey(direction, event);
     messages[key] = {
@@ -73,8 +84,8 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
       title: event,
       summary: spec.summary,
       contentType: 'application/json',
-      payload: jsonSchema(spec.payload),
-      ...(spec.ack ? { 'x-ack': { description: 'Socket.IO acknowledgement', payload: jsonSchema(spec.ack) } } : {}),
+      payload: jsonSchema(spec.payload, schemas),
+      ...(spec.ack ? { 'x-ack': { description: 'Socket.IO acknowledgement', payload: jsonSchema(spec.ack, schemas) } } : {}),
     };
     return { $ref: `#/components/messages/${key}` };
   };
@@ -113,6 +124,7 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
     },
     components: {
       messages,
+      schemas,
       securitySchemes: {
         accessCookie: { type: 'httpApiKey', in: 'cookie', name: 'token', description: 'The access JWT cookie' },
         handshakeToken: { type: 'httpApiKey', in: 'query', name: 'token', description: 'Sent as Socket.IO `auth: { token }` in the handshake' },
