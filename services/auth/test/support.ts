@@ -22,6 +22,8 @@ export interface TestAuth {
   bus: EventBus;
   /** Every `session-events` message published so far. */
   sessionEvents: SessionEvent[];
+  /** Resolves with the first `session-events` message (already received or still to come) matching `match`. */
+  sessionEvent(match: (event: SessionEvent) => boolean): Promise<SessionEvent>;
   /** What the gateway forwards for a request carrying `accessToken`: a signed `x-cohort-identity`. */
   identityFor(accessToken: string): Promise<string>;
   close(): Promise<void>;
@@ -48,12 +50,23 @@ export async function startTestAuth(options: TestAuthOptions): Promise<TestAuth>
     INTERNAL_JWKS: JSON.stringify(keys.internalJwks),
     BCRYPT_COST: '4',
     PASSWORD_HASH_THREADS: '1',
+    // Test files send many logins from 127.0.0.1; the ceiling itself is tested with a low value.
+    LOGIN_IP_LIMIT: '1000',
     ...options.env,
   });
   const denylist = options.denylist ?? createMemoryDenylist();
   const bus = options.bus ?? createMemoryBus();
   const sessionEvents: SessionEvent[] = [];
-  const unsubscribe = await bus.subscribe('session-events', (event) => sessionEvents.push(event));
+  const waiters = new Set<{ match: (event: SessionEvent) => boolean; resolve: (event: SessionEvent) => void }>();
+  const unsubscribe = await bus.subscribe('session-events', (event) => {
+    sessionEvents.push(event);
+    for (const waiter of waiters) {
+      if (waiter.match(event)) {
+        waiters.delete(waiter);
+        waiter.resolve(event);
+      }
+    }
+  });
   const running = await startAuth({ config, logger: testLogger('auth'), bus, denylist });
 
   // The gateway's side of identity forwarding, with the gateway's real key: verify the JWT, sign the assertion.
@@ -66,6 +79,11 @@ export async function startTestAuth(options: TestAuthOptions): Promise<TestAuth>
     denylist,
     bus,
     sessionEvents,
+    sessionEvent: (match) => {
+      const seen = sessionEvents.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.add({ match, resolve }));
+    },
     identityFor: async (accessToken) => signer.sign(await verify(accessToken)),
     async close() {
       await unsubscribe();
