@@ -1,0 +1,237 @@
+import type { Document } from 'bson';
+import { Aggregator } from 'mingo';
+import type { Collection, QueryOptions, QueryStats } from '../engine/collection';
+import { deepClone, type Doc, isPlainObject, pathValues } from '../engine/document';
+import { compareValues } from '../engine/bson-order';
+import { MongoCommandError, toMongoError } from '../engine/errors';
+import { parseSort } from '../engine/sort';
+import type { CommandContext, CommandHandler } from './context';
+import { project } from './project';
+import { collectionName, existing, optionalDoc, optionalNumber } from './util';
+
+interface FindRequest {
+  coll: Collection | undefined;
+  ns: string;
+  filter: Doc;
+  options: QueryOptions;
+  projection: Doc | undefined;
+}
+
+function parseFind(cmd: Document, ctx: CommandContext): FindRequest {
+  const name = collectionName(cmd, 'find');
+  const skip = optionalNumber(cmd, 'skip') ?? 0;
+  if (skip < 0) throw new MongoCommandError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
+  const limit = Math.abs(optionalNumber(cmd, 'limit') ?? 0);
+  return {
+    coll: existing(ctx, name),
+    ns: `${ctx.db}.${name}`,
+    filter: optionalDoc(cmd, 'filter') ?? {},
+    options: { sort: parseSort(cmd.sort), skip, limit },
+    projection: optionalDoc(cmd, 'projection'),
+  };
+}
+
+function runQuery(coll: Collection, filter: Doc, options: QueryOptions): { docs: Doc[]; stats: QueryStats } {
+  try {
+    const { entries, stats } = coll.query(filter, options);
+    return { docs: entries.map(([, d]) => d), stats };
+  } catch (err) {
+    throw toMongoError(err);
+  }
+}
+
+const find: CommandHandler = (cmd, ctx) => {
+  const req = parseFind(cmd, ctx);
+  const batchSize = optionalNumber(cmd, 'batchSize');
+  const singleBatch = cmd.singleBatch === true || Number(cmd.limit) < 0;
+  if (!req.coll) return ctx.cursors.first(req.ns, [], batchSize, true);
+  const { docs } = runQuery(req.coll, req.filter, req.options);
+  return ctx.cursors.first(req.ns, project(docs, req.projection, req.filter), batchSize, singleBatch);
+};
+
+const getMore: CommandHandler = (cmd, ctx) => {
+  const id = Number(cmd.getMore);
+  const name = collectionName(cmd, 'collection');
+  return ctx.cursors.getMore(id, `${ctx.db}.${name}`, optionalNumber(cmd, 'batchSize'));
+};
+
+const killCursors: CommandHandler = (cmd, ctx) => {
+  const ids = Array.isArray(cmd.cursors) ? cmd.cursors.map(Number) : [];
+  const { killed, notFound } = ctx.cursors.kill(ids);
+  return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+};
+
+const count: CommandHandler = (cmd, ctx) => {
+  const coll = existing(ctx, collectionName(cmd, 'count'));
+  if (!coll) return { n: 0, ok: 1 };
+  const query = optionalDoc(cmd, 'query') ?? {};
+  const skip = optionalNumber(cmd, 'skip') ?? 0;
+  const limit = Math.abs(optionalNumber(cmd, 'limit') ?? 0);
+  if (Object.keys(query).length === 0) {
+    const total = Math.max(0, coll.docs.size - skip);
+    return { n: limit ? Math.min(limit, total) : total, ok: 1 };
+  }
+  return { n: runQuery(coll, query, { skip, limit }).docs.length, ok: 1 };
+};
+
+const distinct: CommandHandler = (cmd, ctx) => {
+  const coll = existing(ctx, collectionName(cmd, 'distinct'));
+  const key = cmd.key;
+  if (typeof key !== 'string') throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or not a string");
+  if (!coll) return { values: [], ok: 1 };
+  const { docs } = runQuery(coll, optionalDoc(cmd, 'query') ?? {}, {});
+  const parts = key.split('.');
+  const all: unknown[] = [];
+  for (const doc of docs) for (const v of pathValues(doc, parts).values) if (v !== undefined) all.push(v);
+  all.sort(compareValues);
+  const values = all.filter((v, i) => i === 0 || compareValues(v, all[i - 1]) !== 0);
+  return { values, ok: 1 };
+};
+
+interface PipelinePrefix {
+  filter: Doc;
+  options: QueryOptions;
+  rest: Doc[];
+}
+
+/** Pushes a leading $match [$sort] [$skip] [$limit] down to the collection (and its indexes). */
+function splitPipeline(pipeline: Doc[]): PipelinePrefix {
+  let i = 0;
+  let filter: Doc = {};
+  const options: QueryOptions = {};
+  const first = pipeline[0];
+  if (first && isPlainObject(first.$match) && !JSON.stringify(first.$match).includes('$expr')) {
+    filter = first.$match;
+    i = 1;
+  }
+  const sortStage = pipeline[i];
+  if (sortStage && isPlainObject(sortStage.$sort)) {
+    options.sort = parseSort(sortStage.$sort);
+    i++;
+  }
+  const skipStage = pipeline[i];
+  if (skipStage && typeof skipStage.$skip === 'number') {
+    options.skip = skipStage.$skip;
+    i++;
+  }
+  const limitStage = pipeline[i];
+  if (limitStage && typeof limitStage.$limit === 'number' && limitStage.$limit > 0) {
+    options.limit = limitStage.$limit;
+    i++;
+  }
+  return { filter, options, rest: pipeline.slice(i) };
+}
+
+function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?: QueryStats; ns: string } {
+  if (typeof cmd.aggregate !== 'string') {
+    throw new MongoCommandError(115, 'aggregate without a collection is not supported by the embedded store');
+  }
+  const name = cmd.aggregate;
+  const ns = `${ctx.db}.${name}`;
+  if (!Array.isArray(cmd.pipeline)) throw new MongoCommandError(14, "'pipeline' option must be specified as an array");
+  const pipeline = cmd.pipeline as Doc[];
+  for (const stage of pipeline) {
+    if ('$out' in stage || '$merge' in stage) throw new MongoCommandError(115, '$out and $merge are not supported by the embedded store');
+  }
+  const coll = existing(ctx, name);
+  const { filter, options, rest } = splitPipeline(pipeline);
+  let input: Doc[] = [];
+  let stats: QueryStats | undefined;
+  if (coll) ({ docs: input, stats } = runQuery(coll, filter, options));
+  if (rest.length === 0) return { docs: input, stats, ns };
+  const resolver = (from: string): Doc[] => {
+    const other = existing(ctx, from);
+    return other ? [...other.docs.values()].map((d) => deepClone(d)) : [];
+  };
+  try {
+    const docs = new Aggregator(rest, { collectionResolver: resolver }).run(input.map((d) => deepClone(d))) as Doc[];
+    return { docs, stats, ns };
+  } catch (err) {
+    throw toMongoError(err);
+  }
+}
+
+const aggregate: CommandHandler = (cmd, ctx) => {
+  if (cmd.explain === true) return explainReply(cmd, ctx, 'aggregate');
+  const { docs, ns } = runAggregate(cmd, ctx);
+  const cursor = optionalDoc(cmd, 'cursor');
+  const batchSize = cursor?.batchSize === undefined ? undefined : Number(cursor.batchSize);
+  return ctx.cursors.first(ns, docs, batchSize);
+};
+
+function planStage(stats: QueryStats | undefined, sorted: boolean): Doc {
+  if (!stats || stats.plan.kind === 'collscan') return sorted ? { stage: 'SORT', inputStage: { stage: 'COLLSCAN' } } : { stage: 'COLLSCAN' };
+  const ixscan = {
+    stage: 'IXSCAN',
+    indexName: stats.plan.index.name,
+    keyPattern: stats.plan.index.spec.key,
+    isMultiKey: stats.plan.index.multikey,
+    direction: stats.plan.reverse ? 'backward' : 'forward',
+  };
+  const fetch = { stage: 'FETCH', inputStage: ixscan };
+  return sorted && !stats.plan.providesSort ? { stage: 'SORT', inputStage: fetch } : fetch;
+}
+
+/** `explain` for find, count and aggregate: the plan and the documents it examined. */
+function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggregate' | 'count'): Document {
+  const started = Date.now();
+  let stats: QueryStats | undefined;
+  let nReturned = 0;
+  let ns = '';
+  let sorted = false;
+  let filter: Doc = {};
+  if (kind === 'find') {
+    const req = parseFind(cmd, ctx);
+    ns = req.ns;
+    filter = req.filter;
+    sorted = req.options.sort !== undefined;
+    if (req.coll) {
+      const r = runQuery(req.coll, req.filter, req.options);
+      stats = r.stats;
+      nReturned = r.docs.length;
+    }
+  } else if (kind === 'count') {
+    const coll = existing(ctx, collectionName(cmd, 'count'));
+    filter = optionalDoc(cmd, 'query') ?? {};
+    ns = `${ctx.db}.${String(cmd.count)}`;
+    if (coll) {
+      const r = runQuery(coll, filter, {});
+      stats = r.stats;
+      nReturned = r.docs.length;
+    }
+  } else {
+    const r = runAggregate(cmd, ctx);
+    ns = r.ns;
+    stats = r.stats;
+    nReturned = r.docs.length;
+  }
+  return {
+    queryPlanner: { namespace: ns, parsedQuery: filter, winningPlan: planStage(stats, sorted), rejectedPlans: [] },
+    executionStats: {
+      executionSuccess: true,
+      nReturned,
+      executionTimeMillis: Date.now() - started,
+      totalKeysExamined: stats?.keysExamined ?? 0,
+      totalDocsExamined: stats?.docsExamined ?? 0,
+    },
+    ok: 1,
+  };
+}
+
+const explain: CommandHandler = (cmd, ctx) => {
+  const inner = optionalDoc(cmd, 'explain');
+  if (!inner) throw new MongoCommandError(9, 'explain command requires a nested object');
+  const kind = Object.keys(inner)[0];
+  if (kind === 'find' || kind === 'aggregate' || kind === 'count') return explainReply(inner, ctx, kind);
+  throw new MongoCommandError(115, `explain of ${String(kind)} is not supported by the embedded store`);
+};
+
+export const readCommands: Record<string, CommandHandler> = {
+  find,
+  getMore,
+  killCursors,
+  count,
+  distinct,
+  aggregate,
+  explain,
+};

@@ -1,0 +1,225 @@
+import { Query } from 'mingo';
+import { compareValues, RANK, typeRank } from './bson-order';
+import type { Doc } from './document';
+import { MongoCommandError } from './errors';
+import { Index, type IndexSpec } from './index-tree';
+import { type Plan, planQuery, type SortSpec } from './planner';
+import { sortDocs } from './sort';
+
+/** Observers of every stored change (the journal and transaction undo logs). */
+export interface WriteObserver {
+  onPut(coll: Collection, doc: Doc, prev: Doc | undefined): void;
+  onDelete(coll: Collection, prev: Doc): void;
+}
+
+export interface QueryOptions {
+  sort?: SortSpec;
+  skip?: number;
+  /** 0 or absent: no limit. */
+  limit?: number;
+}
+
+export interface QueryStats {
+  plan: Plan;
+  docsExamined: number;
+  keysExamined: number;
+}
+
+export interface QueryResult {
+  entries: Array<[number, Doc]>;
+  stats: QueryStats;
+}
+
+function formatKeyValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  const rank = typeRank(v);
+  if (rank === RANK.objectId) return `ObjectId('${String(v)}')`;
+  if (v instanceof Date) return `new Date(${v.getTime()})`;
+  if (Array.isArray(v)) return `[ ${v.map(formatKeyValue).join(', ')} ]`;
+  if (rank === RANK.object) {
+    const parts = Object.entries(v as Doc).map(([k, x]) => `${k}: ${formatKeyValue(x)}`);
+    return `{ ${parts.join(', ')} }`;
+  }
+  return String(v);
+}
+
+/** One collection: documents by record id, plus its indexes (always `_id_`). */
+export class Collection {
+  readonly docs = new Map<number, Doc>();
+  readonly indexes = new Map<string, Index>();
+  readonly idIndex: Index;
+  private nextRid = 1;
+  /** Documents read by queries since creation (for tests and explain). */
+  docsExamined = 0;
+
+  constructor(
+    readonly db: string,
+    readonly name: string,
+    readonly options: Doc,
+    private readonly observer: WriteObserver,
+  ) {
+    this.idIndex = new Index({ v: 2, key: { _id: 1 }, name: '_id_' });
+    this.indexes.set('_id_', this.idIndex);
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+
+  duplicateKeyError(index: Index, tuple: readonly unknown[]): MongoCommandError {
+    const keyValue: Doc = {};
+    index.fields.forEach((f, i) => {
+      keyValue[f] = tuple[i];
+    });
+    const shown = index.fields.map((f, i) => `${f}: ${formatKeyValue(tuple[i])}`).join(', ');
+    return new MongoCommandError(
+      11000,
+      `E11000 duplicate key error collection: ${this.ns} index: ${index.name} dup key: { ${shown} }`,
+      { keyPattern: { ...index.spec.key }, keyValue },
+    );
+  }
+
+  /** Adds an index over the existing documents; false when an identical one exists. */
+  createIndex(spec: IndexSpec): boolean {
+    const existing = this.indexes.get(spec.name);
+    if (existing) {
+      if (compareValues(existing.spec.key, spec.key) !== 0) {
+        throw new MongoCommandError(86, `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`);
+      }
+      return false;
+    }
+    for (const idx of this.indexes.values()) {
+      if (compareValues(idx.spec.key, spec.key) === 0) {
+        if (Boolean(idx.spec.unique) !== Boolean(spec.unique) || Boolean(idx.spec.sparse) !== Boolean(spec.sparse)) {
+          throw new MongoCommandError(85, `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(idx.spec)}`);
+        }
+        return false;
+      }
+    }
+    const index = new Index(spec);
+    for (const [rid, doc] of this.docs) {
+      const keys = index.keysFor(doc);
+      if (!keys) continue;
+      const conflict = index.findConflict(keys, rid);
+      if (conflict) throw this.duplicateKeyError(index, conflict.tuple);
+      index.add(rid, keys);
+    }
+    this.indexes.set(spec.name, index);
+    return true;
+  }
+
+  dropIndex(name: string): void {
+    if (name === '_id_') throw new MongoCommandError(72, 'cannot drop _id index');
+    if (!this.indexes.delete(name)) throw new MongoCommandError(27, `index not found with name [${name}]`);
+  }
+
+  /** Keys of `doc` for every maintained index, after checking unique constraints against other records. */
+  private keysChecked(doc: Doc, rid: number): Map<Index, unknown[][] | null> {
+    const keys = new Map<Index, unknown[][] | null>();
+    for (const index of this.indexes.values()) {
+      if (index.special) continue;
+      const k = index.keysFor(doc);
+      if (k) {
+        const conflict = index.findConflict(k, rid);
+        if (conflict) throw this.duplicateKeyError(index, conflict.tuple);
+      }
+      keys.set(index, k);
+    }
+    return keys;
+  }
+
+  /** Stores a new document (which must carry its `_id`); throws 11000 on a unique conflict. */
+  insert(doc: Doc): number {
+    const rid = this.nextRid++;
+    const keys = this.keysChecked(doc, rid);
+    for (const [index, k] of keys) if (k) index.add(rid, k);
+    this.docs.set(rid, doc);
+    this.observer.onPut(this, doc, undefined);
+    return rid;
+  }
+
+  /** Replaces the document at `rid`; throws 11000 on a unique conflict and leaves it unchanged. */
+  replace(rid: number, doc: Doc): void {
+    const prev = this.docs.get(rid);
+    if (!prev) throw new MongoCommandError(1, 'record vanished during update');
+    const keys = this.keysChecked(doc, rid);
+    for (const [index, k] of keys) {
+      const old = index.keysFor(prev);
+      if (old) index.remove(rid, old);
+      if (k) index.add(rid, k);
+    }
+    this.docs.set(rid, doc);
+    this.observer.onPut(this, doc, prev);
+  }
+
+  remove(rid: number): Doc | undefined {
+    const prev = this.docs.get(rid);
+    if (!prev) return undefined;
+    for (const index of this.indexes.values()) {
+      const old = index.keysFor(prev);
+      if (old) index.remove(rid, old);
+    }
+    this.docs.delete(rid);
+    this.observer.onDelete(this, prev);
+    return prev;
+  }
+
+  /** The record id of the document with this `_id`. */
+  ridById(id: unknown): number | undefined {
+    const v = [id === undefined ? null : id];
+    const it = this.idIndex.tree.lowerBound({ v, r: -Infinity });
+    if (!it.isAccessible()) return undefined;
+    const key = it.pointer[0];
+    return compareValues(key.v[0], v[0]) === 0 ? key.r : undefined;
+  }
+
+  /** Runs a filter through the best index (or a scan), then sorts, skips and limits. */
+  query(filter: Doc, options: QueryOptions = {}): QueryResult {
+    const plan = planQuery(this.indexes.values(), filter, options.sort);
+    const matcher = Object.keys(filter).length > 0 ? new Query(filter) : undefined;
+    const skip = options.skip ?? 0;
+    const want = options.limit ? skip + options.limit : Infinity;
+    const entries: Array<[number, Doc]> = [];
+    let examined = 0;
+    let keysExamined = 0;
+    const needsSort = options.sort !== undefined && options.sort.length > 0;
+    if (plan.kind === 'ixscan') {
+      const canStop = plan.providesSort || !needsSort;
+      const seen = plan.index.multikey ? new Set<number>() : undefined;
+      const keysBefore = plan.index.keysExamined;
+      for (const rid of plan.index.scan(plan.intervals, plan.reverse)) {
+        if (seen) {
+          if (seen.has(rid)) continue;
+          seen.add(rid);
+        }
+        const doc = this.docs.get(rid);
+        if (!doc) continue;
+        examined++;
+        if (matcher && !matcher.test(doc)) continue;
+        entries.push([rid, doc]);
+        if (canStop && entries.length >= want) break;
+      }
+      keysExamined = plan.index.keysExamined - keysBefore;
+    } else {
+      for (const entry of this.docs) {
+        examined++;
+        if (matcher && !matcher.test(entry[1])) continue;
+        entries.push(entry);
+        if (!needsSort && entries.length >= want) break;
+      }
+    }
+    this.docsExamined += examined;
+    let result = entries;
+    if (needsSort && !(plan.kind === 'ixscan' && plan.providesSort)) {
+      const order = new Map<Doc, number>(entries.map(([rid, doc]) => [doc, rid]));
+      result = sortDocs(
+        entries.map(([, d]) => d),
+        options.sort as SortSpec,
+      ).map((d) => [order.get(d) as number, d]);
+    }
+    if (skip > 0 || want !== Infinity) result = result.slice(skip, want);
+    return { entries: result, stats: { plan, docsExamined: examined, keysExamined } };
+  }
+}

@@ -1,0 +1,155 @@
+import { ObjectId } from 'bson';
+import { Aggregator, update as mingoUpdate } from 'mingo';
+import { compareValues } from './bson-order';
+import { deepClone, type Doc, isPlainObject, setPath } from './document';
+import { MongoCommandError } from './errors';
+
+const SUPPORTED = new Set([
+  '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
+  '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$bit', '$setOnInsert',
+]);
+
+export function isOperatorUpdate(u: unknown): u is Doc {
+  return isPlainObject(u) && Object.keys(u).some((k) => k.startsWith('$'));
+}
+
+/** Puts `_id` first, as MongoDB stores it. */
+export function idFirst(doc: Doc): Doc {
+  const keys = Object.keys(doc);
+  if (keys[0] === '_id' || !('_id' in doc)) return doc;
+  const out: Doc = { _id: doc._id };
+  for (const k of keys) if (k !== '_id') out[k] = doc[k];
+  return out;
+}
+
+/** A copy of `doc` with a fresh ObjectId when it has no `_id` (first field either way). */
+export function withId(doc: Doc): Doc {
+  if (doc._id !== undefined) return idFirst(doc);
+  return { _id: new ObjectId(), ...doc };
+}
+
+export function validateReplacement(doc: Doc): void {
+  for (const key of Object.keys(doc)) {
+    if (key.startsWith('$')) throw new MongoCommandError(52, `The dollar ($) prefixed field '${key}' in '${key}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`);
+  }
+}
+
+export interface UpdateContext {
+  /** The query, for the positional `$` operator. */
+  query: Doc;
+  arrayFilters?: Doc[];
+  /** True when the update builds a new upserted document ($setOnInsert applies). */
+  inserting: boolean;
+}
+
+function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
+  const ops: Doc = {};
+  for (const [op, arg] of Object.entries(u)) {
+    if (!SUPPORTED.has(op)) throw new MongoCommandError(9, `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    if (!isPlainObject(arg)) throw new MongoCommandError(9, `Modifiers operate on fields but we found type ${typeof arg} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(arg)}}`);
+    if (op === '$setOnInsert') continue;
+    ops[op] = { ...arg };
+  }
+  const onInsert = u.$setOnInsert;
+  if (ctx.inserting && isPlainObject(onInsert)) {
+    const set: Doc = { ...((ops.$set as Doc | undefined) ?? {}) };
+    for (const [path, value] of Object.entries(onInsert)) {
+      if (path in set) throw new MongoCommandError(40, `Updating the path '${path}' would create a conflict at '${path}'`);
+      set[path] = value;
+    }
+    ops.$set = set;
+  }
+  const paths = Object.values(ops).flatMap((arg) => Object.keys(arg as Doc));
+  const sorted = [...paths].sort();
+  for (let i = 1; i < sorted.length; i++) {
+    const a = sorted[i - 1] as string;
+    const b = sorted[i] as string;
+    if (a === b || b.startsWith(`${a}.`)) throw new MongoCommandError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
+  }
+  const out = deepClone(doc);
+  // mingo refuses to touch _id: MongoDB allows setting it to its current value, or on insert.
+  for (const [op, arg] of Object.entries(ops)) {
+    const fields = arg as Doc;
+    for (const path of Object.keys(fields)) {
+      if (path !== '_id' && !path.startsWith('_id.')) continue;
+      if (op === '$set' && path === '_id' && (ctx.inserting || compareValues(out._id, fields[path]) === 0)) {
+        out._id = fields[path];
+        delete fields[path];
+        continue;
+      }
+      throw new MongoCommandError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+    }
+  }
+  if (Object.keys(ops).length === 0) return out;
+  try {
+    mingoUpdate(out, ops as Parameters<typeof mingoUpdate>[1], ctx.arrayFilters, ctx.query);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new MongoCommandError(/conflict/i.test(message) ? 40 : 2, message);
+  }
+  return out;
+}
+
+function applyPipeline(doc: Doc, stages: Doc[]): Doc {
+  const [result] = new Aggregator(stages).run([deepClone(doc)]) as Doc[];
+  if (!result) throw new MongoCommandError(2, 'update pipeline produced no document');
+  return result;
+}
+
+/**
+ * The document `u` makes of `doc`: an operator update, a replacement or a pipeline.
+ * Throws ImmutableField (66) when `_id` would change.
+ */
+export function applyUpdate(doc: Doc, u: unknown, ctx: UpdateContext): Doc {
+  let next: Doc;
+  if (Array.isArray(u)) next = applyPipeline(doc, u as Doc[]);
+  else if (isOperatorUpdate(u)) next = applyOperators(doc, u, ctx);
+  else if (isPlainObject(u)) {
+    validateReplacement(u);
+    next = { ...u };
+    if (next._id === undefined && doc._id !== undefined) next._id = doc._id;
+  } else throw new MongoCommandError(9, 'Update argument must be either an object or an array');
+  if (doc._id !== undefined && compareValues(doc._id, next._id) !== 0) {
+    throw new MongoCommandError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+  return idFirst(next);
+}
+
+/** The document an upsert starts from: the equality fields of the query. */
+export function seedFromQuery(q: Doc): Doc {
+  const seed: Doc = {};
+  const visit = (filter: Doc): void => {
+    for (const [key, value] of Object.entries(filter)) {
+      if (key === '$and' && Array.isArray(value)) {
+        for (const clause of value) if (isPlainObject(clause)) visit(clause);
+        continue;
+      }
+      if (key.startsWith('$')) continue;
+      if (isPlainObject(value) && Object.keys(value).some((k) => k.startsWith('$'))) {
+        if ('$eq' in value) setPath(seed, key, deepClone(value.$eq));
+        continue;
+      }
+      if (value instanceof RegExp) continue;
+      setPath(seed, key, deepClone(value));
+    }
+  };
+  visit(q);
+  return seed;
+}
+
+/** The new document an upsert inserts. */
+export function buildUpsert(q: Doc, u: unknown, arrayFilters: Doc[] | undefined): Doc {
+  const seed = seedFromQuery(q);
+  let doc: Doc;
+  if (Array.isArray(u)) doc = applyPipeline(seed, u as Doc[]);
+  else if (isOperatorUpdate(u)) doc = applyOperators(seed, u, { query: q, arrayFilters, inserting: true });
+  else if (isPlainObject(u)) {
+    validateReplacement(u);
+    doc = { ...u };
+    if (doc._id === undefined && seed._id !== undefined) doc._id = seed._id;
+  } else throw new MongoCommandError(9, 'Update argument must be either an object or an array');
+  if (seed._id !== undefined && doc._id !== undefined && compareValues(seed._id, doc._id) !== 0) {
+    throw new MongoCommandError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+  return withId(doc);
+}
