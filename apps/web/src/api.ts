@@ -1,0 +1,178 @@
+import type { Chat, ChatSummary, Message, PublicUser, UserInfo } from './contract';
+
+/** An error the API answered with (`{error:{code,message}}`), or a network failure (status 0). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+let onSessionLost: () => void = () => undefined;
+
+/** Called once when the session cannot be refreshed any more (the UI goes back to the login form). */
+export function setSessionLostHandler(handler: () => void): void {
+  onSessionLost = handler;
+}
+
+async function rawRequest(method: Method, path: string, body?: unknown): Promise<Response> {
+  try {
+    return await fetch(`/api${path}`, {
+      method,
+      credentials: 'same-origin',
+      headers:
+        body === undefined
+          ? { accept: 'application/json' }
+          : { 'content-type': 'application/json', accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection and try again.');
+  }
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  const retryAfter = Number(res.headers.get('retry-after'));
+  // A body that is not JSON (a proxy's HTML error page, for example) falls back to the status text.
+  const data: unknown = await res.json().catch(() => null);
+  const retry = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
+  if (isErrorBody(data)) return new ApiError(res.status, data.error.code, data.error.message, retry);
+  const fallback =
+    res.status >= 500 ? 'The server had a problem. Please try again.' : `Request failed (${res.status})`;
+  return new ApiError(res.status, `http_${res.status}`, fallback, retry);
+}
+
+function isErrorBody(data: unknown): data is { error: { code: string; message: string } } {
+  if (typeof data !== 'object' || data === null || !('error' in data)) return false;
+  const error = (data as { error: unknown }).error;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { code?: unknown }).code === 'string' &&
+    typeof (error as { message?: unknown }).message === 'string'
+  );
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/**
+ * Rotates the session cookies. Single-flight within the tab, and serialised across tabs with a Web Lock:
+ * two concurrent refreshes with the same refresh token look like token theft to the server, which then
+ * revokes the whole session. Inside the lock we first check whether another tab already refreshed.
+ */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= (async () => {
+    const run = async (): Promise<boolean> => {
+      const me = await rawRequest('GET', '/auth/me');
+      if (me.ok) return true;
+      const res = await rawRequest('POST', '/auth/refresh');
+      return res.ok;
+    };
+    try {
+      const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+      return locks ? await locks.request('cohort-session-refresh', run) : await run();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 0) return false;
+      throw err;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  let res = await rawRequest(method, path, body);
+  if (res.status === 401 && !path.startsWith('/auth/')) {
+    if (await refreshSession()) {
+      res = await rawRequest(method, path, body);
+    }
+    if (res.status === 401) onSessionLost();
+  }
+  if (!res.ok) throw await toApiError(res);
+  if (res.status === 204) return undefined as T;
+  return (await res.json()) as T;
+}
+
+export const api = {
+  me: async (): Promise<PublicUser | null> => {
+    let res = await rawRequest('GET', '/auth/me');
+    if (res.status === 401 && (await refreshSession())) res = await rawRequest('GET', '/auth/me');
+    if (res.status === 401) return null;
+    if (!res.ok) throw await toApiError(res);
+    return ((await res.json()) as { user: PublicUser }).user;
+  },
+  login: (email: string, password: string) =>
+    request<{ user: PublicUser }>('POST', '/auth/login', { email, password }).then((r) => r.user),
+  register: (email: string, password: string, firstName: string, lastName: string) =>
+    request<{ user: PublicUser }>('POST', '/auth/register', {
+      email,
+      password,
+      fullName: { firstName, lastName },
+    }).then((r) => r.user),
+  logout: () => request<void>('POST', '/auth/logout'),
+
+  searchUsers: (q: string) =>
+    request<{ users: UserInfo[] }>('GET', `/users/search?q=${encodeURIComponent(q)}`).then((r) => r.users),
+  usersByIds: (ids: readonly string[]) =>
+    request<{ users: UserInfo[] }>('GET', `/users?ids=${ids.map(encodeURIComponent).join(',')}`).then(
+      (r) => r.users,
+    ),
+
+  listChats: () => request<{ chats: ChatSummary[] }>('GET', '/chats').then((r) => r.chats),
+  getChat: (chatId: string) => request<{ chat: Chat }>('GET', `/chats/${chatId}`).then((r) => r.chat),
+  createGroup: (title: string, memberIds: string[]) =>
+    request<{ chat: Chat }>('POST', '/chats', { type: 'group', title, memberIds }).then((r) => r.chat),
+  createDirect: (userId: string) =>
+    request<{ chat: Chat }>('POST', '/chats', { type: 'direct', userId }).then((r) => r.chat),
+  addMember: (chatId: string, userId: string) =>
+    request<unknown>('POST', `/chats/${chatId}/members`, { userId }),
+  removeMember: (chatId: string, userId: string) =>
+    request<void>('DELETE', `/chats/${chatId}/members/${userId}`),
+
+  messages: (chatId: string, cursor: { before?: number; after?: number; limit?: number }) => {
+    const params = new URLSearchParams();
+    if (cursor.before !== undefined) params.set('before', String(cursor.before));
+    if (cursor.after !== undefined) params.set('after', String(cursor.after));
+    params.set('limit', String(cursor.limit ?? 50));
+    return request<{ messages: Message[] }>('GET', `/chats/${chatId}/messages?${params.toString()}`).then(
+      (r) => r.messages,
+    );
+  },
+  sendMessage: (chatId: string, text: string, clientMsgId: string) =>
+    request<{ message: Message }>('POST', `/chats/${chatId}/messages`, { text, clientMsgId }).then(
+      (r) => r.message,
+    ),
+  editMessage: (chatId: string, messageId: string, text: string) =>
+    request<{ message: Message }>('PATCH', `/chats/${chatId}/messages/${messageId}`, { text }).then(
+      (r) => r.message,
+    ),
+  deleteMessage: (chatId: string, messageId: string) =>
+    request<void>('DELETE', `/chats/${chatId}/messages/${messageId}`),
+  markRead: (chatId: string, seq: number) => request<void>('POST', `/chats/${chatId}/read`, { seq }),
+};
+
+/** A message fit for a person, from anything thrown by the calls above. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.status === 429) {
+      return err.retryAfterSeconds
+        ? `${err.message} Try again in ${formatSeconds(err.retryAfterSeconds)}.`
+        : err.message;
+    }
+    return err.message;
+  }
+  if (err instanceof Error) return err.message;
+  return 'Something went wrong.';
+}
+
+function formatSeconds(s: number): string {
+  return s >= 90 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s)} seconds`;
+}

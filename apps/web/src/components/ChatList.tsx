@@ -1,0 +1,158 @@
+import { useMemo, useState } from 'react';
+import type { ChatSummary, UserInfo } from '../contract';
+import { chatTitle, firstName, formatListStamp, fullName, otherMemberId, typingLine } from '../lib/format';
+import { sortedChats } from '../state/store';
+import { useChatState, useController } from '../client/context';
+import { Avatar } from './Avatar';
+import { Icon } from './Icon';
+
+interface Props {
+  onNewDirect: () => void;
+  onNewGroup: () => void;
+  onLogout: () => void;
+}
+
+export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
+  const controller = useController();
+  const chats = useChatState((s) => s.chats);
+  const loaded = useChatState((s) => s.chatsLoaded);
+  const users = useChatState((s) => s.users);
+  const online = useChatState((s) => s.online);
+  const typing = useChatState((s) => s.typing);
+  const activeChatId = useChatState((s) => s.activeChatId);
+  const connection = useChatState((s) => s.connection);
+  const [filter, setFilter] = useState('');
+  const me = controller.me;
+
+  const list = useMemo(() => {
+    const all = sortedChats(chats);
+    const f = filter.trim().toLowerCase();
+    return f ? all.filter((c) => chatTitle(c, me.id, users).toLowerCase().includes(f)) : all;
+  }, [chats, filter, users, me.id]);
+
+  const myName = fullName(users[me.id]);
+  return (
+    <>
+      <header className="sidebar-header">
+        <Avatar id={me.id} name={myName} online={connection === 'connected'} />
+        <div className="me">
+          <span className="me-name">{myName}</span>
+          <span className="muted small">{me.email}</span>
+        </div>
+        <button
+          type="button"
+          className="icon-btn"
+          data-testid="logout"
+          aria-label="Log out"
+          title="Log out"
+          onClick={onLogout}
+        >
+          <Icon name="logout" />
+        </button>
+      </header>
+      <div className="sidebar-actions">
+        <button type="button" className="btn primary" data-testid="new-direct-chat" onClick={onNewDirect}>
+          <Icon name="plus" size={18} /> New chat
+        </button>
+        <button type="button" className="btn secondary" data-testid="new-group-chat" onClick={onNewGroup}>
+          <Icon name="users" size={18} /> New group
+        </button>
+      </div>
+      {Object.keys(chats).length > 4 && (
+        <div className="search-box sidebar-filter">
+          <Icon name="search" size={18} />
+          <input
+            type="search"
+            aria-label="Filter chats"
+            placeholder="Filter chats"
+            value={filter}
+            onChange={(e) => setFilter(e.target.value)}
+          />
+        </div>
+      )}
+      <nav className="chat-list-wrap" aria-label="Conversations">
+        {!loaded && <p className="muted list-note">Loading chats…</p>}
+        {loaded && list.length === 0 && (
+          <p className="muted list-note">
+            {filter ? 'No chat matches.' : 'No chats yet. Start one with “New chat”.'}
+          </p>
+        )}
+        <ul className="chat-list">
+          {list.map((chat) => (
+            <ChatItem
+              key={chat.id}
+              chat={chat}
+              meId={me.id}
+              users={users}
+              online={online}
+              typingIds={Object.keys(typing[chat.id] ?? {})}
+              active={chat.id === activeChatId}
+              onOpen={() => controller.openChat(chat.id)}
+            />
+          ))}
+        </ul>
+      </nav>
+    </>
+  );
+}
+
+interface ItemProps {
+  chat: ChatSummary;
+  meId: string;
+  users: Readonly<Record<string, UserInfo>>;
+  online: Readonly<Record<string, boolean>>;
+  typingIds: string[];
+  active: boolean;
+  onOpen: () => void;
+}
+
+function ChatItem({ chat, meId, users, online, typingIds, active, onOpen }: ItemProps) {
+  const title = chatTitle(chat, meId, users);
+  const other = otherMemberId(chat, meId);
+  const isOnline = other ? online[other] === true : false;
+  const last = chat.lastMessage;
+  let preview: string;
+  if (typingIds.length > 0) {
+    preview = chat.type === 'direct' ? 'typing…' : typingLine(typingIds.map((id) => firstName(users[id])));
+  } else if (!last) {
+    preview = chat.type === 'group' ? 'Group created' : 'Say hello 👋';
+  } else {
+    const body = last.deletedAt ? 'message deleted' : last.text;
+    const who =
+      last.senderId === meId ? 'You: ' : chat.type === 'group' ? `${firstName(users[last.senderId])}: ` : '';
+    preview = who + body.replace(/\s+/g, ' ');
+  }
+  const stamp = chat.lastMessageAt ?? chat.createdAt;
+  return (
+    <li>
+      <button
+        type="button"
+        className={`chat-item${active ? ' active' : ''}${chat.unread > 0 ? ' unread' : ''}`}
+        data-testid="chat-item"
+        data-chat-id={chat.id}
+        aria-current={active ? 'true' : undefined}
+        onClick={onOpen}
+      >
+        <Avatar id={other ?? chat.id} name={title} online={isOnline} group={chat.type === 'group'} />
+        <span className="chat-item-body">
+          <span className="chat-item-row">
+            <span className="chat-title">{title}</span>
+            <time className="chat-stamp" dateTime={stamp}>
+              {formatListStamp(stamp)}
+            </time>
+          </span>
+          <span className="chat-item-row">
+            <span className={`chat-preview${typingIds.length ? ' typing' : ''}`}>{preview}</span>
+            {chat.unread > 0 && (
+              <span className="badge" data-testid="unread-badge">
+                {chat.unread > 99 ? '99+' : chat.unread}
+                <span className="sr-only"> unread</span>
+              </span>
+            )}
+          </span>
+          {isOnline && <span className="sr-only">, online</span>}
+        </span>
+      </button>
+    </li>
+  );
+}

@@ -1,0 +1,336 @@
+import type { Chat, ChatSummary, Message, UserInfo } from '../contract';
+import {
+  addPending,
+  applyChange,
+  mergeMessages,
+  oldestSeq,
+  removeLocal,
+  setLocalStatus,
+  type UiMessage,
+} from './messages';
+
+/** Everything the client knows, kept by one pure reducer so that socket events, REST replies and acks
+ *  can arrive in any order and any number of times without showing anything twice. */
+export interface Thread {
+  items: readonly UiMessage[];
+  /** The newest page has been fetched: the list is contiguous from its oldest item to the newest message. */
+  loaded: boolean;
+  loadingOlder: boolean;
+  /** seq 1 is in the list (or the chat is empty): nothing older to fetch. */
+  reachedStart: boolean;
+}
+
+export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
+
+export interface ChatState {
+  meId: string;
+  chats: Readonly<Record<string, ChatSummary>>;
+  chatsLoaded: boolean;
+  threads: Readonly<Record<string, Thread>>;
+  users: Readonly<Record<string, UserInfo>>;
+  online: Readonly<Record<string, boolean>>;
+  /** chatId → userId → time (ms) until which that user counts as typing. */
+  typing: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  activeChatId: string | null;
+  connection: ConnectionStatus;
+}
+
+export type Action =
+  | { type: 'chats/loaded'; chats: ChatSummary[] }
+  | { type: 'chat/upsert'; chat: Chat }
+  | { type: 'chat/removed'; chatId: string }
+  | { type: 'messages/received'; chatId: string; messages: Message[]; viewing: boolean }
+  | { type: 'thread/loaded'; chatId: string; messages: Message[]; mode: 'latest' | 'older'; limit: number }
+  | { type: 'thread/loading-older'; chatId: string; loading: boolean }
+  | { type: 'message/pending'; message: UiMessage }
+  | {
+      type: 'message/local-status';
+      chatId: string;
+      clientMsgId: string;
+      status: 'pending' | 'failed';
+      error?: string;
+    }
+  | { type: 'message/discard'; chatId: string; clientMsgId: string }
+  | { type: 'message/changed'; message: Message }
+  | { type: 'read'; chatId: string; userId: string; seq: number }
+  | { type: 'typing'; chatId: string; userId: string; until: number }
+  | { type: 'typing/expire'; now: number }
+  | { type: 'presence'; userId: string; online: boolean }
+  | { type: 'users/loaded'; users: UserInfo[] }
+  | { type: 'active'; chatId: string | null }
+  | { type: 'seen'; chatId: string }
+  | { type: 'connection'; status: ConnectionStatus };
+
+export function initialState(meId: string): ChatState {
+  return {
+    meId,
+    chats: {},
+    chatsLoaded: false,
+    threads: {},
+    users: {},
+    online: {},
+    typing: {},
+    activeChatId: null,
+    connection: 'connecting',
+  };
+}
+
+const emptyThread: Thread = { items: [], loaded: false, loadingOlder: false, reachedStart: false };
+
+function activityOf(chat: Chat): string {
+  return chat.lastMessageAt ?? chat.createdAt;
+}
+
+/** Newest activity first; ties broken by id so the order is stable. */
+export function sortedChats(chats: Readonly<Record<string, ChatSummary>>): ChatSummary[] {
+  return Object.values(chats).sort((a, b) => {
+    const d = activityOf(b).localeCompare(activityOf(a));
+    return d !== 0 ? d : b.id.localeCompare(a.id);
+  });
+}
+
+/** A server summary replaces ours unless ours has already seen later messages (events can overtake a list reply). */
+function mergeSummary(local: ChatSummary | undefined, server: ChatSummary): ChatSummary {
+  if (!local) return server;
+  const members = server.members ?? local.members;
+  const base = { ...server, ...(members ? { members } : {}) };
+  if (local.lastSeq > server.lastSeq) {
+    return {
+      ...base,
+      lastSeq: local.lastSeq,
+      lastMessage: local.lastMessage,
+      lastMessageAt: local.lastMessageAt,
+      unread: local.unread,
+    };
+  }
+  return base;
+}
+
+function bumpSummary(
+  state: ChatState,
+  chat: ChatSummary,
+  messages: readonly Message[],
+  viewing: boolean,
+): ChatSummary {
+  let next = chat;
+  const fresh = messages.filter((m) => m.seq > chat.lastSeq);
+  if (fresh.length > 0) {
+    const newest = fresh.reduce((a, b) => (b.seq > a.seq ? b : a));
+    const unseen = fresh.filter((m) => m.senderId !== state.meId && !m.deletedAt).length;
+    next = {
+      ...chat,
+      lastSeq: newest.seq,
+      lastMessage: newest,
+      lastMessageAt: newest.createdAt,
+      unread: viewing ? 0 : chat.unread + unseen,
+    };
+  }
+  // An edit or delete of the message the chat list previews.
+  const last = next.lastMessage;
+  const changed = last ? messages.find((m) => m.id === last.id) : undefined;
+  if (
+    last &&
+    changed &&
+    (changed.text !== last.text || changed.editedAt !== last.editedAt || changed.deletedAt !== last.deletedAt)
+  ) {
+    next = { ...next, lastMessage: changed };
+  }
+  return next;
+}
+
+function withThread(state: ChatState, chatId: string, update: (t: Thread) => Thread): ChatState {
+  const current = state.threads[chatId] ?? emptyThread;
+  const next = update(current);
+  if (next === current) return state;
+  return { ...state, threads: { ...state.threads, [chatId]: next } };
+}
+
+function withItems(
+  state: ChatState,
+  chatId: string,
+  update: (items: readonly UiMessage[]) => readonly UiMessage[],
+): ChatState {
+  return withThread(state, chatId, (t) => {
+    const items = update(t.items);
+    return items === t.items ? t : { ...t, items };
+  });
+}
+
+function clearTyping(state: ChatState, chatId: string, userIds: readonly string[]): ChatState {
+  const current = state.typing[chatId];
+  if (!current || !userIds.some((id) => id in current)) return state;
+  const next = { ...current };
+  for (const id of userIds) delete next[id];
+  return { ...state, typing: { ...state.typing, [chatId]: next } };
+}
+
+function dropKey<T>(record: Readonly<Record<string, T>>, key: string): Readonly<Record<string, T>> {
+  if (!(key in record)) return record;
+  const { [key]: _dropped, ...rest } = record;
+  return rest;
+}
+
+export function reducer(state: ChatState, action: Action): ChatState {
+  switch (action.type) {
+    case 'chats/loaded': {
+      const chats: Record<string, ChatSummary> = {};
+      for (const c of action.chats) chats[c.id] = mergeSummary(state.chats[c.id], c);
+      return { ...state, chats, chatsLoaded: true };
+    }
+    case 'chat/upsert': {
+      const local = state.chats[action.chat.id];
+      const members = action.chat.members ?? local?.members;
+      const chat: ChatSummary = {
+        ...(local ?? { lastMessage: null, unread: 0 }),
+        ...action.chat,
+        ...(members ? { members } : {}),
+        lastSeq: Math.max(local?.lastSeq ?? 0, action.chat.lastSeq),
+        lastMessageAt:
+          local && local.lastSeq > action.chat.lastSeq ? local.lastMessageAt : action.chat.lastMessageAt,
+      };
+      return { ...state, chats: { ...state.chats, [chat.id]: chat } };
+    }
+    case 'chat/removed': {
+      if (!(action.chatId in state.chats)) return state;
+      return {
+        ...state,
+        chats: dropKey(state.chats, action.chatId),
+        threads: dropKey(state.threads, action.chatId),
+        typing: dropKey(state.typing, action.chatId),
+        activeChatId: state.activeChatId === action.chatId ? null : state.activeChatId,
+      };
+    }
+    case 'messages/received': {
+      if (action.messages.length === 0) return state;
+      let next = state;
+      const chat = state.chats[action.chatId];
+      if (chat) {
+        const bumped = bumpSummary(state, chat, action.messages, action.viewing);
+        if (bumped !== chat) next = { ...next, chats: { ...next.chats, [chat.id]: bumped } };
+      }
+      // A chat never opened keeps no messages: opening it fetches the newest page, which covers these.
+      if (next.threads[action.chatId])
+        next = withItems(next, action.chatId, (items) => mergeMessages(items, action.messages));
+      return clearTyping(
+        next,
+        action.chatId,
+        action.messages.map((m) => m.senderId),
+      );
+    }
+    case 'thread/loaded': {
+      let next = withThread(state, action.chatId, (t) => {
+        const items = mergeMessages(t.items, action.messages);
+        const oldest = oldestSeq(items);
+        const reachedStart =
+          (action.mode === 'older' || !t.loaded ? action.messages.length < action.limit : t.reachedStart) ||
+          oldest === null ||
+          oldest <= 1;
+        return {
+          items,
+          loaded: true,
+          loadingOlder: action.mode === 'older' ? false : t.loadingOlder,
+          reachedStart,
+        };
+      });
+      const chat = next.chats[action.chatId];
+      if (chat && action.mode === 'latest') {
+        const viewing = state.activeChatId === action.chatId;
+        const bumped = bumpSummary(next, chat, action.messages, viewing);
+        if (bumped !== chat) next = { ...next, chats: { ...next.chats, [chat.id]: bumped } };
+      }
+      return next;
+    }
+    case 'thread/loading-older':
+      return withThread(state, action.chatId, (t) =>
+        t.loadingOlder === action.loading ? t : { ...t, loadingOlder: action.loading },
+      );
+    case 'message/pending':
+      return withThread(state, action.message.chatId, (t) => {
+        const items = addPending(t.items, action.message);
+        return items === t.items ? t : { ...t, items };
+      });
+    case 'message/local-status':
+      return withItems(state, action.chatId, (items) =>
+        setLocalStatus(items, action.clientMsgId, action.status, action.error),
+      );
+    case 'message/discard':
+      return withItems(state, action.chatId, (items) => removeLocal(items, action.clientMsgId));
+    case 'message/changed': {
+      const m = action.message;
+      let next = withItems(state, m.chatId, (items) => applyChange(items, m));
+      const chat = next.chats[m.chatId];
+      if (chat?.lastMessage && chat.lastMessage.id === m.id) {
+        next = { ...next, chats: { ...next.chats, [chat.id]: { ...chat, lastMessage: m } } };
+      }
+      return next;
+    }
+    case 'read': {
+      const chat = state.chats[action.chatId];
+      if (!chat) return state;
+      let updated = chat;
+      if (chat.members?.some((m) => m.userId === action.userId && m.lastReadSeq < action.seq)) {
+        updated = {
+          ...updated,
+          members: chat.members.map((m) =>
+            m.userId === action.userId && m.lastReadSeq < action.seq ? { ...m, lastReadSeq: action.seq } : m,
+          ),
+        };
+      }
+      // Read on another of my devices: the badge goes away here too.
+      if (action.userId === state.meId && action.seq >= chat.lastSeq && chat.unread !== 0) {
+        updated = { ...updated, unread: 0 };
+      }
+      return updated === chat ? state : { ...state, chats: { ...state.chats, [chat.id]: updated } };
+    }
+    case 'typing': {
+      if (action.userId === state.meId) return state;
+      const current = state.typing[action.chatId] ?? {};
+      return {
+        ...state,
+        typing: { ...state.typing, [action.chatId]: { ...current, [action.userId]: action.until } },
+      };
+    }
+    case 'typing/expire': {
+      let changed = false;
+      const typing: Record<string, Record<string, number>> = {};
+      for (const [chatId, users] of Object.entries(state.typing)) {
+        const kept: Record<string, number> = {};
+        for (const [userId, until] of Object.entries(users)) {
+          if (until > action.now) kept[userId] = until;
+          else changed = true;
+        }
+        typing[chatId] = kept;
+      }
+      return changed ? { ...state, typing } : state;
+    }
+    case 'presence':
+      if (state.online[action.userId] === action.online) return state;
+      return { ...state, online: { ...state.online, [action.userId]: action.online } };
+    case 'users/loaded': {
+      if (action.users.length === 0) return state;
+      const users = { ...state.users };
+      for (const u of action.users) users[u.id] = u;
+      return { ...state, users };
+    }
+    case 'active': {
+      if (state.activeChatId === action.chatId) return state;
+      return { ...state, activeChatId: action.chatId };
+    }
+    case 'seen': {
+      const chat = state.chats[action.chatId];
+      if (!chat || chat.unread === 0) return state;
+      return { ...state, chats: { ...state.chats, [chat.id]: { ...chat, unread: 0 } } };
+    }
+    case 'connection':
+      return state.connection === action.status ? state : { ...state, connection: action.status };
+  }
+}
+
+/** The users whose typing should show in a chat right now (expired entries are swept by a timer). */
+export function typingIn(state: ChatState, chatId: string, now: number): string[] {
+  const users = state.typing[chatId];
+  if (!users) return [];
+  return Object.entries(users)
+    .filter(([, until]) => until > now)
+    .map(([id]) => id);
+}
