@@ -153,7 +153,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
 
   const sockets = new Set<Duplex>();
   const refuse = (socket: Duplex, status: string) => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
   };
 
   return {

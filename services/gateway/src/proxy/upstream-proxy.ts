@@ -114,8 +114,15 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
           proxyReq.destroy(Object.assign(new Error(`${name} idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
         });
       },
-      proxyReqWs(proxyReq) {
+      proxyReqWs(proxyReq, _req, socket) {
         proxyReq.setTimeout(timeoutMs, () => proxyReq.destroy(Object.assign(new Error(`${name} did not upgrade`), { code: 'ETIMEDOUT' })));
+        // http-proxy pipes the two sockets but does not propagate a destroy: without this, closing one
+        // side leaves the other open (and the upstream waiting for a websocket close frame).
+        socket.once('close', () => proxyReq.destroy());
+        proxyReq.once('upgrade', (_res: IncomingMessage, proxySocket: Duplex) => {
+          socket.once('close', () => proxySocket.destroy());
+          proxySocket.once('close', () => socket.destroy());
+        });
       },
       proxyRes(proxyRes, req) {
         const state = inFlight.get(req);
