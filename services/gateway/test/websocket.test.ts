@@ -113,9 +113,10 @@ describe('gateway: /socket.io in embedded mode', () => {
   it('closes websocket upgrades outside /socket.io', async () => {
     const socket = connect(gateway.url, { path: '/elsewhere', transports: ['websocket'], reconnection: false, timeout: 3000 });
     clients.push(socket);
-    await expect(new Promise((resolve, reject) => {
-      socket.once('connect', resolve);
+    const outcome = new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
       socket.once('connect_error', reject);
-    })).rejects.toThrow();
+    });
+    await expect(outcome).rejects.toThrow();
   });
 });
