@@ -175,8 +175,10 @@ describe('login under load (bcrypt cost 10, 2 hashing threads)', () => {
     const finishedDuringProbes = finished;
     expect(await Promise.all(logins)).toEqual(Array(10).fill(200));
     // 10 comparisons at cost 10 take ~350 ms on 2 threads; the probes ran while most were still queued.
+    // On the main thread each probe would wait for the comparisons ahead of it (hundreds of ms); the bound
+    // leaves room for a loaded CI machine running other suites.
     expect(finishedDuringProbes).toBeLessThan(10);
-    expect(Math.max(...latencies)).toBeLessThan(50);
+    expect(Math.max(...latencies)).toBeLessThan(150);
   });
 
   it('spends a bcrypt comparison on an unknown email too (no timing oracle)', async () => {

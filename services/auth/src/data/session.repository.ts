@@ -60,7 +60,7 @@ export function createSessionRepository(connection: Connection): SessionReposito
           $set: { refreshHash: nextHash, rotatedAt: now },
           $push: { previousHashes: { $each: [presentedHash], $slice: -PREVIOUS_HASHES_KEPT } },
         },
-        { new: true, projection: { _id: 1, userId: 1, expiresAt: 1 } },
+        { returnDocument: 'after', projection: { _id: 1, userId: 1, expiresAt: 1 } },
       ).lean<Pick<SessionDoc, '_id' | 'userId' | 'expiresAt'>>();
       return doc ? { ...ref(doc), expiresAt: doc.expiresAt } : null;
     },

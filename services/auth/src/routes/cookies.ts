@@ -20,14 +20,10 @@ export function sessionCookieOptions(secure: boolean): { access: CookieOptions; 
 export function setSessionCookies(res: Response, secure: boolean, session: SessionTokens): void {
   const options = sessionCookieOptions(secure);
   const now = Date.now();
-  res.cookie(ACCESS_COOKIE, session.access.token, {
-    ...options.access,
-    maxAge: Math.max(0, session.access.expiresAt * 1000 - now),
-  });
-  res.cookie(REFRESH_COOKIE, session.refreshToken, {
-    ...options.refresh,
-    maxAge: Math.max(0, session.refreshExpiresAt.getTime() - now),
-  });
+  // Whole seconds, rounded up: the token's `exp` is in seconds, so a fresh one lives the full TTL.
+  const remaining = (until: number) => Math.max(0, Math.ceil((until - now) / 1000) * 1000);
+  res.cookie(ACCESS_COOKIE, session.access.token, { ...options.access, maxAge: remaining(session.access.expiresAt * 1000) });
+  res.cookie(REFRESH_COOKIE, session.refreshToken, { ...options.refresh, maxAge: remaining(session.refreshExpiresAt.getTime()) });
 }
 
 export function clearSessionCookies(res: Response, secure: boolean): void {
