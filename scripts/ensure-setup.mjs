@@ -2,11 +2,12 @@
 // Makes a fresh clone runnable: installs npm dependencies when missing or stale, and (with --for-tests)
 // the Debian packages the test suites drive for real (redis-server, nginx, chromium) when they are absent.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const forTests = process.argv.includes('--for-tests');
+const forWeb = process.argv.includes('--web');
 
 function run(cmd, args, extraEnv = {}) {
   console.log(`[setup] ${cmd} ${args.join(' ')}`);
@@ -53,5 +54,25 @@ if (forTests) {
       );
       process.exit(1);
     }
+  }
+}
+
+// The web client: build it when its bundle is missing or older than its sources.
+if (forWeb) {
+  const webDir = join(root, 'apps', 'web');
+  const built = join(webDir, 'dist', 'index.html');
+  const newest = (dir) => {
+    let latest = 0;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+    }
+    return latest;
+  };
+  const sourcesChanged = () =>
+    Math.max(newest(join(webDir, 'src')), statSync(join(webDir, 'index.html')).mtimeMs) >
+    statSync(built).mtimeMs;
+  if (existsSync(join(webDir, 'src')) && (!existsSync(built) || sourcesChanged())) {
+    run('npm', ['run', 'build', '-w', '@cohort/web']);
   }
 }

@@ -1,0 +1,135 @@
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  closeHttpServer,
+  createLogger,
+  createMemoryBus,
+  createMemoryDenylist,
+  createShutdown,
+  listen,
+  type Logger,
+  type ShutdownResult,
+} from '@cohort/common';
+import { startEmbeddedMongo } from '@cohort/mongo-embedded';
+import { loadAuthConfig, startAuth } from '@cohort/auth';
+import { loadConfig as loadChatApiConfig, startChatApi } from '@cohort/chat-api';
+import { loadRealtimeConfig, startRealtime } from '@cohort/realtime';
+import { loadGatewayConfig, startGateway } from '@cohort/gateway';
+import type { EmbeddedConfig } from './config';
+import { loadEmbeddedKeys } from './keys';
+
+export interface RunningEmbedded {
+  port: number;
+  url: string;
+  shutdown(reason: string): Promise<ShutdownResult>;
+}
+
+/** Fails fast, naming the port, before anything else is started. */
+async function assertPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await listen(probe, port, host);
+  await closeHttpServer(probe);
+}
+
+/**
+ * Embedded mode (DESIGN.md §1): auth, chat-api, one realtime replica and the gateway in this process,
+ * on the embedded MongoDB-compatible store, sharing one in-process bus and one denylist instead of Redis.
+ * The internal services listen on free loopback ports; only the gateway is the public origin, and it also
+ * serves the web client and proxies /socket.io.
+ */
+export async function startEmbedded(
+  config: Readonly<EmbeddedConfig>,
+  launcherLogger: Logger,
+): Promise<RunningEmbedded> {
+  await assertPortFree(config.PORT, config.HOST);
+  mkdirSync(config.DATA_DIR, { recursive: true });
+  const keys = await loadEmbeddedKeys(config.DATA_DIR);
+  const serviceLogger = (service: string) => createLogger({ service, level: config.LOG_LEVEL });
+  const common = { NODE_ENV: config.NODE_ENV, LOG_LEVEL: config.LOG_LEVEL, PORT: '0' };
+
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const shutdown = createShutdown({ logger: launcherLogger, steps: closers, timeoutMs: 15_000 });
+  try {
+    const mongo = await startEmbeddedMongo({ host: '127.0.0.1', dataDir: join(config.DATA_DIR, 'mongo') });
+    closers.unshift({ name: 'mongo-embedded', close: () => mongo.close() });
+    const mongoUrl = `${mongo.uri}/cohort`;
+    const bus = createMemoryBus();
+    closers.unshift({ name: 'bus', close: () => bus.close() });
+    const denylist = createMemoryDenylist();
+
+    const auth = await startAuth({
+      config: loadAuthConfig({
+        ...common,
+        MONGO_URL: mongoUrl,
+        JWT_PRIVATE_KEY: keys.access.privateKeyPem,
+        INTERNAL_JWKS: keys.internalJwks,
+        BCRYPT_COST: String(config.BCRYPT_COST),
+      }),
+      logger: serviceLogger('auth'),
+      bus,
+      denylist,
+    });
+    closers.unshift({ name: 'auth', close: () => auth.close() });
+    const authUrl = `http://127.0.0.1:${auth.port}`;
+
+    const chatApi = await startChatApi({
+      config: loadChatApiConfig({
+        ...common,
+        MONGO_URL: mongoUrl,
+        INTERNAL_JWKS: keys.internalJwks,
+        AUTH_URL: authUrl,
+      }),
+      logger: serviceLogger('chat-api'),
+      bus,
+    });
+    closers.unshift({ name: 'chat-api', close: () => chatApi.close() });
+    const chatApiUrl = `http://127.0.0.1:${chatApi.port}`;
+
+    const realtime = await startRealtime({
+      config: loadRealtimeConfig({
+        ...common,
+        REPLICA_ID: 'embedded',
+        JWT_PUBLIC_KEY: keys.access.publicKeyPem,
+        INTERNAL_SIGNING_KEY: keys.realtimeIdentity.privateKeyPem,
+        CHAT_API_URL: chatApiUrl,
+        ALLOWED_ORIGINS: config.ALLOWED_ORIGINS,
+      }),
+      logger: serviceLogger('realtime'),
+      bus,
+      denylist,
+    });
+    closers.unshift({ name: 'realtime', close: () => realtime.close() });
+
+    const webRoot = existsSync(join(config.WEB_ROOT, 'index.html')) ? config.WEB_ROOT : undefined;
+    if (!webRoot)
+      launcherLogger.warn(
+        { webRoot: config.WEB_ROOT },
+        'web client not built: run `npm run build -w @cohort/web`',
+      );
+    const gateway = await startGateway({
+      config: loadGatewayConfig({
+        ...common,
+        PORT: String(config.PORT),
+        AUTH_URL: authUrl,
+        CHAT_API_URL: chatApiUrl,
+        REALTIME_URL: `http://127.0.0.1:${realtime.port}`,
+        JWT_PUBLIC_KEY: keys.access.publicKeyPem,
+        INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
+        ALLOWED_ORIGINS: config.ALLOWED_ORIGINS,
+        ...(webRoot ? { WEB_ROOT: webRoot } : {}),
+      }),
+      logger: serviceLogger('gateway'),
+      denylist,
+      host: config.HOST,
+    });
+    closers.unshift({ name: 'gateway', close: () => gateway.close() });
+
+    const shownHost = config.HOST === '0.0.0.0' || config.HOST === '127.0.0.1' ? 'localhost' : config.HOST;
+    return { port: gateway.port, url: `http://${shownHost}:${gateway.port}`, shutdown };
+  } catch (err) {
+    await shutdown('start failed');
+    throw err;
+  }
+}
