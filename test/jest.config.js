@@ -5,5 +5,4 @@ module.exports = {
   displayName: 'system',
   rootDir: __dirname,
   testMatch: ['<rootDir>/**/*.test.ts'],
-  testTimeout: 120000,
 };

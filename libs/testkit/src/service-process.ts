@@ -32,7 +32,11 @@ export interface SpawnServiceOptions {
  * Runs a service as a real process, exactly as `main.ts` runs in production, and resolves once it logs
  * `listening` with its port (services listen on PORT=0 in tests unless told otherwise).
  */
-export function spawnService({ service, label = service, ...rest }: SpawnServiceOptions): Promise<ServiceProcess> {
+export function spawnService({
+  service,
+  label = service,
+  ...rest
+}: SpawnServiceOptions): Promise<ServiceProcess> {
   return spawnNodeProcess({ entry: join(REPO_ROOT, 'services', service, 'src', 'main.ts'), label, ...rest });
 }
 
@@ -77,14 +81,15 @@ export function spawnNodeProcess({
       child.kill('SIGKILL');
       reject(new Error(`${label} did not start within ${startTimeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
     }, startTimeoutMs);
-    child.once('exit', (code, signal) => {
+    const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) => {
       clearTimeout(timer);
       reject(
         new Error(
           `${label} exited during start (code ${code}, signal ${signal}):\n${logs.slice(-20).join('\n')}`,
         ),
       );
-    });
+    };
+    child.once('exit', onEarlyExit);
     collect(child.stderr!);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       logs.push(line);
@@ -98,7 +103,7 @@ export function spawnNodeProcess({
       }
       if (typeof port !== 'number') return;
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.off('exit', onEarlyExit);
       resolvePromise({
         name: label,
         port,

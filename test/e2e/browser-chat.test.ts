@@ -1,0 +1,144 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT, spawnNodeProcess, type ServiceProcess } from '@cohort/testkit';
+
+/**
+ * Issue 8's end-to-end test: two real headless Chromium browsers against the product as `npm start`
+ * runs it (the embedded launcher, in its own process). Screenshots are kept in artifacts/e2e/.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'e2e');
+const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+interface Person {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  email: string;
+}
+
+let app: ServiceProcess;
+let dataDir: string;
+let baseUrl: string;
+const people: Person[] = [];
+
+async function openBrowser(email: string): Promise<Person> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  const page = await context.newPage();
+  const person = { browser, context, page, email };
+  people.push(person);
+  return person;
+}
+
+async function register(person: Person, firstName: string): Promise<void> {
+  const { page } = person;
+  await page.goto(baseUrl);
+  await page.getByTestId('switch-to-register').click();
+  await page.getByTestId('email').fill(person.email);
+  await page.getByTestId('password').fill('correct-horse-battery-9');
+  await page.getByTestId('first-name').fill(firstName);
+  await page.getByTestId('last-name').fill('Tester');
+  await page.getByTestId('submit').click();
+  await page.getByTestId('logout').waitFor();
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.getByTestId('message-input').fill(text);
+  await page.getByTestId('message-input').press('Enter');
+}
+
+function messageText(page: Page, text: string) {
+  return page.getByTestId('message-text').filter({ hasText: text });
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  if (!existsSync(join(REPO_ROOT, 'apps/web/dist/index.html'))) {
+    execFileSync('npm', ['run', 'build', '-w', '@cohort/web'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  }
+  dataDir = mkdtempSync(join(tmpdir(), 'cohort-e2e-'));
+  app = await spawnNodeProcess({
+    entry: join(REPO_ROOT, 'apps/embedded/src/main.ts'),
+    label: 'embedded',
+    env: { PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', BCRYPT_COST: '4', NODE_ENV: 'development' },
+    startTimeoutMs: 60_000,
+  });
+  baseUrl = `http://127.0.0.1:${app.port}`;
+}, 120_000);
+
+afterAll(async () => {
+  for (const person of people) await person.browser.close();
+  await app?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+test('two people chat in real time, one catches up after a network drop, and markup shows as text', async () => {
+  const stamp = Date.now();
+  const alice = await openBrowser(`alice.${stamp}@example.com`);
+  const bob = await openBrowser(`bob.${stamp}@example.com`);
+  await register(alice, 'Alice');
+  await register(bob, 'Bob');
+  await screenshot(alice.page, '01-alice-signed-in');
+
+  // Alice starts a direct chat with Bob by searching for him.
+  await alice.page.getByTestId('new-direct-chat').click();
+  await alice.page.getByTestId('user-search').fill(bob.email);
+  await alice.page.getByTestId('user-result').first().click();
+  await send(alice.page, 'Hello Bob!');
+  await messageText(alice.page, 'Hello Bob!').waitFor();
+
+  // Bob sees the new chat arrive live, opens it, and answers.
+  await bob.page.getByTestId('chat-item').first().click();
+  await messageText(bob.page, 'Hello Bob!').waitFor();
+  await send(bob.page, 'Hi Alice, got it.');
+  await messageText(alice.page, 'Hi Alice, got it.').waitFor();
+  await screenshot(bob.page, '02-bob-conversation');
+
+  // Bob's network drops; Alice keeps writing; Bob comes back and catches up without reloading.
+  await bob.context.setOffline(true);
+  await bob.page.getByTestId('reconnect-banner').waitFor({ timeout: 60_000 });
+  await screenshot(bob.page, '03-bob-offline');
+  await send(alice.page, 'Are you there?');
+  await send(alice.page, 'Sent while you were away');
+  await messageText(alice.page, 'Sent while you were away').waitFor();
+  await bob.context.setOffline(false);
+  await bob.page.getByTestId('reconnect-banner').waitFor({ state: 'hidden', timeout: 60_000 });
+  await messageText(bob.page, 'Sent while you were away').waitFor();
+  await expect(messageText(bob.page, 'Are you there?').count()).resolves.toBe(1);
+
+  // Markup is shown as text, never interpreted.
+  const hostile = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"><b>bold?</b>';
+  await send(alice.page, hostile);
+  const shown = bob.page.getByTestId('message-text').filter({ hasText: '<script>' });
+  await shown.waitFor();
+  expect(await shown.textContent()).toBe(hostile);
+  expect(await shown.locator('b, img, script').count()).toBe(0);
+  expect(await bob.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  await screenshot(bob.page, '04-bob-caught-up');
+
+  // Each message appears exactly once on Bob's screen, in order.
+  const texts = await bob.page.getByTestId('message-text').allTextContents();
+  expect(texts).toEqual([
+    'Hello Bob!',
+    'Hi Alice, got it.',
+    'Are you there?',
+    'Sent while you were away',
+    hostile,
+  ]);
+}, 180_000);
