@@ -32,12 +32,21 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function post(url: string, body: unknown): Promise<number> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   await res.arrayBuffer();
   return res.status;
 }
 
-async function runMode(mode: string, threads: string | undefined, mongoUrl: string, keys: TestKeys): Promise<ModeResult> {
+async function runMode(
+  mode: string,
+  threads: string | undefined,
+  mongoUrl: string,
+  keys: TestKeys,
+): Promise<ModeResult> {
   const service = await spawnService({
     service: 'auth',
     label: `auth-${mode}`,

@@ -26,7 +26,14 @@ export interface AuthAppDeps {
 }
 
 /** Builds auth's HTTP app from its dependencies (never listens: main.ts and the tests do). */
-export function createAuthApp({ ctx, metrics, verifyIdentity, allowedOrigins, production, readiness = {} }: AuthAppDeps): Express {
+export function createAuthApp({
+  ctx,
+  metrics,
+  verifyIdentity,
+  allowedOrigins,
+  production,
+  readiness = {},
+}: AuthAppDeps): Express {
   const app = createBaseApp({ logger: ctx.logger, metrics, production });
   app.use(createOpsRouter({ service: 'auth', registry: metrics.registry, readiness }));
 

@@ -36,7 +36,11 @@ export const authConfigSchema = baseEnvSchema.extend({
   LOGIN_IP_LIMIT: env.positiveInt(100),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   /** Absolute lifetime of a session (and its refresh cookie). */
-  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 86_400),
   /**
    * A refresh token rotated less than this long ago is answered 401 without revoking the session: two tabs
    * refreshing at once must not log the user out. Older rotated tokens are treated as theft.
@@ -47,6 +51,8 @@ export const authConfigSchema = baseEnvSchema.extend({
 export type AuthConfig = Readonly<z.infer<typeof authConfigSchema>>;
 
 /** Reads and validates auth's environment once; a bad value throws a ConfigError naming it. */
-export function loadAuthConfig(source: Readonly<Record<string, string | undefined>> = process.env): AuthConfig {
+export function loadAuthConfig(
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): AuthConfig {
   return loadConfig(authConfigSchema, source);
 }

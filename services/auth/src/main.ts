@@ -50,7 +50,13 @@ export interface RunningAuth {
 }
 
 /** Composition root: connects Mongo (and Redis when configured), builds the app and listens. */
-export async function startAuth({ config, logger: givenLogger, bus: givenBus, denylist: givenDenylist, passwords: givenPasswords }: StartAuthOptions): Promise<RunningAuth> {
+export async function startAuth({
+  config,
+  logger: givenLogger,
+  bus: givenBus,
+  denylist: givenDenylist,
+  passwords: givenPasswords,
+}: StartAuthOptions): Promise<RunningAuth> {
   const logger = givenLogger ?? createLogger({ service: 'auth', level: config.LOG_LEVEL });
   const steps: ShutdownStep[] = [];
   // Everything opened so far is closed again if a later step of the start fails.
@@ -68,10 +74,17 @@ export async function startAuth({ config, logger: givenLogger, bus: givenBus, de
       cleanup.unshift({ name: 'redis', close: () => closeRedis(client) });
       readiness.redis = () => pingRedis(client);
       // Connected before serving, so the first logins are counted in Redis (an outage only degrades: logged).
-      await pingRedis(client).catch((err: unknown) => logger.warn({ err }, 'redis unreachable at start; limits stay in-process until it is back'));
+      await pingRedis(client).catch((err: unknown) =>
+        logger.warn({ err }, 'redis unreachable at start; limits stay in-process until it is back'),
+      );
       if (!bus) {
         // auth only publishes; the subscriber connection is required by the bus but never opened.
-        const subscriber = createRedisClient({ url: config.REDIS_URL, logger, name: 'auth-sub', options: { lazyConnect: true } });
+        const subscriber = createRedisClient({
+          url: config.REDIS_URL,
+          logger,
+          name: 'auth-sub',
+          options: { lazyConnect: true },
+        });
         const redisBus = createRedisBus({ publisher: client, subscriber, logger });
         bus = redisBus;
         cleanup.unshift({ name: 'redis-sub', close: () => closeRedis(subscriber) });
@@ -90,7 +103,9 @@ export async function startAuth({ config, logger: givenLogger, bus: givenBus, de
     // The unique email index must exist before the first registration, or two could share an email.
     await Promise.all([users.ensureIndexes(), sessions.ensureIndexes()]);
 
-    const passwords = givenPasswords ?? createPasswordHasher({ cost: config.BCRYPT_COST, threads: config.PASSWORD_HASH_THREADS });
+    const passwords =
+      givenPasswords ??
+      createPasswordHasher({ cost: config.BCRYPT_COST, threads: config.PASSWORD_HASH_THREADS });
     if (!givenPasswords) cleanup.unshift({ name: 'password-workers', close: () => passwords.close() });
     const dummyHash = passwords.hash(randomBytes(24).toString('base64url'));
     dummyHash.catch((err: unknown) => logger.error({ err }, 'could not prepare the dummy password hash'));
@@ -126,7 +141,8 @@ export async function startAuth({ config, logger: givenLogger, bus: givenBus, de
       port,
       async close() {
         const result = await shutdown('close');
-        if (!result.ok) throw new Error(`auth shutdown incomplete: ${result.failed.join(', ') || 'timed out'}`);
+        if (!result.ok)
+          throw new Error(`auth shutdown incomplete: ${result.failed.join(', ') || 'timed out'}`);
       },
     };
   } catch (err) {

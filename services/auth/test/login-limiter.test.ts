@@ -1,7 +1,11 @@
 import { AppError, closeRedis, createRedisClient } from '@cohort/common';
 import { startRedisServer, testLogger, type RedisServer } from '@cohort/testkit';
 import type { Redis } from 'ioredis';
-import { createLoginLimiter, FAILED_LOGINS_PER_ACCOUNT_AND_IP, type LoginLimiter } from '../src/limits/login-limiter';
+import {
+  createLoginLimiter,
+  FAILED_LOGINS_PER_ACCOUNT_AND_IP,
+  type LoginLimiter,
+} from '../src/limits/login-limiter';
 
 async function rejection(promise: Promise<unknown>): Promise<AppError> {
   const err: unknown = await promise.then(
@@ -20,7 +24,11 @@ describe('login limiter on Redis', () => {
   let server: RedisServer;
   const clients: Redis[] = [];
   const newLimiter = async (ipLimit = 100) => {
-    const redis = createRedisClient({ url: server.url, logger: testLogger(), name: `limiter-${clients.length}` });
+    const redis = createRedisClient({
+      url: server.url,
+      logger: testLogger(),
+      name: `limiter-${clients.length}`,
+    });
     clients.push(redis);
     await redis.ping();
     return createLoginLimiter({ redis, ipLimit });

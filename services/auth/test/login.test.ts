@@ -18,13 +18,21 @@ describe('POST /api/auth/login', () => {
     await mongo?.close();
   });
 
-  const login = (body: unknown) => request(auth.url).post('/api/auth/login').send(body as object);
+  const login = (body: unknown) =>
+    request(auth.url)
+      .post('/api/auth/login')
+      .send(body as object);
 
   it('answers 200 with the user and sets both session cookies', async () => {
     const res = await login({ email: account.email, password: GOOD_PASSWORD });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      user: { id: expect.any(String), email: account.email, fullName: account.fullName, createdAt: expect.any(String) },
+      user: {
+        id: expect.any(String),
+        email: account.email,
+        fullName: account.fullName,
+        createdAt: expect.any(String),
+      },
     });
     expect(JSON.stringify(res.body)).not.toMatch(/password|\$2[aby]\$/i);
     const cookies = setCookies(res);
@@ -65,12 +73,18 @@ describe('POST /api/auth/login', () => {
   it('issues a token that the published JWKS verifies', async () => {
     const res = await login({ email: account.email, password: GOOD_PASSWORD });
     const verify = createAccessTokenVerifier({ jwks: new URL('/api/auth/jwks.json', auth.url) });
-    await expect(verify(cookieValue(res, ACCESS_COOKIE))).resolves.toMatchObject({ userId: res.body.user.id });
+    await expect(verify(cookieValue(res, ACCESS_COOKIE))).resolves.toMatchObject({
+      userId: res.body.user.id,
+    });
   });
 
   it('opens a separate session for each login', async () => {
-    const first = decodeJwt(cookieValue(await login({ email: account.email, password: GOOD_PASSWORD }), ACCESS_COOKIE));
-    const second = decodeJwt(cookieValue(await login({ email: account.email, password: GOOD_PASSWORD }), ACCESS_COOKIE));
+    const first = decodeJwt(
+      cookieValue(await login({ email: account.email, password: GOOD_PASSWORD }), ACCESS_COOKIE),
+    );
+    const second = decodeJwt(
+      cookieValue(await login({ email: account.email, password: GOOD_PASSWORD }), ACCESS_COOKIE),
+    );
     expect(first.sid).not.toBe(second.sid);
   });
 
@@ -84,7 +98,9 @@ describe('POST /api/auth/login', () => {
     const wrong = await login({ email: account.email, password: 'wrong-password-1' });
     expect(unknown.status).toBe(401);
     expect(wrong.status).toBe(401);
-    expect(unknown.body).toEqual({ error: { code: 'invalid_credentials', message: 'Invalid email or password' } });
+    expect(unknown.body).toEqual({
+      error: { code: 'invalid_credentials', message: 'Invalid email or password' },
+    });
     expect(wrong.body).toEqual(unknown.body);
     expect(unknown.headers['set-cookie']).toBeUndefined();
     expect(wrong.headers['set-cookie']).toBeUndefined();
@@ -123,19 +139,33 @@ describe('login in production', () => {
   });
 
   it('marks both cookies Secure', async () => {
-    const res = await request(auth.url).post('/api/auth/login').send({ email: account.email, password: GOOD_PASSWORD });
+    const res = await request(auth.url)
+      .post('/api/auth/login')
+      .send({ email: account.email, password: GOOD_PASSWORD });
     expect(setCookies(res).get(ACCESS_COOKIE)?.attributes).toHaveProperty('secure');
     expect(setCookies(res).get(REFRESH_COOKIE)?.attributes).toHaveProperty('secure');
   });
 
   it('clears both cookies on logout with the same Secure attributes', async () => {
-    const res = await request(auth.url).post('/api/auth/login').send({ email: account.email, password: GOOD_PASSWORD });
+    const res = await request(auth.url)
+      .post('/api/auth/login')
+      .send({ email: account.email, password: GOOD_PASSWORD });
     const identity = await auth.identityFor(cookieValue(res, ACCESS_COOKIE));
     const out = await request(auth.url).post('/api/auth/logout').set('x-cohort-identity', identity);
     expect(out.status).toBe(204);
     const cleared = setCookies(out);
-    expect(cleared.get(ACCESS_COOKIE)?.attributes).toMatchObject({ secure: '', httponly: '', samesite: 'Lax', path: '/' });
-    expect(cleared.get(REFRESH_COOKIE)?.attributes).toMatchObject({ secure: '', httponly: '', samesite: 'Strict', path: '/api/auth' });
+    expect(cleared.get(ACCESS_COOKIE)?.attributes).toMatchObject({
+      secure: '',
+      httponly: '',
+      samesite: 'Lax',
+      path: '/',
+    });
+    expect(cleared.get(REFRESH_COOKIE)?.attributes).toMatchObject({
+      secure: '',
+      httponly: '',
+      samesite: 'Strict',
+      path: '/api/auth',
+    });
   });
 });
 
@@ -147,7 +177,10 @@ describe('login under load (bcrypt cost 10, 2 hashing threads)', () => {
   const account = accounts[0]!;
   beforeAll(async () => {
     mongo = await startTestMongo('auth_login_load');
-    auth = await startTestAuth({ mongoUrl: mongo.url, env: { BCRYPT_COST: '10', PASSWORD_HASH_THREADS: '2' } });
+    auth = await startTestAuth({
+      mongoUrl: mongo.url,
+      env: { BCRYPT_COST: '10', PASSWORD_HASH_THREADS: '2' },
+    });
     for (const body of accounts) await request(auth.url).post('/api/auth/register').send(body).expect(201);
   });
   afterAll(async () => {
@@ -184,7 +217,10 @@ describe('login under load (bcrypt cost 10, 2 hashing threads)', () => {
   it('spends a bcrypt comparison on an unknown email too (no timing oracle)', async () => {
     const time = async (email: string) => {
       const start = performance.now();
-      await request(auth.url).post('/api/auth/login').send({ email, password: 'not-the-password' }).expect(401);
+      await request(auth.url)
+        .post('/api/auth/login')
+        .send({ email, password: 'not-the-password' })
+        .expect(401);
       return performance.now() - start;
     };
     await time(account.email);

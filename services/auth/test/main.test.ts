@@ -1,4 +1,10 @@
-import { generateTestKeys, spawnService, startTestMongo, type ServiceProcess, type TestMongo } from '@cohort/testkit';
+import {
+  generateTestKeys,
+  spawnService,
+  startTestMongo,
+  type ServiceProcess,
+  type TestMongo,
+} from '@cohort/testkit';
 import request from 'supertest';
 import { GOOD_PASSWORD, newUser } from './support';
 
@@ -29,7 +35,10 @@ describe('auth as a process (main.ts)', () => {
     expect((await request(service.url).get('/healthz')).status).toBe(200);
     const body = newUser();
     await request(service.url).post('/api/auth/register').send(body).expect(201);
-    await request(service.url).post('/api/auth/login').send({ email: body.email, password: GOOD_PASSWORD }).expect(200);
+    await request(service.url)
+      .post('/api/auth/login')
+      .send({ email: body.email, password: GOOD_PASSWORD })
+      .expect(200);
 
     // Signalled directly: testkit's stop() never resolves once the child has started (see the report).
     const child = service.child;
@@ -40,6 +49,8 @@ describe('auth as a process (main.ts)', () => {
   });
 
   it('refuses to start with a configuration error that names the variable', async () => {
-    await expect(spawnService({ service: 'auth', env: { MONGO_URL: 'nope' }, startTimeoutMs: 10_000 })).rejects.toThrow(/MONGO_URL/);
+    await expect(
+      spawnService({ service: 'auth', env: { MONGO_URL: 'nope' }, startTimeoutMs: 10_000 }),
+    ).rejects.toThrow(/MONGO_URL/);
   });
 });

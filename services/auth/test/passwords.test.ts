@@ -48,7 +48,9 @@ describe('password hashing in the worker pool', () => {
     const heavy = createPasswordHasher({ cost: 10, threads });
     try {
       await heavy.hash('warm-up-the-workers');
-      const lag = await maxTimerLagMs(Promise.all(Array.from({ length: 8 }, (_, i) => heavy.hash(`password-${i}`))));
+      const lag = await maxTimerLagMs(
+        Promise.all(Array.from({ length: 8 }, (_, i) => heavy.hash(`password-${i}`))),
+      );
       check(lag);
     } finally {
       await heavy.close();
@@ -58,7 +60,9 @@ describe('password hashing in the worker pool', () => {
   it('answers 503 busy instead of queueing without bound', async () => {
     const tiny = createPasswordHasher({ cost: 8, threads: 1, maxQueue: 2 });
     try {
-      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => tiny.hash(`password-${i}`)));
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => tiny.hash(`password-${i}`)),
+      );
       const refused = results.filter((r) => r.status === 'rejected');
       expect(refused.length).toBeGreaterThan(0);
       expect(refused[0]).toMatchObject({ reason: { status: 503, code: 'busy' } });

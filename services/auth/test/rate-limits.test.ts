@@ -1,5 +1,12 @@
 import request from 'supertest';
-import { startRedisServer, startTestMongo, generateTestKeys, type RedisServer, type TestMongo, type TestKeys } from '@cohort/testkit';
+import {
+  startRedisServer,
+  startTestMongo,
+  generateTestKeys,
+  type RedisServer,
+  type TestMongo,
+  type TestKeys,
+} from '@cohort/testkit';
 import { GOOD_PASSWORD, newUser, startTestAuth, type TestAuth } from './support';
 
 const ATTACKER = '203.0.113.66';
@@ -16,7 +23,11 @@ describe('login limits shared through Redis', () => {
   let replicaA: TestAuth;
   let replicaB: TestAuth;
   beforeAll(async () => {
-    [mongo, redis, keys] = await Promise.all([startTestMongo('auth_limits'), startRedisServer(), generateTestKeys()]);
+    [mongo, redis, keys] = await Promise.all([
+      startTestMongo('auth_limits'),
+      startRedisServer(),
+      generateTestKeys(),
+    ]);
     const env = { REDIS_URL: redis.url };
     replicaA = await startTestAuth({ mongoUrl: mongo.url, keys, env });
     replicaB = await startTestAuth({ mongoUrl: mongo.url, keys, env });
@@ -30,7 +41,11 @@ describe('login limits shared through Redis', () => {
 
   async function registered(): Promise<{ email: string }> {
     const body = newUser();
-    await request(replicaA.url).post('/api/auth/register').set('X-Forwarded-For', '192.0.2.1').send(body).expect(201);
+    await request(replicaA.url)
+      .post('/api/auth/register')
+      .set('X-Forwarded-For', '192.0.2.1')
+      .send(body)
+      .expect(201);
     return body;
   }
 
@@ -83,7 +98,9 @@ describe('login limits shared through Redis', () => {
   it('allows no more than 5 guesses even when they arrive all at once', async () => {
     const { email } = await registered();
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => attempt(i % 2 ? replicaA : replicaB, ATTACKER, email, `burst-${i}-password`)),
+      Array.from({ length: 12 }, (_, i) =>
+        attempt(i % 2 ? replicaA : replicaB, ATTACKER, email, `burst-${i}-password`),
+      ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
@@ -108,14 +125,20 @@ describe('per-IP ceiling on register and login', () => {
   it('answers 429 once one IP has made LOGIN_IP_LIMIT register and login requests, and not for another IP', async () => {
     const ip = '203.0.113.90';
     const body = newUser();
-    expect((await request(auth.url).post('/api/auth/register').set('X-Forwarded-For', ip).send(body)).status).toBe(201);
+    expect(
+      (await request(auth.url).post('/api/auth/register').set('X-Forwarded-For', ip).send(body)).status,
+    ).toBe(201);
     expect((await attempt(auth, ip, body.email, GOOD_PASSWORD)).status).toBe(200);
     expect((await attempt(auth, ip, body.email, 'wrong-password-1')).status).toBe(401);
-    expect((await request(auth.url).post('/api/auth/register').set('X-Forwarded-For', ip).send(newUser())).status).toBe(201);
+    expect(
+      (await request(auth.url).post('/api/auth/register').set('X-Forwarded-For', ip).send(newUser())).status,
+    ).toBe(201);
     const refused = await attempt(auth, ip, body.email, GOOD_PASSWORD);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-    expect((await request(auth.url).post('/api/auth/register').set('X-Forwarded-For', ip).send(newUser())).status).toBe(429);
+    expect(
+      (await request(auth.url).post('/api/auth/register').set('X-Forwarded-For', ip).send(newUser())).status,
+    ).toBe(429);
     expect((await attempt(auth, '198.51.100.90', body.email, GOOD_PASSWORD)).status).toBe(200);
   });
 });
@@ -135,7 +158,8 @@ describe('login limits in embedded mode (no Redis)', () => {
   it('locks out the sixth attempt and not another IP', async () => {
     const body = newUser();
     await request(auth.url).post('/api/auth/register').send(body).expect(201);
-    for (let i = 0; i < 5; i += 1) expect((await attempt(auth, ATTACKER, body.email, `wrong-${i}-password`)).status).toBe(401);
+    for (let i = 0; i < 5; i += 1)
+      expect((await attempt(auth, ATTACKER, body.email, `wrong-${i}-password`)).status).toBe(401);
     expect((await attempt(auth, ATTACKER, body.email, GOOD_PASSWORD)).status).toBe(429);
     expect((await attempt(auth, OWNER, body.email, GOOD_PASSWORD)).status).toBe(200);
   });

@@ -15,7 +15,10 @@ describe('POST /api/auth/register', () => {
     await mongo?.close();
   });
 
-  const register = (body: unknown) => request(auth.url).post('/api/auth/register').send(body as object);
+  const register = (body: unknown) =>
+    request(auth.url)
+      .post('/api/auth/register')
+      .send(body as object);
 
   it('creates the account and answers 201 with the public user and both session cookies', async () => {
     const body = newUser({ firstName: 'Ada', lastName: 'Lovelace' });
@@ -59,7 +62,8 @@ describe('POST /api/auth/register', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => register(newUser({ email }))));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([201, 409, 409, 409, 409, 409, 409, 409]);
-    for (const res of results.filter((r) => r.status === 409)) expect(res.body.error.code).toBe('email_taken');
+    for (const res of results.filter((r) => r.status === 409))
+      expect(res.body.error.code).toBe('email_taken');
   });
 
   it.each([
@@ -92,14 +96,20 @@ describe('POST /api/auth/register', () => {
     expect(res.status).toBe(201);
   });
 
-  it.each(['password', 'Sunshine', 'ILOVEYOU', 'password1'])('refuses the common password %s with 400 weak_password', async (password) => {
-    const res = await register(newUser({ password }));
-    expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('weak_password');
-  });
+  it.each(['password', 'Sunshine', 'ILOVEYOU', 'password1'])(
+    'refuses the common password %s with 400 weak_password',
+    async (password) => {
+      const res = await register(newUser({ password }));
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('weak_password');
+    },
+  );
 
   it('answers 400 invalid_json for a malformed body', async () => {
-    const res = await request(auth.url).post('/api/auth/register').set('Content-Type', 'application/json').send('{"email":');
+    const res = await request(auth.url)
+      .post('/api/auth/register')
+      .set('Content-Type', 'application/json')
+      .send('{"email":');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('invalid_json');
   });

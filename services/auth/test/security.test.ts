@@ -34,7 +34,8 @@ describe('auth security boundaries', () => {
     ['GET', '/api/users/search?q=a'],
     ['GET', '/api/users?ids=0123456789abcdef01234567'],
   ];
-  const call = (method: string, path: string) => (method === 'GET' ? request(auth.url).get(path) : request(auth.url).post(path));
+  const call = (method: string, path: string) =>
+    method === 'GET' ? request(auth.url).get(path) : request(auth.url).post(path);
 
   describe('forwarded identity', () => {
     it.each(protectedRoutes)('%s %s answers 401 without x-cohort-identity', async (method, path) => {
@@ -47,35 +48,62 @@ describe('auth security boundaries', () => {
       expect((await call(method, path).set('x-user-id', userId)).status).toBe(401);
     });
 
-    it.each(protectedRoutes)('%s %s answers 401 to the access cookie or a bearer token alone', async (method, path) => {
-      expect((await call(method, path).set('Cookie', `${ACCESS_COOKIE}=${accessToken}`)).status).toBe(401);
-      expect((await call(method, path).set('Authorization', `Bearer ${accessToken}`)).status).toBe(401);
-    });
+    it.each(protectedRoutes)(
+      '%s %s answers 401 to the access cookie or a bearer token alone',
+      async (method, path) => {
+        expect((await call(method, path).set('Cookie', `${ACCESS_COOKIE}=${accessToken}`)).status).toBe(401);
+        expect((await call(method, path).set('Authorization', `Bearer ${accessToken}`)).status).toBe(401);
+      },
+    );
 
-    it.each(protectedRoutes)('%s %s answers 401 to an identity signed with a key auth does not trust', async (method, path) => {
-      const rogue = await importSigningKey(generatePemKeyPair('EdDSA').privateKeyPem, 'EdDSA');
-      const claims = await createAccessTokenVerifier({ jwks: auth.keys.accessJwks })(accessToken);
-      const forged = await createIdentitySigner(rogue, 'gateway').sign(claims);
-      expect((await call(method, path).set('x-cohort-identity', forged)).status).toBe(401);
-    });
+    it.each(protectedRoutes)(
+      '%s %s answers 401 to an identity signed with a key auth does not trust',
+      async (method, path) => {
+        const rogue = await importSigningKey(generatePemKeyPair('EdDSA').privateKeyPem, 'EdDSA');
+        const claims = await createAccessTokenVerifier({ jwks: auth.keys.accessJwks })(accessToken);
+        const forged = await createIdentitySigner(rogue, 'gateway').sign(claims);
+        expect((await call(method, path).set('x-cohort-identity', forged)).status).toBe(401);
+      },
+    );
 
     it('refuses the access JWT itself presented as the identity assertion', async () => {
-      expect((await request(auth.url).get('/api/auth/me').set('x-cohort-identity', accessToken)).status).toBe(401);
+      expect((await request(auth.url).get('/api/auth/me').set('x-cohort-identity', accessToken)).status).toBe(
+        401,
+      );
     });
 
     it('refuses an identity assertion with alg none', async () => {
-      const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'cohort-identity+jwt' })).toString('base64url');
+      const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'cohort-identity+jwt' })).toString(
+        'base64url',
+      );
       const now = Math.floor(Date.now() / 1000);
       const payload = Buffer.from(
-        JSON.stringify({ sub: userId, sid: 'x', tid: 'y', tex: now + 900, iss: 'gateway', aud: 'cohort-internal', iat: now, exp: now + 60 }),
+        JSON.stringify({
+          sub: userId,
+          sid: 'x',
+          tid: 'y',
+          tex: now + 900,
+          iss: 'gateway',
+          aud: 'cohort-internal',
+          iat: now,
+          exp: now + 60,
+        }),
       ).toString('base64url');
-      expect((await request(auth.url).get('/api/auth/me').set('x-cohort-identity', `${header}.${payload}.`)).status).toBe(401);
+      expect(
+        (await request(auth.url).get('/api/auth/me').set('x-cohort-identity', `${header}.${payload}.`))
+          .status,
+      ).toBe(401);
     });
 
-    it('accepts the gateway\'s assertion and the realtime replica\'s alike', async () => {
+    it("accepts the gateway's assertion and the realtime replica's alike", async () => {
       const claims = await createAccessTokenVerifier({ jwks: auth.keys.accessJwks })(accessToken);
-      const realtime = createIdentitySigner(await importSigningKey(auth.keys.realtimeIdentity.privateKeyPem, 'EdDSA'), 'realtime');
-      const res = await request(auth.url).get('/api/auth/me').set('x-cohort-identity', await realtime.sign(claims));
+      const realtime = createIdentitySigner(
+        await importSigningKey(auth.keys.realtimeIdentity.privateKeyPem, 'EdDSA'),
+        'realtime',
+      );
+      const res = await request(auth.url)
+        .get('/api/auth/me')
+        .set('x-cohort-identity', await realtime.sign(claims));
       expect(res.status).toBe(200);
       expect(res.body.user.id).toBe(userId);
     });
@@ -104,10 +132,12 @@ describe('auth security boundaries', () => {
     });
 
     it('answers 403 csrf to a refresh from a foreign Origin', async () => {
-      expect((await request(auth.url).post('/api/auth/refresh').set('Origin', 'https://evil.example')).status).toBe(403);
+      expect(
+        (await request(auth.url).post('/api/auth/refresh').set('Origin', 'https://evil.example')).status,
+      ).toBe(403);
     });
 
-    it('accepts the product\'s own origin as the edge forwards it', async () => {
+    it("accepts the product's own origin as the edge forwards it", async () => {
       const res = await request(auth.url)
         .post('/api/auth/register')
         .set('Origin', 'https://chat.example.com')
@@ -118,7 +148,10 @@ describe('auth security boundaries', () => {
     });
 
     it('accepts an origin listed in ALLOWED_ORIGINS', async () => {
-      const res = await request(auth.url).post('/api/auth/register').set('Origin', 'https://app.example.com').send(newUser());
+      const res = await request(auth.url)
+        .post('/api/auth/register')
+        .set('Origin', 'https://app.example.com')
+        .send(newUser());
       expect(res.status).toBe(201);
     });
   });
@@ -129,7 +162,13 @@ describe('auth security boundaries', () => {
       expect(res.status).toBe(200);
       expect(res.headers['cache-control']).toMatch(/max-age=\d+/);
       expect(res.body.keys).toHaveLength(1);
-      expect(res.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: expect.any(String) });
+      expect(res.body.keys[0]).toMatchObject({
+        kty: 'EC',
+        crv: 'P-256',
+        alg: 'ES256',
+        use: 'sig',
+        kid: expect.any(String),
+      });
       expect(res.body.keys[0]).not.toHaveProperty('d');
     });
 
@@ -166,7 +205,10 @@ describe('auth security boundaries', () => {
 
     it('serves /healthz, /readyz and /metrics', async () => {
       expect((await request(auth.url).get('/healthz')).body).toMatchObject({ status: 'ok', service: 'auth' });
-      expect((await request(auth.url).get('/readyz')).body).toMatchObject({ status: 'ready', checks: { mongo: 'ok' } });
+      expect((await request(auth.url).get('/readyz')).body).toMatchObject({
+        status: 'ready',
+        checks: { mongo: 'ok' },
+      });
       const metrics = await request(auth.url).get('/metrics');
       expect(metrics.status).toBe(200);
       expect(metrics.text).toMatch(/http_request_duration_seconds/);

@@ -19,7 +19,12 @@ interface Session {
 function sessionOf(res: request.Response): Session {
   const access = cookieValue(res, ACCESS_COOKIE);
   const claims = decodeJwt(access);
-  return { userId: String(claims.sub), sessionId: String(claims.sid), access, refresh: cookieValue(res, REFRESH_COOKIE) };
+  return {
+    userId: String(claims.sub),
+    sessionId: String(claims.sid),
+    access,
+    refresh: cookieValue(res, REFRESH_COOKIE),
+  };
 }
 
 describe('sessions: me, refresh, logout', () => {
@@ -36,8 +41,14 @@ describe('sessions: me, refresh, logout', () => {
     [mongo, keys] = await Promise.all([startTestMongo('auth_sessions'), generateTestKeys()]);
     auth = await startTestAuth({ mongoUrl: mongo.url, keys });
     strict = await startTestAuth({ mongoUrl: mongo.url, keys, env: { REFRESH_REUSE_GRACE_SECONDS: '0' } });
-    gatewayVerify = createAccessTokenVerifier({ jwks: new URL('/api/auth/jwks.json', auth.url), denylist: auth.denylist });
-    strictGatewayVerify = createAccessTokenVerifier({ jwks: new URL('/api/auth/jwks.json', strict.url), denylist: strict.denylist });
+    gatewayVerify = createAccessTokenVerifier({
+      jwks: new URL('/api/auth/jwks.json', auth.url),
+      denylist: auth.denylist,
+    });
+    strictGatewayVerify = createAccessTokenVerifier({
+      jwks: new URL('/api/auth/jwks.json', strict.url),
+      denylist: strict.denylist,
+    });
   });
   afterAll(async () => {
     await auth?.close();
@@ -48,7 +59,12 @@ describe('sessions: me, refresh, logout', () => {
   async function signIn(target: TestAuth = auth): Promise<Session> {
     const body = newUser();
     await request(target.url).post('/api/auth/register').send(body).expect(201);
-    return sessionOf(await request(target.url).post('/api/auth/login').send({ email: body.email, password: GOOD_PASSWORD }).expect(200));
+    return sessionOf(
+      await request(target.url)
+        .post('/api/auth/login')
+        .send({ email: body.email, password: GOOD_PASSWORD })
+        .expect(200),
+    );
   }
 
   const refresh = (target: TestAuth, refreshToken?: string) => {
@@ -56,7 +72,9 @@ describe('sessions: me, refresh, logout', () => {
     return refreshToken === undefined ? req : req.set('Cookie', `${REFRESH_COOKIE}=${refreshToken}`);
   };
   const me = async (target: TestAuth, access: string) =>
-    request(target.url).get('/api/auth/me').set('x-cohort-identity', await target.identityFor(access));
+    request(target.url)
+      .get('/api/auth/me')
+      .set('x-cohort-identity', await target.identityFor(access));
 
   describe('GET /api/auth/me', () => {
     it('returns the signed-in user', async () => {
@@ -64,7 +82,12 @@ describe('sessions: me, refresh, logout', () => {
       const res = await me(auth, session.access);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
-        user: { id: session.userId, email: expect.any(String), fullName: expect.any(Object), createdAt: expect.any(String) },
+        user: {
+          id: session.userId,
+          email: expect.any(String),
+          fullName: expect.any(Object),
+          createdAt: expect.any(String),
+        },
       });
       expect(JSON.stringify(res.body)).not.toMatch(/password|\$2[aby]\$/i);
     });
@@ -81,7 +104,11 @@ describe('sessions: me, refresh, logout', () => {
       expect(next.access).not.toBe(session.access);
       expect(next.sessionId).toBe(session.sessionId);
       expect(decodeJwt(next.access).jti).not.toBe(decodeJwt(session.access).jti);
-      expect(setCookies(res).get(REFRESH_COOKIE)?.attributes).toMatchObject({ httponly: '', samesite: 'Strict', path: '/api/auth' });
+      expect(setCookies(res).get(REFRESH_COOKIE)?.attributes).toMatchObject({
+        httponly: '',
+        samesite: 'Strict',
+        path: '/api/auth',
+      });
       await expect(gatewayVerify(next.access)).resolves.toMatchObject({ userId: session.userId });
       expect((await me(auth, next.access)).status).toBe(200);
     });
@@ -152,10 +179,14 @@ describe('sessions: me, refresh, logout', () => {
       expect((await me(strict, next.access)).status).toBe(401);
     });
 
-    it('leaves the user\'s other sessions alone when one is revoked for reuse', async () => {
+    it("leaves the user's other sessions alone when one is revoked for reuse", async () => {
       const body = newUser();
       await request(auth.url).post('/api/auth/register').send(body).expect(201);
-      const login = () => request(auth.url).post('/api/auth/login').send({ email: body.email, password: GOOD_PASSWORD }).expect(200);
+      const login = () =>
+        request(auth.url)
+          .post('/api/auth/login')
+          .send({ email: body.email, password: GOOD_PASSWORD })
+          .expect(200);
       const stolen = sessionOf(await login());
       const other = sessionOf(await login());
       const rotated = sessionOf(await refresh(auth, stolen.refresh).expect(200));
@@ -170,7 +201,9 @@ describe('sessions: me, refresh, logout', () => {
   describe('POST /api/auth/logout', () => {
     it('answers 204 and clears both cookies with the attributes they were set with', async () => {
       const session = await signIn();
-      const res = await request(auth.url).post('/api/auth/logout').set('x-cohort-identity', await auth.identityFor(session.access));
+      const res = await request(auth.url)
+        .post('/api/auth/logout')
+        .set('x-cohort-identity', await auth.identityFor(session.access));
       expect(res.status).toBe(204);
       const cleared = setCookies(res);
       const access = cleared.get(ACCESS_COOKIE)!;
@@ -194,12 +227,17 @@ describe('sessions: me, refresh, logout', () => {
       await expect(gatewayVerify(session.access)).rejects.toMatchObject({ status: 401 });
       expect((await refresh(auth, session.refresh)).status).toBe(401);
       // Even a still-valid forwarded assertion for that token is refused by auth itself.
-      expect((await request(auth.url).get('/api/auth/me').set('x-cohort-identity', identity)).status).toBe(401);
+      expect((await request(auth.url).get('/api/auth/me').set('x-cohort-identity', identity)).status).toBe(
+        401,
+      );
     });
 
-    it('publishes session:revoked so realtime disconnects the session\'s sockets', async () => {
+    it("publishes session:revoked so realtime disconnects the session's sockets", async () => {
       const session = await signIn();
-      await request(auth.url).post('/api/auth/logout').set('x-cohort-identity', await auth.identityFor(session.access)).expect(204);
+      await request(auth.url)
+        .post('/api/auth/logout')
+        .set('x-cohort-identity', await auth.identityFor(session.access))
+        .expect(204);
       await expect(auth.sessionEvent((e) => e.sessionId === session.sessionId)).resolves.toEqual({
         type: 'session:revoked',
         sessionId: session.sessionId,
@@ -209,7 +247,9 @@ describe('sessions: me, refresh, logout', () => {
 
     it('refuses logout without a forwarded identity', async () => {
       const session = await signIn();
-      const res = await request(auth.url).post('/api/auth/logout').set('Cookie', `${ACCESS_COOKIE}=${session.access}`);
+      const res = await request(auth.url)
+        .post('/api/auth/logout')
+        .set('Cookie', `${ACCESS_COOKIE}=${session.access}`);
       expect(res.status).toBe(401);
       await expect(gatewayVerify(session.access)).resolves.toMatchObject({ userId: session.userId });
     });

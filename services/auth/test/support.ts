@@ -57,7 +57,10 @@ export async function startTestAuth(options: TestAuthOptions): Promise<TestAuth>
   const denylist = options.denylist ?? createMemoryDenylist();
   const bus = options.bus ?? createMemoryBus();
   const sessionEvents: SessionEvent[] = [];
-  const waiters = new Set<{ match: (event: SessionEvent) => boolean; resolve: (event: SessionEvent) => void }>();
+  const waiters = new Set<{
+    match: (event: SessionEvent) => boolean;
+    resolve: (event: SessionEvent) => void;
+  }>();
   const unsubscribe = await bus.subscribe('session-events', (event) => {
     sessionEvents.push(event);
     for (const waiter of waiters) {
@@ -71,7 +74,10 @@ export async function startTestAuth(options: TestAuthOptions): Promise<TestAuth>
 
   // The gateway's side of identity forwarding, with the gateway's real key: verify the JWT, sign the assertion.
   const verify = createAccessTokenVerifier({ jwks: keys.accessJwks });
-  const signer = createIdentitySigner(await importSigningKey(keys.gatewayIdentity.privateKeyPem, 'EdDSA'), 'gateway');
+  const signer = createIdentitySigner(
+    await importSigningKey(keys.gatewayIdentity.privateKeyPem, 'EdDSA'),
+    'gateway',
+  );
 
   return {
     url: `http://127.0.0.1:${running.port}`,
@@ -120,13 +126,16 @@ export function setCookies(res: Response): Map<string, SetCookie> {
 /** The value of cookie `name` set by `res`; fails the test when absent. */
 export function cookieValue(res: Response, name: string): string {
   const cookie = setCookies(res).get(name);
-  if (!cookie) throw new Error(`response did not set cookie ${name}: ${JSON.stringify(res.headers['set-cookie'])}`);
+  if (!cookie)
+    throw new Error(`response did not set cookie ${name}: ${JSON.stringify(res.headers['set-cookie'])}`);
   return cookie.value;
 }
 
 let counter = 0;
 /** A fresh, valid registration body. */
-export function newUser(overrides: { email?: string; firstName?: string; lastName?: string; password?: string } = {}) {
+export function newUser(
+  overrides: { email?: string; firstName?: string; lastName?: string; password?: string } = {},
+) {
   counter += 1;
   return {
     email: overrides.email ?? `user${counter}-${Date.now()}@example.com`,

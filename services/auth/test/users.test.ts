@@ -36,8 +36,12 @@ describe('users: search and lookup', () => {
     await mongo?.close();
   });
 
-  const search = (q: string, extra = '') => request(auth.url).get(`/api/users/search?q=${encodeURIComponent(q)}${extra}`).set('x-cohort-identity', identity);
-  const emailsOf = (res: request.Response) => (res.body.users as { email: string }[]).map((u) => u.email).sort();
+  const search = (q: string, extra = '') =>
+    request(auth.url)
+      .get(`/api/users/search?q=${encodeURIComponent(q)}${extra}`)
+      .set('x-cohort-identity', identity);
+  const emailsOf = (res: request.Response) =>
+    (res.body.users as { email: string }[]).map((u) => u.email).sort();
 
   describe('GET /api/users/search', () => {
     it('matches a prefix of the email, case-insensitively', async () => {
@@ -59,7 +63,13 @@ describe('users: search and lookup', () => {
     it('returns only id, fullName and email', async () => {
       const res = await search('grace');
       expect(res.body).toEqual({
-        users: [{ id: ids.get('grace@navy.example'), fullName: { firstName: 'Grace', lastName: 'Hopper' }, email: 'grace@navy.example' }],
+        users: [
+          {
+            id: ids.get('grace@navy.example'),
+            fullName: { firstName: 'Grace', lastName: 'Hopper' },
+            email: 'grace@navy.example',
+          },
+        ],
       });
     });
 
@@ -107,18 +117,26 @@ describe('users: search and lookup', () => {
       const grace = ids.get('grace@navy.example')!;
       const ada = ids.get('ada.lovelace@example.com')!;
       const unknown = '0123456789abcdef01234567';
-      const res = await request(auth.url).get(`/api/users?ids=${grace},${unknown},${ada},${grace}`).set('x-cohort-identity', identity);
+      const res = await request(auth.url)
+        .get(`/api/users?ids=${grace},${unknown},${ada},${grace}`)
+        .set('x-cohort-identity', identity);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         users: [
           { id: grace, fullName: { firstName: 'Grace', lastName: 'Hopper' }, email: 'grace@navy.example' },
-          { id: ada, fullName: { firstName: 'Ada', lastName: 'Lovelace' }, email: 'ada.lovelace@example.com' },
+          {
+            id: ada,
+            fullName: { firstName: 'Ada', lastName: 'Lovelace' },
+            email: 'ada.lovelace@example.com',
+          },
         ],
       });
     });
 
     it('includes the caller when asked for', async () => {
-      const res = await request(auth.url).get(`/api/users?ids=${callerId}`).set('x-cohort-identity', identity);
+      const res = await request(auth.url)
+        .get(`/api/users?ids=${callerId}`)
+        .set('x-cohort-identity', identity);
       expect(res.body.users).toHaveLength(1);
     });
 
@@ -126,7 +144,10 @@ describe('users: search and lookup', () => {
       ['no ids', '/api/users'],
       ['an empty list', '/api/users?ids='],
       ['a malformed id', '/api/users?ids=abc'],
-      ['101 ids', `/api/users?ids=${Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(24, '0')).join(',')}`],
+      [
+        '101 ids',
+        `/api/users?ids=${Array.from({ length: 101 }, (_, i) => i.toString(16).padStart(24, '0')).join(',')}`,
+      ],
     ])('answers 400 for %s', async (_case, path) => {
       const res = await request(auth.url).get(path).set('x-cohort-identity', identity);
       expect(res.status).toBe(400);

@@ -23,7 +23,11 @@ export interface SessionRepository {
    * Atomically replaces the live refresh hash `presentedHash` with `nextHash`. Of concurrent calls with
    * the same hash exactly one gets the session; the others get null.
    */
-  rotate(input: { presentedHash: string; nextHash: string; now: Date }): Promise<(SessionRef & { expiresAt: Date }) | null>;
+  rotate(input: {
+    presentedHash: string;
+    nextHash: string;
+    now: Date;
+  }): Promise<(SessionRef & { expiresAt: Date }) | null>;
   /** The session a rotated-away hash belonged to, if any. */
   findByPreviousHash(hash: string): Promise<RotatedTokenOwner | null>;
   /** Marks the user's session revoked; false when it was not active (unknown, someone else's, or revoked). */

@@ -40,5 +40,8 @@ sessionSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 /** The Session model on `connection` (registered once per connection). */
 export function sessionModel(connection: Connection): Model<SessionDoc> {
-  return (connection.models.Session as Model<SessionDoc> | undefined) ?? connection.model<SessionDoc>('Session', sessionSchema);
+  return (
+    (connection.models.Session as Model<SessionDoc> | undefined) ??
+    connection.model<SessionDoc>('Session', sessionSchema)
+  );
 }

@@ -78,14 +78,19 @@ export function createUserRepository(connection: Connection): UserRepository {
         email: input.email,
         passwordHash: input.passwordHash,
         fullName: input.fullName,
-        search: { firstName: input.fullName.firstName.toLowerCase(), lastName: input.fullName.lastName.toLowerCase() },
+        search: {
+          firstName: input.fullName.firstName.toLowerCase(),
+          lastName: input.fullName.lastName.toLowerCase(),
+        },
         createdAt: now,
       });
       return toPublicUser(doc);
     },
 
     async findCredentialsByEmail(email) {
-      const doc = await User.findOne({ email }, { ...PUBLIC_FIELDS, passwordHash: 1 }).lean<StoredUser & { passwordHash: string }>();
+      const doc = await User.findOne({ email }, { ...PUBLIC_FIELDS, passwordHash: 1 }).lean<
+        StoredUser & { passwordHash: string }
+      >();
       return doc ? { user: toPublicUser(doc), passwordHash: doc.passwordHash } : null;
     },
 
@@ -98,7 +103,10 @@ export function createUserRepository(connection: Connection): UserRepository {
     async findByIds(userIds) {
       const ids = [...new Set(userIds.filter(isObjectIdHex).map((id) => id.toLowerCase()))];
       if (ids.length === 0) return [];
-      const docs = await User.find({ _id: { $in: ids.map((id) => new Types.ObjectId(id)) } }, PUBLIC_FIELDS).lean<StoredUser[]>();
+      const docs = await User.find(
+        { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
+        PUBLIC_FIELDS,
+      ).lean<StoredUser[]>();
       const byId = new Map(docs.map((doc) => [doc._id.toHexString(), doc]));
       return ids.flatMap((id) => {
         const doc = byId.get(id);
@@ -107,11 +115,18 @@ export function createUserRepository(connection: Connection): UserRepository {
     },
 
     async search({ query, limit, excludeUserId }) {
-      const words = query.trim().split(/\s+/).filter((w) => w.length > 0);
+      const words = query
+        .trim()
+        .split(/\s+/)
+        .filter((w) => w.length > 0);
       const [first = '', ...rest] = words;
       const alternatives: Record<string, RegExp>[] =
         rest.length === 0
-          ? [{ email: prefix(first) }, { 'search.firstName': prefix(first) }, { 'search.lastName': prefix(first) }]
+          ? [
+              { email: prefix(first) },
+              { 'search.firstName': prefix(first) },
+              { 'search.lastName': prefix(first) },
+            ]
           : [
               // "Ada Love" → first name "ada…" and last name "love…" (or the other way round); also
               // names that themselves contain a space ("Mary Ann").

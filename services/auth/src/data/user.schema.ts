@@ -37,5 +37,7 @@ userSchema.index({ 'search.lastName': 1 });
 
 /** The User model on `connection` (registered once per connection). */
 export function userModel(connection: Connection): Model<UserDoc> {
-  return (connection.models.User as Model<UserDoc> | undefined) ?? connection.model<UserDoc>('User', userSchema);
+  return (
+    (connection.models.User as Model<UserDoc> | undefined) ?? connection.model<UserDoc>('User', userSchema)
+  );
 }

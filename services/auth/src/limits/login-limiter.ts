@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { AppError } from '@cohort/common';
 
 export const LIMIT_WINDOW_SECONDS = 15 * 60;
@@ -26,7 +31,12 @@ export interface LoginLimiterOptions {
   keyPrefix?: string;
 }
 
-function limiter(options: LoginLimiterOptions, name: string, points: number, duration: number): RateLimiterAbstract {
+function limiter(
+  options: LoginLimiterOptions,
+  name: string,
+  points: number,
+  duration: number,
+): RateLimiterAbstract {
   const keyPrefix = `${options.keyPrefix ?? 'cohort:auth'}:${name}`;
   const memory = new RateLimiterMemory({ keyPrefix, points, duration });
   if (!options.redis) return memory;
@@ -58,13 +68,19 @@ async function consume(rateLimiter: RateLimiterAbstract, key: string, message: s
 export function createLoginLimiter(options: LoginLimiterOptions): LoginLimiter {
   const windowSeconds = options.windowSeconds ?? LIMIT_WINDOW_SECONDS;
   const perIp = limiter(options, 'ip', options.ipLimit, windowSeconds);
-  const perAccountAndIp = limiter(options, 'login', options.failedLoginLimit ?? FAILED_LOGINS_PER_ACCOUNT_AND_IP, windowSeconds);
+  const perAccountAndIp = limiter(
+    options,
+    'login',
+    options.failedLoginLimit ?? FAILED_LOGINS_PER_ACCOUNT_AND_IP,
+    windowSeconds,
+  );
   // The account is keyed together with the IP: an attacker elsewhere exhausts only their own counter.
   const accountKey = (email: string, ip: string) => `${email}|${ip}`;
 
   return {
     consumeIp: (ip) => consume(perIp, ip, 'Too many requests from this address, retry later'),
-    reserveAttempt: (email, ip) => consume(perAccountAndIp, accountKey(email, ip), 'Too many failed logins, retry later'),
+    reserveAttempt: (email, ip) =>
+      consume(perAccountAndIp, accountKey(email, ip), 'Too many failed logins, retry later'),
     async reset(email, ip) {
       await perAccountAndIp.delete(accountKey(email, ip));
     },

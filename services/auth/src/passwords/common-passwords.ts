@@ -10,6 +10,8 @@ let refused: ReadonlySet<string> | undefined;
  * compared case-insensitively. The list is decoded on first use.
  */
 export function isCommonPassword(password: string): boolean {
-  refused ??= new Set(dictionary['passwords-common'].slice(0, COMMON_PASSWORDS_REFUSED).map((p) => p.toLowerCase()));
+  refused ??= new Set(
+    dictionary['passwords-common'].slice(0, COMMON_PASSWORDS_REFUSED).map((p) => p.toLowerCase()),
+  );
   return refused.has(password.toLowerCase());
 }

@@ -22,7 +22,9 @@ export interface PasswordHasherOptions {
 export const BCRYPT_WORKER_FILE = join(__dirname, 'bcrypt.worker.js');
 
 export function createPasswordHasher({ cost, threads, maxQueue }: PasswordHasherOptions): PasswordHasher {
-  return threads === 0 ? createMainThreadHasher(cost) : createPooledHasher(cost, threads, maxQueue ?? threads * 16);
+  return threads === 0
+    ? createMainThreadHasher(cost)
+    : createPooledHasher(cost, threads, maxQueue ?? threads * 16);
 }
 
 function createPooledHasher(cost: number, threads: number, maxQueue: number): PasswordHasher {

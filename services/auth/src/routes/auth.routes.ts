@@ -1,5 +1,13 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { AppError, REFRESH_COOKIE, identityOf, loginBodySchema, parseOrThrow, readCookie, registerBodySchema } from '@cohort/common';
+import {
+  AppError,
+  REFRESH_COOKIE,
+  identityOf,
+  loginBodySchema,
+  parseOrThrow,
+  readCookie,
+  registerBodySchema,
+} from '@cohort/common';
 import type { AuthContext } from '../use-cases/deps';
 import { register } from '../use-cases/register';
 import { login } from '../use-cases/login';

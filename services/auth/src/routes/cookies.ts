@@ -22,8 +22,14 @@ export function setSessionCookies(res: Response, secure: boolean, session: Sessi
   const now = Date.now();
   // Whole seconds, rounded up: the token's `exp` is in seconds, so a fresh one lives the full TTL.
   const remaining = (until: number) => Math.max(0, Math.ceil((until - now) / 1000) * 1000);
-  res.cookie(ACCESS_COOKIE, session.access.token, { ...options.access, maxAge: remaining(session.access.expiresAt * 1000) });
-  res.cookie(REFRESH_COOKIE, session.refreshToken, { ...options.refresh, maxAge: remaining(session.refreshExpiresAt.getTime()) });
+  res.cookie(ACCESS_COOKIE, session.access.token, {
+    ...options.access,
+    maxAge: remaining(session.access.expiresAt * 1000),
+  });
+  res.cookie(REFRESH_COOKIE, session.refreshToken, {
+    ...options.refresh,
+    maxAge: remaining(session.refreshExpiresAt.getTime()),
+  });
 }
 
 export function clearSessionCookies(res: Response, secure: boolean): void {

@@ -11,6 +11,16 @@ export const userLookupQuerySchema = z.object({
   ids: z
     .string()
     .max(USER_LOOKUP_MAX_IDS * 25)
-    .transform((raw) => raw.split(',').map((id) => id.trim()).filter((id) => id.length > 0))
-    .pipe(z.array(objectIdSchema).min(1, 'at least one id').max(USER_LOOKUP_MAX_IDS, `at most ${USER_LOOKUP_MAX_IDS} ids`)),
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id.length > 0),
+    )
+    .pipe(
+      z
+        .array(objectIdSchema)
+        .min(1, 'at least one id')
+        .max(USER_LOOKUP_MAX_IDS, `at most ${USER_LOOKUP_MAX_IDS} ids`),
+    ),
 });

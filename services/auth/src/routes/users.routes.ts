@@ -6,7 +6,13 @@ import { lookupUsers } from '../use-cases/lookup-users';
 import { userLookupQuerySchema } from './schemas';
 
 /** `/api/users/*`: every route needs a session. */
-export function createUsersRouter({ ctx, requireSession }: { ctx: AuthContext; requireSession: RequestHandler }): Router {
+export function createUsersRouter({
+  ctx,
+  requireSession,
+}: {
+  ctx: AuthContext;
+  requireSession: RequestHandler;
+}): Router {
   const router = Router();
   router.use(requireSession);
 

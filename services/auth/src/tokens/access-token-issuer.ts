@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JSONWebKeySet } from 'jose';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, type SigningKey } from '@cohort/common';
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  type SigningKey,
+} from '@cohort/common';
 
 export interface IssuedAccessToken {
   token: string;
@@ -18,7 +23,8 @@ export interface AccessTokenIssuer {
 
 /** Signs access JWTs (ES256, `kid` = the key's thumbprint) with the claims every verifier requires. */
 export function createAccessTokenIssuer(key: SigningKey, ttlSeconds: number): AccessTokenIssuer {
-  if (key.alg !== ACCESS_TOKEN_ALGORITHM) throw new Error(`access tokens are signed with ${ACCESS_TOKEN_ALGORITHM}, got a ${key.alg} key`);
+  if (key.alg !== ACCESS_TOKEN_ALGORITHM)
+    throw new Error(`access tokens are signed with ${ACCESS_TOKEN_ALGORITHM}, got a ${key.alg} key`);
   const keySet: JSONWebKeySet = { keys: [key.publicJwk] };
   return {
     ttlSeconds,

@@ -29,8 +29,15 @@ export async function refresh(ctx: AuthContext, presented: string | undefined): 
       const graceEnds = (owner.rotatedAt?.getTime() ?? 0) + ctx.refreshReuseGraceSeconds * 1000;
       const concurrentRefresh = owner.wasLastRotated && now.getTime() < graceEnds;
       if (!concurrentRefresh) {
-        ctx.logger.warn({ sessionId: owner.sessionId, userId: owner.userId }, 'refresh token reuse: session revoked');
-        await revokeSession(ctx, { sessionId: owner.sessionId, userId: owner.userId, reason: 'refresh_reuse' });
+        ctx.logger.warn(
+          { sessionId: owner.sessionId, userId: owner.userId },
+          'refresh token reuse: session revoked',
+        );
+        await revokeSession(ctx, {
+          sessionId: owner.sessionId,
+          userId: owner.userId,
+          reason: 'refresh_reuse',
+        });
       }
     }
     throw invalid();
@@ -39,5 +46,8 @@ export async function refresh(ctx: AuthContext, presented: string | undefined): 
   const user = await ctx.users.findById(rotated.userId);
   if (!user) throw invalid();
   const access = await ctx.tokens.issue({ userId: rotated.userId, sessionId: rotated.sessionId });
-  return { user, session: { sessionId: rotated.sessionId, access, refreshToken, refreshExpiresAt: rotated.expiresAt } };
+  return {
+    user,
+    session: { sessionId: rotated.sessionId, access, refreshToken, refreshExpiresAt: rotated.expiresAt },
+  };
 }

@@ -23,7 +23,8 @@ export async function register(ctx: AuthContext, body: RegisterBody): Promise<Re
     user = await ctx.users.create({ email: body.email, passwordHash, fullName: body.fullName }, new Date());
   } catch (err) {
     // The unique index decides, so two concurrent registrations cannot both succeed.
-    if (isDuplicateKey(err)) throw AppError.conflict('An account with this email already exists', 'email_taken');
+    if (isDuplicateKey(err))
+      throw AppError.conflict('An account with this email already exists', 'email_taken');
     throw err;
   }
   return { user, session: await startSession(ctx, user.id) };

@@ -40,7 +40,10 @@ export interface Revocation {
  * token on the denylist (every verifier refuses its access tokens from now on), and `session:revoked`
  * published so realtime replicas disconnect its sockets.
  */
-export async function revokeSession(ctx: AuthContext, { sessionId, userId, reason, token }: Revocation): Promise<void> {
+export async function revokeSession(
+  ctx: AuthContext,
+  { sessionId, userId, reason, token }: Revocation,
+): Promise<void> {
   await ctx.sessions.revoke({ sessionId, userId, reason, now: new Date() });
   // No access token of this session outlives one TTL from now: that is how long its id stays denied.
   const sessionDeniedUntil = Math.floor(Date.now() / 1000) + ctx.tokens.ttlSeconds;
