@@ -122,9 +122,38 @@ function cmpBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
+interface ObjectIdWords {
+  i0?: number;
+  i1?: number;
+  i2?: number;
+  i3?: number;
+}
+
+/** bson 7 keeps an ObjectId as four 24-bit words: compare them without building hex strings. */
+function compareObjectIds(a: unknown, b: unknown): number {
+  const x = a as ObjectIdWords;
+  const y = b as ObjectIdWords;
+  if (typeof x.i0 !== 'number' || typeof y.i0 !== 'number') return cmpPrim(String(a), String(b));
+  return (
+    (x.i0 as number) - (y.i0 as number) ||
+    (x.i1 as number) - (y.i1 as number) ||
+    (x.i2 as number) - (y.i2 as number) ||
+    (x.i3 as number) - (y.i3 as number)
+  );
+}
+
 /** Compares two BSON values in MongoDB's order. */
 export function compareValues(a: unknown, b: unknown): number {
   if (a === b) return 0;
+  // Fast paths for the values index keys mostly hold.
+  if (typeof a === 'number' && typeof b === 'number') return cmpNumbers(a, b);
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  if (
+    typeof a === 'object' && typeof b === 'object' && a !== null && b !== null &&
+    (a as BsonTagged)._bsontype === 'ObjectId' && (b as BsonTagged)._bsontype === 'ObjectId'
+  ) {
+    return compareObjectIds(a, b);
+  }
   const ra = typeRank(a);
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;
@@ -149,7 +178,7 @@ export function compareValues(a: unknown, b: unknown): number {
     case RANK.date:
       return cmpNumbers((a as Date).getTime(), (b as Date).getTime());
     case RANK.objectId:
-      return cmpPrim(String(a), String(b));
+      return compareObjectIds(a, b);
     case RANK.binary: {
       const sa = (a as { sub_type?: number }).sub_type ?? 0;
       const sb = (b as { sub_type?: number }).sub_type ?? 0;

@@ -178,7 +178,8 @@ export class Collection {
   /** Runs a filter through the best index (or a scan), then sorts, skips and limits. */
   query(filter: Doc, options: QueryOptions = {}): QueryResult {
     const plan = planQuery(this.indexes.values(), filter, options.sort);
-    const matcher = Object.keys(filter).length > 0 ? new Query(filter) : undefined;
+    const exact = plan.kind === 'ixscan' && plan.exact;
+    const matcher = Object.keys(filter).length > 0 && !exact ? new Query(filter) : undefined;
     const skip = options.skip ?? 0;
     const want = options.limit ? skip + options.limit : Infinity;
     const entries: Array<[number, Doc]> = [];
@@ -189,6 +190,7 @@ export class Collection {
       const canStop = plan.providesSort || !needsSort;
       const seen = plan.index.multikey ? new Set<number>() : undefined;
       const keysBefore = plan.index.keysExamined;
+      const test = plan.exact ? undefined : matcher;
       for (const rid of plan.index.scan(plan.intervals, plan.reverse)) {
         if (seen) {
           if (seen.has(rid)) continue;
@@ -197,7 +199,7 @@ export class Collection {
         const doc = this.docs.get(rid);
         if (!doc) continue;
         examined++;
-        if (matcher && !matcher.test(doc)) continue;
+        if (test && !test.test(doc)) continue;
         entries.push([rid, doc]);
         if (canStop && entries.length >= want) break;
       }

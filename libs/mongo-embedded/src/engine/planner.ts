@@ -14,6 +14,8 @@ export type Plan =
       reverse: boolean;
       /** The scan already yields documents in the requested sort order. */
       providesSort: boolean;
+      /** The bounds express the whole filter: scanned documents need no further matching. */
+      exact: boolean;
     };
 
 interface RangeOp {
@@ -196,6 +198,42 @@ function toScanIntervals(index: Index, bounded: ValueInterval[][]): ScanInterval
   return out;
 }
 
+const EXACT_RANKS: ReadonlySet<number> = new Set([RANK.number, RANK.string, RANK.boolean, RANK.date, RANK.objectId]);
+
+function isExactScalar(v: unknown): boolean {
+  return EXACT_RANKS.has(typeRank(v)) && !(typeof v === 'number' && Number.isNaN(v));
+}
+
+/**
+ * Whether index bounds alone decide the filter: every field is a bounded index field, compared with
+ * scalars by operators the bounds represent fully, on an index holding no arrays.
+ */
+function isExact(filter: Doc, index: Index, boundedFields: number): boolean {
+  if (index.multikey || index.sparse || index.partial) return false;
+  const bounded = new Set(index.fields.slice(0, boundedFields));
+  for (const [field, value] of Object.entries(filter)) {
+    if (!bounded.has(field)) return false;
+    if (!isPlainObject(value)) {
+      if (!isExactScalar(value)) return false;
+      continue;
+    }
+    const ops = Object.entries(value);
+    if (ops.length === 0) return false;
+    const isRange = ops.every(([op]) => op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte');
+    if (isRange) {
+      const rank = typeRank(ops[0]?.[1]);
+      if (!ops.every(([, v]) => isExactScalar(v) && typeRank(v) === rank)) return false;
+      continue;
+    }
+    if (ops.length !== 1) return false;
+    const [op, arg] = ops[0] as [string, unknown];
+    if (op === '$eq' && isExactScalar(arg)) continue;
+    if (op === '$in' && Array.isArray(arg) && arg.length > 0 && arg.every(isExactScalar)) continue;
+    return false;
+  }
+  return true;
+}
+
 /** Chooses how to read a collection for a filter and an optional sort. */
 export function planQuery(indexes: Iterable<Index>, filter: Doc, sort: SortSpec | undefined): Plan {
   const conds = extractConditions(filter);
@@ -224,5 +262,6 @@ export function planQuery(indexes: Iterable<Index>, filter: Doc, sort: SortSpec 
     intervals,
     reverse: best.dir < 0,
     providesSort: best.dir !== 0,
+    exact: isExact(filter, best.c.index, best.c.bounded.length),
   };
 }
