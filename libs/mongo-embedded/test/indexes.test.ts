@@ -84,6 +84,17 @@ describe('index use', () => {
     expect(s).toMatchObject({ nReturned: 5, totalDocsExamined: 5 });
   });
 
+  it('answers an $or of (chatId, seq) points through one index scan per branch', async () => {
+    const points = [
+      { chatId: chats[0], seq: 10 },
+      { chatId: chats[5], seq: 20 },
+      { chatId: chats[8], seq: 999 },
+    ];
+    const found = await messages.find({ $or: points }).toArray();
+    expect(found.map((m) => m.seq).sort((a, b) => a - b)).toEqual([10, 20, 999]);
+    expect(await stats(messages.find({ $or: points }))).toMatchObject({ nReturned: 3, totalDocsExamined: 3 });
+  });
+
   it('counts a chat through the index', async () => {
     expect(await messages.countDocuments({ chatId: chats[4], seq: { $gt: 900 } })).toBe(100);
   });

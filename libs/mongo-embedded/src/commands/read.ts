@@ -4,6 +4,7 @@ import type { Collection, QueryOptions, QueryStats } from '../engine/collection'
 import { deepClone, type Doc, isPlainObject, pathValues } from '../engine/document';
 import { compareValues } from '../engine/bson-order';
 import { MongoCommandError, toMongoError } from '../engine/errors';
+import type { IndexPlan } from '../engine/planner';
 import { parseSort } from '../engine/sort';
 import type { CommandContext, CommandHandler } from './context';
 import { project } from './project';
@@ -159,17 +160,24 @@ const aggregate: CommandHandler = (cmd, ctx) => {
   return ctx.cursors.first(ns, docs, batchSize);
 };
 
-function planStage(stats: QueryStats | undefined, sorted: boolean): Doc {
-  if (!stats || stats.plan.kind === 'collscan') return sorted ? { stage: 'SORT', inputStage: { stage: 'COLLSCAN' } } : { stage: 'COLLSCAN' };
-  const ixscan = {
+function ixscanStage(plan: IndexPlan): Doc {
+  return {
     stage: 'IXSCAN',
-    indexName: stats.plan.index.name,
-    keyPattern: stats.plan.index.spec.key,
-    isMultiKey: stats.plan.index.multikey,
-    direction: stats.plan.reverse ? 'backward' : 'forward',
+    indexName: plan.index.name,
+    keyPattern: plan.index.spec.key,
+    isMultiKey: plan.index.multikey,
+    direction: plan.reverse ? 'backward' : 'forward',
   };
-  const fetch = { stage: 'FETCH', inputStage: ixscan };
-  return sorted && !stats.plan.providesSort ? { stage: 'SORT', inputStage: fetch } : fetch;
+}
+
+function planStage(stats: QueryStats | undefined, sorted: boolean): Doc {
+  const plan = stats?.plan ?? { kind: 'collscan' };
+  let stage: Doc;
+  if (plan.kind === 'collscan') stage = { stage: 'COLLSCAN' };
+  else if (plan.kind === 'or') stage = { stage: 'FETCH', inputStage: { stage: 'OR', inputStages: plan.branches.map(ixscanStage) } };
+  else stage = { stage: 'FETCH', inputStage: ixscanStage(plan) };
+  const sortedByIndex = plan.kind === 'ixscan' && plan.providesSort;
+  return sorted && !sortedByIndex ? { stage: 'SORT', inputStage: stage } : stage;
 }
 
 /** `explain` for find, count and aggregate: the plan and the documents it examined. */

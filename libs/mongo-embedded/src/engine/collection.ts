@@ -204,6 +204,21 @@ export class Collection {
         if (canStop && entries.length >= want) break;
       }
       keysExamined = plan.index.keysExamined - keysBefore;
+    } else if (plan.kind === 'or') {
+      const seen = new Set<number>();
+      for (const branch of plan.branches) {
+        const keysBefore = branch.index.keysExamined;
+        for (const rid of branch.index.scan(branch.intervals, false)) {
+          if (seen.has(rid)) continue;
+          seen.add(rid);
+          const doc = this.docs.get(rid);
+          if (!doc) continue;
+          examined++;
+          if (matcher && !matcher.test(doc)) continue;
+          entries.push([rid, doc]);
+        }
+        keysExamined += branch.index.keysExamined - keysBefore;
+      }
     } else {
       for (const entry of this.docs) {
         examined++;

@@ -5,9 +5,9 @@ import { ABS_HIGH, ABS_LOW, type Index, type IndexKey, type ScanInterval } from 
 export type SortSpec = ReadonlyArray<readonly [string, 1 | -1]>;
 
 /** How a query reads a collection. */
-export type Plan =
-  | { kind: 'collscan' }
-  | {
+export type Plan = { kind: 'collscan' } | IndexPlan | { kind: 'or'; branches: IndexPlan[] };
+
+export type IndexPlan = {
       kind: 'ixscan';
       index: Index;
       intervals: ScanInterval[];
@@ -17,6 +17,22 @@ export type Plan =
       /** The bounds express the whole filter: scanned documents need no further matching. */
       exact: boolean;
     };
+
+/** A top-level `$or` whose every branch (with the rest of the filter) can use an index. */
+function planOr(indexes: readonly Index[], filter: Doc): Plan | undefined {
+  const branches = filter.$or;
+  if (!Array.isArray(branches) || branches.length === 0 || branches.length > MAX_INTERVALS) return undefined;
+  const rest: Doc = { ...filter };
+  delete rest.$or;
+  const plans: IndexPlan[] = [];
+  for (const branch of branches) {
+    if (!isPlainObject(branch)) return undefined;
+    const plan = planQuery(indexes, { $and: [rest, branch] }, undefined);
+    if (plan.kind !== 'ixscan') return undefined;
+    plans.push(plan);
+  }
+  return { kind: 'or', branches: plans };
+}
 
 interface RangeOp {
   op: '$gt' | '$gte' | '$lt' | '$lte';
@@ -235,7 +251,8 @@ function isExact(filter: Doc, index: Index, boundedFields: number): boolean {
 }
 
 /** Chooses how to read a collection for a filter and an optional sort. */
-export function planQuery(indexes: Iterable<Index>, filter: Doc, sort: SortSpec | undefined): Plan {
+export function planQuery(indexList: Iterable<Index>, filter: Doc, sort: SortSpec | undefined): Plan {
+  const indexes = [...indexList];
   const conds = extractConditions(filter);
   const fixed = new Set<string>();
   for (const [field, cond] of conds) if (cond.points && dedupeSorted(cond.points).length === 1) fixed.add(field);
@@ -254,7 +271,7 @@ export function planQuery(indexes: Iterable<Index>, filter: Doc, sort: SortSpec 
       (fullyPinned ? 100 : 0) + c.equalityFields * 4 + (c.hasRange ? 2 : 0) + (dir !== 0 ? 1 : 0) - index.fields.length * 0.01;
     if (!best || score > best.score) best = { c, score, dir };
   }
-  if (!best) return { kind: 'collscan' };
+  if (!best) return planOr(indexes, filter) ?? { kind: 'collscan' };
   const intervals = toScanIntervals(best.c.index, best.c.bounded);
   return {
     kind: 'ixscan',
