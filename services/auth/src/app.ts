@@ -4,6 +4,7 @@ import {
   createBaseApp,
   createOpsRouter,
   errorHandler,
+  IDENTITY_HEADER,
   notFoundHandler,
   originCheck,
   requireIdentity,
@@ -51,8 +52,14 @@ export function createAuthApp({
   const session = Router();
   session.use(identity, notRevoked);
 
+  const optionalSession: RequestHandler = (req, res, next) =>
+    req.headers[IDENTITY_HEADER] === undefined ? next() : identity(req, res, next);
+
   app.use('/api', originCheck(allowedOrigins));
-  app.use('/api/auth', createAuthRouter({ ctx, secureCookies: production, requireSession: session }));
+  app.use(
+    '/api/auth',
+    createAuthRouter({ ctx, secureCookies: production, requireSession: session, optionalSession }),
+  );
   app.use('/api/users', createUsersRouter({ ctx, requireSession: session }));
   app.use(notFoundHandler());
   app.use(errorHandler(ctx.logger));

@@ -28,9 +28,9 @@ describe('auth security boundaries', () => {
     await mongo?.close();
   });
 
+  // Logout is left out here: without an identity it falls back to the refresh cookie (sessions.test.ts).
   const protectedRoutes: [string, string][] = [
     ['GET', '/api/auth/me'],
-    ['POST', '/api/auth/logout'],
     ['GET', '/api/users/search?q=a'],
     ['GET', '/api/users?ids=0123456789abcdef01234567'],
   ];
@@ -56,7 +56,7 @@ describe('auth security boundaries', () => {
       },
     );
 
-    it.each(protectedRoutes)(
+    it.each([...protectedRoutes, ['POST', '/api/auth/logout']])(
       '%s %s answers 401 to an identity signed with a key auth does not trust',
       async (method, path) => {
         const rogue = await importSigningKey(generatePemKeyPair('EdDSA').privateKeyPem, 'EdDSA');

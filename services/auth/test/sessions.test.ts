@@ -245,13 +245,48 @@ describe('sessions: me, refresh, logout', () => {
       });
     });
 
-    it('refuses logout without a forwarded identity', async () => {
+    it('logs out with the refresh cookie alone (the gateway forwards no identity once the access token expired)', async () => {
       const session = await signIn();
       const res = await request(auth.url)
         .post('/api/auth/logout')
-        .set('Cookie', `${ACCESS_COOKIE}=${session.access}`);
-      expect(res.status).toBe(401);
+        .set('Cookie', `${REFRESH_COOKIE}=${session.refresh}`);
+      expect(res.status).toBe(204);
+      expect(setCookies(res).get(REFRESH_COOKIE)?.value).toBe('');
+      await expect(auth.sessionEvent((e) => e.sessionId === session.sessionId)).resolves.toMatchObject({
+        type: 'session:revoked',
+      });
+      expect((await refresh(auth, session.refresh)).status).toBe(401);
+      await expect(gatewayVerify(session.access)).rejects.toMatchObject({ status: 401 });
+    });
+
+    it('answers 204 and clears the cookies when there is nothing to revoke', async () => {
+      const res = await request(auth.url).post('/api/auth/logout');
+      expect(res.status).toBe(204);
+      expect(setCookies(res).get(ACCESS_COOKIE)?.value).toBe('');
+    });
+
+    it('revokes nothing for a client-forged x-user-id', async () => {
+      const session = await signIn();
+      await request(auth.url).post('/api/auth/logout').set('x-user-id', session.userId).expect(204);
       await expect(gatewayVerify(session.access)).resolves.toMatchObject({ userId: session.userId });
+      expect((await refresh(auth, session.refresh)).status).toBe(200);
+    });
+
+    it('answers 401 to a logout whose forwarded identity is invalid, and revokes nothing', async () => {
+      const session = await signIn();
+      const res = await request(auth.url)
+        .post('/api/auth/logout')
+        .set('x-cohort-identity', 'not-a-valid-assertion')
+        .set('Cookie', `${REFRESH_COOKIE}=${session.refresh}`);
+      expect(res.status).toBe(401);
+      expect((await refresh(auth, session.refresh)).status).toBe(200);
+    });
+
+    it('can be repeated: a second logout with the same identity still answers 204', async () => {
+      const session = await signIn();
+      const identity = await auth.identityFor(session.access);
+      await request(auth.url).post('/api/auth/logout').set('x-cohort-identity', identity).expect(204);
+      await request(auth.url).post('/api/auth/logout').set('x-cohort-identity', identity).expect(204);
     });
   });
 });

@@ -30,6 +30,8 @@ export interface SessionRepository {
   }): Promise<(SessionRef & { expiresAt: Date }) | null>;
   /** The session a rotated-away hash belonged to, if any. */
   findByPreviousHash(hash: string): Promise<RotatedTokenOwner | null>;
+  /** The live (not revoked, not expired) session whose current refresh hash is `hash`. */
+  findLiveByRefreshHash(hash: string, now: Date): Promise<SessionRef | null>;
   /** Marks the user's session revoked; false when it was not active (unknown, someone else's, or revoked). */
   revoke(input: SessionRef & { now: Date; reason: RevokeReason }): Promise<boolean>;
   ensureIndexes(): Promise<void>;
@@ -81,6 +83,14 @@ export function createSessionRepository(connection: Connection): SessionReposito
         wasLastRotated: doc.previousHashes.at(-1) === hash,
         revoked: doc.revokedAt !== null,
       };
+    },
+
+    async findLiveByRefreshHash(hash, now) {
+      const doc = await Session.findOne(
+        { refreshHash: hash, revokedAt: null, expiresAt: { $gt: now } },
+        { _id: 1, userId: 1 },
+      ).lean<Pick<SessionDoc, '_id' | 'userId'>>();
+      return doc ? ref(doc) : null;
     },
 
     async revoke({ sessionId, userId, now, reason }) {

@@ -22,14 +22,24 @@ export interface AuthRoutesOptions {
   secureCookies: boolean;
   /** Refuses requests that do not carry a valid forwarded identity (and revoked sessions). */
   requireSession: RequestHandler;
+  /** Verifies a forwarded identity when there is one (401 if it is invalid), and lets requests without one by. */
+  optionalSession: RequestHandler;
 }
 
 function clientIp(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
-/** `/api/auth/*`: register, login, refresh and JWKS are public; logout and me need a session. */
-export function createAuthRouter({ ctx, secureCookies, requireSession }: AuthRoutesOptions): Router {
+/**
+ * `/api/auth/*`: register, login, refresh and JWKS are public; me needs a session; logout works from a
+ * session or from the refresh cookie alone (an expired access token must not prevent logging out).
+ */
+export function createAuthRouter({
+  ctx,
+  secureCookies,
+  requireSession,
+  optionalSession,
+}: AuthRoutesOptions): Router {
   const router = Router();
 
   router.post('/register', async (req, res) => {
@@ -61,8 +71,12 @@ export function createAuthRouter({ ctx, secureCookies, requireSession }: AuthRou
     }
   });
 
-  router.post('/logout', requireSession, async (req, res) => {
-    await logout(ctx, identityOf(req));
+  router.post('/logout', optionalSession, async (req, res) => {
+    const refreshToken = readCookie(req.headers.cookie, REFRESH_COOKIE);
+    await logout(ctx, {
+      ...(req.identity ? { identity: req.identity } : {}),
+      ...(refreshToken ? { refreshToken } : {}),
+    });
     clearSessionCookies(res, secureCookies);
     res.status(204).end();
   });
