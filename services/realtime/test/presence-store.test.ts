@@ -1,0 +1,92 @@
+import { Redis } from 'ioredis';
+import { startRedisServer, type RedisServer } from '@cohort/testkit';
+import { createMemoryPresenceStore } from '../src/presence/presence.store';
+import { createRedisPresenceStore } from '../src/presence/redis-presence.store';
+
+describe('Redis presence store (real redis-server)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let clock: number;
+  const now = () => clock;
+  const TTL = 30_000;
+  let prefix: string;
+  let n = 0;
+
+  const replica = (instanceId: string) => createRedisPresenceStore({ redis, instanceId, ttlMs: TTL, now, prefix });
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  beforeEach(() => {
+    clock = 1_700_000_000_000;
+    prefix = `t${n++}:`;
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.close();
+  });
+
+  it('reports a user online at their first socket on any replica and offline at their last', async () => {
+    const a = replica('a');
+    const b = replica('b');
+    expect(await a.add({ userId: 'u1', socketId: 's1', chatIds: ['c1'] })).toBe(true);
+    expect(await b.add({ userId: 'u1', socketId: 's2', chatIds: ['c1'] })).toBe(false);
+    expect(await a.add({ userId: 'u1', socketId: 's3', chatIds: ['c1'] })).toBe(false);
+    expect(await a.remove('u1', 's1')).toBe(false);
+    expect(await b.remove('u1', 's2')).toBe(false);
+    expect(await a.online(['u1', 'u2'])).toEqual(['u1']);
+    expect(await a.remove('u1', 's3')).toBe(true);
+    expect(await a.online(['u1'])).toEqual([]);
+  });
+
+  it('counts exactly one first socket when tabs connect at the same time on different replicas', async () => {
+    const stores = ['a', 'b', 'c'].map(replica);
+    const firsts = await Promise.all(stores.map((s, i) => s.add({ userId: 'u', socketId: `s${i}`, chatIds: [] })));
+    expect(firsts.filter(Boolean)).toHaveLength(1);
+    const lasts = await Promise.all(stores.map((s, i) => s.remove('u', `s${i}`)));
+    expect(lasts.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('expires the sockets of a replica that stops refreshing, and one sweeper reports who went offline', async () => {
+    const dead = replica('dead');
+    const alive = replica('alive');
+    const other = replica('other');
+    await dead.add({ userId: 'only-there', socketId: 's1', chatIds: ['c1', 'c2'] });
+    await dead.add({ userId: 'also-elsewhere', socketId: 's2', chatIds: ['c3'] });
+    await alive.add({ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] });
+
+    clock += TTL / 3;
+    await alive.refresh([{ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] }]);
+    await other.refresh([]);
+    expect(await alive.sweep()).toEqual([]);
+
+    clock += TTL;
+    await alive.refresh([{ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] }]);
+    await other.refresh([]);
+    expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['also-elsewhere']);
+    const [first, second] = await Promise.all([alive.sweep(), other.sweep()]);
+    expect([...first, ...second]).toEqual([{ userId: 'only-there', chatIds: ['c1', 'c2'] }]);
+    expect(await alive.sweep()).toEqual([]);
+  });
+
+  it('restores presence after Redis lost it, on the next refresh', async () => {
+    const a = replica('a');
+    await a.add({ userId: 'u', socketId: 's', chatIds: [] });
+    await redis.flushall();
+    expect(await a.online(['u'])).toEqual([]);
+    await a.refresh([{ userId: 'u', socketId: 's', chatIds: [] }]);
+    expect(await a.online(['u'])).toEqual(['u']);
+  });
+});
+
+describe('memory presence store (embedded mode)', () => {
+  it('aggregates several tabs of one user', async () => {
+    const store = createMemoryPresenceStore();
+    expect(await store.add({ userId: 'u', socketId: 'a', chatIds: [] })).toBe(true);
+    expect(await store.add({ userId: 'u', socketId: 'b', chatIds: [] })).toBe(false);
+    expect(await store.remove('u', 'a')).toBe(false);
+    expect(await store.online(['u', 'v'])).toEqual(['u']);
+    expect(await store.remove('u', 'b')).toBe(true);
+  });
+});
