@@ -1,20 +1,12 @@
 import { io, type Socket } from 'socket.io-client';
 import { api, ApiError, describeError, refreshSession } from '../api';
-import type {
-  Ack,
-  Chat,
-  ClientToServerEvents,
-  Message,
-  PublicUser,
-  ServerToClientEvents,
-  UserInfo,
-} from '../contract';
+import type { Ack, Chat, ClientEvents, Message, PublicUser, ServerEvents, UserInfo } from '../contract';
 import { newClientMsgId } from '../lib/ids';
 import { createStore, type Store } from '../lib/store';
 import { hasGap, makePending, newestSeq, oldestSeq, type UiMessage } from '../state/messages';
 import { initialState, reducer, type Action, type ChatState } from '../state/store';
 
-type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type ChatSocket = Socket<ServerEvents, ClientEvents>;
 
 export const PAGE_SIZE = 50;
 const SYNC_PAGE = 100;
@@ -63,6 +55,7 @@ export class ChatController {
   private unauthorizedStreak = 0;
   private refreshingChats: Promise<void> | null = null;
   private connectedBefore = false;
+  private readonly clientId = newClientMsgId();
 
   constructor(
     readonly me: PublicUser,
@@ -96,6 +89,9 @@ export class ChatController {
       reconnectionDelay: 500,
       reconnectionDelayMax: 3_000,
       autoConnect: false,
+      // Behind the cluster's nginx, `cid` keys sticky routing: every request of one Engine.IO session
+      // (polling, then the upgrade) reaches the same realtime replica, whatever happens to the cookies.
+      query: { cid: this.clientId },
     });
     this.socket = socket;
     this.bindSocket(socket);
@@ -157,9 +153,14 @@ export class ChatController {
       this.connectedBefore = true;
     });
     socket.on('disconnect', (reason) => {
-      this.dispatch({ type: 'connection', status: 'disconnected' });
-      // The server closed us on purpose (token expired, session revoked): refresh, then come back.
-      if (reason === 'io server disconnect') void this.reauthenticate(socket);
+      // The server closed us on purpose (the access token expired, or the session was revoked): refresh the
+      // session over HTTP and come back. That takes a moment, so no banner unless it drags on.
+      if (reason === 'io server disconnect') {
+        this.dispatch({ type: 'connection', status: 'connecting' });
+        void this.reauthenticate(socket);
+      } else {
+        this.dispatch({ type: 'connection', status: 'disconnected' });
+      }
     });
     socket.on('connect_error', (err) => {
       this.dispatch({ type: 'connection', status: 'disconnected' });
@@ -228,7 +229,9 @@ export class ChatController {
   }
 
   private acceptChat(chat: Chat): void {
+    const isNew = !this.state.chats[chat.id];
     this.dispatch({ type: 'chat/upsert', chat });
+    if (isNew && this.socket?.connected) void this.loadPresence([chat.id]);
     if (chat.members) this.ensureUsers(chat.members.map((m) => m.userId));
     else void this.loadDetails(chat.id);
   }
@@ -252,6 +255,27 @@ export class ChatController {
       this.retry(chatId, clientMsgId);
     }
     if (reconnect) await this.refreshChats();
+    await this.loadPresence(Object.keys(this.state.chats));
+  }
+
+  /** Who is online now in these chats; afterwards `presence` events keep it current. */
+  async loadPresence(chatIds: readonly string[]): Promise<void> {
+    await Promise.all(
+      chatIds.map(async (chatId) => {
+        try {
+          const { online } = await this.emitWithAck<{ online: string[] }>((s, done) =>
+            s.timeout(ACK_TIMEOUT_MS).emit('presence:get', { chatId }, (err, r) => done(err, r)),
+          );
+          const onlineSet = new Set(online);
+          const members = this.state.chats[chatId]?.members?.map((m) => m.userId) ?? [];
+          for (const userId of new Set([...members, ...online])) {
+            if (userId !== this.me.id) this.dispatch({ type: 'presence', userId, online: onlineSet.has(userId) });
+          }
+        } catch (err) {
+          console.warn('presence:get failed', chatId, err);
+        }
+      }),
+    );
   }
 
   private emitWithAck<T extends object>(
