@@ -133,49 +133,56 @@ export function signFor(signer: IdentitySigner, userId: string): Promise<string>
 /** Real chat-api (startChatApi, port 0) on the test Mongo and a real redis-server, plus a recorder of its events. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const keys = options.keys ?? (await generateTestKeys());
-  const mongo = await startTestMongo('chatapi');
-  const redis = await startRedisServer();
-  const auth = options.withAuth ? await startAuth(keys, withDatabase(mongo.url, `auth_${newId().slice(0, 8)}`)) : undefined;
-  const config = loadConfig({
-    PORT: '0',
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    MONGO_URL: mongo.url,
-    REDIS_URL: redis.url,
-    INTERNAL_JWKS: JSON.stringify(keys.internalJwks),
-    // Nothing listens on port 9 (discard): without auth, user lookups answer 503.
-    AUTH_URL: auth?.service.url ?? 'http://127.0.0.1:9',
-    SEND_RATE_LIMIT: options.sendRateLimit ?? '100000/10s',
-  });
-  const api = await startChatApi({ config, logger: testLogger('chat-api') });
-  const replicas: RunningChatApi[] = [];
-  const recorder = await EventRecorder.start(redis.url);
-  const signer = await gatewaySigner(keys);
-  const url = `http://127.0.0.1:${api.port}`;
-  return {
-    url,
-    keys,
-    redis,
-    mongo,
-    recorder,
-    api,
-    auth,
-    identity: (userId) => signFor(signer, userId),
-    http: () => request(url),
-    async startReplica() {
-      const replica = await startChatApi({ config, logger: testLogger('chat-api-2') });
-      replicas.push(replica);
-      return replica;
-    },
-    async close() {
-      await Promise.all(replicas.map((r) => r.close()));
-      await api.close();
-      await recorder.close();
-      await auth?.stop();
-      await redis.close();
-      await mongo.close();
-    },
+  // Closed in reverse order; also when a later step of the start fails, so nothing outlives the test file.
+  const opened: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of opened.splice(0).reverse()) await close();
   };
+  try {
+    const mongo = await startTestMongo('chatapi');
+    opened.push(() => mongo.close());
+    const redis = await startRedisServer();
+    opened.push(() => redis.close());
+    const auth = options.withAuth ? await startAuth(keys, withDatabase(mongo.url, `auth_${newId().slice(0, 8)}`)) : undefined;
+    if (auth) opened.push(() => auth.stop());
+    const config = loadConfig({
+      PORT: '0',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      MONGO_URL: mongo.url,
+      REDIS_URL: redis.url,
+      INTERNAL_JWKS: JSON.stringify(keys.internalJwks),
+      // Nothing listens on port 9 (discard): without auth, user lookups answer 503.
+      AUTH_URL: auth?.service.url ?? 'http://127.0.0.1:9',
+      SEND_RATE_LIMIT: options.sendRateLimit ?? '100000/10s',
+    });
+    const recorder = await EventRecorder.start(redis.url);
+    opened.push(() => recorder.close());
+    const api = await startChatApi({ config, logger: testLogger('chat-api') });
+    opened.push(() => api.close());
+    const signer = await gatewaySigner(keys);
+    const url = `http://127.0.0.1:${api.port}`;
+    return {
+      url,
+      keys,
+      redis,
+      mongo,
+      recorder,
+      api,
+      auth,
+      identity: (userId) => signFor(signer, userId),
+      http: () => request(url),
+      async startReplica() {
+        const replica = await startChatApi({ config, logger: testLogger('chat-api-2') });
+        opened.push(() => replica.close());
+        return replica;
+      },
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 }
 
 /** A small client for one user, speaking to chat-api with the gateway's forwarded identity. */
@@ -232,7 +239,7 @@ export async function startAuth(keys: TestKeys, mongoUrl: string): Promise<AuthF
       BCRYPT_COST: '4',
       PASSWORD_HASH_THREADS: '1',
       LOGIN_IP_LIMIT: '100000',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info', // the harness waits for the info-level `listening` line
     },
   });
   let counter = 0;
