@@ -4,3 +4,4 @@ export * from './mongo';
 export * from './keys';
 export * from './logger';
 export * from './service-process';
+export * from './public-api';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { freePort, waitFor } from './ports';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 
@@ -48,71 +49,70 @@ export interface SpawnNodeProcessOptions {
   startTimeoutMs?: number;
 }
 
-/** Runs a TypeScript entry as a process and resolves once it logs `listening` with a numeric `port`. */
-export function spawnNodeProcess({
+/**
+ * Runs a TypeScript entry as a process on a free port (unless `env.PORT` names one) and resolves once it is
+ * ready: it logged `listening`, or its `/healthz` answers (so readiness does not depend on the log level).
+ */
+export async function spawnNodeProcess({
   entry,
   env,
   label,
   startTimeoutMs = 20_000,
 }: SpawnNodeProcessOptions): Promise<ServiceProcess> {
+  const port = env.PORT && env.PORT !== '0' ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', entry], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
-  const collect = (stream: NodeJS.ReadableStream) =>
+  let loggedListening = false;
+  for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => {
       logs.push(line);
+      if (line.includes('"listening"')) loggedListening = true;
       if (process.env.TEST_SERVICE_LOGS) process.stderr.write(`[${label}] ${line}\n`);
     });
+  }
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
 
   const terminate = async (signal: NodeJS.Signals, graceMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (hasExited()) return;
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
   };
 
-  return new Promise<ServiceProcess>((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${label} did not start within ${startTimeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
-    }, startTimeoutMs);
-    const onEarlyExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
-      reject(
-        new Error(
-          `${label} exited during start (code ${code}, signal ${signal}):\n${logs.slice(-20).join('\n')}`,
-        ),
-      );
-    };
-    child.once('exit', onEarlyExit);
-    collect(child.stderr!);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      logs.push(line);
-      if (process.env.TEST_SERVICE_LOGS) process.stderr.write(`[${label}] ${line}\n`);
-      if (!line.includes('"listening"')) return;
-      let port: unknown;
-      try {
-        port = (JSON.parse(line) as { port?: unknown }).port;
-      } catch {
-        return;
-      }
-      if (typeof port !== 'number') return;
-      clearTimeout(timer);
-      child.off('exit', onEarlyExit);
-      resolvePromise({
-        name: label,
-        port,
-        url: `http://127.0.0.1:${port}`,
-        child,
-        logs,
-        stop: (graceMs = 5000) => terminate('SIGTERM', graceMs),
-        kill: () => terminate('SIGKILL', 0),
-      });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(
+      async () => {
+        if (hasExited()) return 'exited';
+        if (loggedListening) return 'ready';
+        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+        if (!res.ok) throw new Error(`healthz ${res.status}`);
+        return 'ready';
+      },
+      startTimeoutMs,
+      100,
+    ).then((state) => {
+      if (state === 'exited')
+        throw new Error(`exited during start (code ${child.exitCode}, signal ${child.signalCode})`);
     });
-  });
+  } catch (err) {
+    child.kill('SIGKILL');
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`${label} did not start: ${reason}\n${logs.slice(-20).join('\n')}`);
+  }
+  return {
+    name: label,
+    port,
+    url,
+    child,
+    logs,
+    stop: (graceMs = 5000) => terminate('SIGTERM', graceMs),
+    kill: () => terminate('SIGKILL', 0),
+  };
 }
