@@ -12,7 +12,13 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon, { type Result } from 'autocannon';
-import { createIdentitySigner, IDENTITY_HEADER, importSigningKey, readCookie, type AccessClaims } from '@cohort/common';
+import {
+  createIdentitySigner,
+  IDENTITY_HEADER,
+  importSigningKey,
+  readCookie,
+  type AccessClaims,
+} from '@cohort/common';
 import { freePort, generateTestKeys, REPO_ROOT, waitFor } from '@cohort/testkit';
 import { decodeJwt } from 'jose';
 
@@ -28,10 +34,14 @@ interface Store {
 }
 
 function startStore(): Promise<Store> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(__dirname, 'store-process.ts')], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(__dirname, 'store-process.ts')],
+    {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`store exited with ${code}`)));
@@ -60,11 +70,21 @@ interface Service {
  */
 async function startService(service: string, env: Record<string, string>): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'services', service, 'src', 'main.ts')], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'services', service, 'src', 'main.ts')],
+    {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'info',
+        ...env,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
@@ -72,11 +92,15 @@ async function startService(service: string, env: Record<string, string>): Promi
     await exited;
   };
   try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}`);
-      const res = await fetch(`${url}/healthz`);
-      if (!res.ok) throw new Error(`healthz ${res.status}`);
-    }, 30_000, 100);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}`);
+        const res = await fetch(`${url}/healthz`);
+        if (!res.ok) throw new Error(`healthz ${res.status}`);
+      },
+      30_000,
+      100,
+    );
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -86,7 +110,9 @@ async function startService(service: string, env: Record<string, string>): Promi
 
 function run(title: string, url: string, headers: Record<string, string>, duration: number): Promise<Result> {
   return new Promise((resolve, reject) => {
-    autocannon({ title, url, headers, connections: CONNECTIONS, duration, pipelining: 1 }, (err, result) => (err ? reject(err) : resolve(result)));
+    autocannon({ title, url, headers, connections: CONNECTIONS, duration, pipelining: 1 }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    );
   });
 }
 
@@ -120,19 +146,37 @@ async function main(): Promise<void> {
       LOGIN_IP_LIMIT: '100000',
     });
     processes.push(auth);
-    const chatApi = await startService('chat-api', { MONGO_URL: `${store.url}_chat`, INTERNAL_JWKS: internalJwks, AUTH_URL: auth.url });
+    const chatApi = await startService('chat-api', {
+      MONGO_URL: `${store.url}_chat`,
+      INTERNAL_JWKS: internalJwks,
+      AUTH_URL: auth.url,
+    });
     processes.push(chatApi);
-    const gateway = await startService('gateway', { AUTH_URL: auth.url, CHAT_API_URL: chatApi.url, INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem });
+    const gateway = await startService('gateway', {
+      AUTH_URL: auth.url,
+      CHAT_API_URL: chatApi.url,
+      INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
+    });
     processes.push(gateway);
 
     // One user with a few chats, each with a message: a realistic `GET /api/chats` (lastMessage, unread).
     const reg = await fetch(`${gateway.url}/api/auth/register`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: `bench.${Date.now()}@example.test`, password: 'correct horse battery', fullName: { firstName: 'Bench', lastName: 'User' } }),
+      body: JSON.stringify({
+        email: `bench.${Date.now()}@example.test`,
+        password: 'correct horse battery',
+        fullName: { firstName: 'Bench', lastName: 'User' },
+      }),
     });
     if (reg.status !== 201) throw new Error(`register → ${reg.status} ${await reg.text()}`);
-    const token = readCookie(reg.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), 'token');
+    const token = readCookie(
+      reg.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; '),
+      'token',
+    );
     if (!token) throw new Error('no token cookie');
     const bearer = { authorization: `Bearer ${token}` };
     for (let i = 0; i < CHATS; i++) {
@@ -160,7 +204,9 @@ async function main(): Promise<void> {
     };
     const signingKey = await importSigningKey(keys.gatewayIdentity.privateKeyPem, 'EdDSA');
     // A new signer per phase: assertions live 60 s and a signer reuses one for 30 s.
-    const direct = async () => ({ [IDENTITY_HEADER]: await createIdentitySigner(signingKey, 'gateway').sign(claims) });
+    const direct = async () => ({
+      [IDENTITY_HEADER]: await createIdentitySigner(signingKey, 'gateway').sign(claims),
+    });
 
     const check = async (url: string, headers: Record<string, string>) => {
       const res = await fetch(url, { headers });
@@ -169,15 +215,19 @@ async function main(): Promise<void> {
     await check(`${chatApi.url}/api/chats`, await direct());
     await check(`${gateway.url}/api/chats`, bearer);
 
-    process.stdout.write(`warming up (${WARMUP_SECONDS} s each), then ${ROUNDS} rounds of ${SECONDS} s per side with ${CONNECTIONS} connections…\n`);
+    process.stdout.write(
+      `warming up (${WARMUP_SECONDS} s each), then ${ROUNDS} rounds of ${SECONDS} s per side with ${CONNECTIONS} connections…\n`,
+    );
     await run('warmup direct', `${chatApi.url}/api/chats`, await direct(), WARMUP_SECONDS);
     await run('warmup gateway', `${gateway.url}/api/chats`, bearer, WARMUP_SECONDS);
     // Alternate the order (D G, G D, …) so drift in machine load hits both sides alike.
     const directRuns: Result[] = [];
     const gatewayRuns: Result[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const runDirect = async () => directRuns.push(await run('direct', `${chatApi.url}/api/chats`, await direct(), SECONDS));
-      const runGateway = async () => gatewayRuns.push(await run('gateway', `${gateway.url}/api/chats`, bearer, SECONDS));
+      const runDirect = async () =>
+        directRuns.push(await run('direct', `${chatApi.url}/api/chats`, await direct(), SECONDS));
+      const runGateway = async () =>
+        gatewayRuns.push(await run('gateway', `${gateway.url}/api/chats`, bearer, SECONDS));
       if (round % 2 === 0) {
         await runDirect();
         await runGateway();

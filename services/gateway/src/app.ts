@@ -75,7 +75,12 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   const production = config.nodeEnv === 'production';
   const metrics = deps.metrics ?? createMetrics('gateway');
   const upstreamMetrics = createUpstreamMetrics(metrics.registry);
-  const common = { timeoutMs: config.upstreamTimeoutMs, bodyLimitBytes: config.bodyLimitBytes, logger, metrics: upstreamMetrics };
+  const common = {
+    timeoutMs: config.upstreamTimeoutMs,
+    bodyLimitBytes: config.bodyLimitBytes,
+    logger,
+    metrics: upstreamMetrics,
+  };
   const auth = createUpstreamProxy({ ...common, name: 'auth', target: config.authUrl });
   const chatApi = createUpstreamProxy({ ...common, name: 'chat-api', target: config.chatApiUrl });
   const realtime = config.realtimeUrl
@@ -136,7 +141,8 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
     prepareForwardedHeaders(req);
     apiUpstream(req.path)?.web(req, res, next);
   });
-  const toUpstream: RequestHandler = (req, res, next) => (apiUpstream(req.path) ? proxied(req, res, next) : next());
+  const toUpstream: RequestHandler = (req, res, next) =>
+    apiUpstream(req.path) ? proxied(req, res, next) : next();
   app.use(toUpstream);
 
   if (realtime) {
@@ -153,7 +159,9 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
 
   const sockets = new Set<Duplex>();
   const refuse = (socket: Duplex, status: string) => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, () =>
+      socket.destroy(),
+    );
   };
 
   return {
@@ -169,7 +177,10 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
       // Cross-site websocket hijacking: a browser always sends Origin on a websocket handshake.
       const encrypted = Boolean((req.socket as Partial<TLSSocket>).encrypted);
       if (!isAllowedOrigin(req.headers, config.allowedOrigins, encrypted)) {
-        logger.warn({ reqId: requestId, origin: req.headers.origin }, 'websocket from a foreign origin refused');
+        logger.warn(
+          { reqId: requestId, origin: req.headers.origin },
+          'websocket from a foreign origin refused',
+        );
         refuse(socket, '403 Forbidden');
         return;
       }

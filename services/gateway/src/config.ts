@@ -27,7 +27,11 @@ export const gatewayEnvSchema = baseEnvSchema
   .superRefine((c, ctx) => {
     for (const origin of c.ALLOWED_ORIGINS) {
       if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-        ctx.addIssue({ code: 'custom', path: ['ALLOWED_ORIGINS'], message: `"${origin}" is not an origin (scheme://host[:port])` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ALLOWED_ORIGINS'],
+          message: `"${origin}" is not an origin (scheme://host[:port])`,
+        });
       }
     }
   });
@@ -53,7 +57,9 @@ export interface GatewayConfig {
 const stripSlash = (url: string) => url.replace(/\/+$/, '');
 
 /** Reads and validates the gateway's environment once; throws ConfigError naming every bad variable. */
-export function loadGatewayConfig(source: Readonly<Record<string, string | undefined>> = process.env): Readonly<GatewayConfig> {
+export function loadGatewayConfig(
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): Readonly<GatewayConfig> {
   const e = loadConfig(gatewayEnvSchema, source);
   const authUrl = stripSlash(e.AUTH_URL);
   const config: GatewayConfig = {

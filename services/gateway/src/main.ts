@@ -117,7 +117,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     server,
     async close() {
       const result = await shutdown('close');
-      if (!result.ok) throw new Error(`gateway shutdown incomplete: ${result.failed.join(', ') || 'timed out'}`);
+      if (!result.ok)
+        throw new Error(`gateway shutdown incomplete: ${result.failed.join(', ') || 'timed out'}`);
     },
   };
 }

@@ -43,21 +43,42 @@ describe('gateway: API documents', () => {
 
     it('documents every row of the HTTP contract', () => {
       const paths = doc.paths as Record<string, Record<string, unknown>>;
-      const documented = Object.entries(paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+      const documented = Object.entries(paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m} ${path}`),
+      );
       expect(documented.sort()).toEqual([...CONTRACT_OPERATIONS].sort());
     });
 
     it('describes request bodies from the schemas the services validate with', () => {
       const schemas = (doc.components as Json).schemas as Record<string, Json>;
-      const send = schemas.SendMessageBody as { properties: Record<string, Json>; required: string[]; additionalProperties: boolean };
+      const send = schemas.SendMessageBody as {
+        properties: Record<string, Json>;
+        required: string[];
+        additionalProperties: boolean;
+      };
       expect(send.required.sort()).toEqual(['clientMsgId', 'text']);
       expect(send.properties.text).toMatchObject({ type: 'string', minLength: 1, maxLength: 4000 });
       expect(send.additionalProperties).toBe(false);
-      expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['RegisterBody', 'LoginBody', 'CreateChatBody', 'User', 'Chat', 'ChatSummary', 'Message', 'Error']));
+      expect(Object.keys(schemas)).toEqual(
+        expect.arrayContaining([
+          'RegisterBody',
+          'LoginBody',
+          'CreateChatBody',
+          'User',
+          'Chat',
+          'ChatSummary',
+          'Message',
+          'Error',
+        ]),
+      );
     });
 
     it('writes usable patterns (a case-insensitive id regex spelled out, no trailing flags)', () => {
-      const params = ((doc.paths as Json)['/api/chats/{chatId}'] as { get: { parameters: Array<{ name: string; schema: { pattern: string } }> } }).get.parameters;
+      const params = (
+        (doc.paths as Json)['/api/chats/{chatId}'] as {
+          get: { parameters: Array<{ name: string; schema: { pattern: string } }> };
+        }
+      ).get.parameters;
       const pattern = params.find((p) => p.name === 'chatId')?.schema.pattern ?? '';
       expect(new RegExp(pattern).test('665F1C2B9A1E4B3C2D1F0A9E')).toBe(true);
       expect(new RegExp(pattern).test('665f1c2b9a1e4b3c2d1f0a9e')).toBe(true);
@@ -89,19 +110,45 @@ describe('gateway: API documents', () => {
     });
 
     it('lists every Socket.IO event of the contract in the right direction', () => {
-      const channel = (doc.channels as Record<string, Json>)['/'] as Record<string, { message: { oneOf: Array<{ $ref: string }> } }>;
+      const channel = (doc.channels as Record<string, Json>)['/'] as Record<
+        string,
+        { message: { oneOf: Array<{ $ref: string }> } }
+      >;
       const names = (op: string) =>
-        channel[op]?.message.oneOf.map((m) => ((doc.components as Json).messages as Record<string, { name: string }>)[m.$ref.split('/').pop() ?? '']?.name);
+        channel[op]?.message.oneOf.map(
+          (m) =>
+            ((doc.components as Json).messages as Record<string, { name: string }>)[
+              m.$ref.split('/').pop() ?? ''
+            ]?.name,
+        );
       expect(names('publish')?.sort()).toEqual(['chat:read', 'chat:send', 'chat:sync', 'chat:typing']);
       expect(names('subscribe')?.sort()).toEqual(
-        ['chat:added', 'chat:deleted', 'chat:new', 'chat:read', 'chat:removed', 'chat:typing', 'chat:updated', 'presence'].sort(),
+        [
+          'chat:added',
+          'chat:deleted',
+          'chat:new',
+          'chat:read',
+          'chat:removed',
+          'chat:typing',
+          'chat:updated',
+          'presence',
+        ].sort(),
       );
     });
 
     it('describes chat:send with the payload schema realtime validates with, and its ack', () => {
-      const message = ((doc.components as Json).messages as Record<string, Json>)['client.chat.send'] as { payload: Json; 'x-ack': { payload: Json } };
-      expect(message.payload).toMatchObject({ type: 'object', required: expect.arrayContaining(['chatId', 'text', 'clientMsgId']), additionalProperties: false });
-      expect(Object.keys(message.payload.properties as Json).sort()).toEqual(Object.keys(chatSendPayloadSchema.shape).sort());
+      const message = ((doc.components as Json).messages as Record<string, Json>)['client.chat.send'] as {
+        payload: Json;
+        'x-ack': { payload: Json };
+      };
+      expect(message.payload).toMatchObject({
+        type: 'object',
+        required: expect.arrayContaining(['chatId', 'text', 'clientMsgId']),
+        additionalProperties: false,
+      });
+      expect(Object.keys(message.payload.properties as Json).sort()).toEqual(
+        Object.keys(chatSendPayloadSchema.shape).sort(),
+      );
       expect(JSON.stringify(message['x-ack'].payload)).toContain('"ok"');
     });
   });

@@ -22,7 +22,12 @@ describe('gateway: browser-facing security', () => {
     writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>cohort</title><div id="root"></div>');
     writeFileSync(join(webRoot, 'assets', 'app-1a2b3c.js'), 'console.log("app")');
     [auth, chatApi] = await Promise.all([startProbe(), startProbe()]);
-    gateway = await startTestGateway({ keys, authUrl: auth.url, chatApiUrl: chatApi.url, env: { ALLOWED_ORIGINS: ALLOWED, WEB_ROOT: webRoot } });
+    gateway = await startTestGateway({
+      keys,
+      authUrl: auth.url,
+      chatApiUrl: chatApi.url,
+      env: { ALLOWED_ORIGINS: ALLOWED, WEB_ROOT: webRoot },
+    });
     token = await accessToken(keys);
   });
 
@@ -50,7 +55,10 @@ describe('gateway: browser-facing security', () => {
     });
 
     it('refuses a foreign Origin on public auth routes too (login CSRF)', async () => {
-      const res = await api().post('/api/auth/login').set('Origin', 'https://evil.example').send({ email: 'a@b.co', password: 'x' });
+      const res = await api()
+        .post('/api/auth/login')
+        .set('Origin', 'https://evil.example')
+        .send({ email: 'a@b.co', password: 'x' });
       expect(res.status).toBe(403);
     });
 
@@ -59,7 +67,9 @@ describe('gateway: browser-facing security', () => {
     });
 
     it('allows the own origin as forwarded by the edge (X-Forwarded-Proto/Host)', async () => {
-      const res = await post('https://chat.example.org').set('X-Forwarded-Proto', 'https').set('X-Forwarded-Host', 'chat.example.org');
+      const res = await post('https://chat.example.org')
+        .set('X-Forwarded-Proto', 'https')
+        .set('X-Forwarded-Host', 'chat.example.org');
       expect(res.status).toBe(200);
     });
 
@@ -72,7 +82,11 @@ describe('gateway: browser-facing security', () => {
     });
 
     it('does not apply to bearer-only requests (not sent automatically by browsers)', async () => {
-      const res = await api().post('/api/chats').set('Authorization', `Bearer ${token}`).set('Origin', 'https://evil.example').send({});
+      const res = await api()
+        .post('/api/chats')
+        .set('Authorization', `Bearer ${token}`)
+        .set('Origin', 'https://evil.example')
+        .send({});
       expect(res.status).toBe(200);
     });
   });
@@ -92,13 +106,19 @@ describe('gateway: browser-facing security', () => {
     });
 
     it('gives a foreign origin no CORS grant', async () => {
-      const res = await api().options('/api/chats').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'POST');
+      const res = await api()
+        .options('/api/chats')
+        .set('Origin', 'https://evil.example')
+        .set('Access-Control-Request-Method', 'POST');
       expect(res.headers['access-control-allow-origin']).toBeUndefined();
       expect(res.headers['access-control-allow-credentials']).toBeUndefined();
     });
 
     it('exposes x-request-id to allowed origins on actual responses', async () => {
-      const res = await api().get('/api/chats').set('Origin', ALLOWED).set('Authorization', `Bearer ${token}`);
+      const res = await api()
+        .get('/api/chats')
+        .set('Origin', ALLOWED)
+        .set('Authorization', `Bearer ${token}`);
       expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
       expect(res.headers['access-control-expose-headers']).toMatch(/x-request-id/i);
     });
@@ -110,6 +130,7 @@ describe('gateway: browser-facing security', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
       expect(res.headers['x-powered-by']).toBeUndefined();
+      expect(res.headers['x-frame-options']).toBe('DENY');
       expect(res.headers['content-security-policy']).toBeDefined();
       expect(res.headers['strict-transport-security']).toBeUndefined();
     });
@@ -133,7 +154,12 @@ describe('gateway: browser-facing security', () => {
     });
 
     it('sends HSTS only in production', async () => {
-      const prod = await startTestGateway({ keys, authUrl: auth.url, chatApiUrl: chatApi.url, env: { NODE_ENV: 'production' } });
+      const prod = await startTestGateway({
+        keys,
+        authUrl: auth.url,
+        chatApiUrl: chatApi.url,
+        env: { NODE_ENV: 'production' },
+      });
       try {
         const res = await request(prod.url).get('/healthz');
         expect(res.headers['strict-transport-security']).toMatch(/max-age=\d+/);

@@ -51,7 +51,12 @@ describe('gateway in front of the real services', () => {
       processes.push(auth);
       chatApi = await spawnService({
         service: 'chat-api',
-        env: { MONGO_URL: withDatabase(mongo.url, `${db}_chat`), REDIS_URL: redis.url, INTERNAL_JWKS: internalJwks, AUTH_URL: auth.url },
+        env: {
+          MONGO_URL: withDatabase(mongo.url, `${db}_chat`),
+          REDIS_URL: redis.url,
+          INTERNAL_JWKS: internalJwks,
+          AUTH_URL: auth.url,
+        },
       });
       processes.push(chatApi);
       const realtime = await spawnService({
@@ -106,7 +111,11 @@ describe('gateway in front of the real services', () => {
   const register = async (name: string): Promise<Session> => {
     const res = await api()
       .post('/api/auth/register')
-      .send({ email: `${name}.${Date.now()}.${n++}@Example.test`, password: 'correct horse battery', fullName: { firstName: name, lastName: 'Test' } });
+      .send({
+        email: `${name}.${Date.now()}.${n++}@Example.test`,
+        password: 'correct horse battery',
+        fullName: { firstName: name, lastName: 'Test' },
+      });
     expect(res.status).toBe(201);
     const cookie = cookiesOf(res);
     const token = readCookie(cookie, 'token');
@@ -119,7 +128,10 @@ describe('gateway in front of the real services', () => {
     const alice = await register('alice');
     const me = await api().get('/api/auth/me').set('Cookie', `token=${alice.token}`);
     expect(me.status).toBe(200);
-    expect(me.body.user).toMatchObject({ id: alice.userId, fullName: { firstName: 'alice', lastName: 'Test' } });
+    expect(me.body.user).toMatchObject({
+      id: alice.userId,
+      fullName: { firstName: 'alice', lastName: 'Test' },
+    });
     expect(me.body.user.passwordHash).toBeUndefined();
   });
 
@@ -131,12 +143,16 @@ describe('gateway in front of the real services', () => {
 
   it('logs in, creates a chat, sends and lists messages through the gateway (cookie and bearer)', async () => {
     const bob = await register('bob');
-    const email = (await api().get('/api/auth/me').set('Cookie', `token=${bob.token}`)).body.user.email as string;
+    const email = (await api().get('/api/auth/me').set('Cookie', `token=${bob.token}`)).body.user
+      .email as string;
     const login = await api().post('/api/auth/login').send({ email, password: 'correct horse battery' });
     expect(login.status).toBe(200);
     const token = readCookie(cookiesOf(login), 'token') ?? '';
 
-    const created = await api().post('/api/chats').set('Cookie', `token=${token}`).send({ type: 'group', title: 'gateway test' });
+    const created = await api()
+      .post('/api/chats')
+      .set('Cookie', `token=${token}`)
+      .send({ type: 'group', title: 'gateway test' });
     expect(created.status).toBe(201);
     const chatId = created.body.chat.id as string;
     expect(created.body.chat.ownerId).toBe(bob.userId);
@@ -146,7 +162,12 @@ describe('gateway in front of the real services', () => {
       .set('Authorization', `Bearer ${token}`)
       .send({ text: '  hello through the gateway  ', clientMsgId: 'gw-1' });
     expect(sent.status).toBe(201);
-    expect(sent.body.message).toMatchObject({ chatId, seq: 1, senderId: bob.userId, text: 'hello through the gateway' });
+    expect(sent.body.message).toMatchObject({
+      chatId,
+      seq: 1,
+      senderId: bob.userId,
+      text: 'hello through the gateway',
+    });
 
     const listed = await api().get(`/api/chats/${chatId}/messages`).set('Cookie', `token=${token}`);
     expect(listed.status).toBe(200);
@@ -178,7 +199,11 @@ describe('gateway in front of the real services', () => {
 
   it('refuses a cookie-authenticated POST from a foreign origin (403 csrf)', async () => {
     const frank = await register('frank');
-    const res = await api().post('/api/chats').set('Cookie', `token=${frank.token}`).set('Origin', 'https://evil.example').send({ type: 'group', title: 'x' });
+    const res = await api()
+      .post('/api/chats')
+      .set('Cookie', `token=${frank.token}`)
+      .set('Origin', 'https://evil.example')
+      .send({ type: 'group', title: 'x' });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('csrf');
   });
@@ -190,7 +215,9 @@ describe('gateway in front of the real services', () => {
     const token = readCookie(cookiesOf(refreshed), 'token') ?? '';
     expect(token).not.toBe('');
 
-    const out = await api().post('/api/auth/logout').set('Cookie', `token=${token}; refresh_token=${readCookie(cookiesOf(refreshed), 'refresh_token')}`);
+    const out = await api()
+      .post('/api/auth/logout')
+      .set('Cookie', `token=${token}; refresh_token=${readCookie(cookiesOf(refreshed), 'refresh_token')}`);
     expect(out.status).toBe(204);
     const after = await api().get('/api/chats').set('Authorization', `Bearer ${token}`);
     expect(after.status).toBe(401);
@@ -208,15 +235,26 @@ describe('gateway in front of the real services', () => {
 
     const open = (token: string) =>
       new Promise<ClientSocket>((resolve, reject) => {
-        const socket: ClientSocket = connect(gateway.url, { transports: ['websocket'], extraHeaders: { cookie: `token=${token}` }, reconnection: false });
+        const socket: ClientSocket = connect(gateway.url, {
+          transports: ['websocket'],
+          extraHeaders: { cookie: `token=${token}` },
+          reconnection: false,
+        });
         sockets.push(socket);
         socket.once('connect', () => resolve(socket));
         socket.once('connect_error', reject);
       });
     const [hankSocket, ivySocket] = await Promise.all([open(hank.token), open(ivy.token)]);
-    const delivered = new Promise<unknown>((resolve) => ivySocket.once('chat:new', ({ message }) => resolve(message)));
-    const ack = await hankSocket.timeout(5000).emitWithAck('chat:send', { chatId, text: 'over the socket', clientMsgId: 'ws-1' });
-    expect(ack).toMatchObject({ ok: true, message: { chatId, text: 'over the socket', senderId: hank.userId } });
+    const delivered = new Promise<unknown>((resolve) =>
+      ivySocket.once('chat:new', ({ message }) => resolve(message)),
+    );
+    const ack = await hankSocket
+      .timeout(5000)
+      .emitWithAck('chat:send', { chatId, text: 'over the socket', clientMsgId: 'ws-1' });
+    expect(ack).toMatchObject({
+      ok: true,
+      message: { chatId, text: 'over the socket', senderId: hank.userId },
+    });
     await expect(delivered).resolves.toMatchObject({ chatId, clientMsgId: 'ws-1' });
   });
 

@@ -1,8 +1,20 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, closeHttpServer, generatePemKeyPair, type PemKeyPair } from '@cohort/common';
+import {
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  closeHttpServer,
+  generatePemKeyPair,
+  type PemKeyPair,
+} from '@cohort/common';
 import { testLogger, type TestKeys } from '@cohort/testkit';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '../src';
 
@@ -97,7 +109,15 @@ const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 export function unsignedToken(keys: TestKeys): string {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'none', typ: 'JWT', kid: keys.accessJwks.keys[0]?.kid };
-  const payload = { sub: '665f1c2b9a1e4b3c2d1f0a9e', sid: 's', jti: 'j', iss: ACCESS_TOKEN_ISSUER, aud: ACCESS_TOKEN_AUDIENCE, iat: now, exp: now + 900 };
+  const payload = {
+    sub: '665f1c2b9a1e4b3c2d1f0a9e',
+    sid: 's',
+    jti: 'j',
+    iss: ACCESS_TOKEN_ISSUER,
+    aud: ACCESS_TOKEN_AUDIENCE,
+    iat: now,
+    exp: now + 900,
+  };
   return `${b64url(header)}.${b64url(payload)}.`;
 }
 
@@ -141,12 +161,19 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     AUTH_URL: options.authUrl,
     CHAT_API_URL: options.chatApiUrl,
     INTERNAL_SIGNING_KEY: options.keys.gatewayIdentity.privateKeyPem,
-    ...(options.jwksUrl ? { JWKS_URL: options.jwksUrl } : { JWT_PUBLIC_KEY: options.keys.access.publicKeyPem }),
+    ...(options.jwksUrl
+      ? { JWKS_URL: options.jwksUrl }
+      : { JWT_PUBLIC_KEY: options.keys.access.publicKeyPem }),
     ...(options.realtimeUrl ? { REALTIME_URL: options.realtimeUrl } : {}),
     ...options.env,
   };
   const config = loadGatewayConfig(env);
-  const gateway = await startGateway({ config, logger: testLogger('gateway'), host: '127.0.0.1', denylist: options.denylist });
+  const gateway = await startGateway({
+    config,
+    logger: testLogger('gateway'),
+    host: '127.0.0.1',
+    denylist: options.denylist,
+  });
   return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}` });
 }
 

@@ -4,11 +4,20 @@ import { freePort, generateTestKeys, type TestKeys } from '@cohort/testkit';
 import { accessToken, startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
 
 /** Sends a chunked body (no Content-Length) and resolves with the status and body the gateway answered. */
-function sendChunked(url: string, path: string, token: string, chunks: Buffer[]): Promise<{ status: number; body: string }> {
+function sendChunked(
+  url: string,
+  path: string,
+  token: string,
+  chunks: Buffer[],
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${url}${path}`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' },
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Content-Type': 'application/json',
+        'Transfer-Encoding': 'chunked',
+      },
     });
     req.on('response', (res) => {
       let body = '';
@@ -17,7 +26,9 @@ function sendChunked(url: string, path: string, token: string, chunks: Buffer[])
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     // The gateway may close the connection while we are still sending: that is the point.
-    req.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      err.code === 'EPIPE' || err.code === 'ECONNRESET' ? undefined : reject(err),
+    );
     for (const chunk of chunks) req.write(chunk);
     req.end();
   });
@@ -83,7 +94,11 @@ describe('gateway: when upstreams fail', () => {
   });
 
   it('answers 502 upstream_unavailable when nothing listens at the upstream address', async () => {
-    const dead = await startTestGateway({ keys, authUrl: `http://127.0.0.1:${await freePort()}`, chatApiUrl: `http://127.0.0.1:${await freePort()}` });
+    const dead = await startTestGateway({
+      keys,
+      authUrl: `http://127.0.0.1:${await freePort()}`,
+      chatApiUrl: `http://127.0.0.1:${await freePort()}`,
+    });
     try {
       const res = await request(dead.url).get('/api/chats').set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(502);
@@ -117,13 +132,19 @@ describe('gateway: when upstreams fail', () => {
   });
 
   it('refuses a chunked body once more than the limit has streamed (413)', async () => {
-    const res = await sendChunked(gateway.url, '/api/chats', token, [Buffer.alloc(600, 'a'), Buffer.alloc(600, 'b')]);
+    const res = await sendChunked(gateway.url, '/api/chats', token, [
+      Buffer.alloc(600, 'a'),
+      Buffer.alloc(600, 'b'),
+    ]);
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error.code).toBe('payload_too_large');
   });
 
   it('forwards a chunked body under the limit intact', async () => {
-    const res = await sendChunked(gateway.url, '/api/chats', token, [Buffer.from('{"type":'), Buffer.from('"group","title":"t"}')]);
+    const res = await sendChunked(gateway.url, '/api/chats', token, [
+      Buffer.from('{"type":'),
+      Buffer.from('"group","title":"t"}'),
+    ]);
     expect(res.status).toBe(200);
     expect(chatApi.last('/api/chats')?.body).toBe('{"type":"group","title":"t"}');
   });
@@ -161,8 +182,14 @@ describe('gateway: when upstreams fail', () => {
 
   it('counts upstream latency and failures in /metrics', async () => {
     const res = await api().get('/metrics');
-    expect(res.text).toMatch(/gateway_upstream_request_duration_seconds_count\{[^}]*upstream="chat-api",status="200"/);
-    expect(res.text).toMatch(/gateway_upstream_errors_total\{upstream="chat-api",kind="timeout"[^}]*\} [1-9]/);
-    expect(res.text).toMatch(/gateway_upstream_errors_total\{upstream="chat-api",kind="unavailable"[^}]*\} [1-9]/);
+    expect(res.text).toMatch(
+      /gateway_upstream_request_duration_seconds_count\{[^}]*upstream="chat-api",status="200"/,
+    );
+    expect(res.text).toMatch(
+      /gateway_upstream_errors_total\{upstream="chat-api",kind="timeout"[^}]*\} [1-9]/,
+    );
+    expect(res.text).toMatch(
+      /gateway_upstream_errors_total\{upstream="chat-api",kind="unavailable"[^}]*\} [1-9]/,
+    );
   });
 });

@@ -27,12 +27,19 @@ describe('gateway: /socket.io in embedded mode', () => {
     ioServer = new Server(httpServer);
     ioServer.on('connection', (socket) => {
       handshakes.push(socket.handshake.headers);
-      socket.on('echo', (payload: unknown, ack: (reply: unknown) => void) => ack({ ok: true, payload, transport: socket.conn.transport.name }));
+      socket.on('echo', (payload: unknown, ack: (reply: unknown) => void) =>
+        ack({ ok: true, payload, transport: socket.conn.transport.name }),
+      );
       socket.on('ping-me', () => socket.emit('pong', { at: 'server' }));
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
     const { port } = httpServer.address() as AddressInfo;
-    gateway = await startTestGateway({ keys, authUrl: auth.url, chatApiUrl: chatApi.url, realtimeUrl: `http://127.0.0.1:${port}` });
+    gateway = await startTestGateway({
+      keys,
+      authUrl: auth.url,
+      chatApiUrl: chatApi.url,
+      realtimeUrl: `http://127.0.0.1:${port}`,
+    });
   });
 
   afterAll(async () => {
@@ -73,7 +80,12 @@ describe('gateway: /socket.io in embedded mode', () => {
     handshakes.length = 0;
     await open({
       transports: ['websocket'],
-      extraHeaders: { 'x-user-id': 'spoofed', 'x-cohort-identity': 'forged', 'x-internal-call': '1', 'x-request-id': 'ws-req-2' },
+      extraHeaders: {
+        'x-user-id': 'spoofed',
+        'x-cohort-identity': 'forged',
+        'x-internal-call': '1',
+        'x-request-id': 'ws-req-2',
+      },
     });
     const headers = handshakes[0] ?? {};
     expect(headers['x-user-id']).toBeUndefined();
@@ -84,7 +96,9 @@ describe('gateway: /socket.io in embedded mode', () => {
   });
 
   it('refuses a websocket handshake from a foreign Origin (cross-site websocket hijacking)', async () => {
-    await expect(open({ transports: ['websocket'], extraHeaders: { origin: 'https://evil.example' } })).rejects.toThrow();
+    await expect(
+      open({ transports: ['websocket'], extraHeaders: { origin: 'https://evil.example' } }),
+    ).rejects.toThrow();
   });
 
   it('lets the product’s own origin open a websocket', async () => {
@@ -95,8 +109,17 @@ describe('gateway: /socket.io in embedded mode', () => {
   it('ends the upstream side of a proxied websocket when the gateway shuts down (no half-open connections)', async () => {
     const { port } = httpServer.address() as AddressInfo;
     const keys = await generateTestKeys();
-    const second = await startTestGateway({ keys, authUrl: auth.url, chatApiUrl: chatApi.url, realtimeUrl: `http://127.0.0.1:${port}` });
-    const socket = connect(second.url, { transports: ['websocket'], reconnection: false, extraHeaders: { 'x-request-id': 'to-close' } });
+    const second = await startTestGateway({
+      keys,
+      authUrl: auth.url,
+      chatApiUrl: chatApi.url,
+      realtimeUrl: `http://127.0.0.1:${port}`,
+    });
+    const socket = connect(second.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      extraHeaders: { 'x-request-id': 'to-close' },
+    });
     clients.push(socket);
     const upstreamSide = await new Promise<import('socket.io').Socket>((resolve) => {
       ioServer.on('connection', (s) => {
@@ -111,7 +134,12 @@ describe('gateway: /socket.io in embedded mode', () => {
   });
 
   it('closes websocket upgrades outside /socket.io', async () => {
-    const socket = connect(gateway.url, { path: '/elsewhere', transports: ['websocket'], reconnection: false, timeout: 3000 });
+    const socket = connect(gateway.url, {
+      path: '/elsewhere',
+      transports: ['websocket'],
+      reconnection: false,
+      timeout: 3000,
+    });
     clients.push(socket);
     const outcome = new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());

@@ -11,8 +11,12 @@ import { z } from 'zod';
 import { chatSchema, messageSchema } from './response-schemas';
 import { fixRegexFlagPatterns } from './regex-flags';
 
-const ackError = z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) });
-const ackOf = <S extends z.ZodRawShape>(shape: S) => z.union([z.object({ ok: z.literal(true), ...shape }), ackError]);
+const ackError = z.object({
+  ok: z.literal(false),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+const ackOf = <S extends z.ZodRawShape>(shape: S) =>
+  z.union([z.object({ ok: z.literal(true), ...shape }), ackError]);
 
 interface EventSpec {
   summary: string;
@@ -23,7 +27,8 @@ interface EventSpec {
 /** Client → server events: the payload schemas realtime validates with (libs/common socket-events.ts). */
 const clientEvents: Record<keyof ClientToServerEvents, EventSpec> = {
   'chat:send': {
-    summary: 'Send a message. Acked only after it is stored; the same clientMsgId returns the same message, delivered once.',
+    summary:
+      'Send a message. Acked only after it is stored; the same clientMsgId returns the same message, delivered once.',
     payload: chatSendPayloadSchema,
     ack: ackOf({ message: messageSchema }),
   },
@@ -38,13 +43,32 @@ const clientEvents: Record<keyof ClientToServerEvents, EventSpec> = {
 
 /** Server → client events; every key of ServerToClientEvents must appear (checked by the type). */
 const serverEvents: Record<keyof ServerToClientEvents, EventSpec> = {
-  'chat:new': { summary: 'A new message, to every socket in `chat:<chatId>` on every replica (the sender\'s other sockets included).', payload: z.object({ message: messageSchema }) },
+  'chat:new': {
+    summary:
+      "A new message, to every socket in `chat:<chatId>` on every replica (the sender's other sockets included).",
+    payload: z.object({ message: messageSchema }),
+  },
   'chat:updated': { summary: 'A message was edited.', payload: z.object({ message: messageSchema }) },
-  'chat:deleted': { summary: 'A message was deleted (text removed, seq kept).', payload: z.object({ message: messageSchema }) },
-  'chat:typing': { summary: 'A member is typing.', payload: z.object({ chatId: objectIdSchema, userId: objectIdSchema }) },
-  'chat:read': { summary: 'A member moved their read marker.', payload: z.object({ chatId: objectIdSchema, userId: objectIdSchema, seq: z.number().int().min(0) }) },
-  presence: { summary: 'A user sharing a chat came online or went offline.', payload: z.object({ userId: objectIdSchema, online: z.boolean() }) },
-  'chat:added': { summary: 'I was added to a chat (the socket joins its room).', payload: z.object({ chat: chatSchema }) },
+  'chat:deleted': {
+    summary: 'A message was deleted (text removed, seq kept).',
+    payload: z.object({ message: messageSchema }),
+  },
+  'chat:typing': {
+    summary: 'A member is typing.',
+    payload: z.object({ chatId: objectIdSchema, userId: objectIdSchema }),
+  },
+  'chat:read': {
+    summary: 'A member moved their read marker.',
+    payload: z.object({ chatId: objectIdSchema, userId: objectIdSchema, seq: z.number().int().min(0) }),
+  },
+  presence: {
+    summary: 'A user sharing a chat came online or went offline.',
+    payload: z.object({ userId: objectIdSchema, online: z.boolean() }),
+  },
+  'chat:added': {
+    summary: 'I was added to a chat (the socket joins its room).',
+    payload: z.object({ chat: chatSchema }),
+  },
   'chat:removed': { summary: 'I was removed from a chat.', payload: z.object({ chatId: objectIdSchema }) },
 };
 
@@ -55,7 +79,11 @@ type JsonSchema = Record<string, unknown>;
  * `definitions`; they are moved into `shared` (the document's components.schemas) and referenced there.
  */
 function jsonSchema(schema: z.ZodType, shared: Record<string, JsonSchema>): JsonSchema {
-  const out = z.toJSONSchema(schema, { target: 'draft-7', io: 'output', unrepresentable: 'any' }) as JsonSchema;
+  const out = z.toJSONSchema(schema, {
+    target: 'draft-7',
+    io: 'output',
+    unrepresentable: 'any',
+  }) as JsonSchema;
   delete out.$schema;
   const definitions = (out.definitions ?? {}) as Record<string, JsonSchema>;
   delete out.definitions;
@@ -64,10 +92,13 @@ function jsonSchema(schema: z.ZodType, shared: Record<string, JsonSchema>): Json
 }
 
 function retarget(schema: JsonSchema): JsonSchema {
-  return JSON.parse(JSON.stringify(schema).replaceAll('"#/definitions/', '"#/components/schemas/')) as JsonSchema;
+  return JSON.parse(
+    JSON.stringify(schema).replaceAll('"#/definitions/', '"#/components/schemas/'),
+  ) as JsonSchema;
 }
 
-const messageKey = (direction: 'client' | 'server', event: string) => `${direction}.${event.replace(/:/g, '.')}`;
+const messageKey = (direction: 'client' | 'server', event: string) =>
+  `${direction}.${event.replace(/:/g, '.')}`;
 
 /**
  * AsyncAPI 2.6 document of the Socket.IO contract (DESIGN.md §4), generated from the schemas realtime
@@ -85,7 +116,9 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
       summary: spec.summary,
       contentType: 'application/json',
       payload: jsonSchema(spec.payload, schemas),
-      ...(spec.ack ? { 'x-ack': { description: 'Socket.IO acknowledgement', payload: jsonSchema(spec.ack, schemas) } } : {}),
+      ...(spec.ack
+        ? { 'x-ack': { description: 'Socket.IO acknowledgement', payload: jsonSchema(spec.ack, schemas) } }
+        : {}),
     };
     return { $ref: `#/components/messages/${key}` };
   };
@@ -103,7 +136,7 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
         '`auth: { token }` for non-browser clients; failure is a `connect_error` with message `unauthorized`, and a ' +
         'handshake whose Origin is present and not allowed is refused. On connect the socket is in room `user:<id>` ' +
         'and in `chat:<chatId>` for each of its chats. Every member sees each stored message exactly once (dedupe by ' +
-        '`id`/`seq`; after a reconnect `chat:sync` fills any gap). Logout disconnects that session\'s sockets within 3 s.',
+        "`id`/`seq`; after a reconnect `chat:sync` fills any gap). Logout disconnects that session's sockets within 3 s.",
     },
     servers: {
       public: {
@@ -118,16 +151,34 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
     channels: {
       '/': {
         description: 'The default namespace',
-        publish: { operationId: 'clientEmits', summary: 'Events a client emits', message: { oneOf: published } },
-        subscribe: { operationId: 'clientReceives', summary: 'Events a client receives', message: { oneOf: subscribed } },
+        publish: {
+          operationId: 'clientEmits',
+          summary: 'Events a client emits',
+          message: { oneOf: published },
+        },
+        subscribe: {
+          operationId: 'clientReceives',
+          summary: 'Events a client receives',
+          message: { oneOf: subscribed },
+        },
       },
     },
     components: {
       messages,
       schemas,
       securitySchemes: {
-        accessCookie: { type: 'httpApiKey', in: 'cookie', name: 'token', description: 'The access JWT cookie' },
-        handshakeToken: { type: 'httpApiKey', in: 'query', name: 'token', description: 'Sent as Socket.IO `auth: { token }` in the handshake' },
+        accessCookie: {
+          type: 'httpApiKey',
+          in: 'cookie',
+          name: 'token',
+          description: 'The access JWT cookie',
+        },
+        handshakeToken: {
+          type: 'httpApiKey',
+          in: 'query',
+          name: 'token',
+          description: 'Sent as Socket.IO `auth: { token }` in the handshake',
+        },
       },
     },
   };

@@ -62,14 +62,21 @@ const named = {
   ReadMarkerBody: readMarkerBodySchema.meta({ id: 'ReadMarkerBody' }),
 };
 
-const json = <S extends z.ZodType>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
-const body = <S extends z.ZodType>(schema: S) => ({ required: true, content: { 'application/json': { schema } } });
+const json = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+const body = <S extends z.ZodType>(schema: S) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
 const failure = (description: string) => json(errorSchema, description);
 const noContent = (description: string) => ({ description });
 
 const SESSION_COOKIES = {
   'Set-Cookie': {
-    description: '`token` (access JWT, httpOnly, SameSite=Lax, ~15 min) and the opaque refresh cookie (httpOnly)',
+    description:
+      '`token` (access JWT, httpOnly, SameSite=Lax, ~15 min) and the opaque refresh cookie (httpOnly)',
     schema: { type: 'string' as const },
   },
 };
@@ -90,16 +97,23 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
     description: 'The same access JWT, for non-browser clients',
   });
 
-  const route = (method: Method, path: string, access: Access, spec: Omit<RouteConfig, 'method' | 'path'>) => {
+  const route = (
+    method: Method,
+    path: string,
+    access: Access,
+    spec: Omit<RouteConfig, 'method' | 'path'>,
+  ) => {
     const responses: Responses = { ...spec.responses };
-    if (access === 'session') responses[401] ??= failure('Missing, invalid, expired or revoked access token (`unauthorized`)');
+    if (access === 'session')
+      responses[401] ??= failure('Missing, invalid, expired or revoked access token (`unauthorized`)');
     if (method !== 'get') {
       responses[403] ??= failure('Cookie-authenticated request from a foreign Origin (`csrf`)');
       responses[413] ??= failure('Body larger than the limit (`payload_too_large`)');
     }
     responses[502] = failure('Upstream service unavailable (`upstream_unavailable`)');
     responses[504] = failure('Upstream service did not answer in time (`upstream_timeout`)');
-    const security: Record<string, string[]>[] = access === 'session' ? [{ cookieAuth: [] }, { bearerAuth: [] }] : [];
+    const security: Record<string, string[]>[] =
+      access === 'session' ? [{ cookieAuth: [] }, { bearerAuth: [] }] : [];
     registry.registerPath({ method, path, security, ...spec, responses });
   };
 
@@ -122,7 +136,10 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
       200: { ...json(userEnvelope, 'Logged in; session cookies set'), headers: SESSION_COOKIES },
       400: failure('Invalid body'),
       401: failure('Unknown email or wrong password (`invalid_credentials`, same for both)'),
-      429: { ...failure('Too many failed attempts for this account and IP'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+      429: {
+        ...failure('Too many failed attempts for this account and IP'),
+        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+      },
     },
   });
   route('post', '/api/auth/refresh', 'refresh', {
@@ -180,7 +197,10 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
     tags: ['chats'],
     summary: 'A chat with its members',
     request: { params: chatParamsSchema },
-    responses: { 200: json(chatEnvelope, 'The chat'), 404: failure('Unknown chat, or not a member (never 403)') },
+    responses: {
+      200: json(chatEnvelope, 'The chat'),
+      404: failure('Unknown chat, or not a member (never 403)'),
+    },
   });
   route('post', '/api/chats/{chatId}/members', 'session', {
     tags: ['chats'],
@@ -197,14 +217,23 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
     tags: ['chats'],
     summary: 'Remove a member (owner), or leave (self)',
     request: { params: memberParamsSchema },
-    responses: { 204: noContent('Removed'), 403: failure('A member without the right'), 404: failure('Unknown chat, or not a member') },
+    responses: {
+      204: noContent('Removed'),
+      403: failure('A member without the right'),
+      404: failure('Unknown chat, or not a member'),
+    },
   });
   route('get', '/api/chats/{chatId}/messages', 'session', {
     tags: ['messages'],
     summary: 'A page of messages, ascending by seq',
-    description: 'Without a cursor: the newest `limit`. `before=X`: the `limit` just below X. `after=X`: the `limit` just above X.',
+    description:
+      'Without a cursor: the newest `limit`. `before=X`: the `limit` just below X. `after=X`: the `limit` just above X.',
     request: { params: chatParamsSchema, query: listMessagesQuerySchema },
-    responses: { 200: json(messagesEnvelope, 'Messages'), 400: failure('Invalid query'), 404: failure('Unknown chat, or not a member') },
+    responses: {
+      200: json(messagesEnvelope, 'Messages'),
+      400: failure('Invalid query'),
+      404: failure('Unknown chat, or not a member'),
+    },
   });
   route('post', '/api/chats/{chatId}/messages', 'session', {
     tags: ['messages'],
@@ -233,13 +262,21 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
     tags: ['messages'],
     summary: 'Delete my message (soft: text removed, seq kept)',
     request: { params: messageParamsSchema },
-    responses: { 204: noContent('Deleted'), 403: failure('Not the sender'), 404: failure('Unknown chat or message') },
+    responses: {
+      204: noContent('Deleted'),
+      403: failure('Not the sender'),
+      404: failure('Unknown chat or message'),
+    },
   });
   route('post', '/api/chats/{chatId}/read', 'session', {
     tags: ['messages'],
     summary: 'Move my read marker',
     request: { params: chatParamsSchema, body: body(named.ReadMarkerBody) },
-    responses: { 204: noContent('Stored'), 400: failure('Invalid body'), 404: failure('Unknown chat, or not a member') },
+    responses: {
+      204: noContent('Stored'),
+      400: failure('Invalid body'),
+      404: failure('Unknown chat, or not a member'),
+    },
   });
 
   const generator = new OpenApiGeneratorV3(registry.definitions);

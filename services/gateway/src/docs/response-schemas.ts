@@ -9,7 +9,9 @@ import { z } from 'zod';
 const id = z.string().meta({ description: '24-character hex id', example: '665f1c2b9a1e4b3c2d1f0a9e' });
 const isoDate = z.string().meta({ format: 'date-time', example: '2025-01-31T12:00:00.000Z' });
 
-export const fullNameSchema = z.object({ firstName: z.string(), lastName: z.string() }).meta({ id: 'FullName' });
+export const fullNameSchema = z
+  .object({ firstName: z.string(), lastName: z.string() })
+  .meta({ id: 'FullName' });
 
 export const userSchema = z
   .object({ id, email: z.string().meta({ format: 'email' }), fullName: fullNameSchema, createdAt: isoDate })
@@ -62,13 +64,21 @@ export const errorSchema = z
   .meta({ id: 'Error' });
 
 export const userEnvelope = z.object({ user: userSchema });
-export const usersEnvelope = z.object({ users: z.array(userSchema.pick({ id: true, fullName: true, email: true })) });
+export const usersEnvelope = z.object({
+  users: z.array(userSchema.pick({ id: true, fullName: true, email: true })),
+});
 export const chatEnvelope = z.object({ chat: chatSchema });
 export const chatsEnvelope = z.object({ chats: z.array(chatSummarySchema) });
 export const messageEnvelope = z.object({ message: messageSchema });
 export const messagesEnvelope = z.object({ messages: z.array(messageSchema) });
 export const jwksSchema = z
-  .object({ keys: z.array(z.object({ kty: z.string(), kid: z.string(), alg: z.string().optional(), use: z.string().optional() }).loose()) })
+  .object({
+    keys: z.array(
+      z
+        .object({ kty: z.string(), kid: z.string(), alg: z.string().optional(), use: z.string().optional() })
+        .loose(),
+    ),
+  })
   .meta({ id: 'JWKS', description: 'RFC 7517 key set: the public keys that verify access tokens' });
 
 // Compile-time drift checks: each schema's output must be the domain type, both ways.

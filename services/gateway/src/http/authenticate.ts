@@ -45,7 +45,10 @@ export function authenticate(verify: AccessTokenVerifier, signer: IdentitySigner
   return async (req, res, next) => {
     const access = accessFor(req.method, req.path);
     if (access === 'public') return next();
-    const found = extractAccessToken({ authorization: req.headers.authorization, cookie: req.headers.cookie });
+    const found = extractAccessToken({
+      authorization: req.headers.authorization,
+      cookie: req.headers.cookie,
+    });
     if (!found) {
       if (access === 'optional') return next();
       throw AppError.unauthorized('Authentication required');

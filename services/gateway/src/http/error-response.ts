@@ -5,7 +5,13 @@ import type { ErrorBody } from '@cohort/common';
  * Writes the contract's error shape on a raw response. Used where Express's error middleware is no
  * longer in the path: proxy callbacks and timers that fire after the middleware chain has handed off.
  */
-export function writeError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function writeError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const body: ErrorBody = { error: { code, message } };
   const json = JSON.stringify(body);

@@ -48,7 +48,8 @@ export function prepareForwardedHeaders(req: IncomingMessage, upgrade = false): 
     req.headers['x-forwarded-for'] = chain ? `${chain}, ${peer}` : peer;
   }
   const encrypted = Boolean((req.socket as Partial<TLSSocket>).encrypted);
-  req.headers['x-forwarded-proto'] = first(req.headers['x-forwarded-proto']) ?? (encrypted ? 'https' : 'http');
+  req.headers['x-forwarded-proto'] =
+    first(req.headers['x-forwarded-proto']) ?? (encrypted ? 'https' : 'http');
   const host = first(req.headers['x-forwarded-host']) ?? req.headers.host;
   if (host) req.headers['x-forwarded-host'] = host;
 }

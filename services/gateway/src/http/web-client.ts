@@ -17,13 +17,17 @@ export function webClient(webRoot: string): Router {
       index: false,
       redirect: false,
       setHeaders(res, path) {
-        res.setHeader('Cache-Control', path.includes(`${root}/assets/`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+        res.setHeader(
+          'Cache-Control',
+          path.includes(`${root}/assets/`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
       },
     }),
   );
   router.use((req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-    if (req.path === '/api' || req.path.startsWith('/api/') || req.path.startsWith('/socket.io')) return next();
+    if (req.path === '/api' || req.path.startsWith('/api/') || req.path.startsWith('/socket.io'))
+      return next();
     if (!req.accepts('html')) return next();
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);

@@ -61,7 +61,16 @@ interface InFlight {
 }
 
 /** Errors that mean the upstream is not there or dropped us: answered 502, not 500. */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ECONNABORTED',
+]);
 
 /**
  * One upstream behind http-proxy-middleware, with what a front door needs around it: a keep-alive agent,
@@ -74,12 +83,22 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
   const maxSockets = options.maxSockets ?? 256;
   // LIFO keeps a few sockets hot under light load; idle ones are dropped before the upstream's own
   // keep-alive timeout closes them (Node honours the upstream's `Keep-Alive: timeout=` hint).
-  const agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 64), scheduling: 'lifo', timeout: 30_000 });
+  const agent = new Agent({
+    keepAlive: true,
+    maxSockets,
+    maxFreeSockets: Math.min(maxSockets, 64),
+    scheduling: 'lifo',
+    timeout: 30_000,
+  });
   const inFlight = new WeakMap<IncomingMessage, InFlight>();
 
   const fail = (req: IncomingMessage, res: ServerResponse, kind: 'timeout' | 'unavailable', err?: Error) => {
     metrics.errors.inc({ upstream: name, kind });
-    const log = { upstream: name, err: err ? { message: err.message, code: (err as NodeJS.ErrnoException).code } : undefined, url: req.url };
+    const log = {
+      upstream: name,
+      err: err ? { message: err.message, code: (err as NodeJS.ErrnoException).code } : undefined,
+      url: req.url,
+    };
     if (res.headersSent) {
       // Half a response cannot be turned into an error: cut the connection so the client sees a failure.
       logger.warn(log, 'upstream failed mid-response');
@@ -87,7 +106,8 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
       return;
     }
     logger.warn(log, kind === 'timeout' ? 'upstream timed out' : 'upstream unavailable');
-    if (kind === 'timeout') writeError(res, 504, 'upstream_timeout', `The ${name} service did not answer in time`);
+    if (kind === 'timeout')
+      writeError(res, 504, 'upstream_timeout', `The ${name} service did not answer in time`);
     else writeError(res, 502, 'upstream_unavailable', `The ${name} service is unavailable`);
   };
 
@@ -111,11 +131,15 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         // Idle bound once connected: an upstream that stalls mid-response is cut, not waited for.
         proxyReq.setTimeout(timeoutMs, () => {
           if (state && !state.outcome) state.outcome = 'timeout';
-          proxyReq.destroy(Object.assign(new Error(`${name} idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+          proxyReq.destroy(
+            Object.assign(new Error(`${name} idle for ${timeoutMs} ms`), { code: 'ETIMEDOUT' }),
+          );
         });
       },
       proxyReqWs(proxyReq, _req, socket) {
-        proxyReq.setTimeout(timeoutMs, () => proxyReq.destroy(Object.assign(new Error(`${name} did not upgrade`), { code: 'ETIMEDOUT' })));
+        proxyReq.setTimeout(timeoutMs, () =>
+          proxyReq.destroy(Object.assign(new Error(`${name} did not upgrade`), { code: 'ETIMEDOUT' })),
+        );
         // http-proxy pipes the two sockets but does not propagate a destroy: without this, closing one
         // side leaves the other open (and the upstream waiting for a websocket close frame).
         socket.once('close', () => proxyReq.destroy());
@@ -193,7 +217,9 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
       void proxy(req, res, next);
     },
     upgrade(req, socket, head) {
-      socket.on('error', (err) => logger.debug({ upstream: name, err: { message: err.message } }, 'client websocket error'));
+      socket.on('error', (err) =>
+        logger.debug({ upstream: name, err: { message: err.message } }, 'client websocket error'),
+      );
       proxy.upgrade(req, socket as Parameters<typeof proxy.upgrade>[1], head);
     },
     close() {
