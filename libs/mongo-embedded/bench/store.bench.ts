@@ -23,7 +23,13 @@ const PAGE = 50;
 
 const chatIds = Array.from({ length: CHATS }, () => new ObjectId());
 
-function message(n: number): { chatId: ObjectId; seq: number; authorId: ObjectId; text: string; createdAt: Date } {
+function message(n: number): {
+  chatId: ObjectId;
+  seq: number;
+  authorId: ObjectId;
+  text: string;
+  createdAt: Date;
+} {
   return {
     chatId: chatIds[n % CHATS] as ObjectId,
     seq: Math.floor(n / CHATS) + 1,
@@ -56,10 +62,7 @@ interface Side {
 type Measure = (side: Side) => Promise<number>;
 
 const measures: Array<[string, Measure]> = [
-  [
-    `page find (${PAGE}, indexed) /s`,
-    (s) => rate(OPS, (i) => pageFind(s, i)),
-  ],
+  [`page find (${PAGE}, indexed) /s`, (s) => rate(OPS, (i) => pageFind(s, i))],
   [`page find, 8 in flight /s`, (s) => rate(OPS, (i) => pageFind(s, i), 8)],
   [
     'unique email findOne /s',
@@ -76,7 +79,9 @@ const measures: Array<[string, Measure]> = [
   [
     'insertMany(1000) docs/s',
     async (s) => {
-      const r = (await rate(2, () => s.messages.insertMany(Array.from({ length: 1000 }, () => message(s.nextN++))))) * 1000;
+      const r =
+        (await rate(2, () => s.messages.insertMany(Array.from({ length: 1000 }, () => message(s.nextN++))))) *
+        1000;
       await removeInserted(s);
       return r;
     },
@@ -108,7 +113,8 @@ async function prepare(db: Db, store: Store, size: number, label: string): Promi
   const userColl = store.collection(db.databaseName, 'users');
   if (!msgColl || !userColl) throw new Error('collections missing');
   for (let n = 0; n < size; n++) msgColl.insert({ _id: new ObjectId(), ...message(n) });
-  for (let i = 0; i < userCount; i++) userColl.insert({ _id: new ObjectId(), email: `user${i}@example.com`, name: `User ${i}` });
+  for (let i = 0; i < userCount; i++)
+    userColl.insert({ _id: new ObjectId(), email: `user${i}@example.com`, name: `User ${i}` });
   return { label, size, messages, users, userCount, nextN: size };
 }
 

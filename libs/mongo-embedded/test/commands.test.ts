@@ -35,7 +35,12 @@ describe('command errors in MongoDB shape', () => {
 
   it('answers an unknown query operator with BadValue (2)', async () => {
     await database.collection('errs').insertOne({ a: 1 });
-    const err = await failure(database.collection('errs').find({ a: { $frob: 1 } }).toArray());
+    const err = await failure(
+      database
+        .collection('errs')
+        .find({ a: { $frob: 1 } })
+        .toArray(),
+    );
     expect(err.code).toBe(2);
     expect(err.codeName).toBe('BadValue');
   });
@@ -55,13 +60,17 @@ describe('command errors in MongoDB shape', () => {
 
   it('refuses an update that changes _id with ImmutableField (66)', async () => {
     const { insertedId } = await database.collection('immut').insertOne({ v: 1 });
-    const err = await failure(database.collection('immut').updateOne({ _id: insertedId }, { $set: { _id: 'other' } }));
+    const err = await failure(
+      database.collection('immut').updateOne({ _id: insertedId }, { $set: { _id: 'other' } }),
+    );
     expect(err.code).toBe(66);
   });
 
   it('refuses conflicting update operators with code 40', async () => {
     await database.collection('conflict').insertOne({ a: 1 });
-    const err = await failure(database.collection('conflict').updateOne({}, { $set: { a: 2 }, $inc: { a: 1 } }));
+    const err = await failure(
+      database.collection('conflict').updateOne({}, { $set: { a: 2 }, $inc: { a: 1 } }),
+    );
     expect(err.code).toBe(40);
   });
 
@@ -137,7 +146,8 @@ describe('commands', () => {
       { n: 3, tags: [], items: [{ k: 'x', v: 5 }] },
       { n: 4 },
     ]);
-    const ns = async (filter: object) => (await coll.find(filter, { sort: { n: 1 } }).toArray()).map((d) => d.n as number);
+    const ns = async (filter: object) =>
+      (await coll.find(filter, { sort: { n: 1 } }).toArray()).map((d) => d.n as number);
     expect(await ns({ tags: 'b' })).toEqual([1, 2]);
     expect(await ns({ tags: { $in: ['a', 'c'] } })).toEqual([1, 2]);
     expect(await ns({ 'profile.city': 'Rome' })).toEqual([2]);
@@ -151,7 +161,9 @@ describe('commands', () => {
   it('applies projections, skip and limit', async () => {
     const coll = database.collection('proj');
     await coll.insertMany(Array.from({ length: 10 }, (_, i) => ({ i, sq: i * i, secret: 's' })));
-    const docs = await coll.find({}, { projection: { _id: 0, secret: 0 }, sort: { i: -1 }, skip: 2, limit: 3 }).toArray();
+    const docs = await coll
+      .find({}, { projection: { _id: 0, secret: 0 }, sort: { i: -1 }, skip: 2, limit: 3 })
+      .toArray();
     expect(docs).toEqual([
       { i: 7, sq: 49 },
       { i: 6, sq: 36 },
@@ -161,8 +173,17 @@ describe('commands', () => {
 
   it('updates array elements with arrayFilters and the positional operator', async () => {
     const coll = database.collection('arrays');
-    const { insertedId } = await coll.insertOne({ marks: [{ u: 1, read: false }, { u: 2, read: false }] });
-    await coll.updateOne({ _id: insertedId }, { $set: { 'marks.$[m].read': true } }, { arrayFilters: [{ 'm.u': 2 }] });
+    const { insertedId } = await coll.insertOne({
+      marks: [
+        { u: 1, read: false },
+        { u: 2, read: false },
+      ],
+    });
+    await coll.updateOne(
+      { _id: insertedId },
+      { $set: { 'marks.$[m].read': true } },
+      { arrayFilters: [{ 'm.u': 2 }] },
+    );
     await coll.updateOne({ _id: insertedId, 'marks.u': 1 }, { $set: { 'marks.$.seen': 1 } });
     expect((await coll.findOne({ _id: insertedId }))?.marks).toEqual([
       { u: 1, read: false, seen: 1 },
@@ -206,7 +227,7 @@ describe('commands', () => {
       { deleteOne: { filter: { k: 2 } } },
     ]);
     expect([res.insertedCount, res.modifiedCount, res.upsertedCount, res.deletedCount]).toEqual([2, 1, 1, 1]);
-    expect((await coll.find({}, { sort: { k: 1 }, projection: { _id: 0 } }).toArray())).toEqual([
+    expect(await coll.find({}, { sort: { k: 1 }, projection: { _id: 0 } }).toArray()).toEqual([
       { k: 1, x: true },
       { k: 3, x: true },
     ]);

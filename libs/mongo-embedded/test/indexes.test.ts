@@ -13,7 +13,9 @@ interface ExecutionStats {
   totalDocsExamined: number;
 }
 
-async function stats(cursor: { explain(verbosity: 'executionStats'): Promise<Document> }): Promise<ExecutionStats> {
+async function stats(cursor: {
+  explain(verbosity: 'executionStats'): Promise<Document>;
+}): Promise<ExecutionStats> {
   const plan = await cursor.explain('executionStats');
   return plan.executionStats as ExecutionStats;
 }
@@ -27,7 +29,12 @@ beforeAll(async () => {
   await messages.createIndex({ chatId: 1, createdAt: -1 });
   const start = Date.UTC(2024, 0, 1);
   const docs = chats.flatMap((chatId, c) =>
-    Array.from({ length: PER_CHAT }, (_, i) => ({ chatId, seq: i + 1, createdAt: new Date(start + (i * 10 + c) * 1000), text: `c${c} m${i + 1}` })),
+    Array.from({ length: PER_CHAT }, (_, i) => ({
+      chatId,
+      seq: i + 1,
+      createdAt: new Date(start + (i * 10 + c) * 1000),
+      text: `c${c} m${i + 1}`,
+    })),
   );
   await messages.insertMany(docs, { ordered: false });
   const users = database.collection('users');
@@ -43,10 +50,20 @@ afterAll(async () => {
 describe('index use', () => {
   it('pages a chat history by walking the {chatId, seq} index, examining only the page', async () => {
     const chatId = chats[3];
-    const cursor = messages.find({ chatId, seq: { $gt: 400 } }).sort({ seq: 1 }).limit(50);
+    const cursor = messages
+      .find({ chatId, seq: { $gt: 400 } })
+      .sort({ seq: 1 })
+      .limit(50);
     const page = await cursor.toArray();
     expect(page.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 401 + i));
-    expect(await stats(messages.find({ chatId, seq: { $gt: 400 } }).sort({ seq: 1 }).limit(50))).toMatchObject({
+    expect(
+      await stats(
+        messages
+          .find({ chatId, seq: { $gt: 400 } })
+          .sort({ seq: 1 })
+          .limit(50),
+      ),
+    ).toMatchObject({
       nReturned: 50,
       totalDocsExamined: 50,
     });
@@ -62,14 +79,21 @@ describe('index use', () => {
 
   it('serves a descending index in its own order', async () => {
     const chatId = chats[1];
-    const s = await stats(messages.find({ chatId, createdAt: { $lt: new Date(Date.UTC(2024, 0, 2)) } }).sort({ createdAt: -1 }).limit(5));
+    const s = await stats(
+      messages
+        .find({ chatId, createdAt: { $lt: new Date(Date.UTC(2024, 0, 2)) } })
+        .sort({ createdAt: -1 })
+        .limit(5),
+    );
     expect(s).toMatchObject({ nReturned: 5, totalDocsExamined: 5 });
   });
 
   it('bounds a range on both sides', async () => {
     const chatId = chats[0];
     const cursor = () => messages.find({ chatId, seq: { $gte: 100, $lt: 110 } }).sort({ seq: 1 });
-    expect((await cursor().toArray()).map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 100 + i));
+    expect((await cursor().toArray()).map((m) => m.seq)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 100 + i),
+    );
     expect((await stats(cursor())).totalDocsExamined).toBe(10);
   });
 
@@ -109,7 +133,12 @@ describe('index use', () => {
     const chatId = chats[9];
     await messages.updateOne({ chatId, seq: 5 }, { $set: { seq: 5000 } });
     await messages.deleteOne({ chatId, seq: 6 });
-    const seqs = (await messages.find({ chatId, seq: { $gte: 4, $lte: 7 } }).sort({ seq: 1 }).toArray()).map((m) => m.seq);
+    const seqs = (
+      await messages
+        .find({ chatId, seq: { $gte: 4, $lte: 7 } })
+        .sort({ seq: 1 })
+        .toArray()
+    ).map((m) => m.seq);
     expect(seqs).toEqual([4, 7]);
     expect((await messages.findOne({ chatId, seq: 5000 }))?.text).toBe('c9 m5');
     expect(await messages.countDocuments({ chatId, seq: { $gt: PER_CHAT } })).toBe(1);
@@ -124,6 +153,9 @@ describe('index use', () => {
       { sid: 'none' },
     ]);
     db.embedded?.internals.server.sweep();
-    expect((await sessions.find({}, { sort: { sid: 1 } }).toArray()).map((s) => s.sid)).toEqual(['new', 'none']);
+    expect((await sessions.find({}, { sort: { sid: 1 } }).toArray()).map((s) => s.sid)).toEqual([
+      'new',
+      'none',
+    ]);
   });
 });

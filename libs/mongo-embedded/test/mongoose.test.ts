@@ -33,7 +33,10 @@ const userSchema = new Schema<User>(
   { timestamps: true },
 );
 const counterSchema = new Schema<Counter>({ _id: String, seq: { type: Number, default: 0 } });
-const chatSchema = new Schema<Chat>({ title: String, memberIds: [{ type: Schema.Types.ObjectId, ref: 'User' }] });
+const chatSchema = new Schema<Chat>({
+  title: String,
+  memberIds: [{ type: Schema.Types.ObjectId, ref: 'User' }],
+});
 const messageSchema = new Schema<Message>(
   {
     chatId: { type: Schema.Types.ObjectId, required: true },
@@ -81,7 +84,9 @@ describe('mongoose models', () => {
   });
 
   it('rejects documents failing validation before they reach the store', async () => {
-    await expect(Users().create({ email: 'short@example.com', name: 'x' })).rejects.toThrow(/validation failed/);
+    await expect(Users().create({ email: 'short@example.com', name: 'x' })).rejects.toThrow(
+      /validation failed/,
+    );
     expect(await Users().countDocuments({ email: 'short@example.com' })).toBe(0);
   });
 
@@ -89,10 +94,15 @@ describe('mongoose models', () => {
     await Users().create({ email: 'dup@example.com', name: 'First' });
     const err = await Users()
       .create({ email: 'dup@example.com', name: 'Second' })
-      .then(() => undefined, (e: unknown) => e as { code?: number; keyValue?: unknown; message: string });
+      .then(
+        () => undefined,
+        (e: unknown) => e as { code?: number; keyValue?: unknown; message: string },
+      );
     expect(err?.code).toBe(11000);
     expect(err?.keyValue).toEqual({ email: 'dup@example.com' });
-    expect(err?.message).toMatch(/E11000 duplicate key error collection: .*users index: email_1 dup key: \{ email: "dup@example.com" \}/);
+    expect(err?.message).toMatch(
+      /E11000 duplicate key error collection: .*users index: email_1 dup key: \{ email: "dup@example.com" \}/,
+    );
   });
 
   it('lets exactly one of two racing inserts of the same email win', async () => {
@@ -129,10 +139,16 @@ describe('mongoose models', () => {
     ];
     const err = await Users()
       .insertMany(docs, { ordered: false })
-      .then(() => undefined, (e: unknown) => e as { code?: number; writeErrors?: Array<{ index: number }>; insertedDocs?: unknown[] });
+      .then(
+        () => undefined,
+        (e: unknown) =>
+          e as { code?: number; writeErrors?: Array<{ index: number }>; insertedDocs?: unknown[] },
+      );
     expect(err?.code).toBe(11000);
     expect(err?.writeErrors?.map((w) => w.index)).toEqual([1]);
-    expect(await Users().countDocuments({ email: { $in: ['bulk1@example.com', 'bulk3@example.com'] } })).toBe(2);
+    expect(await Users().countDocuments({ email: { $in: ['bulk1@example.com', 'bulk3@example.com'] } })).toBe(
+      2,
+    );
   });
 
   it('stops an ordered insertMany at the first duplicate', async () => {
@@ -147,7 +163,13 @@ describe('mongoose models', () => {
 
   it('gives 1,000 concurrent findOneAndUpdate($inc) calls 1,000 distinct values', async () => {
     const calls = Array.from({ length: 1000 }, () =>
-      Counters().findOneAndUpdate({ _id: 'chat-seq' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean(),
+      Counters()
+        .findOneAndUpdate(
+          { _id: 'chat-seq' },
+          { $inc: { seq: 1 } },
+          { upsert: true, returnDocument: 'after' },
+        )
+        .lean(),
     );
     const values = (await Promise.all(calls)).map((d) => d?.seq);
     expect(new Set(values).size).toBe(1000);
@@ -157,17 +179,21 @@ describe('mongoose models', () => {
 
   it('upserts with $setOnInsert seeded from the query equality fields', async () => {
     const q = { email: 'upsert@example.com' };
-    const first = await Users().findOneAndUpdate(
-      q,
-      { $set: { name: 'Up' }, $setOnInsert: { roles: ['new'] } },
-      { upsert: true, returnDocument: 'after', setDefaultsOnInsert: true },
-    ).lean();
+    const first = await Users()
+      .findOneAndUpdate(
+        q,
+        { $set: { name: 'Up' }, $setOnInsert: { roles: ['new'] } },
+        { upsert: true, returnDocument: 'after', setDefaultsOnInsert: true },
+      )
+      .lean();
     expect(first).toMatchObject({ email: 'upsert@example.com', name: 'Up', roles: ['new'] });
-    const second = await Users().findOneAndUpdate(
-      q,
-      { $set: { name: 'Again' }, $setOnInsert: { roles: ['ignored'] } },
-      { upsert: true, returnDocument: 'after' },
-    ).lean();
+    const second = await Users()
+      .findOneAndUpdate(
+        q,
+        { $set: { name: 'Again' }, $setOnInsert: { roles: ['ignored'] } },
+        { upsert: true, returnDocument: 'after' },
+      )
+      .lean();
     expect(second).toMatchObject({ _id: first?._id, name: 'Again', roles: ['new'] });
   });
 
@@ -186,9 +212,17 @@ describe('mongoose models', () => {
       { email: 'm2@multi.test', name: 'M2', age: 20 },
       { email: 'm3@multi.test', name: 'M3', age: 30 },
     ]);
-    const res = await Users().updateMany({ email: /@multi\.test$/, age: { $gte: 20 } }, { $inc: { age: 1 }, $addToSet: { roles: 'senior' } });
+    const res = await Users().updateMany(
+      { email: /@multi\.test$/, age: { $gte: 20 } },
+      { $inc: { age: 1 }, $addToSet: { roles: 'senior' } },
+    );
     expect(res).toMatchObject({ matchedCount: 2, modifiedCount: 2 });
-    const ages = (await Users().find({ email: /@multi\.test$/ }).sort({ age: 1 }).lean()).map((u) => u.age);
+    const ages = (
+      await Users()
+        .find({ email: /@multi\.test$/ })
+        .sort({ age: 1 })
+        .lean()
+    ).map((u) => u.age);
     expect(ages).toEqual([10, 21, 31]);
     const del = await Users().deleteMany({ email: /@multi\.test$/, age: { $gt: 25 } });
     expect(del.deletedCount).toBe(1);
@@ -211,7 +245,12 @@ describe('mongoose models', () => {
     const author = await Users().create({ email: 'agg@example.com', name: 'Agg' });
     const chatId = new Types.ObjectId();
     await Messages().insertMany(
-      Array.from({ length: 6 }, (_, i) => ({ chatId, seq: i + 1, authorId: author._id, text: i % 2 ? 'odd' : 'even' })),
+      Array.from({ length: 6 }, (_, i) => ({
+        chatId,
+        seq: i + 1,
+        authorId: author._id,
+        text: i % 2 ? 'odd' : 'even',
+      })),
     );
     const grouped = await Messages().aggregate<{ _id: string; n: number }>([
       { $match: { chatId } },
@@ -241,16 +280,23 @@ describe('mongoose models', () => {
     const chatId = new Types.ObjectId();
     const authorId = new Types.ObjectId();
     const total = 3500;
-    await Messages().insertMany(Array.from({ length: total }, (_, i) => ({ chatId, seq: i + 1, authorId, text: `m${i + 1}` })));
+    await Messages().insertMany(
+      Array.from({ length: total }, (_, i) => ({ chatId, seq: i + 1, authorId, text: `m${i + 1}` })),
+    );
     const seen: number[] = [];
-    for await (const m of Messages().find({ chatId }).sort({ seq: 1 }).batchSize(250).lean().cursor()) seen.push(m.seq);
+    for await (const m of Messages().find({ chatId }).sort({ seq: 1 }).batchSize(250).lean().cursor())
+      seen.push(m.seq);
     expect(seen).toHaveLength(total);
     expect(seen.every((s, i) => s === i + 1)).toBe(true);
     // Keyset paging the way a chat history does it.
     let after = 0;
     let pages = 0;
     for (;;) {
-      const page = await Messages().find({ chatId, seq: { $gt: after } }).sort({ seq: 1 }).limit(500).lean();
+      const page = await Messages()
+        .find({ chatId, seq: { $gt: after } })
+        .sort({ seq: 1 })
+        .limit(500)
+        .lean();
       if (page.length === 0) break;
       expect(page[0]?.seq).toBe(after + 1);
       after = page[page.length - 1]?.seq as number;
@@ -270,7 +316,11 @@ describe('mongoose models', () => {
       await expect(
         session.withTransaction(async () => {
           await Users().create([{ email: 'tx-abort@example.com', name: 'Abort' }], { session });
-          await Users().updateOne({ email: 'tx-commit@example.com' }, { $set: { name: 'Changed' } }, { session });
+          await Users().updateOne(
+            { email: 'tx-commit@example.com' },
+            { $set: { name: 'Changed' } },
+            { session },
+          );
           throw new Error('rollback please');
         }),
       ).rejects.toThrow('rollback please');

@@ -19,7 +19,10 @@ afterEach(() => {
   dirs = [];
 });
 
-async function withClient<T>(server: StartedEmbeddedMongo, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  server: StartedEmbeddedMongo,
+  fn: (client: MongoClient) => Promise<T>,
+): Promise<T> {
   const client = await new MongoClient(`${server.uri}/persist`, CLIENT_OPTIONS).connect();
   try {
     return await fn(client);
@@ -42,7 +45,11 @@ describe('persistence', () => {
       await users.insertMany([{ email: 'a@x' }, { email: 'b@x' }, { email: 'c@x' }]);
       await users.updateOne({ email: 'b@x' }, { $set: { name: 'Bee' } });
       await users.deleteOne({ email: 'c@x' });
-      await client.db('persist').collection('empty').insertOne({}).then(() => client.db('persist').collection('empty').deleteMany({}));
+      await client
+        .db('persist')
+        .collection('empty')
+        .insertOne({})
+        .then(() => client.db('persist').collection('empty').deleteMany({}));
     });
     await first.close();
 
@@ -61,7 +68,12 @@ describe('persistence', () => {
   embeddedOnly('ignores a torn last journal record and keeps appending after it', async () => {
     const dataDir = freshDir();
     const first = await startEmbeddedMongo({ dataDir });
-    await withClient(first, (client) => client.db('persist').collection('t').insertMany([{ i: 1 }, { i: 2 }]));
+    await withClient(first, (client) =>
+      client
+        .db('persist')
+        .collection('t')
+        .insertMany([{ i: 1 }, { i: 2 }]),
+    );
     await first.close();
     const [journal] = journalFiles(dataDir);
     // Half a record: a length header promising more bytes than follow.
@@ -72,7 +84,13 @@ describe('persistence', () => {
     await second.close();
     const third = await startEmbeddedMongo({ dataDir });
     const values = await withClient(third, async (client) =>
-      (await client.db('persist').collection('t').find({}, { sort: { i: 1 } }).toArray()).map((d) => d.i as number),
+      (
+        await client
+          .db('persist')
+          .collection('t')
+          .find({}, { sort: { i: 1 } })
+          .toArray()
+      ).map((d) => d.i as number),
     );
     await third.close();
     expect(values).toEqual([1, 2, 3]);
@@ -85,7 +103,9 @@ describe('persistence', () => {
       const coll = client.db('persist').collection('c');
       await coll.createIndex({ k: 1 }, { unique: true });
       for (let batch = 0; batch < 10; batch++) {
-        await coll.insertMany(Array.from({ length: 50 }, (_, i) => ({ k: batch * 50 + i, pad: 'p'.repeat(100) })));
+        await coll.insertMany(
+          Array.from({ length: 50 }, (_, i) => ({ k: batch * 50 + i, pad: 'p'.repeat(100) })),
+        );
       }
       await coll.deleteMany({ k: { $gte: 400 } });
     });
@@ -112,37 +132,49 @@ describe('persistence', () => {
     await again.close();
   });
 
-  embeddedOnly('survives SIGKILL mid-write with every acknowledged write intact', async () => {
-    const dataDir = freshDir();
-    const child = fork(join(__dirname, 'fixtures', 'writer.ts'), [dataDir], {
-      execArgv: ['--conditions=source', '--import', 'tsx'],
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    let acked = 0;
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    await new Promise<void>((resolve, reject) => {
-      child.on('message', (msg: { acked: number }) => {
-        acked = msg.acked;
-        // Past several compactions (64 KiB threshold), then kill without warning.
-        if (acked >= 1500) {
-          child.kill('SIGKILL');
-          resolve();
-        }
+  embeddedOnly(
+    'survives SIGKILL mid-write with every acknowledged write intact',
+    async () => {
+      const dataDir = freshDir();
+      const child = fork(join(__dirname, 'fixtures', 'writer.ts'), [dataDir], {
+        execArgv: ['--conditions=source', '--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
-      child.on('exit', (code) => {
-        if (acked < 1500) reject(new Error(`writer exited early with code ${String(code)}`));
+      let acked = 0;
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('exit', (_code, signal) => resolve(signal)),
+      );
+      await new Promise<void>((resolve, reject) => {
+        child.on('message', (msg: { acked: number }) => {
+          acked = msg.acked;
+          // Past several compactions (64 KiB threshold), then kill without warning.
+          if (acked >= 1500) {
+            child.kill('SIGKILL');
+            resolve();
+          }
+        });
+        child.on('exit', (code) => {
+          if (acked < 1500) reject(new Error(`writer exited early with code ${String(code)}`));
+        });
       });
-    });
-    expect(await exited).toBe('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
 
-    // The dead writer's lock is stale: a new store takes the directory over.
-    const server = await startEmbeddedMongo({ dataDir });
-    const ns = await withClient(server, async (client) =>
-      (await client.db('killtest').collection('items').find({}, { projection: { n: 1 } }).toArray()).map((d) => d.n as number),
-    );
-    await server.close();
-    expect(ns.length).toBeGreaterThanOrEqual(acked);
-    expect(new Set(ns).size).toBe(ns.length);
-    expect(Math.max(...ns)).toBe(ns.length);
-  }, 60_000);
+      // The dead writer's lock is stale: a new store takes the directory over.
+      const server = await startEmbeddedMongo({ dataDir });
+      const ns = await withClient(server, async (client) =>
+        (
+          await client
+            .db('killtest')
+            .collection('items')
+            .find({}, { projection: { n: 1 } })
+            .toArray()
+        ).map((d) => d.n as number),
+      );
+      await server.close();
+      expect(ns.length).toBeGreaterThanOrEqual(acked);
+      expect(new Set(ns).size).toBe(ns.length);
+      expect(Math.max(...ns)).toBe(ns.length);
+    },
+    60_000,
+  );
 });

@@ -19,7 +19,23 @@ function pick<T>(xs: readonly T[]): T {
   return xs[rnd(xs.length)] as T;
 }
 
-const SCALARS: unknown[] = [0, 1, 2, 3, 5, 8, 2.5, -1, 'a', 'b', 'c', null, true, new Date(1000), new Date(5000)];
+const SCALARS: unknown[] = [
+  0,
+  1,
+  2,
+  3,
+  5,
+  8,
+  2.5,
+  -1,
+  'a',
+  'b',
+  'c',
+  null,
+  true,
+  new Date(1000),
+  new Date(5000),
+];
 
 function randomDoc(i: number): Doc {
   const doc: Doc = { _id: new ObjectId(), i };
@@ -34,7 +50,8 @@ function randomDoc(i: number): Doc {
 
 function randomCondition(): Doc {
   const field = pick(['a', 'b', 'c', 'd', 'e.f']);
-  const v = field === 'b' ? rnd(5) : field === 'd' ? pick(['p', 'q', 'z']) : field === 'e.f' ? rnd(5) : pick(SCALARS);
+  const v =
+    field === 'b' ? rnd(5) : field === 'd' ? pick(['p', 'q', 'z']) : field === 'e.f' ? rnd(5) : pick(SCALARS);
   switch (rnd(7)) {
     case 0:
       return { [field]: v };
@@ -74,7 +91,9 @@ function randomSort(): SortSpec | undefined {
 
 function sortKeys(docs: readonly Doc[], sort: SortSpec): string {
   // Missing and null sort alike.
-  return JSON.stringify(docs.map((d) => sort.map(([f]) => pathValues(d, f.split('.')).values.map((v) => String(v ?? null)))));
+  return JSON.stringify(
+    docs.map((d) => sort.map(([f]) => pathValues(d, f.split('.')).values.map((v) => String(v ?? null)))),
+  );
 }
 
 describe('query planner', () => {
@@ -109,7 +128,9 @@ describe('query planner', () => {
         const ids = (xs: Doc[]) => xs.map((d) => d.i as number).sort((x, y) => x - y);
         expect(`${context} ${ids(got).join(',')}`).toBe(`${context} ${ids(expected).join(',')}`);
       } else {
-        expect(`${context} ${got.length}`).toBe(`${context} ${expected.slice(skip, limit ? skip + limit : undefined).length}`);
+        expect(`${context} ${got.length}`).toBe(
+          `${context} ${expected.slice(skip, limit ? skip + limit : undefined).length}`,
+        );
         const q2 = new Query(filter);
         expect(got.every((d) => q2.test(d))).toBe(true);
       }
@@ -119,7 +140,20 @@ describe('query planner', () => {
   });
 
   embeddedOnly('orders values the way MongoDB does across types', () => {
-    const ordered = [null, -1, 2.5, 3, 'a', 'b', { x: 1 }, [1], new ObjectId('000000000000000000000001'), false, true, new Date(0)];
+    const ordered = [
+      null,
+      -1,
+      2.5,
+      3,
+      'a',
+      'b',
+      { x: 1 },
+      [1],
+      new ObjectId('000000000000000000000001'),
+      false,
+      true,
+      new Date(0),
+    ];
     const shuffled = [...ordered].reverse();
     expect(shuffled.sort(compareValues)).toEqual(ordered);
   });

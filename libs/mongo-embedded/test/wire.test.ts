@@ -71,7 +71,11 @@ function open(): Promise<{ socket: Socket; next(): Promise<Reply>; closed: Promi
         buf = buf.subarray(len);
         const opCode = msg.readInt32LE(12);
         const docStart = opCode === 1 ? 36 : 21;
-        const reply = { responseTo: msg.readInt32LE(8), opCode, doc: deserialize(msg.subarray(docStart), { promoteLongs: false }) };
+        const reply = {
+          responseTo: msg.readInt32LE(8),
+          opCode,
+          doc: deserialize(msg.subarray(docStart), { promoteLongs: false }),
+        };
         const waiter = waiters.shift();
         if (waiter) waiter(reply);
         else replies.push(reply);
@@ -94,10 +98,18 @@ function open(): Promise<{ socket: Socket; next(): Promise<Reply>; closed: Promi
 describe('wire protocol', () => {
   embeddedOnly('answers the legacy OP_QUERY handshake with an OP_REPLY', async () => {
     const conn = await open();
-    conn.socket.write(opQuery(7, 'admin.$cmd', { ismaster: 1, helloOk: true, client: { driver: { name: 'raw' } } }));
+    conn.socket.write(
+      opQuery(7, 'admin.$cmd', { ismaster: 1, helloOk: true, client: { driver: { name: 'raw' } } }),
+    );
     const reply = await conn.next();
     expect(reply).toMatchObject({ responseTo: 7, opCode: 1 });
-    expect(reply.doc).toMatchObject({ ok: 1, ismaster: true, helloOk: true, minWireVersion: 0, maxWireVersion: 21 });
+    expect(reply.doc).toMatchObject({
+      ok: 1,
+      ismaster: true,
+      helloOk: true,
+      minWireVersion: 0,
+      maxWireVersion: 21,
+    });
     expect(reply.doc.topologyVersion).toBeUndefined();
     expect(reply.doc.compression).toBeUndefined();
     conn.socket.destroy();
@@ -114,7 +126,9 @@ describe('wire protocol', () => {
 
   embeddedOnly('never replies to a moreToCome message, and answers the next one in order', async () => {
     const conn = await open();
-    conn.socket.write(opMsg(10, { insert: 'quiet', documents: [{ a: 1 }], $db: 'wire', writeConcern: { w: 0 } }, 2));
+    conn.socket.write(
+      opMsg(10, { insert: 'quiet', documents: [{ a: 1 }], $db: 'wire', writeConcern: { w: 0 } }, 2),
+    );
     conn.socket.write(opMsg(11, { endSessions: [], $db: 'admin' }, 2));
     conn.socket.write(opMsg(12, { count: 'quiet', $db: 'wire' }));
     const reply = await conn.next();
@@ -125,7 +139,9 @@ describe('wire protocol', () => {
 
   embeddedOnly('answers cursor ids as Int64 and getMore until exhausted', async () => {
     const conn = await open();
-    conn.socket.write(opMsg(1, { insert: 'cur', documents: Array.from({ length: 5 }, (_, i) => ({ i })), $db: 'wire' }));
+    conn.socket.write(
+      opMsg(1, { insert: 'cur', documents: Array.from({ length: 5 }, (_, i) => ({ i })), $db: 'wire' }),
+    );
     await conn.next();
     conn.socket.write(opMsg(2, { find: 'cur', batchSize: 2, $db: 'wire' }));
     const first = (await conn.next()).doc;

@@ -48,7 +48,10 @@ export class CursorRegistry {
     const cursor = this.open.get(id);
     if (!cursor) throw new MongoCommandError(43, `cursor id ${id} not found`);
     if (cursor.ns !== ns) {
-      throw new MongoCommandError(13, `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`);
+      throw new MongoCommandError(
+        13,
+        `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace ${cursor.ns}`,
+      );
     }
     cursor.lastUsed = Date.now();
     const nextBatch = this.take(cursor, batchSize);

@@ -16,7 +16,16 @@ const create: CommandHandler = (cmd, ctx) => {
   const name = collectionName(cmd, 'create');
   const options: Doc = {};
   for (const [k, v] of Object.entries(cmd)) {
-    if (k === 'create' || k.startsWith('$') || k === 'lsid' || k === 'txnNumber' || k === 'writeConcern' || k === 'autocommit' || k === 'startTransaction') continue;
+    if (
+      k === 'create' ||
+      k.startsWith('$') ||
+      k === 'lsid' ||
+      k === 'txnNumber' ||
+      k === 'writeConcern' ||
+      k === 'autocommit' ||
+      k === 'startTransaction'
+    )
+      continue;
     options[k] = v;
   }
   ctx.store.createCollection(ctx.db, name, options);
@@ -44,7 +53,13 @@ const listCollections: CommandHandler = (cmd, ctx) => {
   const infos: Document[] = [...(colls?.values() ?? [])].map((c) =>
     nameOnly
       ? { name: c.name, type: 'collection' }
-      : { name: c.name, type: 'collection', options: c.options, info: { readOnly: false }, idIndex: ID_INDEX },
+      : {
+          name: c.name,
+          type: 'collection',
+          options: c.options,
+          info: { readOnly: false },
+          idIndex: ID_INDEX,
+        },
   );
   const matcher = Object.keys(filter).length > 0 ? new Query(filter) : undefined;
   const docs = matcher ? infos.filter((d) => matcher.test(d)) : infos;
@@ -84,7 +99,8 @@ function normaliseIndexSpec(raw: Doc): IndexSpec {
 const createIndexes: CommandHandler = (cmd, ctx) => {
   const name = collectionName(cmd, 'createIndexes');
   const raw = cmd.indexes;
-  if (!Array.isArray(raw) || raw.length === 0) throw new MongoCommandError(2, 'Must specify at least one index to create');
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw new MongoCommandError(2, 'Must specify at least one index to create');
   const specs = (raw as Doc[]).map(normaliseIndexSpec);
   const createdCollectionAutomatically = !existing(ctx, name);
   const coll = ctx.store.ensureCollection(ctx.db, name);
@@ -119,7 +135,9 @@ const dropIndexes: CommandHandler = (cmd, ctx) => {
   else if (typeof target === 'string') names = [target];
   else if (Array.isArray(target)) names = target.map(String);
   else if (target && typeof target === 'object') {
-    const match = [...coll.indexes.values()].find((i) => JSON.stringify(i.spec.key) === JSON.stringify(target));
+    const match = [...coll.indexes.values()].find(
+      (i) => JSON.stringify(i.spec.key) === JSON.stringify(target),
+    );
     if (!match) throw new MongoCommandError(27, `can't find index with key: ${JSON.stringify(target)}`);
     names = [match.name];
   } else throw new MongoCommandError(14, "BSON field 'index' is missing or of the wrong type");

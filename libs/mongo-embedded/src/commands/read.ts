@@ -21,7 +21,8 @@ interface FindRequest {
 function parseFind(cmd: Document, ctx: CommandContext): FindRequest {
   const name = collectionName(cmd, 'find');
   const skip = optionalNumber(cmd, 'skip') ?? 0;
-  if (skip < 0) throw new MongoCommandError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
+  if (skip < 0)
+    throw new MongoCommandError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
   const limit = Math.abs(optionalNumber(cmd, 'limit') ?? 0);
   return {
     coll: existing(ctx, name),
@@ -78,7 +79,8 @@ const count: CommandHandler = (cmd, ctx) => {
 const distinct: CommandHandler = (cmd, ctx) => {
   const coll = existing(ctx, collectionName(cmd, 'distinct'));
   const key = cmd.key;
-  if (typeof key !== 'string') throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or not a string");
+  if (typeof key !== 'string')
+    throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or not a string");
   if (!coll) return { values: [], ok: 1 };
   const { docs } = runQuery(coll, optionalDoc(cmd, 'query') ?? {}, {});
   const parts = key.split('.');
@@ -129,10 +131,12 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
   }
   const name = cmd.aggregate;
   const ns = `${ctx.db}.${name}`;
-  if (!Array.isArray(cmd.pipeline)) throw new MongoCommandError(14, "'pipeline' option must be specified as an array");
+  if (!Array.isArray(cmd.pipeline))
+    throw new MongoCommandError(14, "'pipeline' option must be specified as an array");
   const pipeline = cmd.pipeline as Doc[];
   for (const stage of pipeline) {
-    if ('$out' in stage || '$merge' in stage) throw new MongoCommandError(115, '$out and $merge are not supported by the embedded store');
+    if ('$out' in stage || '$merge' in stage)
+      throw new MongoCommandError(115, '$out and $merge are not supported by the embedded store');
   }
   const coll = existing(ctx, name);
   const { filter, options, rest } = splitPipeline(pipeline);
@@ -145,7 +149,9 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
     return other ? [...other.docs.values()].map((d) => deepClone(d)) : [];
   };
   try {
-    const docs = new Aggregator(rest, { collectionResolver: resolver }).run(input.map((d) => deepClone(d))) as Doc[];
+    const docs = new Aggregator(rest, { collectionResolver: resolver }).run(
+      input.map((d) => deepClone(d)),
+    ) as Doc[];
     return { docs, stats, ns };
   } catch (err) {
     throw toMongoError(err);
@@ -174,7 +180,8 @@ function planStage(stats: QueryStats | undefined, sorted: boolean): Doc {
   const plan = stats?.plan ?? { kind: 'collscan' };
   let stage: Doc;
   if (plan.kind === 'collscan') stage = { stage: 'COLLSCAN' };
-  else if (plan.kind === 'or') stage = { stage: 'FETCH', inputStage: { stage: 'OR', inputStages: plan.branches.map(ixscanStage) } };
+  else if (plan.kind === 'or')
+    stage = { stage: 'FETCH', inputStage: { stage: 'OR', inputStages: plan.branches.map(ixscanStage) } };
   else stage = { stage: 'FETCH', inputStage: ixscanStage(plan) };
   const sortedByIndex = plan.kind === 'ixscan' && plan.providesSort;
   return sorted && !sortedByIndex ? { stage: 'SORT', inputStage: stage } : stage;
@@ -185,7 +192,7 @@ function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggreg
   const started = Date.now();
   let stats: QueryStats | undefined;
   let nReturned = 0;
-  let ns = '';
+  let ns: string;
   let sorted = false;
   let filter: Doc = {};
   if (kind === 'find') {
@@ -214,7 +221,12 @@ function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggreg
     nReturned = r.docs.length;
   }
   return {
-    queryPlanner: { namespace: ns, parsedQuery: filter, winningPlan: planStage(stats, sorted), rejectedPlans: [] },
+    queryPlanner: {
+      namespace: ns,
+      parsedQuery: filter,
+      winningPlan: planStage(stats, sorted),
+      rejectedPlans: [],
+    },
     executionStats: {
       executionSuccess: true,
       nReturned,

@@ -15,7 +15,8 @@ interface Txn {
 function bytesHex(v: unknown): string {
   if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
   const bin = v as { buffer?: Uint8Array; position?: number };
-  if (bin?.buffer instanceof Uint8Array) return Buffer.from(bin.buffer.subarray(0, bin.position ?? bin.buffer.length)).toString('hex');
+  if (bin?.buffer instanceof Uint8Array)
+    return Buffer.from(bin.buffer.subarray(0, bin.position ?? bin.buffer.length)).toString('hex');
   return JSON.stringify(v);
 }
 
@@ -25,9 +26,13 @@ export function sessionKey(lsid: unknown): string | undefined {
 }
 
 function noSuchTransaction(txnNumber: unknown): MongoCommandError {
-  return new MongoCommandError(251, `Transaction with txnNumber ${String(txnNumber)} has been aborted or does not exist.`, {
-    errorLabels: ['TransientTransactionError'],
-  });
+  return new MongoCommandError(
+    251,
+    `Transaction with txnNumber ${String(txnNumber)} has been aborted or does not exist.`,
+    {
+      errorLabels: ['TransientTransactionError'],
+    },
+  );
 }
 
 /**
@@ -66,7 +71,8 @@ export class TransactionRegistry {
 
   abort(cmd: Document): void {
     const txn = this.sessions.get(sessionKey(cmd.lsid) ?? '');
-    if (!txn || txn.txnNumber !== Number(cmd.txnNumber) || !txn.active) throw noSuchTransaction(cmd.txnNumber);
+    if (!txn || txn.txnNumber !== Number(cmd.txnNumber) || !txn.active)
+      throw noSuchTransaction(cmd.txnNumber);
     txn.active = false;
     this.store.rollback(txn.undo);
     txn.undo = [];

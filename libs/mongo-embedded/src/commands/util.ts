@@ -20,7 +20,11 @@ export function existing(ctx: CommandContext, name: string): Collection | undefi
 export function optionalDoc(cmd: Document, field: string): Doc | undefined {
   const v = cmd[field];
   if (v === undefined || v === null) return undefined;
-  if (!isPlainObject(v)) throw new MongoCommandError(14, `BSON field '${field}' is the wrong type '${typeof v}', expected type 'object'`);
+  if (!isPlainObject(v))
+    throw new MongoCommandError(
+      14,
+      `BSON field '${field}' is the wrong type '${typeof v}', expected type 'object'`,
+    );
   return v;
 }
 
@@ -28,12 +32,14 @@ export function optionalNumber(cmd: Document, field: string): number | undefined
   const v = cmd[field];
   if (v === undefined || v === null) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n)) throw new MongoCommandError(14, `BSON field '${field}' is the wrong type, expected a number`);
+  if (!Number.isFinite(n))
+    throw new MongoCommandError(14, `BSON field '${field}' is the wrong type, expected a number`);
   return n;
 }
 
 export function docArray(cmd: Document, field: string): Doc[] {
   const v = cmd[field];
-  if (!Array.isArray(v)) throw new MongoCommandError(40414, `BSON field '${field}' is missing but a required field`);
+  if (!Array.isArray(v))
+    throw new MongoCommandError(40414, `BSON field '${field}' is missing but a required field`);
   return v as Doc[];
 }

@@ -52,8 +52,12 @@ function updateOne(
   name: string,
   stmt: { q: Doc; u: unknown; multi: boolean; upsert: boolean; arrayFilters?: Doc[]; sort?: Doc },
 ): UpdateOutcome {
-  const coll: Collection | undefined = stmt.upsert ? ctx.store.ensureCollection(ctx.db, name) : existing(ctx, name);
-  const entries = coll ? coll.query(stmt.q, { limit: stmt.multi ? 0 : 1, sort: parseSort(stmt.sort) }).entries : [];
+  const coll: Collection | undefined = stmt.upsert
+    ? ctx.store.ensureCollection(ctx.db, name)
+    : existing(ctx, name);
+  const entries = coll
+    ? coll.query(stmt.q, { limit: stmt.multi ? 0 : 1, sort: parseSort(stmt.sort) }).entries
+    : [];
   if (entries.length === 0) {
     if (!stmt.upsert || !coll) return { matched: 0, modified: 0 };
     const doc = buildUpsert(stmt.q, stmt.u, stmt.arrayFilters);
@@ -65,7 +69,11 @@ function updateOne(
   let before: Doc | undefined;
   let after: Doc | undefined;
   for (const [rid, doc] of entries) {
-    const next = applyUpdate(doc, stmt.u, { query: stmt.q, arrayFilters: stmt.arrayFilters, inserting: false });
+    const next = applyUpdate(doc, stmt.u, {
+      query: stmt.q,
+      arrayFilters: stmt.arrayFilters,
+      inserting: false,
+    });
     before ??= doc;
     after ??= next;
     if (!valuesEqual(doc, next)) {
@@ -92,7 +100,11 @@ const update: CommandHandler = (cmd, ctx) => {
     const stmt = updates[i] as Doc;
     try {
       const q = isPlainObject(stmt.q) ? stmt.q : {};
-      if (stmt.multi === true && isPlainObject(stmt.u) && !Object.keys(stmt.u).some((k) => k.startsWith('$'))) {
+      if (
+        stmt.multi === true &&
+        isPlainObject(stmt.u) &&
+        !Object.keys(stmt.u).some((k) => k.startsWith('$'))
+      ) {
         throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
       }
       const out = updateOne(ctx, name, {
@@ -145,14 +157,16 @@ const del: CommandHandler = (cmd, ctx) => {
 };
 
 const findAndModify: CommandHandler = (cmd, ctx) => {
-  const name = typeof cmd.findAndModify === 'string' ? cmd.findAndModify : collectionName(cmd, 'findandmodify');
+  const name =
+    typeof cmd.findAndModify === 'string' ? cmd.findAndModify : collectionName(cmd, 'findandmodify');
   const query = optionalDoc(cmd, 'query') ?? {};
   const sort = parseSort(cmd.sort);
   const fields = optionalDoc(cmd, 'fields');
   const remove = cmd.remove === true;
   const hasUpdate = cmd.update !== undefined && cmd.update !== null;
   if (remove && hasUpdate) throw new MongoCommandError(9, 'Cannot specify both an update and remove=true');
-  if (!remove && !hasUpdate) throw new MongoCommandError(9, 'Either an update or remove=true must be specified');
+  if (!remove && !hasUpdate)
+    throw new MongoCommandError(9, 'Either an update or remove=true must be specified');
   if (remove) {
     const coll = existing(ctx, name);
     const found = coll?.query(query, { sort, limit: 1 }).entries[0];

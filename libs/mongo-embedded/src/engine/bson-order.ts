@@ -149,8 +149,12 @@ export function compareValues(a: unknown, b: unknown): number {
   if (typeof a === 'number' && typeof b === 'number') return cmpNumbers(a, b);
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   if (
-    typeof a === 'object' && typeof b === 'object' && a !== null && b !== null &&
-    (a as BsonTagged)._bsontype === 'ObjectId' && (b as BsonTagged)._bsontype === 'ObjectId'
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    a !== null &&
+    b !== null &&
+    (a as BsonTagged)._bsontype === 'ObjectId' &&
+    (b as BsonTagged)._bsontype === 'ObjectId'
   ) {
     return compareObjectIds(a, b);
   }

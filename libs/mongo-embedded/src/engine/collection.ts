@@ -86,14 +86,23 @@ export class Collection {
     const existing = this.indexes.get(spec.name);
     if (existing) {
       if (compareValues(existing.spec.key, spec.key) !== 0) {
-        throw new MongoCommandError(86, `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`);
+        throw new MongoCommandError(
+          86,
+          `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(existing.spec)}`,
+        );
       }
       return false;
     }
     for (const idx of this.indexes.values()) {
       if (compareValues(idx.spec.key, spec.key) === 0) {
-        if (Boolean(idx.spec.unique) !== Boolean(spec.unique) || Boolean(idx.spec.sparse) !== Boolean(spec.sparse)) {
-          throw new MongoCommandError(85, `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(idx.spec)}`);
+        if (
+          Boolean(idx.spec.unique) !== Boolean(spec.unique) ||
+          Boolean(idx.spec.sparse) !== Boolean(spec.sparse)
+        ) {
+          throw new MongoCommandError(
+            85,
+            `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(idx.spec)}`,
+          );
         }
         return false;
       }

@@ -20,7 +20,11 @@ export function deepClone<T>(v: T): T {
 }
 
 /** Values at a dotted path, descending into arrays as MongoDB does for indexes. */
-export function pathValues(doc: unknown, parts: readonly string[], from = 0): { values: unknown[]; multikey: boolean } {
+export function pathValues(
+  doc: unknown,
+  parts: readonly string[],
+  from = 0,
+): { values: unknown[]; multikey: boolean } {
   const out: unknown[] = [];
   let multikey = false;
   const walk = (node: unknown, i: number): void => {

@@ -8,15 +8,15 @@ export type SortSpec = ReadonlyArray<readonly [string, 1 | -1]>;
 export type Plan = { kind: 'collscan' } | IndexPlan | { kind: 'or'; branches: IndexPlan[] };
 
 export type IndexPlan = {
-      kind: 'ixscan';
-      index: Index;
-      intervals: ScanInterval[];
-      reverse: boolean;
-      /** The scan already yields documents in the requested sort order. */
-      providesSort: boolean;
-      /** The bounds express the whole filter: scanned documents need no further matching. */
-      exact: boolean;
-    };
+  kind: 'ixscan';
+  index: Index;
+  intervals: ScanInterval[];
+  reverse: boolean;
+  /** The scan already yields documents in the requested sort order. */
+  providesSort: boolean;
+  /** The bounds express the whole filter: scanned documents need no further matching. */
+  exact: boolean;
+};
 
 /** A top-level `$or` whose every branch (with the rest of the filter) can use an index. */
 function planOr(indexes: readonly Index[], filter: Doc): Plan | undefined {
@@ -70,7 +70,11 @@ function addCondition(conds: Map<string, FieldCondition>, field: string, value: 
     for (const [op, v] of Object.entries(value)) {
       if (op === '$eq' && isBoundable(v)) cond.points ??= [v];
       else if (op === '$in' && Array.isArray(v) && v.every(isBoundable)) cond.points ??= [...v];
-      else if ((op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') && isBoundable(v) && v !== null) {
+      else if (
+        (op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') &&
+        isBoundable(v) &&
+        v !== null
+      ) {
         cond.ranges.push({ op, v });
       }
     }
@@ -80,7 +84,10 @@ function addCondition(conds: Map<string, FieldCondition>, field: string, value: 
 }
 
 /** Field conditions usable for index bounds, from the top level and `$and`. */
-export function extractConditions(filter: Doc, conds = new Map<string, FieldCondition>()): Map<string, FieldCondition> {
+export function extractConditions(
+  filter: Doc,
+  conds = new Map<string, FieldCondition>(),
+): Map<string, FieldCondition> {
   for (const [key, value] of Object.entries(filter)) {
     if (key === '$and' && Array.isArray(value)) {
       for (const clause of value) if (isPlainObject(clause)) extractConditions(clause, conds);
@@ -151,7 +158,13 @@ function buildCandidate(index: Index, conds: Map<string, FieldCondition>): Candi
   // Keep the number of scan intervals bounded ($in on several fields multiplies them).
   while (bounded.length > 1 && bounded.reduce((n, ivs) => n * ivs.length, 1) > MAX_INTERVALS) bounded.pop();
   if (bounded.length === 1 && (bounded[0] as ValueInterval[]).length > MAX_INTERVALS) bounded.pop();
-  return { index, bounded, equalityFields: Math.min(equalityFields, bounded.length), hasRange, singlePointPrefix };
+  return {
+    index,
+    bounded,
+    equalityFields: Math.min(equalityFields, bounded.length),
+    hasRange,
+    singlePointPrefix,
+  };
 }
 
 /** Whether a sparse index holds every document the bounds can match (it has none for null). */
@@ -169,7 +182,12 @@ function sortDirection(c: Candidate, remaining: SortSpec, fixed: ReadonlySet<str
   let pos = c.singlePointPrefix;
   for (const [field, dir] of remaining) {
     // Skip index fields pinned to one value by the filter.
-    while (pos < c.index.fields.length && c.index.fields[pos] !== field && fixed.has(c.index.fields[pos] as string)) pos++;
+    while (
+      pos < c.index.fields.length &&
+      c.index.fields[pos] !== field &&
+      fixed.has(c.index.fields[pos] as string)
+    )
+      pos++;
     if (c.index.fields[pos] !== field) return 0;
     const d = dir * (c.index.dirs[pos] as number);
     if (direction === 0) direction = d;
@@ -214,7 +232,13 @@ function toScanIntervals(index: Index, bounded: ValueInterval[][]): ScanInterval
   return out;
 }
 
-const EXACT_RANKS: ReadonlySet<number> = new Set([RANK.number, RANK.string, RANK.boolean, RANK.date, RANK.objectId]);
+const EXACT_RANKS: ReadonlySet<number> = new Set([
+  RANK.number,
+  RANK.string,
+  RANK.boolean,
+  RANK.date,
+  RANK.objectId,
+]);
 
 function isExactScalar(v: unknown): boolean {
   return EXACT_RANKS.has(typeRank(v)) && !(typeof v === 'number' && Number.isNaN(v));
@@ -255,7 +279,8 @@ export function planQuery(indexList: Iterable<Index>, filter: Doc, sort: SortSpe
   const indexes = [...indexList];
   const conds = extractConditions(filter);
   const fixed = new Set<string>();
-  for (const [field, cond] of conds) if (cond.points && dedupeSorted(cond.points).length === 1) fixed.add(field);
+  for (const [field, cond] of conds)
+    if (cond.points && dedupeSorted(cond.points).length === 1) fixed.add(field);
   const remaining = (sort ?? []).filter(([f]) => !fixed.has(f));
   let best: { c: Candidate; score: number; dir: number } | undefined;
   for (const index of indexes) {
@@ -268,7 +293,11 @@ export function planQuery(indexList: Iterable<Index>, filter: Doc, sort: SortSpe
     const fullyPinned =
       index.unique && c.singlePointPrefix === index.fields.length && boundedFields === index.fields.length;
     const score =
-      (fullyPinned ? 100 : 0) + c.equalityFields * 4 + (c.hasRange ? 2 : 0) + (dir !== 0 ? 1 : 0) - index.fields.length * 0.01;
+      (fullyPinned ? 100 : 0) +
+      c.equalityFields * 4 +
+      (c.hasRange ? 2 : 0) +
+      (dir !== 0 ? 1 : 0) -
+      index.fields.length * 0.01;
     if (!best || score > best.score) best = { c, score, dir };
   }
   if (!best) return planOr(indexes, filter) ?? { kind: 'collscan' };

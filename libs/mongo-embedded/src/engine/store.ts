@@ -164,7 +164,13 @@ export class Store implements WriteObserver {
           const cutoff = new Date(now.getTime() - ttl * 1000);
           const low = { v: [new ClassBound(RANK.date, -1)], r: -Infinity };
           const high = { v: [cutoff], r: Infinity };
-          const [start, end] = (index.dirs[0] as number) > 0 ? [low, high] : [{ ...high, r: -Infinity }, { ...low, r: Infinity }];
+          const [start, end] =
+            (index.dirs[0] as number) > 0
+              ? [low, high]
+              : [
+                  { ...high, r: -Infinity },
+                  { ...low, r: Infinity },
+                ];
           const rids = [...new Set(index.scan([{ start, end }], false))];
           for (const rid of rids) if (coll.remove(rid)) removed++;
         }

@@ -5,8 +5,21 @@ import { deepClone, type Doc, isPlainObject, setPath } from './document';
 import { MongoCommandError } from './errors';
 
 const SUPPORTED = new Set([
-  '$set', '$unset', '$inc', '$mul', '$min', '$max', '$rename', '$currentDate',
-  '$push', '$pull', '$pullAll', '$addToSet', '$pop', '$bit', '$setOnInsert',
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$rename',
+  '$currentDate',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$bit',
+  '$setOnInsert',
 ]);
 
 export function isOperatorUpdate(u: unknown): u is Doc {
@@ -30,7 +43,11 @@ export function withId(doc: Doc): Doc {
 
 export function validateReplacement(doc: Doc): void {
   for (const key of Object.keys(doc)) {
-    if (key.startsWith('$')) throw new MongoCommandError(52, `The dollar ($) prefixed field '${key}' in '${key}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`);
+    if (key.startsWith('$'))
+      throw new MongoCommandError(
+        52,
+        `The dollar ($) prefixed field '${key}' in '${key}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`,
+      );
   }
 }
 
@@ -45,8 +62,16 @@ export interface UpdateContext {
 function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
   const ops: Doc = {};
   for (const [op, arg] of Object.entries(u)) {
-    if (!SUPPORTED.has(op)) throw new MongoCommandError(9, `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
-    if (!isPlainObject(arg)) throw new MongoCommandError(9, `Modifiers operate on fields but we found type ${typeof arg} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(arg)}}`);
+    if (!SUPPORTED.has(op))
+      throw new MongoCommandError(
+        9,
+        `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`,
+      );
+    if (!isPlainObject(arg))
+      throw new MongoCommandError(
+        9,
+        `Modifiers operate on fields but we found type ${typeof arg} instead. For example: {$mod: {<field>: ...}} not {${op}: ${String(arg)}}`,
+      );
     if (op === '$setOnInsert') continue;
     ops[op] = { ...arg };
   }
@@ -54,7 +79,8 @@ function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
   if (ctx.inserting && isPlainObject(onInsert)) {
     const set: Doc = { ...((ops.$set as Doc | undefined) ?? {}) };
     for (const [path, value] of Object.entries(onInsert)) {
-      if (path in set) throw new MongoCommandError(40, `Updating the path '${path}' would create a conflict at '${path}'`);
+      if (path in set)
+        throw new MongoCommandError(40, `Updating the path '${path}' would create a conflict at '${path}'`);
       set[path] = value;
     }
     ops.$set = set;
@@ -64,7 +90,8 @@ function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
   for (let i = 1; i < sorted.length; i++) {
     const a = sorted[i - 1] as string;
     const b = sorted[i] as string;
-    if (a === b || b.startsWith(`${a}.`)) throw new MongoCommandError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
+    if (a === b || b.startsWith(`${a}.`))
+      throw new MongoCommandError(40, `Updating the path '${b}' would create a conflict at '${a}'`);
   }
   const out = deepClone(doc);
   // mingo refuses to touch _id: MongoDB allows setting it to its current value, or on insert.
@@ -77,7 +104,10 @@ function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
         delete fields[path];
         continue;
       }
-      throw new MongoCommandError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+      throw new MongoCommandError(
+        66,
+        "Performing an update on the path '_id' would modify the immutable field '_id'",
+      );
     }
   }
   if (Object.keys(ops).length === 0) return out;
@@ -110,7 +140,10 @@ export function applyUpdate(doc: Doc, u: unknown, ctx: UpdateContext): Doc {
     if (next._id === undefined && doc._id !== undefined) next._id = doc._id;
   } else throw new MongoCommandError(9, 'Update argument must be either an object or an array');
   if (doc._id !== undefined && compareValues(doc._id, next._id) !== 0) {
-    throw new MongoCommandError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+    throw new MongoCommandError(
+      66,
+      "Performing an update on the path '_id' would modify the immutable field '_id'",
+    );
   }
   return idFirst(next);
 }
@@ -149,7 +182,10 @@ export function buildUpsert(q: Doc, u: unknown, arrayFilters: Doc[] | undefined)
     if (doc._id === undefined && seed._id !== undefined) doc._id = seed._id;
   } else throw new MongoCommandError(9, 'Update argument must be either an object or an array');
   if (seed._id !== undefined && doc._id !== undefined && compareValues(seed._id, doc._id) !== 0) {
-    throw new MongoCommandError(66, "Performing an update on the path '_id' would modify the immutable field '_id'");
+    throw new MongoCommandError(
+      66,
+      "Performing an update on the path '_id' would modify the immutable field '_id'",
+    );
   }
   return withId(doc);
 }
