@@ -5,6 +5,7 @@ module.exports = {
   projects: [
     '<rootDir>/libs/*/jest.config.js',
     '<rootDir>/services/*/jest.config.js',
+    '<rootDir>/apps/embedded/jest.config.js',
     '<rootDir>/test/jest.config.js',
   ],
   testTimeout: 30000,
