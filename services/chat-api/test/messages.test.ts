@@ -134,6 +134,20 @@ describe('idempotent sends', () => {
     expect(messagesOf(await alice.get(`/api/chats/${chatId}/messages`)).map((m) => m.seq)).toEqual([1, 2]);
   });
 
+  test('retries mixed with new sends in one burst: every new message once, every retry the original', async () => {
+    const alice = new ChatClient(h, newId());
+    const chatId = await alice.createGroup();
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => (i % 3 === 1 ? alice.send(chatId, 'retried', 'mixed-retry') : alice.send(chatId, `new ${i}`, `mixed-${i}`))),
+    );
+    const retries = answers.filter((_, i) => i % 3 === 1);
+    expect(new Set(retries.map((r) => messageOf(r).id)).size).toBe(1);
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(21);
+    const listed = messagesOf(await alice.get(`/api/chats/${chatId}/messages`));
+    expect(listed.map((m) => m.seq)).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+    expect(listed.filter((m) => m.clientMsgId === 'mixed-retry')).toHaveLength(1);
+  });
+
   test('the same clientMsgId from two different senders is two messages', async () => {
     const alice = new ChatClient(h, newId());
     const chatA = await alice.createGroup();

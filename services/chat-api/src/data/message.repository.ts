@@ -26,12 +26,15 @@ export interface NewMessage {
   createdAt: Date;
 }
 
-export type InsertOutcome =
-  | { kind: 'inserted'; message: Message }
-  /** Another writer already holds this seq in the chat. */
-  | { kind: 'seq_taken' }
-  /** This sender already stored a message with this clientMsgId in the chat. */
-  | { kind: 'client_msg_id_taken' };
+/**
+ * What an ordered insert of consecutive messages stored: always a prefix of them (possibly empty), then,
+ * if it stopped early, why the next one was refused. Nothing after a refused message is stored.
+ */
+export interface SequenceOutcome {
+  stored: Message[];
+  /** `seq_taken`: another writer already holds that seq; `client_msg_id_taken`: that sender already stored that clientMsgId. */
+  refused?: 'seq_taken' | 'client_msg_id_taken';
+}
 
 export interface MessagePage {
   before?: number | undefined;
@@ -44,13 +47,31 @@ export interface MessageRepository {
   findById(chatId: string, messageId: string): Promise<Message | null>;
   /** The highest stored seq of a chat (0 when empty). */
   maxSeq(chatId: string): Promise<number>;
-  insert(chatId: string, message: NewMessage): Promise<InsertOutcome>;
+  /** Inserts messages in order (ordered insertMany), stopping at the first refused one. */
+  insertSequence(chatId: string, messages: readonly NewMessage[]): Promise<SequenceOutcome>;
   /** Ascending by seq: the newest `limit` without a cursor, the `limit` just below `before` or just above `after`. */
   list(chatId: string, page: MessagePage): Promise<Message[]>;
   /** The messages at the given (chat, seq) points, keyed by chatId. */
   findAt(points: readonly { chatId: string; seq: number }[]): Promise<Map<string, Message>>;
   edit(chatId: string, messageId: string, text: string, at: Date): Promise<Message | null>;
   softDelete(chatId: string, messageId: string, at: Date): Promise<Message | null>;
+}
+
+interface BulkWriteErrorEntry {
+  index: number;
+  code: number;
+  errmsg?: string;
+  keyPattern?: Record<string, unknown>;
+}
+
+/** The per-document errors of a failed bulk write (MongoBulkWriteError), in index order; [] for other errors. */
+function bulkWriteErrors(err: unknown): BulkWriteErrorEntry[] {
+  if (typeof err !== 'object' || err === null) return [];
+  const entries = (err as { writeErrors?: unknown }).writeErrors;
+  const list = Array.isArray(entries) ? entries : entries ? [entries] : [];
+  return list
+    .filter((e): e is BulkWriteErrorEntry => typeof (e as { index?: unknown }).index === 'number')
+    .sort((a, b) => a.index - b.index);
 }
 
 export function createMessageRepository(model: MessageModel): MessageRepository {
@@ -72,10 +93,11 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         .lean<Pick<MessageRecord, 'seq'>>();
       return record?.seq ?? 0;
     },
-    async insert(chatId, input) {
-      const record: MessageRecord = {
+    async insertSequence(chatId, inputs) {
+      const chat = oid(chatId);
+      const records: MessageRecord[] = inputs.map((input) => ({
         _id: new Types.ObjectId(),
-        chatId: oid(chatId),
+        chatId: chat,
         seq: input.seq,
         senderId: input.senderId,
         text: input.text,
@@ -83,17 +105,20 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         createdAt: input.createdAt,
         editedAt: null,
         deletedAt: null,
-      };
+      }));
       try {
-        // The driver's insertOne: the record is fully built and typed here, so mongoose's document
-        // machinery would only add latency on the hottest write path.
-        await model.collection.insertOne(record);
-        return { kind: 'inserted', message: toMessage(record) };
+        // The driver's insertMany: the records are fully built and typed here, so mongoose's document
+        // machinery would only add latency on the hottest write path. Ordered: a refusal stops the rest.
+        await model.collection.insertMany(records, { ordered: true });
+        return { stored: records.map(toMessage) };
       } catch (err) {
-        if (isDuplicateOn(err, MESSAGE_CLIENT_ID_INDEX, ['chatId', 'senderId', 'clientMsgId'])) {
-          return { kind: 'client_msg_id_taken' };
+        const firstError = bulkWriteErrors(err)[0];
+        if (!firstError) throw err;
+        const storedBefore = records.slice(0, firstError.index).map(toMessage);
+        if (isDuplicateOn(firstError, MESSAGE_CLIENT_ID_INDEX, ['chatId', 'senderId', 'clientMsgId'])) {
+          return { stored: storedBefore, refused: 'client_msg_id_taken' };
         }
-        if (isDuplicateOn(err, MESSAGE_SEQ_INDEX, ['chatId', 'seq'])) return { kind: 'seq_taken' };
+        if (isDuplicateOn(firstError, MESSAGE_SEQ_INDEX, ['chatId', 'seq'])) return { stored: storedBefore, refused: 'seq_taken' };
         throw err;
       }
     },

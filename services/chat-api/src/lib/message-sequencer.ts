@@ -13,75 +13,129 @@ import type { MessageRepository } from '../data/message.repository';
  * inserted with it; the unique (chatId, seq) index refuses a seq another writer (another replica) stored
  * first, in which case we re-read the highest seq and try again. Nothing is reserved before the insert, so
  * a failed or lost insert leaves no gap, and seq N+1 can only be computed after N is stored, so readers
- * never see N+1 before N. A duplicate clientMsgId surfaces as its own unique-index error and returns the
- * stored original instead.
+ * never see N+1 before N. A duplicate clientMsgId surfaces as its own unique-index error and answers with
+ * the stored original instead.
  *
  * Within this process the sends of one chat go through a serial lane that remembers the chat's highest
- * seq, so concurrent senders do not fight over the same seq (no retry storm): one insert per message.
- * Across replicas the unique index arbitrates, and a loser pays one re-read. The lane is dropped once idle.
+ * seq, so concurrent senders do not fight over seqs (no retry storm). Sends that queue up while an insert
+ * is in flight go out together as one ordered insertMany with consecutive seqs: an ordered insert stores
+ * a prefix and stops at the first refusal, so a batch cannot leave a gap either, and a busy chat costs one
+ * round trip per batch rather than per message. Across replicas the unique index arbitrates, and a loser
+ * pays one re-read. Idle lanes keep their highest seq (a stale value only costs one refused insert: every
+ * seq up to the true highest exists) and the least recently created idle lanes are dropped past a bound.
  */
 export interface MessageSequencer {
   append(
     chatId: string,
-    draft: { senderId: string; text: string; clientMsgId: string },
-    /** Runs inside the lane right after the insert, so what it starts (the publish) leaves in seq order. */
+    draft: MessageDraft,
+    /** Runs in the lane right after the insert, in seq order, so what it starts (the publish) leaves in seq order. */
     onStored: (message: Message) => void,
   ): Promise<{ message: Message; created: boolean }>;
 }
 
+export interface MessageDraft {
+  senderId: string;
+  text: string;
+  clientMsgId: string;
+}
+
+interface Pending {
+  draft: MessageDraft;
+  onStored: (message: Message) => void;
+  resolve: (result: { message: Message; created: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+
 interface Lane {
-  tail: Promise<void>;
-  waiting: number;
+  queue: Pending[];
+  draining: boolean;
   /** Highest seq known stored; undefined = read it from the store. */
   lastSeq: number | undefined;
 }
 
-const MAX_ATTEMPTS = 25;
+const MAX_BATCH = 100;
+const MAX_SEQ_REFUSALS = 25;
+const MAX_LANES = 10_000;
 
 export function createMessageSequencer(messages: MessageRepository, now: () => Date = () => new Date()): MessageSequencer {
   const lanes = new Map<string, Lane>();
 
-  const inLane = <T>(chatId: string, work: (lane: Lane) => Promise<T>): Promise<T> => {
-    let lane = lanes.get(chatId);
-    if (!lane) {
-      lane = { tail: Promise.resolve(), waiting: 0, lastSeq: undefined };
-      lanes.set(chatId, lane);
+  /** Stores `batch` with consecutive seqs, settling each entry; throws only what it could not attribute. */
+  const writeBatch = async (chatId: string, lane: Lane, batch: Pending[]): Promise<void> => {
+    let remaining = batch;
+    // Only seq refusals count: a clientMsgId refusal always settles one entry, so it cannot loop.
+    let seqRefusals = 0;
+    while (remaining.length > 0) {
+      if (seqRefusals >= MAX_SEQ_REFUSALS) {
+        throw new AppError(503, 'sequence_contention', 'The chat is too busy right now; retry the send', { 'Retry-After': '1' });
+      }
+      lane.lastSeq ??= await messages.maxSeq(chatId);
+      const base = lane.lastSeq;
+      const createdAt = now();
+      const outcome = await messages.insertSequence(
+        chatId,
+        remaining.map((p, i) => ({ ...p.draft, seq: base + i + 1, createdAt })),
+      );
+      lane.lastSeq = base + outcome.stored.length;
+      outcome.stored.forEach((message, i) => {
+        const pending = remaining[i]!;
+        pending.onStored(message);
+        pending.resolve({ message, created: true });
+      });
+      remaining = remaining.slice(outcome.stored.length);
+      if (outcome.refused === 'client_msg_id_taken') {
+        const [duplicate, ...rest] = remaining;
+        remaining = rest;
+        if (duplicate) {
+          const { senderId, clientMsgId } = duplicate.draft;
+          const original = await messages.findByClientMsgId(chatId, senderId, clientMsgId);
+          if (original) duplicate.resolve({ message: original, created: false });
+          else duplicate.reject(new Error('clientMsgId reported taken but no message holds it'));
+        }
+      } else if (outcome.refused === 'seq_taken') {
+        // Another replica stored this seq first: learn the new highest and go on from there.
+        seqRefusals += 1;
+        lane.lastSeq = undefined;
+      }
     }
-    const current = lane;
-    current.waiting += 1;
-    const result = current.tail.then(() => work(current));
-    current.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    void current.tail.then(() => {
-      current.waiting -= 1;
-      if (current.waiting === 0 && lanes.get(chatId) === current) lanes.delete(chatId);
-    });
-    return result;
+  };
+
+  const drain = async (chatId: string, lane: Lane): Promise<void> => {
+    lane.draining = true;
+    while (lane.queue.length > 0) {
+      const batch = lane.queue.splice(0, MAX_BATCH);
+      try {
+        await writeBatch(chatId, lane, batch);
+      } catch (err) {
+        // Unknown outcome (the store failed mid-write): forget what we knew, fail the unsettled sends.
+        // Their clients retry with the same clientMsgId, which finds whatever did get stored.
+        lane.lastSeq = undefined;
+        for (const pending of batch) pending.reject(err);
+      }
+    }
+    lane.draining = false;
+  };
+
+  const laneFor = (chatId: string): Lane => {
+    const existing = lanes.get(chatId);
+    if (existing) return existing;
+    if (lanes.size >= MAX_LANES) {
+      for (const [id, lane] of lanes) {
+        if (lanes.size < MAX_LANES * 0.9) break;
+        if (!lane.draining && lane.queue.length === 0) lanes.delete(id);
+      }
+    }
+    const lane: Lane = { queue: [], draining: false, lastSeq: undefined };
+    lanes.set(chatId, lane);
+    return lane;
   };
 
   return {
     append(chatId, draft, onStored) {
-      return inLane(chatId, async (lane) => {
-        for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-          lane.lastSeq ??= await messages.maxSeq(chatId);
-          const seq = lane.lastSeq + 1;
-          const outcome = await messages.insert(chatId, { ...draft, seq, createdAt: now() });
-          if (outcome.kind === 'inserted') {
-            lane.lastSeq = seq;
-            onStored(outcome.message);
-            return { message: outcome.message, created: true };
-          }
-          if (outcome.kind === 'client_msg_id_taken') {
-            const original = await messages.findByClientMsgId(chatId, draft.senderId, draft.clientMsgId);
-            if (!original) throw new Error('clientMsgId reported taken but no message holds it');
-            return { message: original, created: false };
-          }
-          // Another replica stored this seq first: learn the new highest and try the next one.
-          lane.lastSeq = undefined;
-        }
-        throw new AppError(503, 'sequence_contention', 'The chat is too busy right now; retry the send', { 'Retry-After': '1' });
+      return new Promise((resolve, reject) => {
+        const lane = laneFor(chatId);
+        lane.queue.push({ draft, onStored, resolve, reject });
+        if (!lane.draining) void drain(chatId, lane);
       });
     },
   };
