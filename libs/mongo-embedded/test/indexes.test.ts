@@ -144,6 +144,27 @@ describe('index use', () => {
     expect(await messages.countDocuments({ chatId, seq: { $gt: PER_CHAT } })).toBe(1);
   });
 
+  embeddedOnly('joins with $lookup through the foreign collection index, not a scan of it', async () => {
+    const users = database.collection('users');
+    const authors = await users.find({}, { sort: { n: 1 }, limit: 3 }).toArray();
+    const chatId = chats[6];
+    await messages.updateMany({ chatId, seq: { $lte: 3 } }, [
+      { $set: { authorId: { $arrayElemAt: [authors.map((a) => a._id), { $subtract: ['$seq', 1] }] } } },
+    ]);
+    const usersColl = db.embedded?.internals.store.collection(db.dbName, 'users');
+    const before = usersColl?.docsExamined ?? 0;
+    const joined = await messages
+      .aggregate([
+        { $match: { chatId, seq: { $lte: 3 } } },
+        { $sort: { seq: 1 } },
+        { $lookup: { from: 'users', localField: 'authorId', foreignField: '_id', as: 'author' } },
+        { $project: { _id: 0, seq: 1, email: { $first: '$author.email' } } },
+      ])
+      .toArray();
+    expect(joined).toEqual(authors.map((a, i) => ({ seq: i + 1, email: a.email })));
+    expect((usersColl?.docsExamined ?? 0) - before).toBe(3);
+  });
+
   embeddedOnly('expires documents through a TTL index when the sweeper runs', async () => {
     const sessions = database.collection('sessions');
     await sessions.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 });

@@ -149,13 +149,57 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
     return other ? [...other.docs.values()].map((d) => deepClone(d)) : [];
   };
   try {
-    const docs = new Aggregator(rest, { collectionResolver: resolver }).run(
-      input.map((d) => deepClone(d)),
-    ) as Doc[];
+    let docs = input.map((d) => deepClone(d));
+    let segment: Doc[] = [];
+    const runSegment = (): void => {
+      if (segment.length === 0) return;
+      docs = new Aggregator(segment, { collectionResolver: resolver }).run(docs) as Doc[];
+      segment = [];
+    };
+    for (const stage of rest) {
+      const lookup = simpleLookup(stage);
+      if (lookup) {
+        runSegment();
+        docs = indexedLookup(docs, lookup, ctx);
+      } else segment.push(stage);
+    }
+    runSegment();
     return { docs, stats, ns };
   } catch (err) {
     throw toMongoError(err);
   }
+}
+
+interface SimpleLookup {
+  from: string;
+  localField: string;
+  foreignField: string;
+  as: string;
+}
+
+/** A `$lookup` by local/foreign field equality (no pipeline, no let): answered through indexes. */
+function simpleLookup(stage: Doc): SimpleLookup | undefined {
+  const spec = stage.$lookup;
+  if (!isPlainObject(spec) || Object.keys(stage).length !== 1) return undefined;
+  const { from, localField, foreignField, as } = spec;
+  if (spec.pipeline !== undefined || spec.let !== undefined) return undefined;
+  if (typeof from !== 'string' || typeof localField !== 'string' || typeof foreignField !== 'string')
+    return undefined;
+  if (typeof as !== 'string' || as.includes('.')) return undefined;
+  return { from, localField, foreignField, as };
+}
+
+function indexedLookup(docs: Doc[], lookup: SimpleLookup, ctx: CommandContext): Doc[] {
+  const foreign = existing(ctx, lookup.from);
+  const parts = lookup.localField.split('.');
+  return docs.map((doc) => {
+    // A missing local field joins foreign documents whose field is null or missing, as in MongoDB.
+    const values = pathValues(doc, parts).values.map((v) => (v === undefined ? null : v));
+    const matches = foreign
+      ? foreign.query({ [lookup.foreignField]: { $in: values } }).entries.map(([, d]) => deepClone(d))
+      : [];
+    return { ...doc, [lookup.as]: matches };
+  });
 }
 
 const aggregate: CommandHandler = (cmd, ctx) => {
