@@ -74,6 +74,18 @@ describe('command errors in MongoDB shape', () => {
     expect(err.code).toBe(40);
   });
 
+  it('refuses operators that do not fit the stored value, as MongoDB does', async () => {
+    const coll = database.collection('mismatch');
+    const { insertedId } = await coll.insertOne({ s: 'text', n: 1 });
+    const codeOf = async (update: object) =>
+      (await failure(coll.updateOne({ _id: insertedId }, update))).code;
+    expect(await codeOf({ $inc: { s: 1 } })).toBe(14);
+    expect(await codeOf({ $inc: { n: 'one' } })).toBe(14);
+    expect(await codeOf({ $push: { s: 'x' } })).toBe(2);
+    expect(await codeOf({ $set: { 'n.deeper': 1 } })).toBe(28);
+    expect(await coll.findOne({ _id: insertedId }, { projection: { _id: 0 } })).toEqual({ s: 'text', n: 1 });
+  });
+
   it('reports a getMore on an unknown cursor as CursorNotFound (43)', async () => {
     const err = await failure(database.command({ getMore: Long.fromNumber(987654321), collection: 'errs' }));
     expect(err.code).toBe(43);

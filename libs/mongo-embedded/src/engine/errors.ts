@@ -10,6 +10,7 @@ export const CODE_NAMES: Record<number, string> = {
   14: 'TypeMismatch',
   20: 'IllegalOperation',
   26: 'NamespaceNotFound',
+  28: 'PathNotViable',
   27: 'IndexNotFound',
   40: 'ConflictingUpdateOperators',
   43: 'CursorNotFound',

@@ -1,6 +1,6 @@
 import { ObjectId } from 'bson';
 import { Aggregator, update as mingoUpdate } from 'mingo';
-import { compareValues } from './bson-order';
+import { compareValues, RANK, typeRank } from './bson-order';
 import { deepClone, type Doc, isPlainObject, setPath } from './document';
 import { MongoCommandError } from './errors';
 
@@ -59,6 +59,64 @@ export interface UpdateContext {
   inserting: boolean;
 }
 
+const NUMERIC_OPS = new Set(['$inc', '$mul']);
+const ARRAY_OPS = new Set(['$push', '$addToSet', '$pop', '$pull', '$pullAll']);
+
+function typeName(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null) return 'null';
+  if (v instanceof Date) return 'date';
+  if (typeof v === 'object') return (v as { _bsontype?: string })._bsontype ?? 'object';
+  return typeof v;
+}
+
+/**
+ * Errors mingo would silently turn into no-ops: $inc on a non-number, $push on a non-array, and a path
+ * through a scalar. Paths with positional or numeric parts are left to mingo.
+ */
+function checkTargets(doc: Doc, ops: Doc): void {
+  for (const [op, arg] of Object.entries(ops)) {
+    for (const [path, value] of Object.entries(arg as Doc)) {
+      if (NUMERIC_OPS.has(op) && typeRank(value) !== RANK.number) {
+        throw new MongoCommandError(
+          14,
+          `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${typeName(value)}}`,
+        );
+      }
+      const parts = path.split('.');
+      if (parts.some((p) => p.startsWith('$') || /^\d+$/.test(p))) continue;
+      let node: unknown = doc;
+      let i = 0;
+      for (; i < parts.length - 1; i++) {
+        const next = (node as Doc)[parts[i] as string];
+        if (next === undefined || Array.isArray(next)) break;
+        if (!isPlainObject(next)) {
+          throw new MongoCommandError(
+            28,
+            `Cannot create field '${parts[i + 1]}' in element {${parts[i]}: ${typeName(next)}}`,
+          );
+        }
+        node = next;
+      }
+      if (i < parts.length - 1) continue;
+      const current = (node as Doc)[parts[i] as string];
+      if (current === undefined || current === null) continue;
+      if (NUMERIC_OPS.has(op) && typeRank(current) !== RANK.number) {
+        throw new MongoCommandError(
+          14,
+          `Cannot apply ${op} to a value of non-numeric type. {_id: ${String(doc._id)}} has the field '${path}' of non-numeric type ${typeName(current)}`,
+        );
+      }
+      if (ARRAY_OPS.has(op) && !Array.isArray(current)) {
+        throw new MongoCommandError(
+          2,
+          `The field '${path}' must be an array but is of type ${typeName(current)} in document {_id: ${String(doc._id)}}`,
+        );
+      }
+    }
+  }
+}
+
 function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
   const ops: Doc = {};
   for (const [op, arg] of Object.entries(u)) {
@@ -111,6 +169,7 @@ function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
     }
   }
   if (Object.keys(ops).length === 0) return out;
+  checkTargets(out, ops);
   try {
     mingoUpdate(out, ops as Parameters<typeof mingoUpdate>[1], ctx.arrayFilters, ctx.query);
   } catch (err) {
