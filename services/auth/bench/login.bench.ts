@@ -1,29 +1,37 @@
 /**
  * Login throughput with bcrypt in the worker pool versus on the main thread, and how long GET /healthz
- * takes meanwhile. The service runs as a real process (main.ts from source) on the embedded store; this
- * process only drives HTTP load. Knobs: BENCH_COST (12), BENCH_SECONDS (10 per mode), BENCH_CONCURRENCY (8).
+ * takes meanwhile. Each variant runs as a real process (main.ts from source) on the embedded store; this
+ * process only drives HTTP load. Measurement windows alternate between the variants so that other work on
+ * a shared machine skews both alike.
+ * Knobs: BENCH_COST (12), BENCH_SECONDS (10 per variant), BENCH_ROUNDS (2), BENCH_CONCURRENCY (8).
  *
  *   npm run bench -w @cohort/auth
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { generateTestKeys, spawnService, startTestMongo, type TestKeys } from '@cohort/testkit';
+import {
+  generateTestKeys,
+  spawnService,
+  startTestMongo,
+  type ServiceProcess,
+  type TestKeys,
+} from '@cohort/testkit';
 
 const COST = Number(process.env.BENCH_COST ?? 12);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PASSWORD = 'Tr0ub4dor&3-kilo';
 
-interface ModeResult {
-  mode: string;
-  threads: string;
-  logins: number;
-  loginsPerSecond: number;
-  loginP50Ms: number;
-  healthzSamples: number;
-  healthzP50Ms: number;
-  healthzP99Ms: number;
-  healthzMaxMs: number;
+interface Variant {
+  name: string;
+  /** PASSWORD_HASH_THREADS; undefined = the default (one per CPU). */
+  threads: string | undefined;
+  service?: ServiceProcess;
+  emails: string[];
+  seconds: number;
+  logins: number[];
+  healthz: number[];
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -41,110 +49,106 @@ async function post(url: string, body: unknown): Promise<number> {
   return res.status;
 }
 
-async function runMode(
-  mode: string,
-  threads: string | undefined,
-  mongoUrl: string,
-  keys: TestKeys,
-): Promise<ModeResult> {
+async function start(variant: Variant, mongoUrl: string, keys: TestKeys): Promise<ServiceProcess> {
   const service = await spawnService({
     service: 'auth',
-    label: `auth-${mode}`,
+    label: `auth-${variant.name}`,
     env: {
       MONGO_URL: mongoUrl,
       JWT_PRIVATE_KEY: keys.access.privateKeyPem.replace(/\n/g, '\\n'),
       INTERNAL_JWKS: JSON.stringify(keys.internalJwks),
       BCRYPT_COST: String(COST),
       LOGIN_IP_LIMIT: '1000000',
-      LOG_LEVEL: 'info', // the launcher waits for the info-level `listening` line
-      ...(threads === undefined ? {} : { PASSWORD_HASH_THREADS: threads }),
+      ...(variant.threads === undefined ? {} : { PASSWORD_HASH_THREADS: variant.threads }),
     },
   });
-  try {
-    // One account per login loop: the limiter keeps at most 5 attempts per account and IP in flight.
-    const emails = Array.from({ length: CONCURRENCY }, (_, i) => `bench-${mode}-${i}@example.com`);
-    await Promise.all(
-      emails.map(async (email) => {
-        const status = await post(`${service.url}/api/auth/register`, {
-          email,
-          password: PASSWORD,
-          fullName: { firstName: 'Bench', lastName: mode },
-        });
-        if (status !== 201) throw new Error(`register answered ${status}`);
-      }),
-    );
-
-    const deadline = performance.now() + SECONDS * 1000;
-    const loginTimes: number[] = [];
-    const healthz: number[] = [];
-    const loops = emails.map(async (email) => {
-      while (performance.now() < deadline) {
-        const start = performance.now();
-        const status = await post(`${service.url}/api/auth/login`, { email, password: PASSWORD });
-        if (status !== 200) throw new Error(`login answered ${status}`);
-        loginTimes.push(performance.now() - start);
-      }
+  variant.service = service;
+  // One account per login loop: the limiter keeps at most 5 attempts per account and IP in flight.
+  for (const email of variant.emails) {
+    const status = await post(`${service.url}/api/auth/register`, {
+      email,
+      password: PASSWORD,
+      fullName: { firstName: 'Bench', lastName: variant.name },
     });
-    const prober = (async () => {
-      while (performance.now() < deadline) {
-        const start = performance.now();
-        const res = await fetch(`${service.url}/healthz`);
-        await res.arrayBuffer();
-        healthz.push(performance.now() - start);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
-    const started = performance.now();
-    await Promise.all([...loops, prober]);
-    const elapsed = (performance.now() - started) / 1000;
-
-    loginTimes.sort((a, b) => a - b);
-    healthz.sort((a, b) => a - b);
-    return {
-      mode,
-      threads: threads ?? 'default',
-      logins: loginTimes.length,
-      loginsPerSecond: loginTimes.length / elapsed,
-      loginP50Ms: percentile(loginTimes, 50),
-      healthzSamples: healthz.length,
-      healthzP50Ms: percentile(healthz, 50),
-      healthzP99Ms: percentile(healthz, 99),
-      healthzMaxMs: healthz.at(-1) ?? Number.NaN,
-    };
-  } finally {
-    // Signalled directly: testkit's stop() waits on an exit listener it removed itself.
-    const exited = new Promise<void>((resolve) => service.child.once('exit', () => resolve()));
-    service.child.kill('SIGTERM');
-    await exited;
+    if (status !== 201) throw new Error(`register answered ${status}`);
   }
+  return service;
+}
+
+/** Saturates one variant with logins for `seconds` while probing /healthz every 20 ms. */
+async function measure(variant: Variant, seconds: number): Promise<void> {
+  const url = variant.service!.url;
+  const deadline = performance.now() + seconds * 1000;
+  const loops = variant.emails.map(async (email) => {
+    while (performance.now() < deadline) {
+      const begin = performance.now();
+      const status = await post(`${url}/api/auth/login`, { email, password: PASSWORD });
+      if (status !== 200) throw new Error(`login answered ${status}`);
+      variant.logins.push(performance.now() - begin);
+    }
+  });
+  const prober = (async () => {
+    while (performance.now() < deadline) {
+      const begin = performance.now();
+      const res = await fetch(`${url}/healthz`);
+      await res.arrayBuffer();
+      variant.healthz.push(performance.now() - begin);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const began = performance.now();
+  await Promise.all([...loops, prober]);
+  variant.seconds += (performance.now() - began) / 1000;
+}
+
+async function stop(service: ServiceProcess | undefined): Promise<void> {
+  if (!service || service.child.exitCode !== null) return;
+  // Signalled directly: testkit's stop() waits on an exit listener it removed itself.
+  const exited = new Promise<void>((resolve) => service.child.once('exit', () => resolve()));
+  service.child.kill('SIGTERM');
+  await exited;
 }
 
 async function main(): Promise<void> {
   const [mongo, keys] = await Promise.all([startTestMongo('auth_bench'), generateTestKeys()]);
+  const variants: Variant[] = [
+    { name: 'worker-pool', threads: undefined, emails: [], seconds: 0, logins: [], healthz: [] },
+    { name: 'main-thread', threads: '0', emails: [], seconds: 0, logins: [], healthz: [] },
+  ];
+  for (const v of variants)
+    v.emails = Array.from({ length: CONCURRENCY }, (_, i) => `bench-${v.name}-${i}@example.com`);
   try {
+    const loadBefore = loadavg()[0]!;
+    for (const v of variants) await start(v, mongo.url, keys);
+    for (let round = 0; round < ROUNDS; round += 1) {
+      for (const v of variants) await measure(v, SECONDS / ROUNDS);
+    }
+    const round1 = (n: number) => Math.round(n * 10) / 10;
     console.log(
-      `login benchmark: bcrypt cost ${COST}, ${CONCURRENCY} concurrent login loops, ${SECONDS} s per mode, ` +
-        `${availableParallelism()} CPUs, load average before ${loadavg()[0]!.toFixed(2)} (other work skews the figures)`,
+      `login benchmark: bcrypt cost ${COST}, ${CONCURRENCY} concurrent logins, ${SECONDS} s per variant in ` +
+        `${ROUNDS} alternating windows, ${availableParallelism()} CPUs, 1-min load average ` +
+        `${loadBefore.toFixed(1)} before / ${loadavg()[0]!.toFixed(1)} after (other work skews the figures)`,
     );
-    const results = [
-      await runMode('worker-pool', undefined, mongo.url, keys),
-      await runMode('main-thread', '0', mongo.url, keys),
-    ];
-    const round = (n: number) => Math.round(n * 10) / 10;
-    console.table(
-      results.map((r) => ({
-        mode: r.mode,
-        'logins/s': round(r.loginsPerSecond),
-        logins: r.logins,
-        'login p50 ms': round(r.loginP50Ms),
-        'healthz p50 ms': round(r.healthzP50Ms),
-        'healthz p99 ms': round(r.healthzP99Ms),
-        'healthz max ms': round(r.healthzMaxMs),
-        'healthz samples': r.healthzSamples,
-      })),
+    const rows = variants.map((v) => {
+      const logins = [...v.logins].sort((a, b) => a - b);
+      const healthz = [...v.healthz].sort((a, b) => a - b);
+      return {
+        variant: v.name,
+        'logins/s': round1(logins.length / v.seconds),
+        logins: logins.length,
+        'login p50 ms': round1(percentile(logins, 50)),
+        'healthz p50 ms': round1(percentile(healthz, 50)),
+        'healthz p99 ms': round1(percentile(healthz, 99)),
+        'healthz max ms': round1(healthz.at(-1) ?? Number.NaN),
+        'healthz samples': healthz.length,
+      };
+    });
+    console.table(rows);
+    console.log(
+      JSON.stringify({ cost: COST, concurrency: CONCURRENCY, seconds: SECONDS, rounds: ROUNDS, rows }),
     );
-    console.log(JSON.stringify({ cost: COST, concurrency: CONCURRENCY, seconds: SECONDS, results }));
   } finally {
+    for (const v of variants) await stop(v.service);
     await mongo.close();
   }
 }
