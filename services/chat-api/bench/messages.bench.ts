@@ -42,14 +42,21 @@ async function drive(op: (worker: number, i: number) => Promise<boolean>, second
       }
     }),
   );
-  return { count: latenciesMs.length - errors, errors, seconds: (performance.now() - started) / 1000, latenciesMs: latenciesMs.sort((a, b) => a - b) };
+  return {
+    count: latenciesMs.length - errors,
+    errors,
+    seconds: (performance.now() - started) / 1000,
+    latenciesMs: latenciesMs.sort((a, b) => a - b),
+  };
 }
 
 function report(name: string, r: Timed, unit = 'req/s'): void {
   const rate = (r.count / r.seconds).toFixed(0);
   const p50 = percentile(r.latenciesMs, 50).toFixed(1);
   const p99 = percentile(r.latenciesMs, 99).toFixed(1);
-  console.log(`${name.padEnd(34)} ${rate.padStart(6)} ${unit}   p50 ${p50} ms   p99 ${p99} ms   (${r.count} ok, ${r.errors} failed, ${r.seconds.toFixed(1)} s)`);
+  console.log(
+    `${name.padEnd(34)} ${rate.padStart(6)} ${unit}   p50 ${p50} ms   p99 ${p99} ms   (${r.count} ok, ${r.errors} failed, ${r.seconds.toFixed(1)} s)`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -71,8 +78,17 @@ async function main(): Promise<void> {
   const identity = await signFor(signer, userId);
   const headers = { [IDENTITY_HEADER]: identity, 'content-type': 'application/json' };
 
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
-    const res = await pool.request({ method, path, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const call = async (
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> => {
+    const res = await pool.request({
+      method,
+      path,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: res.statusCode, json: await res.body.json() };
   };
   const createGroup = async (title: string) => {
@@ -81,12 +97,17 @@ async function main(): Promise<void> {
     return (res.json as { chat: { id: string } }).chat.id;
   };
   const send = async (chatId: string, tag: string) => {
-    const res = await call('POST', `/api/chats/${chatId}/messages`, { text: `benchmark message ${tag}`, clientMsgId: tag });
+    const res = await call('POST', `/api/chats/${chatId}/messages`, {
+      text: `benchmark message ${tag}`,
+      clientMsgId: tag,
+    });
     return res.status === 201;
   };
 
   try {
-    console.log(`chat-api benchmark: ${CONCURRENCY} concurrent HTTP clients, ${SECONDS} s per phase, store ${process.env.MONGO_URL ? 'MONGO_URL' : 'embedded'}`);
+    console.log(
+      `chat-api benchmark: ${CONCURRENCY} concurrent HTTP clients, ${SECONDS} s per phase, store ${process.env.MONGO_URL ? 'MONGO_URL' : 'embedded'}`,
+    );
     const warm = await createGroup('warm-up');
     await drive((w, i) => send(warm, `warm-${w}-${i}`), 1);
 
@@ -98,7 +119,8 @@ async function main(): Promise<void> {
     const spread = await drive((w, i) => send(chats[(w * 7919 + i) % chats.length]!, `p-${w}-${i}`));
     report('write, spread over 100 chats', spread, 'msg/s');
 
-    const lastSeq = ((await call('GET', `/api/chats/${single}`)).json as { chat: { lastSeq: number } }).chat.lastSeq;
+    const lastSeq = ((await call('GET', `/api/chats/${single}`)).json as { chat: { lastSeq: number } }).chat
+      .lastSeq;
     const pages = await drive(async () => {
       const before = 51 + Math.floor(Math.random() * Math.max(1, lastSeq - 50));
       const res = await call('GET', `/api/chats/${single}/messages?before=${before}&limit=50`);
@@ -106,12 +128,17 @@ async function main(): Promise<void> {
     });
     report(`list page (50 of ${lastSeq})`, pages);
 
-    const chatList = await drive(async () => (await call('GET', '/api/chats')).status === 200, Math.min(SECONDS, 4));
+    const chatList = await drive(
+      async () => (await call('GET', '/api/chats')).status === 200,
+      Math.min(SECONDS, 4),
+    );
     report('GET /api/chats (101 chats)', chatList);
 
     const verify = await call('GET', `/api/chats/${single}/messages?after=${lastSeq - 5}&limit=100`);
     const tail = (verify.json as { messages: { seq: number }[] }).messages.map((m) => m.seq);
-    console.log(`check: ${one.count} sends answered 201 into the single chat; its lastSeq is ${lastSeq}; last seqs ${tail.join(',')}`);
+    console.log(
+      `check: ${one.count} sends answered 201 into the single chat; its lastSeq is ${lastSeq}; last seqs ${tail.join(',')}`,
+    );
   } finally {
     await pool.close();
     await api.stop();

@@ -48,7 +48,9 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
     now,
   };
   const app = createBaseApp({ logger, metrics, production: config.NODE_ENV === 'production' });
-  app.use(createOpsRouter({ service: 'chat-api', registry: metrics.registry, readiness: deps.readiness ?? {} }));
+  app.use(
+    createOpsRouter({ service: 'chat-api', registry: metrics.registry, readiness: deps.readiness ?? {} }),
+  );
 
   // Every route below needs the gateway's (or realtime's) signed forwarding: x-user-id and friends mean nothing here.
   const identified = requireIdentity(createIdentityVerifier(config.INTERNAL_JWKS));

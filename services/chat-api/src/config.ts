@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { baseEnvSchema, env, loadConfig as loadValidatedConfig, type createIdentityVerifier } from '@cohort/common';
+import {
+  baseEnvSchema,
+  env,
+  loadConfig as loadValidatedConfig,
+  type createIdentityVerifier,
+} from '@cohort/common';
 
 type JSONWebKeySet = Parameters<typeof createIdentityVerifier>[0];
 
@@ -42,15 +47,26 @@ const sendRateLimit = z
 export const chatApiEnvSchema = baseEnvSchema.extend({
   PORT: env.port(3002),
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// connection string'),
-  REDIS_URL: z.preprocess(blankToUndefined, z.string().regex(/^rediss?:\/\/\S+$/, 'must be a redis:// URL').optional()),
+  REDIS_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// URL')
+      .optional(),
+  ),
   INTERNAL_JWKS: internalJwks,
   AUTH_URL: env.url().transform((u) => u.replace(/\/+$/, '')),
-  SEND_RATE_LIMIT: z.preprocess(blankToUndefined, sendRateLimit.default({ points: 120, durationSeconds: 10 })),
+  SEND_RATE_LIMIT: z.preprocess(
+    blankToUndefined,
+    sendRateLimit.default({ points: 120, durationSeconds: 10 }),
+  ),
 });
 
 export type ChatApiConfig = Readonly<z.infer<typeof chatApiEnvSchema>>;
 
 /** Reads and validates the environment once; a bad or missing variable throws a ConfigError naming it. */
-export function loadConfig(environment: Readonly<Record<string, string | undefined>> = process.env): ChatApiConfig {
+export function loadConfig(
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): ChatApiConfig {
   return loadValidatedConfig(chatApiEnvSchema, environment);
 }

@@ -47,7 +47,11 @@ export interface RunningChatApi {
 }
 
 /** Composition root: connects Mongo (and Redis), builds the app, listens. */
-export async function startChatApi({ config, logger: givenLogger, bus: injectedBus }: StartChatApiOptions): Promise<RunningChatApi> {
+export async function startChatApi({
+  config,
+  logger: givenLogger,
+  bus: injectedBus,
+}: StartChatApiOptions): Promise<RunningChatApi> {
   const logger = givenLogger ?? createLogger({ service: 'chat-api', level: config.LOG_LEVEL });
   const steps: ShutdownStep[] = [];
   const shutdown = createShutdown({ logger, steps });
@@ -61,7 +65,11 @@ export async function startChatApi({ config, logger: givenLogger, bus: injectedB
     const connection = await connectMongo({ url: config.MONGO_URL, logger });
     onClose('mongo', () => connection.close());
     readiness.mongo = () => pingMongo(connection);
-    const models = { chats: chatModel(connection), memberships: membershipModel(connection), messages: messageModel(connection) };
+    const models = {
+      chats: chatModel(connection),
+      memberships: membershipModel(connection),
+      messages: messageModel(connection),
+    };
     // The unique indexes carry the ordering and idempotency guarantees: they exist before the first request.
     await Promise.all(Object.values(models).map((model) => model.init()));
     const repos = {
@@ -81,7 +89,12 @@ export async function startChatApi({ config, logger: givenLogger, bus: injectedB
     if (!bus) {
       if (redis) {
         // chat-api only publishes; the subscriber connection is never opened unless something subscribes.
-        const subscriber = createRedisClient({ url: config.REDIS_URL ?? '', logger, name: 'chat-api-sub', options: { lazyConnect: true } });
+        const subscriber = createRedisClient({
+          url: config.REDIS_URL ?? '',
+          logger,
+          name: 'chat-api-sub',
+          options: { lazyConnect: true },
+        });
         onClose('redis-subscriber', () => closeRedis(subscriber));
         bus = createRedisBus({ publisher: redis, subscriber, logger });
       } else {
@@ -131,7 +144,10 @@ async function main(): Promise<void> {
   try {
     config = loadConfig();
   } catch (err) {
-    createLogger({ service: 'chat-api' }).fatal({ err }, err instanceof Error ? err.message : 'invalid configuration');
+    createLogger({ service: 'chat-api' }).fatal(
+      { err },
+      err instanceof Error ? err.message : 'invalid configuration',
+    );
     process.exit(1);
   }
   const logger = createLogger({ service: 'chat-api', level: config.LOG_LEVEL });

@@ -45,7 +45,12 @@ describe('groups', () => {
     const alice = new ChatClient(h, newId());
     const chatId = await alice.createGroup('announced');
     const event = await h.recorder.next((e) => e.type === 'chat:added' && e.chatId === chatId);
-    expect(event).toMatchObject({ type: 'chat:added', chatId, userIds: [alice.userId], chat: { id: chatId, title: 'announced' } });
+    expect(event).toMatchObject({
+      type: 'chat:added',
+      chatId,
+      userIds: [alice.userId],
+      chat: { id: chatId, title: 'announced' },
+    });
   });
 
   test.each([
@@ -86,7 +91,11 @@ describe('GET /api/chats/:chatId', () => {
     const chatId = await alice.createGroup('details');
     const res = await alice.get(`/api/chats/${chatId}`);
     expect(res.status).toBe(200);
-    expect(chatOf(res)).toMatchObject({ id: chatId, title: 'details', members: [{ userId: alice.userId, role: 'owner' }] });
+    expect(chatOf(res)).toMatchObject({
+      id: chatId,
+      title: 'details',
+      members: [{ userId: alice.userId, role: 'owner' }],
+    });
   });
 
   test('a non-member gets 404, the same as for a chat that does not exist', async () => {
@@ -111,8 +120,20 @@ describe('GET /api/chats', () => {
     expect(res.status).toBe(200);
     const chats = chatsOf(res);
     expect(chats.map((c) => c.id)).toEqual([older, quiet]);
-    expect(chats[0]).toMatchObject({ id: older, lastSeq: 1, lastMessage: sent, unread: 0, lastMessageAt: sent.createdAt });
-    expect(chats[1]).toMatchObject({ id: quiet, lastSeq: 0, lastMessage: null, unread: 0, lastMessageAt: null });
+    expect(chats[0]).toMatchObject({
+      id: older,
+      lastSeq: 1,
+      lastMessage: sent,
+      unread: 0,
+      lastMessageAt: sent.createdAt,
+    });
+    expect(chats[1]).toMatchObject({
+      id: quiet,
+      lastSeq: 0,
+      lastMessage: null,
+      unread: 0,
+      lastMessageAt: null,
+    });
   });
 
   test('a newly created chat with no messages sorts by its creation time', async () => {
@@ -169,11 +190,14 @@ describe('read markers', () => {
     expect(chatOf(await alice.get(`/api/chats/${chatId}`)).members?.[0]?.lastReadSeq).toBe(2);
   });
 
-  test.each([[{ seq: -1 }], [{ seq: 1.5 }], [{ seq: '3' }], [{ seq: { $gt: 0 } }], [{}]])('refuses %j with 400', async (body) => {
-    const alice = new ChatClient(h, newId());
-    const chatId = await alice.createGroup();
-    expect((await alice.post(`/api/chats/${chatId}/read`, body)).status).toBe(400);
-  });
+  test.each([[{ seq: -1 }], [{ seq: 1.5 }], [{ seq: '3' }], [{ seq: { $gt: 0 } }], [{}]])(
+    'refuses %j with 400',
+    async (body) => {
+      const alice = new ChatClient(h, newId());
+      const chatId = await alice.createGroup();
+      expect((await alice.post(`/api/chats/${chatId}/read`, body)).status).toBe(400);
+    },
+  );
 
   test('a non-member cannot move a read marker: 404', async () => {
     const alice = new ChatClient(h, newId());
@@ -184,7 +208,7 @@ describe('read markers', () => {
 });
 
 describe('leaving and the internal membership list', () => {
-  test('/internal/memberships lists the caller\'s chat ids', async () => {
+  test("/internal/memberships lists the caller's chat ids", async () => {
     const alice = new ChatClient(h, newId());
     const a = await alice.createGroup();
     const b = await alice.createGroup();
@@ -213,6 +237,8 @@ describe('leaving and the internal membership list', () => {
     const chatId = await alice.createGroup();
     expect((await mallory.delete(`/api/chats/${chatId}/members/${alice.userId}`)).status).toBe(404);
     expect((await mallory.post(`/api/chats/${chatId}/members`, { userId: mallory.userId })).status).toBe(404);
-    expect(chatOf(await alice.get(`/api/chats/${chatId}`)).members?.map((m) => m.userId)).toEqual([alice.userId]);
+    expect(chatOf(await alice.get(`/api/chats/${chatId}`)).members?.map((m) => m.userId)).toEqual([
+      alice.userId,
+    ]);
   });
 });

@@ -37,7 +37,8 @@ describe('configuration', () => {
 
   test('names every missing variable', () => {
     const issues = issuesOf({});
-    for (const name of ['MONGO_URL', 'INTERNAL_JWKS', 'AUTH_URL']) expect(issues.some((i) => i.startsWith(`${name}:`))).toBe(true);
+    for (const name of ['MONGO_URL', 'INTERNAL_JWKS', 'AUTH_URL'])
+      expect(issues.some((i) => i.startsWith(`${name}:`))).toBe(true);
   });
 
   test.each([
@@ -50,7 +51,9 @@ describe('configuration', () => {
     ['SEND_RATE_LIMIT', '120 per 10s'],
     ['SEND_RATE_LIMIT', '0/10s'],
   ])('refuses %s=%s, naming it', (name, value) => {
-    expect(issuesOf({ ...valid, [name]: value }).some((i) => i.startsWith(`${name}:`) || i.startsWith(`${name}.`))).toBe(true);
+    expect(
+      issuesOf({ ...valid, [name]: value }).some((i) => i.startsWith(`${name}:`) || i.startsWith(`${name}.`)),
+    ).toBe(true);
   });
 
   test('reads REDIS_URL and SEND_RATE_LIMIT; an empty REDIS_URL means none', () => {
@@ -62,12 +65,16 @@ describe('configuration', () => {
   });
 
   test('main.ts run without configuration exits 1 with a fatal line naming the variables', () => {
-    const run = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'services/chat-api/src/main.ts')], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', join(REPO_ROOT, 'services/chat-api/src/main.ts')],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     expect(run.status).toBe(1);
     const fatal = run.stdout.split('\n').find((line) => line.includes('"level":60'));
     expect(fatal).toContain('MONGO_URL');

@@ -42,7 +42,12 @@ export class EventRecorder {
 
   static async start(redisUrl: string): Promise<EventRecorder> {
     const logger = testLogger('recorder');
-    const publisher = createRedisClient({ url: redisUrl, logger, name: 'test-recorder-pub', options: { lazyConnect: true } });
+    const publisher = createRedisClient({
+      url: redisUrl,
+      logger,
+      name: 'test-recorder-pub',
+      options: { lazyConnect: true },
+    });
     const subscriber = createRedisClient({ url: redisUrl, logger, name: 'test-recorder-sub' });
     const bus = createRedisBus({ publisher, subscriber, logger });
     const recorder = new EventRecorder(bus, [publisher, subscriber]);
@@ -127,7 +132,13 @@ export async function gatewaySigner(keys: TestKeys): Promise<IdentitySigner> {
 
 export function signFor(signer: IdentitySigner, userId: string): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return signer.sign({ userId, sessionId: `sess-${userId}`, tokenId: `tok-${userId}`, issuedAt: now, expiresAt: now + 900 });
+  return signer.sign({
+    userId,
+    sessionId: `sess-${userId}`,
+    tokenId: `tok-${userId}`,
+    issuedAt: now,
+    expiresAt: now + 900,
+  });
 }
 
 /** Real chat-api (startChatApi, port 0) on the test Mongo and a real redis-server, plus a recorder of its events. */
@@ -143,7 +154,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     opened.push(() => mongo.close());
     const redis = await startRedisServer();
     opened.push(() => redis.close());
-    const auth = options.withAuth ? await startAuth(keys, withDatabase(mongo.url, `auth_${newId().slice(0, 8)}`)) : undefined;
+    const auth = options.withAuth
+      ? await startAuth(keys, withDatabase(mongo.url, `auth_${newId().slice(0, 8)}`))
+      : undefined;
     if (auth) opened.push(() => auth.stop());
     const config = loadConfig({
       PORT: '0',
@@ -196,17 +209,30 @@ export class ChatClient {
     return { [IDENTITY_HEADER]: await this.h.identity(this.userId) };
   }
   async get(path: string) {
-    return this.h.http().get(path).set(await this.auth());
+    return this.h
+      .http()
+      .get(path)
+      .set(await this.auth());
   }
   async post(path: string, body?: unknown) {
-    const req = this.h.http().post(path).set(await this.auth());
+    const req = this.h
+      .http()
+      .post(path)
+      .set(await this.auth());
     return body === undefined ? req : req.send(body as object);
   }
   async patch(path: string, body: unknown) {
-    return this.h.http().patch(path).set(await this.auth()).send(body as object);
+    return this.h
+      .http()
+      .patch(path)
+      .set(await this.auth())
+      .send(body as object);
   }
   async delete(path: string) {
-    return this.h.http().delete(path).set(await this.auth());
+    return this.h
+      .http()
+      .delete(path)
+      .set(await this.auth());
   }
 
   /** Creates a group owned by this user and returns its id. */

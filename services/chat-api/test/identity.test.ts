@@ -48,7 +48,10 @@ describe('forwarded identity', () => {
   test('refuses an assertion signed by a key it does not trust', async () => {
     const rogue = generatePemKeyPair('EdDSA');
     const signer = createIdentitySigner(await importSigningKey(rogue.privateKeyPem, 'EdDSA'), 'gateway');
-    const res = await h.http().get('/api/chats').set(IDENTITY_HEADER, await signFor(signer, newId()));
+    const res = await h
+      .http()
+      .get('/api/chats')
+      .set(IDENTITY_HEADER, await signFor(signer, newId()));
     expect(res.status).toBe(401);
   });
 
@@ -64,7 +67,11 @@ describe('forwarded identity', () => {
   test('ignores x-user-id when a valid assertion names someone else', async () => {
     const owner = newId();
     const intruder = newId();
-    const created = await h.http().post('/api/chats').set(IDENTITY_HEADER, await h.identity(owner)).send({ type: 'group', title: 'mine' });
+    const created = await h
+      .http()
+      .post('/api/chats')
+      .set(IDENTITY_HEADER, await h.identity(owner))
+      .send({ type: 'group', title: 'mine' });
     expect(created.status).toBe(201);
     const res = await h
       .http()
@@ -75,8 +82,14 @@ describe('forwarded identity', () => {
   });
 
   test('accepts the identity realtime forwards with its own key', async () => {
-    const signer = createIdentitySigner(await importSigningKey(h.keys.realtimeIdentity.privateKeyPem, 'EdDSA'), 'realtime');
-    const res = await h.http().get('/api/chats').set(IDENTITY_HEADER, await signFor(signer, newId()));
+    const signer = createIdentitySigner(
+      await importSigningKey(h.keys.realtimeIdentity.privateKeyPem, 'EdDSA'),
+      'realtime',
+    );
+    const res = await h
+      .http()
+      .get('/api/chats')
+      .set(IDENTITY_HEADER, await signFor(signer, newId()));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ chats: [] });
   });

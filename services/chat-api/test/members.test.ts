@@ -27,7 +27,9 @@ describe('direct chats', () => {
     expect(chatOf(res)).toMatchObject({ type: 'direct', ownerId: alice.userId, lastSeq: 0 });
     expect(memberIds(chatOf(res))).toEqual([alice.userId, bob.userId].sort());
     const event = await h.recorder.next((e) => e.type === 'chat:added' && e.chatId === chatOf(res).id);
-    expect(event.type === 'chat:added' && [...event.userIds].sort()).toEqual([alice.userId, bob.userId].sort());
+    expect(event.type === 'chat:added' && [...event.userIds].sort()).toEqual(
+      [alice.userId, bob.userId].sort(),
+    );
   });
 
   test('the same pair returns the existing chat with 200, whoever asks', async () => {
@@ -44,7 +46,9 @@ describe('direct chats', () => {
     const [alice, bob] = [await register('alice'), await register('bob')];
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        i % 2 === 0 ? alice.post('/api/chats', { type: 'direct', userId: bob.userId }) : bob.post('/api/chats', { type: 'direct', userId: alice.userId }),
+        i % 2 === 0
+          ? alice.post('/api/chats', { type: 'direct', userId: bob.userId })
+          : bob.post('/api/chats', { type: 'direct', userId: alice.userId }),
       ),
     );
     expect(answers.filter((r) => r.status === 201)).toHaveLength(1);
@@ -87,7 +91,11 @@ describe('direct chats', () => {
 describe('groups with members', () => {
   test('creates a group with memberIds: 201, owner plus members', async () => {
     const [alice, bob, carol] = [await register('alice'), await register('bob'), await register('carol')];
-    const res = await alice.post('/api/chats', { type: 'group', title: 'trio', memberIds: [bob.userId, carol.userId, alice.userId, bob.userId] });
+    const res = await alice.post('/api/chats', {
+      type: 'group',
+      title: 'trio',
+      memberIds: [bob.userId, carol.userId, alice.userId, bob.userId],
+    });
     expect(res.status).toBe(201);
     const chat = chatOf(res);
     expect(chat.members?.[0]).toMatchObject({ userId: alice.userId, role: 'owner' });
@@ -97,7 +105,11 @@ describe('groups with members', () => {
 
   test('an unknown member id is 404 user_not_found and creates nothing', async () => {
     const [alice, bob] = [await register('alice'), await register('bob')];
-    const res = await alice.post('/api/chats', { type: 'group', title: 'x', memberIds: [bob.userId, newId()] });
+    const res = await alice.post('/api/chats', {
+      type: 'group',
+      title: 'x',
+      memberIds: [bob.userId, newId()],
+    });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('user_not_found');
     expect((await alice.get('/api/chats')).body).toEqual({ chats: [] });
@@ -110,9 +122,13 @@ describe('groups with members', () => {
     const res = await alice.post(`/api/chats/${chatId}/members`, { userId: bob.userId });
     expect(res.status).toBe(201);
     expect(memberIds(chatOf(res))).toEqual([alice.userId, bob.userId].sort());
-    const event = await h.recorder.next((e) => e.type === 'chat:added' && e.chatId === chatId && e.userIds.includes(bob.userId));
+    const event = await h.recorder.next(
+      (e) => e.type === 'chat:added' && e.chatId === chatId && e.userIds.includes(bob.userId),
+    );
     expect(event).toMatchObject({ userIds: [bob.userId], chat: { id: chatId } });
-    expect(((await bob.get(`/api/chats/${chatId}/messages`)).body as { messages: Message[] }).messages).toHaveLength(1);
+    expect(
+      ((await bob.get(`/api/chats/${chatId}/messages`)).body as { messages: Message[] }).messages,
+    ).toHaveLength(1);
     expect((await bob.send(chatId, 'hi all')).status).toBe(201);
   });
 
@@ -139,10 +155,12 @@ describe('groups with members', () => {
     expect(add.status).toBe(403);
     expect(add.body.error.code).toBe('not_owner');
     expect((await bob.delete(`/api/chats/${chatId}/members/${alice.userId}`)).status).toBe(403);
-    expect(memberIds(chatOf(await alice.get(`/api/chats/${chatId}`)))).toEqual([alice.userId, bob.userId].sort());
+    expect(memberIds(chatOf(await alice.get(`/api/chats/${chatId}`)))).toEqual(
+      [alice.userId, bob.userId].sort(),
+    );
   });
 
-  test('a non-member cannot add anyone to someone else\'s chat: 404', async () => {
+  test("a non-member cannot add anyone to someone else's chat: 404", async () => {
     const [alice, mallory] = [await register('alice'), await register('mallory')];
     const chatId = await alice.createGroup();
     const res = await mallory.post(`/api/chats/${chatId}/members`, { userId: mallory.userId });
@@ -203,19 +221,24 @@ describe('between members', () => {
     expect(listed.messages).toEqual([sent]);
   });
 
-  test('unread counts others\' messages above my read marker; reading publishes chat:read', async () => {
+  test("unread counts others' messages above my read marker; reading publishes chat:read", async () => {
     const [alice, bob] = [await register('alice'), await register('bob')];
     const chatId = await alice.createGroup('club', [bob.userId]);
     for (let i = 1; i <= 3; i++) await bob.send(chatId, `b${i}`);
     await alice.send(chatId, 'a4');
     await bob.send(chatId, 'b5');
-    const summary = (c: ChatClient) => c.get('/api/chats').then((r) => (r.body as { chats: ChatSummary[] }).chats[0]);
+    const summary = (c: ChatClient) =>
+      c.get('/api/chats').then((r) => (r.body as { chats: ChatSummary[] }).chats[0]);
     // Alice's own send moved her marker to 4, so only b5 is unread; bob has read up to his own b5.
     expect(await summary(alice)).toMatchObject({ unread: 1, lastSeq: 5, lastMessage: { text: 'b5' } });
     expect(await summary(bob)).toMatchObject({ unread: 0 });
     expect((await alice.post(`/api/chats/${chatId}/read`, { seq: 5 })).status).toBe(204);
     expect(await summary(alice)).toMatchObject({ unread: 0 });
-    expect(await h.recorder.next((e) => e.type === 'chat:read' && e.chatId === chatId && e.userId === alice.userId)).toEqual({
+    expect(
+      await h.recorder.next(
+        (e) => e.type === 'chat:read' && e.chatId === chatId && e.userId === alice.userId,
+      ),
+    ).toEqual({
       type: 'chat:read',
       chatId,
       userId: alice.userId,
@@ -228,7 +251,10 @@ describe('between members', () => {
     // Registered one after another: auth bounds its password-hashing queue (503 busy beyond it).
     const senders: ChatClient[] = [];
     for (let i = 0; i < 50; i++) senders.push(await register(`s${i}`));
-    const chatId = await owner.createGroup('crowd', senders.map((s) => s.userId));
+    const chatId = await owner.createGroup(
+      'crowd',
+      senders.map((s) => s.userId),
+    );
     const answers = await Promise.all(senders.map((s, i) => s.send(chatId, `from ${i}`, `crowd-${i}`)));
     expect(answers.map((r) => r.status)).toEqual(senders.map(() => 201));
     const page = (await owner.get(`/api/chats/${chatId}/messages?limit=100`)).body as { messages: Message[] };

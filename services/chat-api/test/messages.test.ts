@@ -114,14 +114,21 @@ describe('idempotent sends', () => {
     // A later message's event arriving proves the retry published nothing: one connection keeps publish order.
     const sentinel = messageOf(await alice.send(chatId, 'sentinel'));
     await h.recorder.next((e) => e.type === 'chat:new' && e.message.id === sentinel.id);
-    expect(h.recorder.ofChat(chatId).filter((e) => e.type === 'chat:new').map((e) => e.type === 'chat:new' && e.message.seq)).toEqual([1, 2]);
+    expect(
+      h.recorder
+        .ofChat(chatId)
+        .filter((e) => e.type === 'chat:new')
+        .map((e) => e.type === 'chat:new' && e.message.seq),
+    ).toEqual([1, 2]);
     expect(sentinel.seq).toBe(2);
   });
 
   test('concurrent retries of one clientMsgId store one message and publish one event', async () => {
     const alice = new ChatClient(h, newId());
     const chatId = await alice.createGroup();
-    const answers = await Promise.all(Array.from({ length: 20 }, () => alice.send(chatId, 'burst', 'same-id')));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => alice.send(chatId, 'burst', 'same-id')),
+    );
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 200)).toHaveLength(19);
@@ -138,7 +145,11 @@ describe('idempotent sends', () => {
     const alice = new ChatClient(h, newId());
     const chatId = await alice.createGroup();
     const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => (i % 3 === 1 ? alice.send(chatId, 'retried', 'mixed-retry') : alice.send(chatId, `new ${i}`, `mixed-${i}`))),
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 1
+          ? alice.send(chatId, 'retried', 'mixed-retry')
+          : alice.send(chatId, `new ${i}`, `mixed-${i}`),
+      ),
     );
     const retries = answers.filter((_, i) => i % 3 === 1);
     expect(new Set(retries.map((r) => messageOf(r).id)).size).toBe(1);
@@ -194,14 +205,19 @@ describe('listing', () => {
     expect(seqs(await alice.get(`/api/chats/${chatId}/messages?limit=100`))).toEqual(range(21, 120));
   });
 
-  test.each([['limit=101'], ['limit=0'], ['limit=abc'], ['before=-1'], ['before=1&after=2'], ['limit=5&limit=6'], ['after=1.5']])(
-    'refuses ?%s with 400',
-    async (query) => {
-      const res = await alice.get(`/api/chats/${chatId}/messages?${query}`);
-      expect(res.status).toBe(400);
-      expect(res.body.error.code).toBe('validation_error');
-    },
-  );
+  test.each([
+    ['limit=101'],
+    ['limit=0'],
+    ['limit=abc'],
+    ['before=-1'],
+    ['before=1&after=2'],
+    ['limit=5&limit=6'],
+    ['after=1.5'],
+  ])('refuses ?%s with 400', async (query) => {
+    const res = await alice.get(`/api/chats/${chatId}/messages?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_error');
+  });
 
   test('a bracketed query key never becomes an operator: it is an unknown key, ignored', async () => {
     // Express 5's simple query parser keeps `before[$gt]` a plain string key, so nothing object-shaped reaches Mongo.
@@ -235,8 +251,12 @@ describe('edit and delete', () => {
     const chatId = await alice.createGroup();
     const sent = messageOf(await alice.send(chatId, 'x'));
     expect((await alice.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: '  ' })).status).toBe(400);
-    expect((await alice.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: 'z'.repeat(4001) })).status).toBe(400);
-    expect((await alice.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: { $set: 'x' } })).status).toBe(400);
+    expect(
+      (await alice.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: 'z'.repeat(4001) })).status,
+    ).toBe(400);
+    expect(
+      (await alice.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: { $set: 'x' } })).status,
+    ).toBe(400);
   });
 
   test('the sender soft-deletes: 204, text removed, seq kept, deletedAt set, chat:deleted published', async () => {
@@ -269,7 +289,9 @@ describe('edit and delete', () => {
     const mallory = new ChatClient(h, newId());
     const chatId = await alice.createGroup();
     const sent = messageOf(await alice.send(chatId, 'mine'));
-    expect((await mallory.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: 'pwned' })).status).toBe(404);
+    expect((await mallory.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: 'pwned' })).status).toBe(
+      404,
+    );
     expect((await mallory.delete(`/api/chats/${chatId}/messages/${sent.id}`)).status).toBe(404);
     expect(messagesOf(await alice.get(`/api/chats/${chatId}/messages`))).toEqual([sent]);
   });

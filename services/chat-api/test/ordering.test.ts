@@ -42,12 +42,14 @@ describe('seq assignment', () => {
     expect(chat.chat.lastSeq).toBe(50);
   });
 
-  test('one replica publishes a chat\'s messages in seq order', async () => {
+  test("one replica publishes a chat's messages in seq order", async () => {
     const alice = new ChatClient(h, newId());
     const chatId = await alice.createGroup('ordered');
     await Promise.all(range(30).map((i) => alice.send(chatId, `m${i}`, `ord-${i}`)));
     await h.recorder.next((e) => e.type === 'chat:new' && e.chatId === chatId && e.message.seq === 30);
-    const published = h.recorder.ofChat(chatId).flatMap((e) => (e.type === 'chat:new' ? [e.message.seq] : []));
+    const published = h.recorder
+      .ofChat(chatId)
+      .flatMap((e) => (e.type === 'chat:new' ? [e.message.seq] : []));
     expect(published).toEqual(range(30));
   });
 
@@ -69,8 +71,12 @@ describe('seq assignment', () => {
     const stored = await allMessages(alice, chatId);
     expect(stored.map((m) => m.seq)).toEqual(range(60));
     // Every stored message was published exactly once, whichever replica stored it.
-    await h.recorder.next((e) => e.type === 'chat:new' && e.chatId === chatId && h.recorder.ofChat(chatId).length >= 60);
-    const published = h.recorder.ofChat(chatId).flatMap((e) => (e.type === 'chat:new' ? [e.message.seq] : []));
+    await h.recorder.next(
+      (e) => e.type === 'chat:new' && e.chatId === chatId && h.recorder.ofChat(chatId).length >= 60,
+    );
+    const published = h.recorder
+      .ofChat(chatId)
+      .flatMap((e) => (e.type === 'chat:new' ? [e.message.seq] : []));
     expect([...published].sort((a, b) => a - b)).toEqual(range(60));
   });
 
@@ -82,7 +88,10 @@ describe('seq assignment', () => {
     const urls = [h.url, `http://127.0.0.1:${replica.port}`];
     const answers = await Promise.all(
       range(10).map((i) =>
-        request(urls[i % 2]!).post(`/api/chats/${chatId}/messages`).set(IDENTITY_HEADER, identity).send({ text: 'dup', clientMsgId: 'twice' }),
+        request(urls[i % 2]!)
+          .post(`/api/chats/${chatId}/messages`)
+          .set(IDENTITY_HEADER, identity)
+          .send({ text: 'dup', clientMsgId: 'twice' }),
       ),
     );
     expect(answers.filter((r) => r.status === 201)).toHaveLength(1);

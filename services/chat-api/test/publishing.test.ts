@@ -105,12 +105,17 @@ describe('embedded mode (no REDIS_URL)', () => {
     const chatId = (created.body as { chat: { id: string } }).chat.id;
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        request(url).post(`/api/chats/${chatId}/messages`).set(auth).send({ text: `b${i}`, clientMsgId: `b${i}` }),
+        request(url)
+          .post(`/api/chats/${chatId}/messages`)
+          .set(auth)
+          .send({ text: `b${i}`, clientMsgId: `b${i}` }),
       ),
     );
     expect(answers.every((r) => r.status === 201)).toBe(true);
     await until(() => received.filter((e) => e.type === 'chat:new' && e.chatId === chatId).length === 60);
-    const seqs = received.flatMap((e) => (e.type === 'chat:new' && e.chatId === chatId ? [e.message.seq] : []));
+    const seqs = received.flatMap((e) =>
+      e.type === 'chat:new' && e.chatId === chatId ? [e.message.seq] : [],
+    );
     expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 });

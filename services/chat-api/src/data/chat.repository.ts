@@ -30,7 +30,11 @@ export interface ChatRepository {
   findByIds(chatIds: readonly string[]): Promise<Chat[]>;
   createGroup(input: { title: string; ownerId: string; now: Date }): Promise<Chat>;
   /** Inserts the direct chat with its pair-derived id; `existing` when it was already there (or just won by a racer). */
-  createDirect(input: { chatId: string; ownerId: string; now: Date }): Promise<{ chat: Chat; created: boolean }>;
+  createDirect(input: {
+    chatId: string;
+    ownerId: string;
+    now: Date;
+  }): Promise<{ chat: Chat; created: boolean }>;
   /** Raises lastSeq and lastMessageAt; `$max`, so concurrent and out-of-order calls converge. */
   recordMessage(chatId: string, seq: number, at: Date): Promise<void>;
   setOwner(chatId: string, ownerId: string): Promise<void>;
@@ -44,17 +48,34 @@ export function createChatRepository(model: ChatModel): ChatRepository {
     },
     async findByIds(chatIds) {
       if (chatIds.length === 0) return [];
-      const records = await model.find({ _id: { $in: chatIds.map((id) => new Types.ObjectId(id)) } }).lean<ChatRecord[]>();
+      const records = await model
+        .find({ _id: { $in: chatIds.map((id) => new Types.ObjectId(id)) } })
+        .lean<ChatRecord[]>();
       return records.map(toChat);
     },
     async createGroup({ title, ownerId, now }) {
-      const doc = await model.create({ type: 'group', title, ownerId, lastSeq: 0, createdAt: now, lastMessageAt: null });
+      const doc = await model.create({
+        type: 'group',
+        title,
+        ownerId,
+        lastSeq: 0,
+        createdAt: now,
+        lastMessageAt: null,
+      });
       return toChat(doc.toObject());
     },
     async createDirect({ chatId, ownerId, now }) {
       const _id = new Types.ObjectId(chatId);
       try {
-        const doc = await model.create({ _id, type: 'direct', title: '', ownerId, lastSeq: 0, createdAt: now, lastMessageAt: null });
+        const doc = await model.create({
+          _id,
+          type: 'direct',
+          title: '',
+          ownerId,
+          lastSeq: 0,
+          createdAt: now,
+          lastMessageAt: null,
+        });
         return { chat: toChat(doc.toObject()), created: true };
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -64,7 +85,10 @@ export function createChatRepository(model: ChatModel): ChatRepository {
       }
     },
     async recordMessage(chatId, seq, at) {
-      await model.updateOne({ _id: new Types.ObjectId(chatId) }, { $max: { lastSeq: seq, lastMessageAt: at } });
+      await model.updateOne(
+        { _id: new Types.ObjectId(chatId) },
+        { $max: { lastSeq: seq, lastMessageAt: at } },
+      );
     },
     async setOwner(chatId, ownerId) {
       await model.updateOne({ _id: new Types.ObjectId(chatId) }, { $set: { ownerId } });

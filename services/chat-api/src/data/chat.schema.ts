@@ -32,5 +32,7 @@ export const chatSchema = new Schema<ChatRecord>(
 export type ChatModel = Model<ChatRecord>;
 
 export function chatModel(connection: Connection): ChatModel {
-  return (connection.models.Chat as ChatModel | undefined) ?? connection.model<ChatRecord>('Chat', chatSchema);
+  return (
+    (connection.models.Chat as ChatModel | undefined) ?? connection.model<ChatRecord>('Chat', chatSchema)
+  );
 }

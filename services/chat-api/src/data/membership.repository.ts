@@ -48,7 +48,11 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
       // Index scan on chat_user_unique's chatId prefix; a chat's members are few, so they are ordered here.
       const records = await model.find({ chatId: oid(chatId) }).lean<MembershipRecord[]>();
       return records
-        .sort((a, b) => a.joinedAt.getTime() - b.joinedAt.getTime() || a._id.toHexString().localeCompare(b._id.toHexString()))
+        .sort(
+          (a, b) =>
+            a.joinedAt.getTime() - b.joinedAt.getTime() ||
+            a._id.toHexString().localeCompare(b._id.toHexString()),
+        )
         .map(toMember);
     },
     async listByUser(userId) {

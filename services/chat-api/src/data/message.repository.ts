@@ -1,6 +1,11 @@
 import { Types } from 'mongoose';
 import type { Message } from '@cohort/common';
-import { MESSAGE_CLIENT_ID_INDEX, MESSAGE_SEQ_INDEX, type MessageModel, type MessageRecord } from './message.schema';
+import {
+  MESSAGE_CLIENT_ID_INDEX,
+  MESSAGE_SEQ_INDEX,
+  type MessageModel,
+  type MessageRecord,
+} from './message.schema';
 import { isDuplicateOn } from './mongo-errors';
 
 export function toMessage(record: MessageRecord): Message {
@@ -78,7 +83,9 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
   const oid = (id: string) => new Types.ObjectId(id);
   return {
     async findByClientMsgId(chatId, senderId, clientMsgId) {
-      const record = await model.findOne({ chatId: oid(chatId), senderId, clientMsgId }).lean<MessageRecord>();
+      const record = await model
+        .findOne({ chatId: oid(chatId), senderId, clientMsgId })
+        .lean<MessageRecord>();
       return record ? toMessage(record) : null;
     },
     async findById(chatId, messageId) {
@@ -118,16 +125,21 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         if (isDuplicateOn(firstError, MESSAGE_CLIENT_ID_INDEX, ['chatId', 'senderId', 'clientMsgId'])) {
           return { stored: storedBefore, refused: 'client_msg_id_taken' };
         }
-        if (isDuplicateOn(firstError, MESSAGE_SEQ_INDEX, ['chatId', 'seq'])) return { stored: storedBefore, refused: 'seq_taken' };
+        if (isDuplicateOn(firstError, MESSAGE_SEQ_INDEX, ['chatId', 'seq']))
+          return { stored: storedBefore, refused: 'seq_taken' };
         throw err;
       }
     },
     async list(chatId, { before, after, limit }) {
       const chat = oid(chatId);
       if (after !== undefined) {
-        return (await model.find({ chatId: chat, seq: { $gt: after } }).sort({ seq: 1 }).limit(limit).lean<MessageRecord[]>()).map(
-          toMessage,
-        );
+        return (
+          await model
+            .find({ chatId: chat, seq: { $gt: after } })
+            .sort({ seq: 1 })
+            .limit(limit)
+            .lean<MessageRecord[]>()
+        ).map(toMessage);
       }
       const filter = before !== undefined ? { chatId: chat, seq: { $lt: before } } : { chatId: chat };
       const newestFirst = await model.find(filter).sort({ seq: -1 }).limit(limit).lean<MessageRecord[]>();

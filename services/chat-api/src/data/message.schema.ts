@@ -33,10 +33,16 @@ export const messageSchema = new Schema<MessageRecord>(
 // lookups and the sequencer's max-seq probe. Unique: two messages can never share a seq in a chat.
 messageSchema.index({ chatId: 1, seq: 1 }, { unique: true, name: MESSAGE_SEQ_INDEX });
 // Idempotent send: the lookup of a retried clientMsgId; unique, so concurrent retries store one message.
-messageSchema.index({ chatId: 1, senderId: 1, clientMsgId: 1 }, { unique: true, name: MESSAGE_CLIENT_ID_INDEX });
+messageSchema.index(
+  { chatId: 1, senderId: 1, clientMsgId: 1 },
+  { unique: true, name: MESSAGE_CLIENT_ID_INDEX },
+);
 
 export type MessageModel = Model<MessageRecord>;
 
 export function messageModel(connection: Connection): MessageModel {
-  return (connection.models.Message as MessageModel | undefined) ?? connection.model<MessageRecord>('Message', messageSchema);
+  return (
+    (connection.models.Message as MessageModel | undefined) ??
+    connection.model<MessageRecord>('Message', messageSchema)
+  );
 }

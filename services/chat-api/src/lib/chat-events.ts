@@ -14,7 +14,11 @@ export interface ChatEventPublisher {
   flush(): Promise<void>;
 }
 
-export function createChatEventPublisher(bus: EventBus, logger: Logger, registry?: Registry): ChatEventPublisher {
+export function createChatEventPublisher(
+  bus: EventBus,
+  logger: Logger,
+  registry?: Registry,
+): ChatEventPublisher {
   const registers = registry ? [registry] : [];
   const published = new Counter({
     name: 'chat_events_published_total',
@@ -22,7 +26,11 @@ export function createChatEventPublisher(bus: EventBus, logger: Logger, registry
     labelNames: ['type'] as const,
     registers,
   });
-  const failed = new Counter({ name: 'chat_event_publish_failures_total', help: 'Chat events the bus refused', registers });
+  const failed = new Counter({
+    name: 'chat_event_publish_failures_total',
+    help: 'Chat events the bus refused',
+    registers,
+  });
   const inFlight = new Set<Promise<void>>();
   return {
     publish(event) {
@@ -31,7 +39,10 @@ export function createChatEventPublisher(bus: EventBus, logger: Logger, registry
         () => undefined,
         (err: unknown) => {
           failed.inc();
-          logger.error({ err, event: event.type, chatId: event.chatId }, 'chat event publish failed; clients recover it with ?after=');
+          logger.error(
+            { err, event: event.type, chatId: event.chatId },
+            'chat event publish failed; clients recover it with ?after=',
+          );
         },
       );
       inFlight.add(pending);

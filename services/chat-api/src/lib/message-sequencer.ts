@@ -57,7 +57,10 @@ const MAX_BATCH = 100;
 const MAX_SEQ_REFUSALS = 25;
 const MAX_LANES = 10_000;
 
-export function createMessageSequencer(messages: MessageRepository, now: () => Date = () => new Date()): MessageSequencer {
+export function createMessageSequencer(
+  messages: MessageRepository,
+  now: () => Date = () => new Date(),
+): MessageSequencer {
   const lanes = new Map<string, Lane>();
 
   /** Stores `batch` with consecutive seqs, settling each entry; throws only what it could not attribute. */
@@ -67,7 +70,9 @@ export function createMessageSequencer(messages: MessageRepository, now: () => D
     let seqRefusals = 0;
     while (remaining.length > 0) {
       if (seqRefusals >= MAX_SEQ_REFUSALS) {
-        throw new AppError(503, 'sequence_contention', 'The chat is too busy right now; retry the send', { 'Retry-After': '1' });
+        throw new AppError(503, 'sequence_contention', 'The chat is too busy right now; retry the send', {
+          'Retry-After': '1',
+        });
       }
       lane.lastSeq ??= await messages.maxSeq(chatId);
       const base = lane.lastSeq;

@@ -22,12 +22,23 @@ const usersResponseSchema = z.object({ users: z.array(z.looseObject({ id: z.stri
 const IDS_PER_REQUEST = 100;
 
 /** `GET {AUTH_URL}/api/users?ids=a,b` over a keep-alive pool, forwarding the caller's identity assertion. */
-export function createAuthUserDirectory({ baseUrl, logger, timeoutMs = 3000 }: AuthUserDirectoryOptions): UserDirectory {
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 32, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+export function createAuthUserDirectory({
+  baseUrl,
+  logger,
+  timeoutMs = 3000,
+}: AuthUserDirectoryOptions): UserDirectory {
+  const agent = new Agent({
+    keepAliveTimeout: 10_000,
+    connections: 32,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
 
   const unavailable = (reason: string, detail: Record<string, unknown>) => {
     logger.error({ ...detail, authUrl: baseUrl }, `user lookup failed: ${reason}`);
-    return new AppError(503, 'auth_unavailable', 'The user directory is unavailable; try again shortly', { 'Retry-After': '1' });
+    return new AppError(503, 'auth_unavailable', 'The user directory is unavailable; try again shortly', {
+      'Retry-After': '1',
+    });
   };
 
   const lookup = async (ids: readonly string[], caller: Caller): Promise<Set<string>> => {
@@ -37,11 +48,17 @@ export function createAuthUserDirectory({ baseUrl, logger, timeoutMs = 3000 }: A
       response = await request(url, {
         method: 'GET',
         dispatcher: agent,
-        headers: { [IDENTITY_HEADER]: caller.assertion, [REQUEST_ID_HEADER]: caller.requestId, accept: 'application/json' },
+        headers: {
+          [IDENTITY_HEADER]: caller.assertion,
+          [REQUEST_ID_HEADER]: caller.requestId,
+          accept: 'application/json',
+        },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const timedOut = err instanceof undiciErrors.HeadersTimeoutError || (err instanceof Error && err.name === 'TimeoutError');
+      const timedOut =
+        err instanceof undiciErrors.HeadersTimeoutError ||
+        (err instanceof Error && err.name === 'TimeoutError');
       throw unavailable(timedOut ? 'timeout' : 'unreachable', { err });
     }
     let body: unknown;
@@ -50,7 +67,8 @@ export function createAuthUserDirectory({ baseUrl, logger, timeoutMs = 3000 }: A
     } catch (err) {
       throw unavailable('unreadable answer', { err, status: response.statusCode });
     }
-    if (response.statusCode !== 200) throw unavailable('unexpected status', { status: response.statusCode, body });
+    if (response.statusCode !== 200)
+      throw unavailable('unexpected status', { status: response.statusCode, body });
     const parsed = usersResponseSchema.safeParse(body);
     if (!parsed.success) throw unavailable('unexpected answer shape', { issues: parsed.error.issues });
     return new Set(parsed.data.users.map((u) => u.id));
@@ -61,11 +79,18 @@ export function createAuthUserDirectory({ baseUrl, logger, timeoutMs = 3000 }: A
       const unique = [...new Set(userIds)];
       if (unique.length === 0) return;
       const chunks: string[][] = [];
-      for (let i = 0; i < unique.length; i += IDS_PER_REQUEST) chunks.push(unique.slice(i, i + IDS_PER_REQUEST));
+      for (let i = 0; i < unique.length; i += IDS_PER_REQUEST)
+        chunks.push(unique.slice(i, i + IDS_PER_REQUEST));
       const found = await Promise.all(chunks.map((chunk) => lookup(chunk, caller)));
       const missing = unique.filter((id) => !found.some((set) => set.has(id)));
       if (missing.length > 0) {
-        throw new AppError(404, 'user_not_found', `No such user: ${missing.join(', ')}`, {}, { userIds: missing });
+        throw new AppError(
+          404,
+          'user_not_found',
+          `No such user: ${missing.join(', ')}`,
+          {},
+          { userIds: missing },
+        );
       }
     },
     async close() {

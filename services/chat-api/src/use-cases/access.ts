@@ -5,7 +5,11 @@ import type { Repositories } from './deps';
 export const chatNotFound = () => AppError.notFound('Chat not found', 'chat_not_found');
 
 /** The caller's membership, or the same 404 a missing chat gives. */
-export async function requireMembership(repos: Repositories, chatId: string, userId: string): Promise<ChatMember> {
+export async function requireMembership(
+  repos: Repositories,
+  chatId: string,
+  userId: string,
+): Promise<ChatMember> {
   const membership = await repos.memberships.find(chatId, userId);
   if (!membership) throw chatNotFound();
   return membership;
@@ -20,6 +24,9 @@ export async function requireChat(repos: Repositories, chatId: string): Promise<
 
 /** A chat with its member list (GET /api/chats/:chatId, and the payload of chat:added). */
 export async function chatWithMembers(repos: Repositories, chatId: string): Promise<Chat> {
-  const [chat, members] = await Promise.all([requireChat(repos, chatId), repos.memberships.listByChat(chatId)]);
+  const [chat, members] = await Promise.all([
+    requireChat(repos, chatId),
+    repos.memberships.listByChat(chatId),
+  ]);
   return { ...chat, members };
 }

@@ -13,7 +13,8 @@ export async function addMember(
   const { repos, users, events, now } = deps;
   const me = await requireMembership(repos, chatId, caller.userId);
   const chat = await requireChat(repos, chatId);
-  if (chat.type === 'direct') throw AppError.forbidden('The members of a direct chat are fixed', 'direct_chat_fixed');
+  if (chat.type === 'direct')
+    throw AppError.forbidden('The members of a direct chat are fixed', 'direct_chat_fixed');
   if (me.role !== 'owner') throw AppError.forbidden('Only the chat owner can add members', 'not_owner');
   await users.assertUsersExist([userId], caller);
   const added = await repos.memberships.add(chatId, [{ userId, role: 'member' }], now());

@@ -11,11 +11,22 @@ export interface CreateChatResult {
 }
 
 /** POST /api/chats: a group owned by the caller, or the one direct chat between the caller and another user. */
-export async function createChat(deps: UseCaseDeps, caller: Caller, body: CreateChatBody): Promise<CreateChatResult> {
-  return body.type === 'group' ? createGroup(deps, caller, body.title, body.memberIds ?? []) : openDirect(deps, caller, body.userId);
+export async function createChat(
+  deps: UseCaseDeps,
+  caller: Caller,
+  body: CreateChatBody,
+): Promise<CreateChatResult> {
+  return body.type === 'group'
+    ? createGroup(deps, caller, body.title, body.memberIds ?? [])
+    : openDirect(deps, caller, body.userId);
 }
 
-async function createGroup(deps: UseCaseDeps, caller: Caller, title: string, memberIds: readonly string[]): Promise<CreateChatResult> {
+async function createGroup(
+  deps: UseCaseDeps,
+  caller: Caller,
+  title: string,
+  memberIds: readonly string[],
+): Promise<CreateChatResult> {
   const { repos, users, events, now } = deps;
   const others = [...new Set(memberIds)].filter((id) => id !== caller.userId);
   await users.assertUsersExist(others, caller);
@@ -23,7 +34,10 @@ async function createGroup(deps: UseCaseDeps, caller: Caller, title: string, mem
   const created = await repos.chats.createGroup({ title, ownerId: caller.userId, now: at });
   const added = await repos.memberships.add(
     created.id,
-    [{ userId: caller.userId, role: 'owner' }, ...others.map((userId) => ({ userId, role: 'member' as const }))],
+    [
+      { userId: caller.userId, role: 'owner' },
+      ...others.map((userId) => ({ userId, role: 'member' as const })),
+    ],
     at,
   );
   const chat = await chatWithMembers(repos, created.id);
@@ -33,7 +47,8 @@ async function createGroup(deps: UseCaseDeps, caller: Caller, title: string, mem
 
 async function openDirect(deps: UseCaseDeps, caller: Caller, userId: string): Promise<CreateChatResult> {
   const { repos, users, events, now } = deps;
-  if (userId === caller.userId) throw AppError.badRequest('A direct chat needs another user', 'invalid_direct_chat');
+  if (userId === caller.userId)
+    throw AppError.badRequest('A direct chat needs another user', 'invalid_direct_chat');
   await users.assertUsersExist([userId], caller);
   const at = now();
   const { chat: stored, created } = await repos.chats.createDirect({

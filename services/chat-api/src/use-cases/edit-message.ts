@@ -7,16 +7,28 @@ export const messageNotFound = () => AppError.notFound('Message not found', 'mes
 const messageDeleted = () => new AppError(409, 'message_deleted', 'The message was deleted');
 
 /** The message, for its sender only: 404 when it is not in this chat, 403 when someone else sent it. */
-export async function requireOwnMessage(repos: Repositories, caller: Caller, chatId: string, messageId: string): Promise<Message> {
+export async function requireOwnMessage(
+  repos: Repositories,
+  caller: Caller,
+  chatId: string,
+  messageId: string,
+): Promise<Message> {
   await requireMembership(repos, chatId, caller.userId);
   const message = await repos.messages.findById(chatId, messageId);
   if (!message) throw messageNotFound();
-  if (message.senderId !== caller.userId) throw AppError.forbidden('Only the sender can change a message', 'not_sender');
+  if (message.senderId !== caller.userId)
+    throw AppError.forbidden('Only the sender can change a message', 'not_sender');
   return message;
 }
 
 /** PATCH /api/chats/:chatId/messages/:messageId: the sender replaces the text; seq and position stay. */
-export async function editMessage(deps: UseCaseDeps, caller: Caller, chatId: string, messageId: string, text: string): Promise<Message> {
+export async function editMessage(
+  deps: UseCaseDeps,
+  caller: Caller,
+  chatId: string,
+  messageId: string,
+  text: string,
+): Promise<Message> {
   const { repos, events, now } = deps;
   const message = await requireOwnMessage(repos, caller, chatId, messageId);
   if (message.deletedAt) throw messageDeleted();

@@ -13,7 +13,9 @@ export async function listChats({ repos }: UseCaseDeps, caller: Caller): Promise
   const readUpTo = new Map(mine.map((m) => [m.chatId, m.lastReadSeq]));
   // _id $in: an index scan over the caller's chats; ordering those few by activity happens here.
   const chats = await repos.chats.findByIds(mine.map((m) => m.chatId));
-  const lastMessages = await repos.messages.findAt(chats.filter((c) => c.lastSeq > 0).map((c) => ({ chatId: c.id, seq: c.lastSeq })));
+  const lastMessages = await repos.messages.findAt(
+    chats.filter((c) => c.lastSeq > 0).map((c) => ({ chatId: c.id, seq: c.lastSeq })),
+  );
   const activity = (c: { lastMessageAt: string | null; createdAt: string }) => c.lastMessageAt ?? c.createdAt;
   return chats
     .map((chat) => ({

@@ -3,7 +3,12 @@ import { requireChat, requireMembership } from './access';
 import type { UseCaseDeps } from './deps';
 
 /** POST /api/chats/:chatId/read: moves the caller's read marker to `seq`, clamped to the chat's lastSeq, never back. */
-export async function markRead(deps: UseCaseDeps, caller: Caller, chatId: string, seq: number): Promise<void> {
+export async function markRead(
+  deps: UseCaseDeps,
+  caller: Caller,
+  chatId: string,
+  seq: number,
+): Promise<void> {
   const { repos, events } = deps;
   const me = await requireMembership(repos, chatId, caller.userId);
   const chat = await requireChat(repos, chatId);

@@ -8,13 +8,19 @@ import type { UseCaseDeps } from './deps';
  * (a direct chat too: opening it again brings the leaver back). When the owner leaves, the earliest-joined
  * remaining member becomes the owner.
  */
-export async function removeMember(deps: UseCaseDeps, caller: Caller, chatId: string, userId: string): Promise<void> {
+export async function removeMember(
+  deps: UseCaseDeps,
+  caller: Caller,
+  chatId: string,
+  userId: string,
+): Promise<void> {
   const { repos, events } = deps;
   const me = await requireMembership(repos, chatId, caller.userId);
   const chat = await requireChat(repos, chatId);
   const leaving = userId === caller.userId;
   if (!leaving) {
-    if (chat.type === 'direct') throw AppError.forbidden('The members of a direct chat are fixed', 'direct_chat_fixed');
+    if (chat.type === 'direct')
+      throw AppError.forbidden('The members of a direct chat are fixed', 'direct_chat_fixed');
     if (me.role !== 'owner') throw AppError.forbidden('Only the chat owner can remove members', 'not_owner');
   }
   const removed = await repos.memberships.remove(chatId, userId);

@@ -19,8 +19,10 @@ export async function sendMessage(
   await sendLimiter.consume(caller.userId);
   const original = await repos.messages.findByClientMsgId(chatId, caller.userId, body.clientMsgId);
   if (original) return { message: original, created: false };
-  const result = await sequencer.append(chatId, { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId }, (message) =>
-    events.publish({ type: 'chat:new', chatId, message }),
+  const result = await sequencer.append(
+    chatId,
+    { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId },
+    (message) => events.publish({ type: 'chat:new', chatId, message }),
   );
   if (result.created) {
     const { seq, createdAt } = result.message;
