@@ -149,7 +149,9 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
     return other ? [...other.docs.values()].map((d) => deepClone(d)) : [];
   };
   try {
-    let docs = input.map((d) => deepClone(d));
+    // Stored documents are shared, never mutated: copy them unless every stage only reads its input.
+    const readOnly = rest.every((stage) => Object.keys(stage).every((k) => READ_ONLY_STAGES.has(k)));
+    let docs = readOnly ? input : input.map((d) => deepClone(d));
     let segment: Doc[] = [];
     const runSegment = (): void => {
       if (segment.length === 0) return;
@@ -169,6 +171,18 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
     throw toMongoError(err);
   }
 }
+
+/** Stages that build new documents or reorder them but never modify the ones they receive. */
+const READ_ONLY_STAGES = new Set([
+  '$match',
+  '$group',
+  '$count',
+  '$sort',
+  '$skip',
+  '$limit',
+  '$project',
+  '$sortByCount',
+]);
 
 interface SimpleLookup {
   from: string;
