@@ -1,4 +1,5 @@
-import type { Chat, ChatSummary, Message } from '@cohort/common';
+import { IDENTITY_HEADER, type Chat, type ChatSummary, type Message } from '@cohort/common';
+import { waitFor } from '@cohort/testkit';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
 // Integration suite: real store, redis-server (and auth) per file; jest's 5 s default is for unit tests.
@@ -63,6 +64,22 @@ describe('direct chats', () => {
     const res = await alice.post('/api/chats', { type: 'direct', userId: newId() });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('user_not_found');
+  });
+
+  test("the user lookup carries the caller's request id to auth", async () => {
+    const [alice, bob] = [await register('alice'), await register('bob')];
+    const requestId = `trace-${newId()}`;
+    const res = await h
+      .http()
+      .post('/api/chats')
+      .set(IDENTITY_HEADER, await h.identity(alice.userId))
+      .set('x-request-id', requestId)
+      .send({ type: 'direct', userId: bob.userId });
+    expect(res.status).toBe(201);
+    await waitFor(() => {
+      if (!h.auth!.service.logs.some((line) => line.includes(requestId) && line.includes('/api/users')))
+        throw new Error('not logged yet');
+    });
   });
 
   test('its members are fixed: adding or removing someone else is 403', async () => {
