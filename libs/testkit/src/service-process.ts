@@ -104,7 +104,7 @@ export async function spawnNodeProcess({
   } catch (err) {
     child.kill('SIGKILL');
     const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`${label} did not start: ${reason}\n${logs.slice(-20).join('\n')}`);
+    throw new Error(`${label} did not start: ${reason}\n${logs.slice(-20).join('\n')}`, { cause: err });
   }
   return {
     name: label,
