@@ -47,7 +47,14 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
     logger,
     now,
   };
-  const app = createBaseApp({ logger, metrics, production: config.NODE_ENV === 'production' });
+  // A 4,000-character message a client sends with ASCII-only JSON (\uXXXX escapes, as Python's json does
+  // by default) is up to 24 KB: the base 16 KB limit would refuse legitimate messages with 413.
+  const app = createBaseApp({
+    logger,
+    metrics,
+    production: config.NODE_ENV === 'production',
+    bodyLimit: '64kb',
+  });
   app.use(
     createOpsRouter({ service: 'chat-api', registry: metrics.registry, readiness: deps.readiness ?? {} }),
   );

@@ -1,4 +1,4 @@
-import type { Message } from '@cohort/common';
+import { IDENTITY_HEADER, type Message } from '@cohort/common';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
 // Integration suite: real store, redis-server (and auth) per file; jest's 5 s default is for unit tests.
@@ -47,6 +47,25 @@ describe('sending', () => {
     const res = await alice.send(chatId, 'x'.repeat(4001));
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('validation_error');
+  });
+
+  test('accepts 4000 non-ASCII characters sent as \\u escapes (24 KB of JSON)', async () => {
+    const alice = new ChatClient(h, newId());
+    const chatId = await alice.createGroup();
+    const text = '漢'.repeat(4000);
+    const body = JSON.stringify({ text, clientMsgId: 'escaped' }).replace(
+      /[\u0080-\uffff]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
+    expect(body.length).toBeGreaterThan(24_000);
+    const res = await h
+      .http()
+      .post(`/api/chats/${chatId}/messages`)
+      .set(IDENTITY_HEADER, await h.identity(alice.userId))
+      .set('content-type', 'application/json')
+      .send(body);
+    expect(res.status).toBe(201);
+    expect(messageOf(res).text).toBe(text);
   });
 
   test('counts the limit after trimming', async () => {
