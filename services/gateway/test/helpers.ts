@@ -142,7 +142,7 @@ export interface TestGatewayOptions {
   authUrl: string;
   chatApiUrl: string;
   realtimeUrl?: string;
-  /** Verify against a JWKS URL instead of the local public key. */
+  /** Verify against a JWKS URL instead of the local public key; '' means the default (auth's). */
   jwksUrl?: string;
   env?: Record<string, string>;
   denylist?: Parameters<typeof startGateway>[0]['denylist'];
@@ -161,9 +161,11 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     AUTH_URL: options.authUrl,
     CHAT_API_URL: options.chatApiUrl,
     INTERNAL_SIGNING_KEY: options.keys.gatewayIdentity.privateKeyPem,
-    ...(options.jwksUrl
-      ? { JWKS_URL: options.jwksUrl }
-      : { JWT_PUBLIC_KEY: options.keys.access.publicKeyPem }),
+    ...(options.jwksUrl === undefined
+      ? { JWT_PUBLIC_KEY: options.keys.access.publicKeyPem }
+      : options.jwksUrl
+        ? { JWKS_URL: options.jwksUrl }
+        : {}),
     ...(options.realtimeUrl ? { REALTIME_URL: options.realtimeUrl } : {}),
     ...options.env,
   };
