@@ -269,7 +269,8 @@ export class ChatController {
           const onlineSet = new Set(online);
           const members = this.state.chats[chatId]?.members?.map((m) => m.userId) ?? [];
           for (const userId of new Set([...members, ...online])) {
-            if (userId !== this.me.id) this.dispatch({ type: 'presence', userId, online: onlineSet.has(userId) });
+            if (userId !== this.me.id)
+              this.dispatch({ type: 'presence', userId, online: onlineSet.has(userId) });
           }
         } catch (err) {
           console.warn('presence:get failed', chatId, err);
@@ -415,7 +416,7 @@ export class ChatController {
   /** Sends a failed message again with the same clientMsgId: the server stores it at most once. */
   retry(chatId: string, clientMsgId: string): void {
     const item = this.state.threads[chatId]?.items.find(
-      (m) => m.clientMsgId === clientMsgId && m.status === 'failed',
+      (m) => m.clientMsgId === clientMsgId && m.status !== 'sent',
     );
     this.autoRetry.delete(`${chatId}|${clientMsgId}`);
     if (!item) return;
@@ -428,7 +429,7 @@ export class ChatController {
     this.dispatch({ type: 'message/discard', chatId, clientMsgId });
   }
 
-  private async deliver(chatId: string, text: string, clientMsgId: string): Promise<void> {
+  private async deliver(chatId: string, text: string, clientMsgId: string, attempt = 1): Promise<void> {
     try {
       const message = this.socket?.connected
         ? (
@@ -442,7 +443,24 @@ export class ChatController {
       this.ingest(chatId, [message]);
       this.markRead(chatId);
     } catch (err) {
-      if (isTransient(err)) this.autoRetry.add(`${chatId}|${clientMsgId}`);
+      // A lost ack while connected (the link died, or came back, in between): one more try at once;
+      // the clientMsgId makes it safe.
+      if (isTransient(err) && this.socket?.connected && attempt < 2) {
+        return this.deliver(chatId, text, clientMsgId, attempt + 1);
+      }
+      const key = `${chatId}|${clientMsgId}`;
+      if (isTransient(err)) this.autoRetry.add(key);
+      if (isTransient(err) && !this.socket?.connected) {
+        // Offline: keep it pending; it goes out by itself after the reconnect's catch-up.
+        this.dispatch({
+          type: 'message/local-status',
+          chatId,
+          clientMsgId,
+          status: 'pending',
+          error: 'Waiting for the connection…',
+        });
+        return;
+      }
       this.dispatch({
         type: 'message/local-status',
         chatId,

@@ -37,29 +37,31 @@ export function ChatApp({ me, onSignedOut }: Props) {
     <ControllerContext.Provider value={controller}>
       <div className={`app ${activeChatId ? 'show-conversation' : 'show-list'}`}>
         <ReconnectBanner />
-        <aside className="sidebar" aria-label="Chats">
-          <ChatList
-            onNewDirect={() => setDialog('direct')}
-            onNewGroup={() => setDialog('group')}
-            onLogout={logout}
-          />
-        </aside>
-        <main className="pane">
-          {activeChatId ? (
-            <Conversation key={activeChatId} chatId={activeChatId} />
-          ) : (
-            <div className="empty-pane">
-              <div className="empty-illustration" aria-hidden="true">
-                <Icon name="chat" size={40} />
+        <div className="app-body">
+          <aside className="sidebar" aria-label="Chats">
+            <ChatList
+              onNewDirect={() => setDialog('direct')}
+              onNewGroup={() => setDialog('group')}
+              onLogout={logout}
+            />
+          </aside>
+          <main className="pane">
+            {activeChatId ? (
+              <Conversation key={activeChatId} chatId={activeChatId} />
+            ) : (
+              <div className="empty-pane">
+                <div className="empty-illustration" aria-hidden="true">
+                  <Icon name="chat" size={40} />
+                </div>
+                <h2>Pick a chat</h2>
+                <p className="muted">Choose a conversation on the left, or start a new one.</p>
+                <button type="button" className="btn primary" onClick={() => setDialog('direct')}>
+                  Start a chat
+                </button>
               </div>
-              <h2>Pick a chat</h2>
-              <p className="muted">Choose a conversation on the left, or start a new one.</p>
-              <button type="button" className="btn primary" onClick={() => setDialog('direct')}>
-                Start a chat
-              </button>
-            </div>
-          )}
-        </main>
+            )}
+          </main>
+        </div>
       </div>
       {dialog && (
         <NewChatDialog

@@ -72,7 +72,7 @@ export const MessageItem = memo(function MessageItem({
               {formatTime(m.createdAt)}
             </time>
             {mine && m.status === 'pending' && (
-              <span className="status" title="Sending…">
+              <span className="status" title={m.error ?? 'Sending…'}>
                 <Icon name="clock" size={13} />
                 <span className="sr-only">Sending</span>
               </span>
@@ -152,6 +152,7 @@ export const MessageItem = memo(function MessageItem({
           {actionError}
         </div>
       )}
+      {m.status === 'pending' && m.error && <div className="seen">{m.error}</div>}
       {seen && <div className="seen">Seen</div>}
     </li>
   );

@@ -164,3 +164,39 @@ describe('threads', () => {
     expect(state.typing.c1?.[ada]).toBeUndefined();
   });
 });
+
+describe('read markers', () => {
+  const members = [
+    { userId: me, role: 'owner' as const, joinedAt: '2025-01-01T00:00:00.000Z', lastReadSeq: 0 },
+    { userId: ada, role: 'member' as const, joinedAt: '2025-01-01T00:00:00.000Z', lastReadSeq: 0 },
+  ];
+
+  it('treats a message as its sender having read up to it', () => {
+    const state = run(withChats(chat('c1', { members })), {
+      type: 'messages/received',
+      chatId: 'c1',
+      messages: [msg('c1', 1, { senderId: me }), msg('c1', 2)],
+      viewing: true,
+    });
+    expect(state.chats.c1?.members?.find((m) => m.userId === ada)?.lastReadSeq).toBe(2);
+  });
+
+  it('moves a member’s marker forward on chat:read, never back', () => {
+    const state = run(
+      withChats(chat('c1', { members, lastSeq: 5 })),
+      { type: 'read', chatId: 'c1', userId: ada, seq: 4 },
+      { type: 'read', chatId: 'c1', userId: ada, seq: 2 },
+    );
+    expect(state.chats.c1?.members?.find((m) => m.userId === ada)?.lastReadSeq).toBe(4);
+  });
+
+  it('hides presence dots while disconnected (they would be guesses)', () => {
+    const state = run(
+      withChats(chat('c1')),
+      { type: 'connection', status: 'connected' },
+      { type: 'presence', userId: ada, online: true },
+      { type: 'connection', status: 'disconnected' },
+    );
+    expect(state.online[ada]).toBeUndefined();
+  });
+});

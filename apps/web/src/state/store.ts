@@ -138,6 +138,21 @@ function bumpSummary(
   return next;
 }
 
+/** Sending moves the sender's read marker to the message sent (chat-api), so a message is also a read receipt. */
+function advanceSenderMarkers(chat: ChatSummary, messages: readonly Message[]): ChatSummary {
+  if (!chat.members) return chat;
+  const top = new Map<string, number>();
+  for (const m of messages) top.set(m.senderId, Math.max(top.get(m.senderId) ?? 0, m.seq));
+  if (!chat.members.some((m) => (top.get(m.userId) ?? 0) > m.lastReadSeq)) return chat;
+  return {
+    ...chat,
+    members: chat.members.map((m) => {
+      const seq = top.get(m.userId) ?? 0;
+      return seq > m.lastReadSeq ? { ...m, lastReadSeq: seq } : m;
+    }),
+  };
+}
+
 function withThread(state: ChatState, chatId: string, update: (t: Thread) => Thread): ChatState {
   const current = state.threads[chatId] ?? emptyThread;
   const next = update(current);
@@ -205,7 +220,10 @@ export function reducer(state: ChatState, action: Action): ChatState {
       let next = state;
       const chat = state.chats[action.chatId];
       if (chat) {
-        const bumped = bumpSummary(state, chat, action.messages, action.viewing);
+        const bumped = advanceSenderMarkers(
+          bumpSummary(state, chat, action.messages, action.viewing),
+          action.messages,
+        );
         if (bumped !== chat) next = { ...next, chats: { ...next.chats, [chat.id]: bumped } };
       }
       // A chat never opened keeps no messages: opening it fetches the newest page, which covers these.
@@ -322,7 +340,11 @@ export function reducer(state: ChatState, action: Action): ChatState {
       return { ...state, chats: { ...state.chats, [chat.id]: { ...chat, unread: 0 } } };
     }
     case 'connection':
-      return state.connection === action.status ? state : { ...state, connection: action.status };
+      if (state.connection === action.status) return state;
+      // Offline we cannot know who else is: drop the dots until presence:get refills them on reconnect.
+      return action.status === 'disconnected'
+        ? { ...state, connection: action.status, online: {}, typing: {} }
+        : { ...state, connection: action.status };
   }
 }
 
