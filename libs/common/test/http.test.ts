@@ -81,7 +81,7 @@ describe('error mapping', () => {
     expect(bad.body.error.code).toBe('invalid_json');
     const big = await request(app)
       .post('/things')
-      .send({ name: 'x'.repeat(20_000) });
+      .send({ name: 'x'.repeat(70_000) });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');
   });

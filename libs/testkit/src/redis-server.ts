@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { connect } from 'node:net';
 import { freePort, waitFor } from './ports';
 
 export interface RedisServer {
@@ -45,25 +45,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         reject(new Error(`cannot start redis-server (is it installed? npm run setup): ${err.message}`)),
       );
     });
-    await Promise.race([
-      spawnFailed,
-      waitFor(async () => {
-        const probe = new Redis({
-          port,
-          host: '127.0.0.1',
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        });
-        probe.on('error', () => undefined);
-        try {
-          await probe.connect();
-          await probe.ping();
-        } finally {
-          probe.disconnect();
-        }
-      }, 10_000),
-    ]);
+    await Promise.race([spawnFailed, waitFor(() => pingOnce(port), 10_000)]);
   };
 
   const stop = async () => {
@@ -87,4 +69,26 @@ export async function startRedisServer(): Promise<RedisServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** One raw PING over a fresh TCP connection (no client library, so no timers left behind). */
+function pingOnce(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setTimeout(1000);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      socket.destroy();
+      if (data.toString().startsWith('+PONG')) resolve();
+      else reject(new Error(`unexpected answer ${data.toString()}`));
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      reject(new Error('PING timed out'));
+    });
+    socket.once('error', (err) => {
+      socket.destroy();
+      reject(err);
+    });
+  });
 }

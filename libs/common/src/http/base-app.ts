@@ -7,7 +7,10 @@ import type { ServiceMetrics } from './metrics';
 export interface BaseAppOptions {
   logger: Logger;
   metrics: ServiceMetrics;
-  /** JSON body limit (default 16kb: the largest legitimate body is a 4,000-character message). */
+  /**
+   * JSON body limit. 64kb: the largest legitimate body is a 4,000-character message, which a client that
+   * escapes non-ASCII as \\uXXXX (Python's json does by default) sends as about 24 KB.
+   */
   bodyLimit?: string;
   production?: boolean;
   /** Trust X-Forwarded-* from the edge (nginx / the gateway). */
@@ -22,7 +25,7 @@ export interface BaseAppOptions {
 export function createBaseApp({
   logger,
   metrics,
-  bodyLimit = '16kb',
+  bodyLimit = '64kb',
   production = false,
   trustProxy = true,
 }: BaseAppOptions): Express {
