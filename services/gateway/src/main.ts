@@ -21,6 +21,7 @@ import {
   type TokenDenylist,
 } from '@cohort/common';
 import { createGatewayApp } from './app';
+import { createCachedVerifier } from './http/verified-tokens';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 
 export interface StartGatewayOptions {
@@ -66,7 +67,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const gateway = createGatewayApp({
     config,
     logger,
-    verifyAccessToken: createAccessTokenVerifier({ jwks, denylist }),
+    verifyAccessToken: createCachedVerifier({ verify: createAccessTokenVerifier({ jwks }), denylist }),
     identitySigner: createIdentitySigner(signingKey, 'gateway'),
     readiness,
   });
