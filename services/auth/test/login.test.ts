@@ -200,7 +200,7 @@ describe('login under load (bcrypt cost 10, 2 hashing threads)', () => {
         }),
     );
     const latencies: number[] = [];
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 9; i += 1) {
       const start = performance.now();
       await request(auth.url).get('/healthz').expect(200);
       latencies.push(performance.now() - start);
@@ -208,10 +208,11 @@ describe('login under load (bcrypt cost 10, 2 hashing threads)', () => {
     const finishedDuringProbes = finished;
     expect(await Promise.all(logins)).toEqual(Array(10).fill(200));
     // 10 comparisons at cost 10 take ~350 ms on 2 threads; the probes ran while most were still queued.
-    // On the main thread each probe would wait for the comparisons ahead of it (hundreds of ms); the bound
-    // leaves room for a loaded CI machine running other suites.
+    // Hashed on the main thread, each probe would wait behind at least one comparison (~70 ms); the median
+    // is used so that a busy CI machine descheduling the process now and then does not decide the outcome.
     expect(finishedDuringProbes).toBeLessThan(10);
-    expect(Math.max(...latencies)).toBeLessThan(150);
+    latencies.sort((a, b) => a - b);
+    expect(latencies[4]).toBeLessThan(30);
   });
 
   it('spends a bcrypt comparison on an unknown email too (no timing oracle)', async () => {

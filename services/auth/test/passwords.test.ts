@@ -40,21 +40,25 @@ describe('password hashing in the worker pool', () => {
     await expect(hasher.compare('é'.repeat(35) + 'e', hash)).resolves.toBe(false);
   });
 
-  it.each([
-    ['in the worker pool', 2, (lag: number) => expect(lag).toBeLessThan(40)],
-    // The control: the same work on the main thread stalls the loop, which is what the pool prevents.
-    ['on the main thread (control)', 0, (lag: number) => expect(lag).toBeGreaterThan(100)],
-  ])('event loop stall while hashing 8 passwords at cost 10 %s', async (_where, threads, check) => {
-    const heavy = createPasswordHasher({ cost: 10, threads });
+  async function lagWhileHashing(threads: number): Promise<number> {
+    const hasher = createPasswordHasher({ cost: 10, threads });
     try {
-      await heavy.hash('warm-up-the-workers');
-      const lag = await maxTimerLagMs(
-        Promise.all(Array.from({ length: 8 }, (_, i) => heavy.hash(`password-${i}`))),
+      await hasher.hash('warm-up-the-workers');
+      return await maxTimerLagMs(
+        Promise.all(Array.from({ length: 8 }, (_, i) => hasher.hash(`password-${i}`))),
       );
-      check(lag);
     } finally {
-      await heavy.close();
+      await hasher.close();
     }
+  }
+
+  it('keeps the event loop free while hashing, unlike hashing on the main thread', async () => {
+    const pooled = await lagWhileHashing(2);
+    const mainThread = await lagWhileHashing(0);
+    // 8 hashes at cost 10 take ~70 ms each: on the main thread the loop stalls for all of them. Compared
+    // within one test, so a busy machine (which delays timers in both runs) does not decide the outcome.
+    expect(mainThread).toBeGreaterThan(200);
+    expect(pooled).toBeLessThan(mainThread / 4);
   });
 
   it('answers 503 busy instead of queueing without bound', async () => {
