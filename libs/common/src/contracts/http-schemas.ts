@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** 24-hex MongoDB ObjectId as a string. */
-export const objectIdSchema = z.string().regex(/^[0-9a-f]{24}$/i, 'must be a 24-character hex id');
+export const objectIdSchema = z.string().regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hex id');
 
 export const emailSchema = z
   .string()
