@@ -176,6 +176,7 @@ try {
   await ada.page.getByTestId('user-search').fill(`grace.${stamp}`);
   await ada.page.getByTestId('user-result').first().click();
   await ada.page.getByTestId('create-group').click();
+  await ada.page.getByRole('heading', { name: 'Compiler club' }).waitFor();
   await ada.page.getByTestId('message-input').fill('Welcome to the club');
   await ada.page.getByTestId('message-input').press('Enter');
   await grace.page.getByRole('button', { name: 'Back to chats' }).click();

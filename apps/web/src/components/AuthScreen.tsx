@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { api, describeError, ApiError } from '../api';
 import type { PublicUser } from '../contract';
 
@@ -18,13 +18,21 @@ export function AuthScreen({ notice, onSignedIn }: Props) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const emailRef = useRef<HTMLInputElement>(null);
+  const firstNameRef = useRef<HTMLInputElement>(null);
+  const switched = useRef(false);
   const errorId = useId();
   const passwordHintId = useId();
 
+  // After switching forms, focus goes to the new form's first field (not on first load: autoFocus does that).
+  useEffect(() => {
+    if (!switched.current) return;
+    (mode === 'register' ? firstNameRef : emailRef).current?.focus();
+  }, [mode]);
+
   const switchMode = (next: Mode) => {
+    switched.current = true;
     setMode(next);
     setError(null);
-    emailRef.current?.focus();
   };
 
   const onSubmit = async (e: FormEvent) => {
@@ -67,6 +75,7 @@ export function AuthScreen({ notice, onSignedIn }: Props) {
               <label className="field">
                 <span>First name</span>
                 <input
+                  ref={firstNameRef}
                   data-testid="first-name"
                   name="firstName"
                   autoComplete="given-name"

@@ -70,7 +70,15 @@ export function Conversation({ chatId }: { chatId: string }) {
           type="button"
           className="icon-btn back-btn"
           aria-label="Back to chats"
-          onClick={() => controller.openChat(null)}
+          onClick={() => {
+            controller.openChat(null);
+            // Back in the list, keyboard focus lands on the chat just left.
+            requestAnimationFrame(() =>
+              document
+                .querySelector<HTMLElement>(`[data-testid="chat-item"][data-chat-id="${chatId}"]`)
+                ?.focus(),
+            );
+          }}
         >
           <Icon name="back" />
         </button>
