@@ -101,14 +101,6 @@ async function measure(variant: Variant, seconds: number): Promise<void> {
   variant.seconds += (performance.now() - began) / 1000;
 }
 
-async function stop(service: ServiceProcess | undefined): Promise<void> {
-  if (!service || service.child.exitCode !== null) return;
-  // Signalled directly: testkit's stop() waits on an exit listener it removed itself.
-  const exited = new Promise<void>((resolve) => service.child.once('exit', () => resolve()));
-  service.child.kill('SIGTERM');
-  await exited;
-}
-
 async function main(): Promise<void> {
   const [mongo, keys] = await Promise.all([startTestMongo('auth_bench'), generateTestKeys()]);
   const variants: Variant[] = [
@@ -148,7 +140,7 @@ async function main(): Promise<void> {
       JSON.stringify({ cost: COST, concurrency: CONCURRENCY, seconds: SECONDS, rounds: ROUNDS, rows }),
     );
   } finally {
-    for (const v of variants) await stop(v.service);
+    for (const v of variants) await v.service?.stop();
     await mongo.close();
   }
 }

@@ -1,6 +1,7 @@
 import {
   generateTestKeys,
   spawnService,
+  waitFor,
   startTestMongo,
   type ServiceProcess,
   type TestMongo,
@@ -31,7 +32,16 @@ describe('auth as a process (main.ts)', () => {
         PASSWORD_HASH_THREADS: '1',
       },
     });
-    expect(service.port).toBeGreaterThan(0);
+    const port = service.port;
+    // The log pipe may trail the readiness probe by a moment.
+    const listening = await waitFor(() => {
+      const line = service!.logs
+        .map((l) => JSON.parse(l) as { msg?: string; port?: number })
+        .find((l) => l.msg === 'listening');
+      if (!line) throw new Error('no listening line yet');
+      return line;
+    }, 5000);
+    expect(listening?.port).toBe(port);
     expect((await request(service.url).get('/healthz')).status).toBe(200);
     const body = newUser();
     await request(service.url).post('/api/auth/register').send(body).expect(201);
@@ -40,11 +50,8 @@ describe('auth as a process (main.ts)', () => {
       .send({ email: body.email, password: GOOD_PASSWORD })
       .expect(200);
 
-    // Signalled directly: testkit's stop() never resolves once the child has started (see the report).
-    const child = service.child;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    await service.stop();
+    expect(service.child.exitCode).toBe(0);
     expect(service.logs.join('\n')).not.toMatch(/"level":(50|60)/);
   });
 
