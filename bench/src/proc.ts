@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+
+/** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on every mainstream kernel). */
+const CLOCK_TICKS = 100;
+
+/** Resident memory of a process in bytes (VmRSS), or NaN when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN; // the process exited between listing and reading
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, or NaN when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Direct children of a process. */
+export function childrenOf(pid: number): number[] {
+  try {
+    const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return tasks
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s.length > 0)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process and all its descendants. */
+export function processTree(pid: number): number[] {
+  const all = [pid];
+  for (let i = 0; i < all.length; i += 1) all.push(...childrenOf(all[i]!));
+  return all;
+}
+
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Samples CPU seconds of a set of labelled processes; `delta()` answers CPU seconds used since `start()`. */
+export class CpuMeter {
+  private readonly start = new Map<string, number>();
+  private startedAt = 0;
+
+  constructor(private readonly processes: ReadonlyArray<{ label: string; pid: number }>) {}
+
+  begin(): this {
+    this.startedAt = performance.now();
+    for (const { label, pid } of this.processes) this.start.set(label, cpuSeconds(pid));
+    return this;
+  }
+
+  /** CPU seconds per process since `begin()`, and the wall-clock seconds elapsed. */
+  end(): { wallSeconds: number; cpu: Record<string, number>; total: number } {
+    const wallSeconds = (performance.now() - this.startedAt) / 1000;
+    const cpu: Record<string, number> = {};
+    let total = 0;
+    for (const { label, pid } of this.processes) {
+      const used = cpuSeconds(pid) - (this.start.get(label) ?? Number.NaN);
+      cpu[label] = used;
+      if (Number.isFinite(used)) total += used;
+    }
+    return { wallSeconds, cpu, total };
+  }
+}
+
+/** The machine the figures came from. */
+export function machineInfo(): { nproc: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string } {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? Number.NaN);
+  let kernel = 'unknown';
+  try {
+    kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  } catch {
+    kernel = 'unknown'; // not Linux-like /proc: leave it unnamed
+  }
+  const nproc = cpuinfo.split('\n').filter((l) => l.startsWith('processor')).length;
+  return { nproc, cpuModel: model, memTotalGiB: Math.round((memKb / 1024 / 1024) * 10) / 10, node: process.version, kernel };
+}
+
+/** The soft limit on open files of a process (what bounds its sockets). */
+export function openFileLimit(pid: number = process.pid): number {
+  try {
+    const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+    const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    return match?.[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(match?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
+}

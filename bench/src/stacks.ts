@@ -1,0 +1,203 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apiAs, freePort, registerUser, spawnNodeProcess, startRedisServer, type ServiceProcess, type TestUser } from '@cohort/testkit';
+import { startCluster, startNginx } from '../../scripts/cluster/cluster';
+import { commandLine, processTree } from './proc';
+
+/** A Socket.IO server process the benches talk to directly (RSS, CPU, held sockets). */
+export interface Replica {
+  label: string;
+  pid: number;
+  /** `http://127.0.0.1:<port>` of the replica itself (bypassing nginx). */
+  url: string;
+}
+
+/** One chat of the bench: its id and the handshake `auth` of each member (sockets cycle through them). */
+export interface BenchChat {
+  id: string;
+  memberAuth: Array<Record<string, unknown>>;
+}
+
+/** The system under test, full or bare, as the benches see it. */
+export interface Stack {
+  name: 'full' | 'bare';
+  description: string;
+  /** nginx, as `http://127.0.0.1:<port>`. */
+  edgeUrl: string;
+  replicas: Replica[];
+  chats: BenchChat[];
+  /** Whether `chat:sync` exists (persistence): lost messages are then checked against what was stored. */
+  persistent: boolean;
+  /** Every server-side process (labelled) whose CPU the benches account for. */
+  serverProcesses(): Array<{ label: string; pid: number }>;
+  /** Sockets each replica reports connected (full stack: its /metrics); undefined when it cannot tell. */
+  connectedPerReplica(): Promise<number[] | undefined>;
+  stop(): Promise<void>;
+}
+
+export interface StackPlan {
+  chats: number;
+  usersPerChat: number;
+  replicas: number;
+}
+
+/** Every descendant of this process that is a server, labelled by the known pids or by its command line. */
+function labelServers(known: Map<number, string>, exclude: ReadonlySet<number>): Array<{ label: string; pid: number }> {
+  const result: Array<{ label: string; pid: number }> = [];
+  let nginxWorkers = 0;
+  for (const pid of processTree(process.pid)) {
+    if (pid === process.pid || exclude.has(pid)) continue;
+    const cmd = commandLine(pid);
+    let label = known.get(pid);
+    if (!label) {
+      if (cmd.includes('redis-server')) label = 'redis';
+      else if (cmd.startsWith('nginx: worker')) label = `nginx-worker-${(nginxWorkers += 1)}`;
+      else if (cmd.includes('nginx')) label = 'nginx-master';
+      else if (cmd.includes('embedded-mongo')) label = 'store';
+      else continue; // the bench's own client workers and helpers
+    }
+    result.push({ label, pid });
+  }
+  return result;
+}
+
+/** Excluded from server CPU accounting: the bench's own client processes. */
+export const clientPids = new Set<number>();
+
+function pidOf(service: ServiceProcess): number {
+  const pid = service.child.pid;
+  if (pid === undefined) throw new Error(`${service.name} has no pid`);
+  return pid;
+}
+
+async function inBatches<T>(count: number, concurrency: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array<T>(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      while (next < count) {
+        const i = next;
+        next += 1;
+        out[i] = await make(i);
+      }
+    }),
+  );
+  return out;
+}
+
+async function metricValue(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.trim().split(/\s+/).pop()) : Number.NaN;
+}
+
+/**
+ * The whole product as the local cluster runs it (scripts/cluster): nginx, 2 gateways, auth, chat-api on the
+ * embedded store, Redis and N realtime replicas, with users registered through the public API and group chats
+ * created. Rate limits are raised so the bench measures capacity, not the limiters.
+ */
+export async function startFullStack(plan: StackPlan): Promise<Stack> {
+  const cluster = await startCluster({
+    realtimeReplicas: plan.replicas,
+    gateways: 2,
+    env: {
+      BCRYPT_COST: '4',
+      LOGIN_IP_LIMIT: '1000000',
+      SEND_RATE_LIMIT: '1000000/10s',
+      RATE_LIMIT_BURST: '1000000',
+      RATE_LIMIT_PER_SECOND: '1000000',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  try {
+    const users: TestUser[] = await inBatches(plan.chats * plan.usersPerChat, 16, (i) =>
+      registerUser(cluster.url, `bench${i}`),
+    );
+    const chats = await inBatches(plan.chats, 4, async (c) => {
+      const members = users.slice(c * plan.usersPerChat, (c + 1) * plan.usersPerChat);
+      const [owner, ...others] = members;
+      if (!owner) throw new Error('a chat needs at least one user');
+      const chat = await apiAs(cluster.url, owner).createGroup(
+        `bench chat ${c}`,
+        others.map((u) => u.user.id),
+      );
+      return { id: chat.id, memberAuth: members.map((u) => ({ token: u.token })) };
+    });
+    const known = new Map<number, string>([
+      [pidOf(cluster.auth), 'auth'],
+      [pidOf(cluster.chatApi), 'chat-api'],
+      ...cluster.realtime.map((r): [number, string] => [pidOf(r), r.name]),
+      ...cluster.gateways.map((g): [number, string] => [pidOf(g), g.name]),
+    ]);
+    return {
+      name: 'full',
+      description: `nginx → ${plan.replicas} realtime replicas (Redis bus + sharded adapter) → chat-api → embedded store; auth, 2 gateways`,
+      edgeUrl: cluster.url,
+      replicas: cluster.realtime.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url })),
+      chats,
+      persistent: true,
+      serverProcesses: () => labelServers(known, clientPids),
+      connectedPerReplica: () => Promise.all(cluster.realtime.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
+      stop: () => cluster.stop(),
+    };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+/**
+ * The bare baseline: the same nginx config and Redis, N processes of bench/src/bare-server.ts sharing rooms
+ * through @socket.io/redis-adapter. No auth, no persistence, no presence.
+ */
+export async function startBareStack(plan: StackPlan): Promise<Stack> {
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const redis = await startRedisServer();
+    stoppers.push(() => redis.close());
+    const replicas = await Promise.all(
+      Array.from({ length: plan.replicas }, (_, i) =>
+        spawnNodeProcess({
+          entry: join(__dirname, 'bare-server.ts'),
+          label: `bare-${i + 1}`,
+          env: { REDIS_URL: redis.url, REPLICA_ID: `bare-${i + 1}`, NODE_ENV: 'production' },
+        }),
+      ),
+    );
+    for (const r of replicas) stoppers.push(() => r.stop());
+    const webRoot = mkdtempSync(join(tmpdir(), 'cohort-bench-web-'));
+    stoppers.push(async () => rmSync(webRoot, { recursive: true, force: true }));
+    const port = await freePort();
+    const nginx = await startNginx({
+      listen: `127.0.0.1:${port}`,
+      realtime: replicas.map((r) => `127.0.0.1:${r.port}`),
+      // Nothing is routed to /api/ in the baseline; the upstream block only needs a valid address.
+      gateways: [`127.0.0.1:${replicas[0]!.port}`],
+      webRoot,
+    });
+    stoppers.push(() => nginx.stop());
+    const chats: BenchChat[] = Array.from({ length: plan.chats }, (_, c) => ({
+      id: `bare-chat-${c}`,
+      memberAuth: Array.from({ length: plan.usersPerChat }, (_, u) => ({ chatId: `bare-chat-${c}`, userId: `user-${c}-${u}` })),
+    }));
+    const known = new Map(replicas.map((r): [number, string] => [pidOf(r), r.name]));
+    return {
+      name: 'bare',
+      description: `nginx → ${plan.replicas} bare Socket.IO processes (@socket.io/redis-adapter, classic); no auth, no persistence`,
+      edgeUrl: `http://127.0.0.1:${port}`,
+      replicas: replicas.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url })),
+      chats,
+      persistent: false,
+      serverProcesses: () => labelServers(known, clientPids),
+      connectedPerReplica: async () => undefined,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
