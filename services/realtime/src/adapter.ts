@@ -25,7 +25,13 @@ export interface RedisAdapterOptions {
  * Both adapters issue some commands without handling the returned promise, so a Redis outage would surface as an
  * unhandled rejection (which our process handlers treat as fatal): those commands go through a guard that logs.
  */
-export function createRedisAdapter({ mode, pubClient, subClient, logger, channelPrefix = 'cohort:sio' }: RedisAdapterOptions): AdapterFactory {
+export function createRedisAdapter({
+  mode,
+  pubClient,
+  subClient,
+  logger,
+  channelPrefix = 'cohort:sio',
+}: RedisAdapterOptions): AdapterFactory {
   const publisher = withGuardedCommands(pubClient, logger);
   const subscriber = withGuardedCommands(subClient, logger);
   return mode === 'sharded'
@@ -34,7 +40,16 @@ export function createRedisAdapter({ mode, pubClient, subClient, logger, channel
 }
 
 // The adapters call these without handling the returned promise.
-const GUARDED = new Set<PropertyKey>(['publish', 'spublish', 'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']);
+const GUARDED = new Set<PropertyKey>([
+  'publish',
+  'spublish',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+]);
 
 type Command = (...args: unknown[]) => unknown;
 
@@ -57,7 +72,13 @@ function withGuardedCommands(client: Redis, logger: Logger): Redis {
             const now = Date.now();
             if (now - lastLogged > 1000) {
               lastLogged = now;
-              logger.warn({ err: { message: err instanceof Error ? err.message : String(err) }, command: String(property) }, 'adapter redis command failed');
+              logger.warn(
+                {
+                  err: { message: err instanceof Error ? err.message : String(err) },
+                  command: String(property),
+                },
+                'adapter redis command failed',
+              );
             }
             return undefined;
           }

@@ -92,7 +92,10 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     serveClient: false,
     maxHttpBufferSize: config.MAX_PAYLOAD_BYTES,
     // Browsers on another allowed origin need CORS for the polling transport; same-origin needs none.
-    cors: config.ALLOWED_ORIGINS.length > 0 ? { origin: [...config.ALLOWED_ORIGINS], credentials: true } : undefined,
+    cors:
+      config.ALLOWED_ORIGINS.length > 0
+        ? { origin: [...config.ALLOWED_ORIGINS], credentials: true }
+        : undefined,
     ...(deps.adapter ? { adapter: deps.adapter } : {}),
   });
 
@@ -183,7 +186,10 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
       };
       if (!bucket.take()) {
         metrics.rateLimited.inc();
-        return refuse({ ok: false, error: { code: 'rate_limited', message: 'Too many events; slow down and retry' } });
+        return refuse({
+          ok: false,
+          error: { code: 'rate_limited', message: 'Too many events; slow down and retry' },
+        });
       }
       if (!known) return refuse({ ok: false, error: { code: 'unknown_event', message: `Unknown event` } });
       next();

@@ -11,7 +11,13 @@ export const realtimeEnvSchema = baseEnvSchema
     PORT: env.port(3003),
     /** Names this replica in logs, metrics, `/healthz` and the `x-replica` handshake header. */
     REPLICA_ID: z
-      .preprocess(blankToUndefined, z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits and . _ - only').optional())
+      .preprocess(
+        blankToUndefined,
+        z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits and . _ - only')
+          .optional(),
+      )
       .transform((v) => v ?? `${hostname()}-${process.pid}`),
     /** Unset: embedded mode (in-memory adapter, bus, denylist and presence). */
     REDIS_URL: optional(env.url()),
@@ -43,6 +49,8 @@ export const realtimeEnvSchema = baseEnvSchema
 export type RealtimeConfig = z.infer<typeof realtimeEnvSchema>;
 
 /** Reads and validates the environment once; a bad value throws a ConfigError naming it. */
-export function loadRealtimeConfig(source: Readonly<Record<string, string | undefined>> = process.env): Readonly<RealtimeConfig> {
+export function loadRealtimeConfig(
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): Readonly<RealtimeConfig> {
   return loadConfig(realtimeEnvSchema, source);
 }

@@ -66,21 +66,42 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
       const subscriber = { maxRetriesPerRequest: null };
       redis = {
         command: createRedisClient({ url, logger, name: `realtime-${config.REPLICA_ID}` }),
-        adapterSub: createRedisClient({ url, logger, name: `realtime-${config.REPLICA_ID}-adapter`, options: subscriber }),
-        busSub: createRedisClient({ url, logger, name: `realtime-${config.REPLICA_ID}-bus`, options: subscriber }),
+        adapterSub: createRedisClient({
+          url,
+          logger,
+          name: `realtime-${config.REPLICA_ID}-adapter`,
+          options: subscriber,
+        }),
+        busSub: createRedisClient({
+          url,
+          logger,
+          name: `realtime-${config.REPLICA_ID}-bus`,
+          options: subscriber,
+        }),
       };
     }
 
     const ownBus = !options.bus;
     const bus =
-      options.bus ?? (redis ? createRedisBus({ publisher: redis.command, subscriber: redis.busSub, logger }) : createMemoryBus());
-    const denylist = options.denylist ?? (redis ? createRedisDenylist(redis.command) : createMemoryDenylist());
+      options.bus ??
+      (redis
+        ? createRedisBus({ publisher: redis.command, subscriber: redis.busSub, logger })
+        : createMemoryBus());
+    const denylist =
+      options.denylist ?? (redis ? createRedisDenylist(redis.command) : createMemoryDenylist());
     const jwks = config.JWKS_URL
       ? new URL(config.JWKS_URL)
       : { keys: [await publicJwkFromPem(config.JWT_PUBLIC_KEY ?? '', 'ES256')] };
     const verifyAccessToken = createAccessTokenVerifier({ jwks, denylist });
-    const signer = createIdentitySigner(await importSigningKey(config.INTERNAL_SIGNING_KEY, 'EdDSA'), 'realtime');
-    const chatApi = createChatApiClient({ baseUrl: config.CHAT_API_URL, signer, timeoutMs: config.CHAT_API_TIMEOUT_MS });
+    const signer = createIdentitySigner(
+      await importSigningKey(config.INTERNAL_SIGNING_KEY, 'EdDSA'),
+      'realtime',
+    );
+    const chatApi = createChatApiClient({
+      baseUrl: config.CHAT_API_URL,
+      signer,
+      timeoutMs: config.CHAT_API_TIMEOUT_MS,
+    });
     const metrics = createRealtimeMetrics(config.REPLICA_ID);
     const presence = redis
       ? createRedisPresenceStore({
@@ -99,7 +120,12 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
       presence,
       metrics,
       adapter: redis
-        ? createRedisAdapter({ mode: config.ADAPTER_MODE, pubClient: redis.command, subClient: redis.adapterSub, logger })
+        ? createRedisAdapter({
+            mode: config.ADAPTER_MODE,
+            pubClient: redis.command,
+            subClient: redis.adapterSub,
+            logger,
+          })
         : undefined,
       readiness: redis ? { redis: () => pingRedis(redis.command) } : {},
     });
@@ -113,14 +139,21 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
       steps.push({
         name: 'redis',
         close: async () => {
-          await Promise.all([closeRedis(clients.busSub), closeRedis(clients.adapterSub), closeRedis(clients.command)]);
+          await Promise.all([
+            closeRedis(clients.busSub),
+            closeRedis(clients.adapterSub),
+            closeRedis(clients.command),
+          ]);
         },
       });
     }
 
     await server.start();
     const port = await listen(server.httpServer, config.PORT);
-    logger.info({ port, replica: config.REPLICA_ID, adapter: redis ? config.ADAPTER_MODE : 'memory' }, 'listening');
+    logger.info(
+      { port, replica: config.REPLICA_ID, adapter: redis ? config.ADAPTER_MODE : 'memory' },
+      'listening',
+    );
     return {
       port,
       replicaId: config.REPLICA_ID,
@@ -142,11 +175,18 @@ if (require.main === module) {
     config = loadRealtimeConfig();
   } catch (err) {
     const bootLogger = createLogger({ service: 'realtime' });
-    bootLogger.fatal({ err: err instanceof ConfigError ? { message: err.message } : err }, 'invalid configuration');
+    bootLogger.fatal(
+      { err: err instanceof ConfigError ? { message: err.message } : err },
+      'invalid configuration',
+    );
     bootLogger.flush();
     process.exit(1);
   }
-  const logger = createLogger({ service: 'realtime', level: config.LOG_LEVEL, base: { replica: config.REPLICA_ID } });
+  const logger = createLogger({
+    service: 'realtime',
+    level: config.LOG_LEVEL,
+    base: { replica: config.REPLICA_ID },
+  });
   startRealtime({ config, logger }).then(
     (running) => installProcessHandlers(logger, running.shutdown),
     (err: unknown) => {

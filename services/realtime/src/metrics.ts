@@ -11,22 +11,42 @@ export interface RealtimeMetrics extends ServiceMetrics {
 }
 
 /** Labels are bounded: client-chosen event names collapse into `unknown`. */
-export const KNOWN_CLIENT_EVENTS = new Set(['chat:send', 'chat:sync', 'chat:typing', 'chat:read', 'auth:refresh', 'presence:get']);
+export const KNOWN_CLIENT_EVENTS = new Set([
+  'chat:send',
+  'chat:sync',
+  'chat:typing',
+  'chat:read',
+  'auth:refresh',
+  'presence:get',
+]);
 
 export function createRealtimeMetrics(replica: string): RealtimeMetrics {
   const base = createMetrics('realtime', { replica });
   const registers = [base.registry];
   return {
     ...base,
-    connectedSockets: new Gauge({ name: 'realtime_connected_sockets', help: 'Sockets connected to this replica', registers }),
-    eventsIn: new Counter({ name: 'realtime_events_in_total', help: 'Client events received', labelNames: ['event'], registers }),
+    connectedSockets: new Gauge({
+      name: 'realtime_connected_sockets',
+      help: 'Sockets connected to this replica',
+      registers,
+    }),
+    eventsIn: new Counter({
+      name: 'realtime_events_in_total',
+      help: 'Client events received',
+      labelNames: ['event'],
+      registers,
+    }),
     eventsOut: new Counter({
       name: 'realtime_events_out_total',
       help: 'Server events emitted (one per emit operation, whatever the number of recipients)',
       labelNames: ['event'],
       registers,
     }),
-    rateLimited: new Counter({ name: 'realtime_rate_limited_total', help: 'Client events refused by the per-socket limit', registers }),
+    rateLimited: new Counter({
+      name: 'realtime_rate_limited_total',
+      help: 'Client events refused by the per-socket limit',
+      registers,
+    }),
     sendAckSeconds: new Histogram({
       name: 'realtime_send_ack_seconds',
       help: 'chat:send received to ack sent',

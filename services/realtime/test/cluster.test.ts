@@ -2,7 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Chat, Message } from '@cohort/common';
 import { waitFor } from '@cohort/testkit';
 import type { RunningRealtime } from '../src/main';
-import { client, collect, connect, disconnected, nextEvent, refusal, request, type TestClient } from './helpers/clients';
+import {
+  client,
+  collect,
+  connect,
+  disconnected,
+  nextEvent,
+  refusal,
+  request,
+  type TestClient,
+} from './helpers/clients';
 import { startStack, type Stack, type TestUser } from './helpers/stack';
 import { signAccessToken } from './helpers/tokens';
 
@@ -23,7 +32,10 @@ describe('realtime replicas on one Redis', () => {
 
   const url = (i: number) => `http://127.0.0.1:${replicas[i % replicas.length]!.port}`;
   const join = async (user: TestUser, replica: number, options: { cookie?: boolean } = {}) => {
-    const socket = client(url(replica), options.cookie ? { cookie: `token=${user.token}` } : { token: user.token });
+    const socket = client(
+      url(replica),
+      options.cookie ? { cookie: `token=${user.token}` } : { token: user.token },
+    );
     open.push(socket);
     return connect(socket);
   };
@@ -41,7 +53,11 @@ describe('realtime replicas on one Redis', () => {
     stack = await startStack();
     replicas = [];
     for (const id of ['rt-a', 'rt-b', 'rt-c']) replicas.push(await stack.startReplica(id));
-    [alice, bob, carol] = await Promise.all([stack.register('alice'), stack.register('bob'), stack.register('carol')]);
+    [alice, bob, carol] = await Promise.all([
+      stack.register('alice'),
+      stack.register('bob'),
+      stack.register('carol'),
+    ]);
     chat = await stack.createGroup(alice, 'team', [bob]);
   });
 
@@ -54,13 +70,26 @@ describe('realtime replicas on one Redis', () => {
   });
 
   it('delivers every message to every member socket on every replica exactly once, the sender’s other tabs included', async () => {
-    const sockets = [await join(alice, 0), await join(alice, 1), await join(bob, 2), await join(bob, 0, { cookie: true })];
+    const sockets = [
+      await join(alice, 0),
+      await join(alice, 1),
+      await join(bob, 2),
+      await join(bob, 0, { cookie: true }),
+    ];
     const received = sockets.map((s) => collect(s, 'chat:new'));
     const senders = [sockets[0]!, sockets[2]!];
-    const acked = await Promise.all(Array.from({ length: 30 }, (_, i) => sent(senders[i % 2]!, chat.id, `hello ${i}`)));
+    const acked = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => sent(senders[i % 2]!, chat.id, `hello ${i}`)),
+    );
     // A last message: bus delivery is in order per replica, so once it arrives nothing earlier is still on its way.
     const marker = await sent(sockets[1]!, chat.id, 'marker');
-    await Promise.all(sockets.map((s, i) => (received[i]!.some((p) => p.message.id === marker.id) ? null : nextEvent(s, 'chat:new', (p) => p.message.id === marker.id))));
+    await Promise.all(
+      sockets.map((s, i) =>
+        received[i]!.some((p) => p.message.id === marker.id)
+          ? null
+          : nextEvent(s, 'chat:new', (p) => p.message.id === marker.id),
+      ),
+    );
 
     const expected = [...acked, marker].map((m) => m.id).sort();
     for (const got of received) {
@@ -95,7 +124,10 @@ describe('realtime replicas on one Redis', () => {
     const outsider = await join(carol, 2);
     const ack = await send(outsider, chat.id, 'let me in');
     // chat-api's own code and message travel to the client unchanged.
-    expect(ack).toEqual({ ok: false, error: { code: expect.stringMatching(/not_found$/), message: expect.any(String) } });
+    expect(ack).toEqual({
+      ok: false,
+      error: { code: expect.stringMatching(/not_found$/), message: expect.any(String) },
+    });
   });
 
   it('never delivers to a user outside the chat', async () => {
@@ -132,7 +164,10 @@ describe('realtime replicas on one Redis', () => {
     await seenByBob;
     expect(after.flat()).toEqual([]);
     // And carol's typing into the chat she left is refused.
-    expect(await request(tabs[0]!, 'chat:typing', { chatId: group.id })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await request(tabs[0]!, 'chat:typing', { chatId: group.id })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
   });
 
   it('relays typing to the rest of the chat room on other replicas, never to outsiders', async () => {
@@ -158,7 +193,8 @@ describe('realtime replicas on one Redis', () => {
     const socket = await join(alice, 2);
     const before = await sent(socket, chat.id, 'before');
     const missed = [];
-    for (let i = 0; i < 3; i++) missed.push(await stack.postMessage(bob, chat.id, `missed ${i}`, clientMsgId()));
+    for (let i = 0; i < 3; i++)
+      missed.push(await stack.postMessage(bob, chat.id, `missed ${i}`, clientMsgId()));
     const ack = await request(socket, 'chat:sync', { chatId: chat.id, afterSeq: before.seq });
     expect(ack).toEqual({ ok: true, messages: missed });
   });
@@ -172,12 +208,18 @@ describe('realtime replicas on one Redis', () => {
     const tab1 = await join(carol, 1);
     await waitFor(() => expect(ofCarol()).toEqual([true]));
     const tab2 = await join(carol, 2);
-    expect(await request(watcher, 'presence:get', { chatId: group.id })).toEqual({ ok: true, online: expect.arrayContaining([alice.id, carol.id]) });
+    expect(await request(watcher, 'presence:get', { chatId: group.id })).toEqual({
+      ok: true,
+      online: expect.arrayContaining([alice.id, carol.id]),
+    });
 
     const tab1Id = tab1.id;
     tab1.disconnect();
     await waitFor(() => expect(replicas[1]!.io.of('/').sockets.has(tab1Id ?? '')).toBe(false));
-    expect(await request(watcher, 'presence:get', { chatId: group.id })).toMatchObject({ ok: true, online: expect.arrayContaining([carol.id]) });
+    expect(await request(watcher, 'presence:get', { chatId: group.id })).toMatchObject({
+      ok: true,
+      online: expect.arrayContaining([carol.id]),
+    });
     tab2.disconnect();
     await waitFor(() => expect(ofCarol()).toEqual([true, false]));
     await join(carol, 1);
@@ -191,7 +233,11 @@ describe('realtime replicas on one Redis', () => {
     const gone = tabs.map((t) => disconnected(t, 1000));
     const t0 = Date.now();
     await stack.logout(session);
-    expect(await Promise.all(gone)).toEqual(['io server disconnect', 'io server disconnect', 'io server disconnect']);
+    expect(await Promise.all(gone)).toEqual([
+      'io server disconnect',
+      'io server disconnect',
+      'io server disconnect',
+    ]);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(other.connected).toBe(true);
     expect(await refusal(client(url(1), { token: session.token }))).toBe('unauthorized');
@@ -207,13 +253,22 @@ describe('realtime replicas on one Redis', () => {
     const closed = disconnected(expiring, 5000);
 
     const otherUser = await signAccessToken(stack.keys, { userId: bob.id });
-    expect(await request(refreshed, 'auth:refresh', { token: otherUser })).toMatchObject({ ok: false, error: { code: 'unauthorized' } });
+    expect(await request(refreshed, 'auth:refresh', { token: otherUser })).toMatchObject({
+      ok: false,
+      error: { code: 'unauthorized' },
+    });
     const fresh = await signAccessToken(stack.keys, { userId: carol.id, expiresIn: 600 });
-    expect(await request(refreshed, 'auth:refresh', { token: fresh })).toEqual({ ok: true, expiresAt: expect.any(Number) });
+    expect(await request(refreshed, 'auth:refresh', { token: fresh })).toEqual({
+      ok: true,
+      expiresAt: expect.any(Number),
+    });
 
     expect(await expiredNotice).toEqual({ reason: 'expired' });
     expect(await closed).toBe('io server disconnect');
     expect(refreshed.connected).toBe(true);
-    expect(await request(refreshed, 'chat:typing', { chatId: chat.id })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(await request(refreshed, 'chat:typing', { chatId: chat.id })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
   });
 });

@@ -48,7 +48,12 @@ class ChatClient {
 
   async sync(): Promise<void> {
     for (;;) {
-      const ack = await request(this.socket, 'chat:sync', { chatId: this.chatId, afterSeq: this.contiguousSeq() }, 10_000).catch(() => null);
+      const ack = await request(
+        this.socket,
+        'chat:sync',
+        { chatId: this.chatId, afterSeq: this.contiguousSeq() },
+        10_000,
+      ).catch(() => null);
       if (!ack || !ack.ok) return;
       for (const m of ack.messages) this.messages.set(m.id, m);
       if (ack.messages.length < 100) return;
@@ -73,7 +78,9 @@ describe('a realtime replica dying mid-stream', () => {
   beforeAll(async () => {
     stack = await startStack();
     replicas = await Promise.all(
-      ['rt-1', 'rt-2', 'rt-3'].map((id) => spawnService({ service: 'realtime', label: id, env: stack.realtimeEnv(id) })),
+      ['rt-1', 'rt-2', 'rt-3'].map((id) =>
+        spawnService({ service: 'realtime', label: id, env: stack.realtimeEnv(id) }),
+      ),
     );
     balancer = await startTcpBalancer(replicas.map((r) => r.port));
     users = await Promise.all(['ann', 'ben', 'cat', 'dan'].map((n) => stack.register(n)));
@@ -100,15 +107,19 @@ describe('a realtime replica dying mid-stream', () => {
     const acked = new Map<string, Message>();
     const failures = new Map<string, number>();
     const progress = (atLeast: number) => () => {
-      if (acked.size < atLeast) throw new Error(`${acked.size} acked; failures: ${JSON.stringify([...failures])}`);
+      if (acked.size < atLeast)
+        throw new Error(`${acked.size} acked; failures: ${JSON.stringify([...failures])}`);
     };
     const senders = clients.slice(0, 3);
     let sending = true;
     const streams = senders.map(async (sender, s) => {
       for (let i = 0; sending; i++) {
-        const ack = await request(sender.socket, 'chat:send', { chatId: chat.id, text: `${s}/${i}`, clientMsgId: `f-${randomUUID()}` }, 4000).catch(
-          () => null,
-        );
+        const ack = await request(
+          sender.socket,
+          'chat:send',
+          { chatId: chat.id, text: `${s}/${i}`, clientMsgId: `f-${randomUUID()}` },
+          4000,
+        ).catch(() => null);
         if (ack?.ok) acked.set(ack.message.id, ack.message);
         else failures.set(ack?.error.code ?? 'no ack', (failures.get(ack?.error.code ?? 'no ack') ?? 0) + 1);
         await new Promise((r) => setTimeout(r, 25));
@@ -125,7 +136,9 @@ describe('a realtime replica dying mid-stream', () => {
     // Everyone is connected again, to the two survivors only.
     await waitFor(() => expect(clients.every((c) => c.socket.connected)).toBe(true), 20_000);
     expect(clients.filter((c) => c.reconnects > 0)).toHaveLength(3);
-    expect((await Promise.all([replicas[0]!, replicas[2]!].map(connectedCount))).reduce((a, b) => a + b)).toBe(9);
+    expect(
+      (await Promise.all([replicas[0]!, replicas[2]!].map(connectedCount))).reduce((a, b) => a + b),
+    ).toBe(9);
 
     // A final sync on every client (chat:sync reads chat-api's store), then: every acked message held once, in a
     // gap-free seq order, and no connection ever got the same message twice.
@@ -163,7 +176,11 @@ describe('a realtime replica dying mid-stream', () => {
 
     await waitFor(() => expect(movers.every((c) => c.socket.connected)).toBe(true), 10_000);
     expect(await connectedCount(survivors[1]!)).toBe(4);
-    const marker = await request(movers[0]!.socket, 'chat:send', { chatId: chat.id, text: 'after drain', clientMsgId: `d-${randomUUID()}` });
+    const marker = await request(movers[0]!.socket, 'chat:send', {
+      chatId: chat.id,
+      text: 'after drain',
+      clientMsgId: `d-${randomUUID()}`,
+    });
     expect(marker).toMatchObject({ ok: true });
     await waitFor(() => expect(watcher.messages.size).toBeGreaterThan(0));
     expect(presence.filter((p) => p.online === false)).toEqual([]);

@@ -86,7 +86,9 @@ describe('handshake authentication', () => {
   });
 
   it('refuses a token issued for another audience', async () => {
-    expect(await refusal(client(url, { token: await validToken({ audience: 'someone-else' }) }))).toBe('unauthorized');
+    expect(await refusal(client(url, { token: await validToken({ audience: 'someone-else' }) }))).toBe(
+      'unauthorized',
+    );
   });
 
   it('refuses a token of a revoked session', async () => {
@@ -98,9 +100,11 @@ describe('handshake authentication', () => {
   it('refuses a valid token sent from a foreign Origin (cross-site WebSocket hijacking)', async () => {
     const token = await validToken();
     expect(await refusal(client(url, { token, origin: 'https://evil.example' }))).toBe('unauthorized');
-    expect(await refusal(client(url, { cookie: `token=${token}`, origin: 'https://evil.example', transports: ['polling'] }))).toBe(
-      'unauthorized',
-    );
+    expect(
+      await refusal(
+        client(url, { cookie: `token=${token}`, origin: 'https://evil.example', transports: ['polling'] }),
+      ),
+    ).toBe('unauthorized');
   });
 
   it('lets a valid token past authentication from an allowed origin, its own origin or no origin', async () => {
@@ -108,13 +112,17 @@ describe('handshake authentication', () => {
     // Past authentication the replica asks chat-api for the rooms; unreachable here, so: `unavailable`.
     expect(await refusal(client(url, { token }))).toBe('unavailable');
     expect(await refusal(client(url, { token, origin: 'https://app.example.test' }))).toBe('unavailable');
-    expect(await refusal(client(url, { token, origin: `http://127.0.0.1:${replica.port}` }))).toBe('unavailable');
+    expect(await refusal(client(url, { token, origin: `http://127.0.0.1:${replica.port}` }))).toBe(
+      'unavailable',
+    );
   });
 
   it('reads the token from the `token` cookie', async () => {
     const token = await validToken();
     expect(await refusal(client(url, { cookie: `theme=dark; token=${token}` }))).toBe('unavailable');
-    expect(await refusal(client(url, { cookie: `token=${token}`, transports: ['polling'] }))).toBe('unavailable');
+    expect(await refusal(client(url, { cookie: `token=${token}`, transports: ['polling'] }))).toBe(
+      'unavailable',
+    );
   });
 
   it('names the replica in an x-replica header on the polling handshake and on the websocket upgrade', async () => {

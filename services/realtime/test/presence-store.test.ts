@@ -12,7 +12,8 @@ describe('Redis presence store (real redis-server)', () => {
   let prefix: string;
   let n = 0;
 
-  const replica = (instanceId: string) => createRedisPresenceStore({ redis, instanceId, ttlMs: TTL, now, prefix });
+  const replica = (instanceId: string) =>
+    createRedisPresenceStore({ redis, instanceId, ttlMs: TTL, now, prefix });
 
   beforeAll(async () => {
     server = await startRedisServer();
@@ -42,7 +43,9 @@ describe('Redis presence store (real redis-server)', () => {
 
   it('counts exactly one first socket when tabs connect at the same time on different replicas', async () => {
     const stores = ['a', 'b', 'c'].map(replica);
-    const firsts = await Promise.all(stores.map((s, i) => s.add({ userId: 'u', socketId: `s${i}`, chatIds: [] })));
+    const firsts = await Promise.all(
+      stores.map((s, i) => s.add({ userId: 'u', socketId: `s${i}`, chatIds: [] })),
+    );
     expect(firsts.filter(Boolean)).toHaveLength(1);
     const lasts = await Promise.all(stores.map((s, i) => s.remove('u', `s${i}`)));
     expect(lasts.filter(Boolean)).toHaveLength(1);

@@ -25,7 +25,9 @@ describe.each(['sharded', 'classic'] as const)('Redis lost and back, %s adapter'
   beforeAll(async () => {
     stack = await startStack();
     replicas = await Promise.all(
-      ['rt-x', 'rt-y'].map((id) => spawnService({ service: 'realtime', label: id, env: stack.realtimeEnv(id, { ADAPTER_MODE: mode }) })),
+      ['rt-x', 'rt-y'].map((id) =>
+        spawnService({ service: 'realtime', label: id, env: stack.realtimeEnv(id, { ADAPTER_MODE: mode }) }),
+      ),
     );
     [alice, bob] = await Promise.all([stack.register('alice'), stack.register('bob')]);
     chat = await stack.createGroup(alice, 'outage', [bob]);
@@ -38,8 +40,16 @@ describe.each(['sharded', 'classic'] as const)('Redis lost and back, %s adapter'
   });
 
   it('keeps serving local sockets while Redis is away, then resumes cross-replica delivery by itself', async () => {
-    const [aliceX, aliceX2, bobY] = [await join(alice, replicas[0]!), await join(alice, replicas[0]!), await join(bob, replicas[1]!)];
-    const before = await request(aliceX, 'chat:send', { chatId: chat.id, text: 'before', clientMsgId: `o-${randomUUID()}` });
+    const [aliceX, aliceX2, bobY] = [
+      await join(alice, replicas[0]!),
+      await join(alice, replicas[0]!),
+      await join(bob, replicas[1]!),
+    ];
+    const before = await request(aliceX, 'chat:send', {
+      chatId: chat.id,
+      text: 'before',
+      clientMsgId: `o-${randomUUID()}`,
+    });
     if (!before.ok) throw new Error(before.error.code);
 
     await stack.redis.stop();
@@ -53,7 +63,12 @@ describe.each(['sharded', 'classic'] as const)('Redis lost and back, %s adapter'
     // Sends either succeed (stored in Mongo) or fail with a clear error ack; none hangs.
     const during: Message[] = [];
     for (let i = 0; i < 5; i++) {
-      const ack = await request(aliceX, 'chat:send', { chatId: chat.id, text: `during ${i}`, clientMsgId: `o-${randomUUID()}` }, 10_000);
+      const ack = await request(
+        aliceX,
+        'chat:send',
+        { chatId: chat.id, text: `during ${i}`, clientMsgId: `o-${randomUUID()}` },
+        10_000,
+      );
       if (ack.ok) during.push(ack.message);
       else expect(ack.error.code).toEqual(expect.any(String));
     }
@@ -67,7 +82,11 @@ describe.each(['sharded', 'classic'] as const)('Redis lost and back, %s adapter'
     await waitFor(
       async () => {
         const seen = nextEvent(bobY, 'chat:new', (p) => p.message.text === 'after', 1500);
-        const ack = await request(aliceX, 'chat:send', { chatId: chat.id, text: 'after', clientMsgId: `o-${randomUUID()}` });
+        const ack = await request(aliceX, 'chat:send', {
+          chatId: chat.id,
+          text: 'after',
+          clientMsgId: `o-${randomUUID()}`,
+        });
         expect(ack.ok).toBe(true);
         await seen;
       },

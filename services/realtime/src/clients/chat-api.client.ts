@@ -1,13 +1,31 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { z } from 'zod';
-import { AppError, IDENTITY_HEADER, REQUEST_ID_HEADER, type AccessClaims, type IdentitySigner, type Message } from '@cohort/common';
+import {
+  AppError,
+  IDENTITY_HEADER,
+  REQUEST_ID_HEADER,
+  type AccessClaims,
+  type IdentitySigner,
+  type Message,
+} from '@cohort/common';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
 export interface ChatApiClient {
   /** Ids of the caller's chats (`GET /internal/memberships`). */
   memberships(who: AccessClaims, requestId: string): Promise<string[]>;
-  sendMessage(who: AccessClaims, chatId: string, body: { text: string; clientMsgId: string }, requestId: string): Promise<Message>;
-  messagesAfter(who: AccessClaims, chatId: string, afterSeq: number, limit: number, requestId: string): Promise<Message[]>;
+  sendMessage(
+    who: AccessClaims,
+    chatId: string,
+    body: { text: string; clientMsgId: string },
+    requestId: string,
+  ): Promise<Message>;
+  messagesAfter(
+    who: AccessClaims,
+    chatId: string,
+    afterSeq: number,
+    limit: number,
+    requestId: string,
+  ): Promise<Message[]>;
   markRead(who: AccessClaims, chatId: string, seq: number, requestId: string): Promise<void>;
   /** User ids of a chat's members (404 for non-members, as chat-api answers). */
   memberIds(who: AccessClaims, chatId: string, requestId: string): Promise<string[]>;
@@ -45,10 +63,19 @@ function upstreamError(status: number, body: unknown): AppError {
   const parsed = errorBodySchema.safeParse(body);
   if (parsed.success) return new AppError(status, parsed.data.error.code, parsed.data.error.message);
   if (status >= 500) return new AppError(502, 'unavailable', 'Chat service failed; try again');
-  return new AppError(status, status === 404 ? 'not_found' : 'bad_request', `Chat service answered ${status}`);
+  return new AppError(
+    status,
+    status === 404 ? 'not_found' : 'bad_request',
+    `Chat service answered ${status}`,
+  );
 }
 
-export function createChatApiClient({ baseUrl, signer, timeoutMs, connections = 64 }: ChatApiClientOptions): ChatApiClient {
+export function createChatApiClient({
+  baseUrl,
+  signer,
+  timeoutMs,
+  connections = 64,
+}: ChatApiClientOptions): ChatApiClient {
   const agent = new Agent({
     connections,
     keepAliveTimeout: 30_000,
@@ -100,7 +127,8 @@ export function createChatApiClient({ baseUrl, signer, timeoutMs, connections = 
 
   function expect<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
     const parsed = schema.safeParse(body);
-    if (!parsed.success) throw new AppError(502, 'unavailable', 'Chat service answered in an unexpected shape');
+    if (!parsed.success)
+      throw new AppError(502, 'unavailable', 'Chat service answered in an unexpected shape');
     return parsed.data;
   }
 
@@ -116,7 +144,12 @@ export function createChatApiClient({ baseUrl, signer, timeoutMs, connections = 
       return expect(messageBodySchema, body).message;
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
-      const { body } = await call(who, 'GET', `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`, requestId);
+      const { body } = await call(
+        who,
+        'GET',
+        `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`,
+        requestId,
+      );
       return expect(messagesBodySchema, body).messages;
     },
     async markRead(who, chatId, seq, requestId) {

@@ -22,10 +22,19 @@ const chatEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('chat:updated'), chatId: z.string(), message: messageSchema }),
   z.object({ type: z.literal('chat:deleted'), chatId: z.string(), message: messageSchema }),
   z.object({ type: z.literal('chat:read'), chatId: z.string(), userId: z.string(), seq: z.number() }),
-  z.object({ type: z.literal('chat:added'), chatId: z.string(), userIds: idList, chat: z.looseObject({ id: z.string() }) }),
+  z.object({
+    type: z.literal('chat:added'),
+    chatId: z.string(),
+    userIds: idList,
+    chat: z.looseObject({ id: z.string() }),
+  }),
   z.object({ type: z.literal('chat:removed'), chatId: z.string(), userIds: idList }),
 ]);
-const sessionEventSchema = z.object({ type: z.literal('session:revoked'), sessionId: z.string(), userId: z.string() });
+const sessionEventSchema = z.object({
+  type: z.literal('session:revoked'),
+  sessionId: z.string(),
+  userId: z.string(),
+});
 
 /** Insertion-ordered set with a size bound: remembers the most recent keys. */
 class RecentKeys {
@@ -49,7 +58,14 @@ class RecentKeys {
  * adapter round trip, no cross-replica request and no replica elected to broadcast. Membership changes and
  * revocations likewise act on local sockets only (no fetchSockets/serverSideEmit).
  */
-export async function startBusConsumers({ io, bus, localSockets, metrics, logger, dedupeSize = 10_000 }: BusConsumersDeps): Promise<Unsubscribe> {
+export async function startBusConsumers({
+  io,
+  bus,
+  localSockets,
+  metrics,
+  logger,
+  dedupeSize = 10_000,
+}: BusConsumersDeps): Promise<Unsubscribe> {
   const recent = new RecentKeys(dedupeSize);
   const local = io.local;
 
@@ -67,7 +83,8 @@ export async function startBusConsumers({ io, bus, localSockets, metrics, logger
       case 'chat:deleted': {
         const message = event.message as unknown as Message;
         // A publisher that retries (at-least-once) must not make a client see a message twice.
-        if (recent.seen(`${event.type}|${message.id}|${message.editedAt ?? ''}|${message.deletedAt ?? ''}`)) return;
+        if (recent.seen(`${event.type}|${message.id}|${message.editedAt ?? ''}|${message.deletedAt ?? ''}`))
+          return;
         local.to(room).emit(event.type, { message });
         break;
       }
@@ -77,14 +94,16 @@ export async function startBusConsumers({ io, bus, localSockets, metrics, logger
       case 'chat:added': {
         const users = event.userIds.map(userRoom);
         local.in(users).socketsJoin(room);
-        for (const userId of event.userIds) for (const s of localSockets.handshakingOf(userId)) void s.join(room);
+        for (const userId of event.userIds)
+          for (const s of localSockets.handshakingOf(userId)) void s.join(room);
         local.to(users).emit('chat:added', { chat: event.chat as unknown as Chat });
         break;
       }
       case 'chat:removed': {
         const users = event.userIds.map(userRoom);
         local.in(users).socketsLeave(room);
-        for (const userId of event.userIds) for (const s of localSockets.handshakingOf(userId)) void s.leave(room);
+        for (const userId of event.userIds)
+          for (const s of localSockets.handshakingOf(userId)) void s.leave(room);
         local.to(users).emit('chat:removed', { chatId: event.chatId });
         break;
       }
@@ -99,7 +118,11 @@ export async function startBusConsumers({ io, bus, localSockets, metrics, logger
       return;
     }
     const sockets = localSockets.session(parsed.data.sessionId);
-    if (sockets.length > 0) logger.info({ sessionId: parsed.data.sessionId, sockets: sockets.length }, 'session revoked: disconnecting');
+    if (sockets.length > 0)
+      logger.info(
+        { sessionId: parsed.data.sessionId, sockets: sockets.length },
+        'session revoked: disconnecting',
+      );
     for (const socket of sockets) socket.disconnect(true);
   };
 

@@ -1,4 +1,10 @@
-import { AppError, parseOrThrow, type AccessClaims, type AccessTokenVerifier, type Logger } from '@cohort/common';
+import {
+  AppError,
+  parseOrThrow,
+  type AccessClaims,
+  type AccessTokenVerifier,
+  type Logger,
+} from '@cohort/common';
 import type { LocalSockets } from '../local-sockets';
 import type { RealtimeMetrics } from '../metrics';
 import { authRefreshPayloadSchema, type RealtimeSocket } from '../socket-types';
@@ -18,7 +24,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Verifies a token, telling a bad token (`unauthorized`) from a verifier that cannot answer right now
  * (JWKS or denylist unreachable: `unavailable`, so the client retries instead of logging the user out).
  */
-export async function verifyToken(verify: AccessTokenVerifier, token: string, logger: Logger): Promise<AccessClaims> {
+export async function verifyToken(
+  verify: AccessTokenVerifier,
+  token: string,
+  logger: Logger,
+): Promise<AccessClaims> {
   try {
     return await verify(token);
   } catch (err) {
@@ -40,7 +50,10 @@ export function createAuthHandlers({ verify, localSockets, metrics, logger }: Au
       const delay = Math.min(MAX_TIMER_MS, Math.max(0, socket.data.tokenExpiresAt * 1000 - Date.now()));
       timer = setTimeout(() => {
         if (socket.data.tokenExpiresAt * 1000 > Date.now()) return schedule();
-        logger.debug({ socketId: socket.id, userId: socket.data.userId }, 'token expired: disconnecting socket');
+        logger.debug(
+          { socketId: socket.id, userId: socket.data.userId },
+          'token expired: disconnecting socket',
+        );
         socket.emit('auth:expired', { reason: 'expired' });
         metrics.eventsOut.inc({ event: 'auth:expired' });
         socket.disconnect(true);
@@ -53,7 +66,8 @@ export function createAuthHandlers({ verify, localSockets, metrics, logger }: Au
     onEvent(socket, 'auth:refresh', logger, async (payload, reply) => {
       const { token } = parseOrThrow(authRefreshPayloadSchema, payload);
       const claims = await verifyToken(verify, token, logger);
-      if (claims.userId !== socket.data.userId) throw AppError.unauthorized('The token belongs to another user');
+      if (claims.userId !== socket.data.userId)
+        throw AppError.unauthorized('The token belongs to another user');
       if (!socket.connected) return;
       if (claims.sessionId !== socket.data.sessionId) {
         localSockets.removeSession(socket, socket.data.sessionId);

@@ -3,7 +3,8 @@ import { AppError, type AccessClaims, type Logger } from '@cohort/common';
 import type { AckError, ClientEvents, RealtimeSocket } from '../socket-types';
 
 /** The reply a client event's ack carries (`never` for events without an ack in the contract). */
-export type AckOf<E extends keyof ClientEvents> = Parameters<ClientEvents[E]> extends [unknown, ((res: infer R) => void)?] ? R : never;
+export type AckOf<E extends keyof ClientEvents> =
+  Parameters<ClientEvents[E]> extends [unknown, ((res: infer R) => void)?] ? R : never;
 
 type AckFn = (res: unknown) => void;
 interface UntypedListeners {
@@ -36,7 +37,12 @@ export function errorAck(err: unknown, logger: Logger): AckError {
  * a function, extra arguments), the handler gets `payload` as unknown, every failure becomes an error ack, and
  * nothing escapes to crash the process. The ack is answered at most once.
  */
-export function onEvent<E extends keyof ClientEvents>(socket: RealtimeSocket, event: E, logger: Logger, handler: EventHandler<E>): void {
+export function onEvent<E extends keyof ClientEvents>(
+  socket: RealtimeSocket,
+  event: E,
+  logger: Logger,
+  handler: EventHandler<E>,
+): void {
   const listener = (...args: unknown[]): void => {
     const ack = ackOf(args);
     const payload = ack && args.length === 1 ? undefined : args[0];

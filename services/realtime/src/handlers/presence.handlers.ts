@@ -2,7 +2,13 @@ import { AppError, parseOrThrow, type Logger } from '@cohort/common';
 import type { ChatApiClient } from '../clients/chat-api.client';
 import type { RealtimeMetrics } from '../metrics';
 import type { PresenceEntry, PresenceStore } from '../presence/presence.store';
-import { chatRoom, presenceGetPayloadSchema, userRoom, type RealtimeServer, type RealtimeSocket } from '../socket-types';
+import {
+  chatRoom,
+  presenceGetPayloadSchema,
+  userRoom,
+  type RealtimeServer,
+  type RealtimeSocket,
+} from '../socket-types';
 import { claimsOf, onEvent } from './handler-kit';
 
 export interface PresenceHandlersDeps {
@@ -34,7 +40,14 @@ const chatIdsOf = (socket: RealtimeSocket): string[] =>
  * replica connects and when their last one leaves (several tabs, several replicas: one online, one offline).
  * The announcement crosses replicas through the adapter; it is rare next to messages, so it is off the hot path.
  */
-export function createPresenceHandlers({ io, store, chatApi, metrics, logger, heartbeatMs }: PresenceHandlersDeps): PresenceHandlers {
+export function createPresenceHandlers({
+  io,
+  store,
+  chatApi,
+  metrics,
+  logger,
+  heartbeatMs,
+}: PresenceHandlersDeps): PresenceHandlers {
   const live = new Map<string, RealtimeSocket>();
   let draining = false;
   let timer: NodeJS.Timeout | undefined;
@@ -79,7 +92,11 @@ export function createPresenceHandlers({ io, store, chatApi, metrics, logger, he
   };
 
   const beat = async () => {
-    const entries: PresenceEntry[] = [...live.values()].map((s) => ({ userId: s.data.userId, socketId: s.id, chatIds: chatIdsOf(s) }));
+    const entries: PresenceEntry[] = [...live.values()].map((s) => ({
+      userId: s.data.userId,
+      socketId: s.id,
+      chatIds: chatIdsOf(s),
+    }));
     await store.refresh(entries);
     for (const { userId, chatIds } of await store.sweep()) announce(userId, chatIds, false);
   };

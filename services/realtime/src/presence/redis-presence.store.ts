@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { OfflineUser, PresenceEntry, PresenceStore } from './presence.store';
+import type { OfflineUser, PresenceStore } from './presence.store';
 
 export interface RedisPresenceOptions {
   redis: Redis;
@@ -48,7 +48,13 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if removed > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
 return 0`;
 
-export function createRedisPresenceStore({ redis, instanceId, ttlMs, prefix = 'cohort:presence:', now = Date.now }: RedisPresenceOptions): PresenceStore {
+export function createRedisPresenceStore({
+  redis,
+  instanceId,
+  ttlMs,
+  prefix = 'cohort:presence:',
+  now = Date.now,
+}: RedisPresenceOptions): PresenceStore {
   const userKey = (userId: string) => `${prefix}u:${userId}`;
   const replicaKey = (instance: string) => `${prefix}r:${instance}`;
   const replicasKey = `${prefix}replicas`;
@@ -67,7 +73,11 @@ export function createRedisPresenceStore({ redis, instanceId, ttlMs, prefix = 'c
       const t = now();
       const [, , first] = await Promise.all([
         redis.zadd(replicasKey, t, instanceId),
-        redis.multi().hset(replicaKey(instanceId), userId, JSON.stringify(chatIds)).pexpire(replicaKey(instanceId), replicaKeyTtl).exec(),
+        redis
+          .multi()
+          .hset(replicaKey(instanceId), userId, JSON.stringify(chatIds))
+          .pexpire(replicaKey(instanceId), replicaKeyTtl)
+          .exec(),
         evalNumber(ADD, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl),
       ]);
       return first === 1;
@@ -94,7 +104,9 @@ export function createRedisPresenceStore({ redis, instanceId, ttlMs, prefix = 'c
     },
     async sweep() {
       const t = now();
-      const dead = (await redis.zrangebyscore(replicasKey, '-inf', t - ttlMs)).filter((id) => id !== instanceId);
+      const dead = (await redis.zrangebyscore(replicasKey, '-inf', t - ttlMs)).filter(
+        (id) => id !== instanceId,
+      );
       const offline: OfflineUser[] = [];
       for (const instance of dead) {
         // ZREM is the claim: of all the replicas sweeping, exactly one removes the entry and cleans up.

@@ -1,4 +1,9 @@
-import { io as connectClient, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import {
+  io as connectClient,
+  type Socket as ClientSocket,
+  type ManagerOptions,
+  type SocketOptions,
+} from 'socket.io-client';
 import type { ClientEvents, ServerEvents } from '../../src/socket-types';
 
 export type TestClient = ClientSocket<ServerEvents, ClientEvents>;
@@ -100,11 +105,14 @@ export function request<E extends keyof ClientEvents & string>(
   payload: unknown,
   timeoutMs = 5000,
 ): Promise<AckReply<E>> {
-  const untyped = socket as unknown as { timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<unknown> } };
+  const untyped = socket as unknown as {
+    timeout(ms: number): { emitWithAck(event: string, ...args: unknown[]): Promise<unknown> };
+  };
   return untyped.timeout(timeoutMs).emitWithAck(event, payload) as Promise<AckReply<E>>;
 }
 
-export type AckReply<E extends keyof ClientEvents> = Parameters<ClientEvents[E]> extends [unknown, (res: infer R) => void] ? R : unknown;
+export type AckReply<E extends keyof ClientEvents> =
+  Parameters<ClientEvents[E]> extends [unknown, (res: infer R) => void] ? R : unknown;
 
 /** Resolves on the socket's next `disconnect`, with its reason. */
 export function disconnected(socket: TestClient, timeoutMs = 5000): Promise<string> {

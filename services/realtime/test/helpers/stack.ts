@@ -91,7 +91,10 @@ export async function startStack(): Promise<Stack> {
     });
     started.push(chatApi);
 
-    const signer: IdentitySigner = createIdentitySigner(await importSigningKey(keys.gatewayIdentity.privateKeyPem, 'EdDSA'), 'gateway');
+    const signer: IdentitySigner = createIdentitySigner(
+      await importSigningKey(keys.gatewayIdentity.privateKeyPem, 'EdDSA'),
+      'gateway',
+    );
     const call = async (user: TestUser, base: string, method: string, path: string, body?: unknown) => {
       const res = await fetch(`${base}${path}`, {
         method,
@@ -138,11 +141,18 @@ export async function startStack(): Promise<Stack> {
         const res = await fetch(`${auth.url}/api/auth/register`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email, password: 'correct horse battery', fullName: { firstName: name, lastName: 'Test' } }),
+          body: JSON.stringify({
+            email,
+            password: 'correct horse battery',
+            fullName: { firstName: name, lastName: 'Test' },
+          }),
         });
         if (res.status !== 201) throw new Error(`register ${name} → ${res.status} ${await res.text()}`);
         const { user } = (await res.json()) as { user: { id: string } };
-        const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0] ?? '').join('; ');
+        const cookies = res.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0] ?? '')
+          .join('; ');
         const token = readCookie(cookies, 'token');
         if (!token) throw new Error('register set no token cookie');
         const payload = decodeJwt(token);
@@ -170,12 +180,22 @@ export async function startStack(): Promise<Stack> {
         await call(owner, chatApi.url, 'DELETE', `/api/chats/${chatId}/members/${member.id}`);
       },
       async postMessage(sender, chatId, text, clientMsgId) {
-        return ((await call(sender, chatApi.url, 'POST', `/api/chats/${chatId}/messages`, { text, clientMsgId })) as { message: Message })
-          .message;
+        return (
+          (await call(sender, chatApi.url, 'POST', `/api/chats/${chatId}/messages`, {
+            text,
+            clientMsgId,
+          })) as { message: Message }
+        ).message;
       },
       async listMessages(user, chatId, afterSeq) {
-        return ((await call(user, chatApi.url, 'GET', `/api/chats/${chatId}/messages?after=${afterSeq}&limit=100`)) as { messages: Message[] })
-          .messages;
+        return (
+          (await call(
+            user,
+            chatApi.url,
+            'GET',
+            `/api/chats/${chatId}/messages?after=${afterSeq}&limit=100`,
+          )) as { messages: Message[] }
+        ).messages;
       },
       async logout(user) {
         await call(user, auth.url, 'POST', '/api/auth/logout');
