@@ -40,6 +40,27 @@ export const userSearchQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 
+export const USER_LOOKUP_MAX_IDS = 100;
+
+/** `GET /api/users?ids=a,b,c`: up to 100 comma-separated ids (chat-api checks members exist; clients resolve names). */
+export const userLookupQuerySchema = z.object({
+  ids: z
+    .string()
+    .max(USER_LOOKUP_MAX_IDS * 25)
+    .transform((raw) =>
+      raw
+        .split(',')
+        .map((id) => id.trim())
+        .filter((id) => id.length > 0),
+    )
+    .pipe(
+      z
+        .array(objectIdSchema)
+        .min(1, 'at least one id')
+        .max(USER_LOOKUP_MAX_IDS, `at most ${USER_LOOKUP_MAX_IDS} ids`),
+    ),
+});
+
 export const createChatBodySchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('group'),

@@ -1,9 +1,8 @@
 import { Router, type RequestHandler } from 'express';
-import { identityOf, parseOrThrow, userSearchQuerySchema } from '@cohort/common';
+import { identityOf, parseOrThrow, userLookupQuerySchema, userSearchQuerySchema } from '@cohort/common';
 import type { AuthContext } from '../use-cases/deps';
 import { searchUsers } from '../use-cases/search-users';
 import { lookupUsers } from '../use-cases/lookup-users';
-import { userLookupQuerySchema } from './schemas';
 
 /** `/api/users/*`: every route needs a session. */
 export function createUsersRouter({

@@ -12,6 +12,7 @@ import {
   registerBodySchema,
   sendMessageBodySchema,
   userSearchQuerySchema,
+  userLookupQuerySchema,
 } from '@cohort/common';
 import { z } from 'zod';
 import {
@@ -39,6 +40,7 @@ export const CONTRACT_OPERATIONS = [
   'get /api/auth/me',
   'get /api/auth/jwks.json',
   'get /api/users/search',
+  'get /api/users',
   'post /api/chats',
   'get /api/chats',
   'get /api/chats/{chatId}',
@@ -175,6 +177,15 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
     summary: 'Find users by name or email',
     request: { query: userSearchQuerySchema },
     responses: { 200: json(usersEnvelope, 'Matching users'), 400: failure('Invalid query') },
+  });
+  route('get', '/api/users', 'session', {
+    tags: ['users'],
+    summary: 'Users by id (comma-separated, at most 100; unknown ids are left out)',
+    request: { query: userLookupQuerySchema },
+    responses: {
+      200: json(usersEnvelope, 'The users found, in the order asked'),
+      400: failure('Invalid query'),
+    },
   });
 
   // chat-api
