@@ -183,6 +183,18 @@ try {
   await grace.page.getByTestId('chat-item').getByText('Compiler club').waitFor();
   await shot(ada.page, 'group');
   await shot(grace.page, 'phone-list-2');
+  step('log out, stay logged out after a reload, log back in');
+  await ada.page.getByTestId('logout').click();
+  await ada.page.getByTestId('submit').waitFor();
+  await ada.page.reload();
+  await ada.page.getByTestId('submit').waitFor();
+  await ada.page.getByTestId('email').fill(ada.email);
+  await ada.page.getByTestId('password').fill('wrong password');
+  await ada.page.getByTestId('submit').click();
+  console.log('  error shown:', await ada.page.getByRole('alert').textContent());
+  await ada.page.getByTestId('password').fill('correct horse battery');
+  await ada.page.getByTestId('submit').click();
+  await ada.page.getByTestId('chat-item').getByText('Compiler club').waitFor();
   console.log('smoke: all steps passed');
 } finally {
   await browser.close();

@@ -60,26 +60,52 @@ function isErrorBody(data: unknown): data is { error: { code: string; message: s
   );
 }
 
-let refreshing: Promise<boolean> | null = null;
+/** `rejected`: the session is over (log in again); `unreachable`: no verdict (network or server trouble). */
+export type RefreshResult = 'ok' | 'rejected' | 'unreachable';
+
+let refreshing: Promise<RefreshResult> | null = null;
+const REFRESHED_AT_KEY = 'cohort:session-refreshed-at';
+const RECENT_REFRESH_MS = 10_000;
+
+function refreshedRecently(): boolean {
+  try {
+    return Date.now() - Number(localStorage.getItem(REFRESHED_AT_KEY) ?? 0) < RECENT_REFRESH_MS;
+  } catch {
+    return false; // storage disabled: every tab refreshes for itself
+  }
+}
+
+function markRefreshed(): void {
+  try {
+    localStorage.setItem(REFRESHED_AT_KEY, String(Date.now()));
+  } catch {
+    // storage disabled: nothing to share with other tabs
+    return;
+  }
+}
 
 /**
- * Rotates the session cookies. Single-flight within the tab, and serialised across tabs with a Web Lock:
- * two concurrent refreshes with the same refresh token look like token theft to the server, which then
- * revokes the whole session. Inside the lock we first check whether another tab already refreshed.
+ * Rotates the session cookies. Single-flight within the tab and serialised across tabs with a Web Lock,
+ * because two refreshes with the same refresh token look like token theft to the server, which then
+ * revokes the whole session. A tab that waited on the lock finds the other tab's fresh cookies and
+ * does not refresh again.
  */
-export function refreshSession(): Promise<boolean> {
+export function refreshSession(): Promise<RefreshResult> {
   refreshing ??= (async () => {
-    const run = async (): Promise<boolean> => {
-      const me = await rawRequest('GET', '/auth/me');
-      if (me.ok) return true;
+    const run = async (): Promise<RefreshResult> => {
+      if (refreshedRecently()) return 'ok';
       const res = await rawRequest('POST', '/auth/refresh');
-      return res.ok;
+      if (res.ok) {
+        markRefreshed();
+        return 'ok';
+      }
+      return res.status === 401 || res.status === 403 ? 'rejected' : 'unreachable';
     };
     try {
       const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
       return locks ? await locks.request('cohort-session-refresh', run) : await run();
     } catch (err) {
-      if (err instanceof ApiError && err.status === 0) return false;
+      if (err instanceof ApiError && err.status === 0) return 'unreachable';
       throw err;
     } finally {
       refreshing = null;
@@ -88,13 +114,18 @@ export function refreshSession(): Promise<boolean> {
   return refreshing;
 }
 
+const NO_REFRESH = new Set(['/auth/login', '/auth/register', '/auth/refresh', '/auth/me']);
+
 async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
   let res = await rawRequest(method, path, body);
-  if (res.status === 401 && !path.startsWith('/auth/')) {
-    if (await refreshSession()) {
-      res = await rawRequest(method, path, body);
-    }
-    if (res.status === 401) onSessionLost();
+  // Logout goes through the refresh too: with an expired access token it would otherwise leave the
+  // refresh cookie in place, and the next visit would quietly sign the person back in.
+  if (res.status === 401 && !NO_REFRESH.has(path)) {
+    const refreshed = await refreshSession();
+    if (refreshed === 'ok') res = await rawRequest(method, path, body);
+    else if (refreshed === 'unreachable')
+      throw new ApiError(0, 'network_error', 'Cannot reach the server. Try again in a moment.');
+    if (res.status === 401 && path !== '/auth/logout') onSessionLost();
   }
   if (!res.ok) throw await toApiError(res);
   if (res.status === 204) return undefined as T;
@@ -104,8 +135,13 @@ async function request<T>(method: Method, path: string, body?: unknown): Promise
 export const api = {
   me: async (): Promise<PublicUser | null> => {
     let res = await rawRequest('GET', '/auth/me');
-    if (res.status === 401 && (await refreshSession())) res = await rawRequest('GET', '/auth/me');
-    if (res.status === 401) return null;
+    if (res.status === 401) {
+      const refreshed = await refreshSession();
+      if (refreshed === 'rejected') return null;
+      if (refreshed === 'unreachable') throw new ApiError(0, 'network_error', 'Cannot reach the server.');
+      res = await rawRequest('GET', '/auth/me');
+      if (res.status === 401) return null;
+    }
     if (!res.ok) throw await toApiError(res);
     return ((await res.json()) as { user: PublicUser }).user;
   },

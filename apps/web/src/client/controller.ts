@@ -13,6 +13,7 @@ const SYNC_PAGE = 100;
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_SEND_EVERY_MS = 2_500;
 const TYPING_SHOW_FOR_MS = 4_000;
+const STABLE_AFTER_MS = 10_000;
 
 /** Network-shaped failures are retried by themselves when the connection comes back; refusals are not. */
 function isTransient(err: unknown): boolean {
@@ -52,7 +53,8 @@ export class ChatController {
   private userTimer: number | null = null;
   private readonly autoRetry = new Set<string>();
   private readonly detailsRequested = new Set<string>();
-  private unauthorizedStreak = 0;
+  private refusals = 0;
+  private stableTimer: number | undefined;
   private refreshingChats: Promise<void> | null = null;
   private connectedBefore = false;
   private readonly clientId = newClientMsgId();
@@ -126,6 +128,7 @@ export class ChatController {
   }
 
   stop(): void {
+    window.clearTimeout(this.stableTimer);
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     for (const timer of this.readTimers.values()) window.clearTimeout(timer);
     this.readTimers.clear();
@@ -147,24 +150,28 @@ export class ChatController {
 
   private bindSocket(socket: ChatSocket): void {
     socket.on('connect', () => {
-      this.unauthorizedStreak = 0;
       this.dispatch({ type: 'connection', status: 'connected' });
       void this.catchUp(this.connectedBefore);
       this.connectedBefore = true;
+      // A connection that holds for a while ends a streak of refusals.
+      window.clearTimeout(this.stableTimer);
+      this.stableTimer = window.setTimeout(() => (this.refusals = 0), STABLE_AFTER_MS);
     });
     socket.on('disconnect', (reason) => {
+      window.clearTimeout(this.stableTimer);
       // The server closed us on purpose (the access token expired, or the session was revoked): refresh the
       // session over HTTP and come back. That takes a moment, so no banner unless it drags on.
       if (reason === 'io server disconnect') {
         this.dispatch({ type: 'connection', status: 'connecting' });
-        void this.reauthenticate(socket);
+        void this.recover(socket, true);
       } else {
         this.dispatch({ type: 'connection', status: 'disconnected' });
       }
     });
     socket.on('connect_error', (err) => {
       this.dispatch({ type: 'connection', status: 'disconnected' });
-      if (err.message === 'unauthorized') void this.reauthenticate(socket);
+      // A refused handshake (not a network error) is not retried by socket.io itself.
+      if (!socket.active) void this.recover(socket, err.message === 'unauthorized');
     });
 
     socket.on('chat:new', ({ message }) => this.ingest(message.chatId, [message]));
@@ -180,12 +187,26 @@ export class ChatController {
     socket.on('chat:removed', ({ chatId }) => this.dispatch({ type: 'chat/removed', chatId }));
   }
 
-  private async reauthenticate(socket: ChatSocket): Promise<void> {
-    this.unauthorizedStreak += 1;
-    const ok = this.unauthorizedStreak <= 3 && (await refreshSession());
-    if (!ok) {
-      this.onSessionLost();
-      return;
+  /**
+   * Comes back after the server closed or refused the socket: refresh the session when asked, then
+   * reconnect. Repeated refusals back off (0, 1, 2, 4 … 30 s) so a server that keeps closing us is not
+   * hammered; a session the server rejects sends the person back to the login form.
+   */
+  private async recover(socket: ChatSocket, refresh: boolean): Promise<void> {
+    this.refusals += 1;
+    const delay = this.refusals <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (this.refusals - 1));
+    if (delay > 0) await new Promise((resolve) => window.setTimeout(resolve, delay));
+    if (this.socket !== socket || socket.connected) return;
+    if (refresh) {
+      const result = await refreshSession();
+      if (result === 'rejected') {
+        this.onSessionLost();
+        return;
+      }
+      if (result === 'unreachable') {
+        void this.recover(socket, true);
+        return;
+      }
     }
     if (this.socket === socket && !socket.connected) socket.connect();
   }
