@@ -243,6 +243,25 @@ describe('realtime replicas on one Redis', () => {
     expect(await refusal(client(url(1), { token: session.token }))).toBe('unauthorized');
   });
 
+  it('exposes connected sockets, events in/out and send→ack latency on /metrics', async () => {
+    const socket = await join(alice, 2);
+    await sent(socket, chat.id, 'measured');
+    const text = await (await fetch(`${url(2)}/metrics`)).text();
+    // Lines look like `name{label="…",service="realtime",replica="rt-c"} 3`.
+    const value = (name: string, label = '') =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(`${name}{`) && l.includes(label))
+          ?.split(' ')
+          .pop(),
+      );
+    expect(value('realtime_connected_sockets')).toBeGreaterThanOrEqual(1);
+    expect(value('realtime_events_in_total', 'event="chat:send"')).toBeGreaterThanOrEqual(1);
+    expect(value('realtime_events_out_total', 'event="chat:new"')).toBeGreaterThanOrEqual(1);
+    expect(value('realtime_send_ack_seconds_count', 'outcome="ok"')).toBeGreaterThanOrEqual(1);
+  });
+
   it('disconnects a socket when its token expires, unless the client re-authenticates in time', async () => {
     const short = await signAccessToken(stack.keys, { userId: carol.id, expiresIn: 2 });
     const expiring = client(url(0), { token: short });
