@@ -13,6 +13,7 @@ import {
   type EventBus,
   type Logger,
   type ReadinessCheck,
+  type TokenDenylist,
   type Unsubscribe,
 } from '@cohort/common';
 import type { AdapterFactory } from './adapter';
@@ -38,6 +39,7 @@ export type RealtimeServerConfig = Pick<
   | 'RATE_LIMIT_BURST'
   | 'RATE_LIMIT_PER_SECOND'
   | 'PRESENCE_TTL_MS'
+  | 'REVOCATION_CHECK_MS'
   | 'NODE_ENV'
 >;
 
@@ -46,6 +48,8 @@ export interface RealtimeServerDeps {
   logger: Logger;
   bus: EventBus;
   verifyAccessToken: AccessTokenVerifier;
+  /** Consulted periodically for the sessions of live sockets (the verifier already consults it at handshake). */
+  denylist?: TokenDenylist;
   chatApi: ChatApiClient;
   presence: PresenceStore;
   metrics: RealtimeMetrics;
@@ -208,6 +212,20 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
   });
 
   let unsubscribe: Unsubscribe | undefined;
+  let revocationTimer: NodeJS.Timeout | undefined;
+  const checkRevocations = async () => {
+    const { denylist } = deps;
+    if (!denylist) return;
+    for (const [sessionId, sockets] of localSockets.sessions()) {
+      if (await denylist.isRevoked(sessionId, ...sockets.map((s) => s.data.tokenId))) {
+        logger.info(
+          { sessionId, sockets: sockets.length },
+          'revoked session found by the periodic check: disconnecting',
+        );
+        for (const socket of sockets) socket.disconnect(true);
+      }
+    }
+  };
 
   return {
     httpServer,
@@ -215,9 +233,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     async start() {
       unsubscribe = await startBusConsumers({ io, bus, localSockets, metrics, logger });
       registerPresence.start();
+      revocationTimer = setInterval(() => {
+        checkRevocations().catch((err: unknown) => logger.warn({ err }, 'revocation check failed'));
+      }, config.REVOCATION_CHECK_MS);
+      revocationTimer.unref();
     },
     async close(graceMs = 3000) {
       draining = true;
+      clearInterval(revocationTimer);
       registerPresence.drain();
       const closed = new Promise<void>((resolve) => {
         // Closes every engine connection (clients see "transport close" and reconnect elsewhere) and the HTTP server.

@@ -39,6 +39,11 @@ export const realtimeEnvSchema = baseEnvSchema
     CHAT_API_TIMEOUT_MS: env.positiveInt(5000),
     /** A socket not refreshed for this long counts as gone (crashed replica). */
     PRESENCE_TTL_MS: env.positiveInt(30_000),
+    /**
+     * How often live sessions are checked against the denylist: revocations normally arrive at once over the bus,
+     * and this bounds how long a socket outlives a revocation whose bus message was lost (Redis outage).
+     */
+    REVOCATION_CHECK_MS: env.positiveInt(30_000),
     SHUTDOWN_TIMEOUT_MS: env.positiveInt(10_000),
   })
   .refine((c) => c.JWKS_URL !== undefined || c.JWT_PUBLIC_KEY !== undefined, {

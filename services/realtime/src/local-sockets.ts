@@ -20,6 +20,11 @@ export class LocalSockets {
     return [...(this.bySession.get(sessionId) ?? [])];
   }
 
+  /** Every session with a socket here, with those sockets. */
+  sessions(): [string, RealtimeSocket[]][] {
+    return [...this.bySession].map(([id, set]) => [id, [...set]]);
+  }
+
   startHandshake(socket: RealtimeSocket, userId: string): void {
     add(this.handshaking, userId, socket);
   }

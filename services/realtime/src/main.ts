@@ -116,6 +116,7 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
       logger,
       bus,
       verifyAccessToken,
+      denylist,
       chatApi,
       presence,
       metrics,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Chat, Message } from '@cohort/common';
+import { Redis } from 'ioredis';
+import { createRedisDenylist, type Chat, type Message } from '@cohort/common';
 import { waitFor } from '@cohort/testkit';
 import type { RunningRealtime } from '../src/main';
 import {
@@ -241,6 +242,23 @@ describe('realtime replicas on one Redis', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(other.connected).toBe(true);
     expect(await refusal(client(url(1), { token: session.token }))).toBe('unauthorized');
+  });
+
+  it('disconnects a revoked session even when the revocation message never arrived (periodic denylist check)', async () => {
+    const checking = await stack.startReplica('rt-check', { REVOCATION_CHECK_MS: '200' });
+    const user = await stack.register('erin');
+    const socket = client(`http://127.0.0.1:${checking.port}`, { token: user.token });
+    open.push(socket);
+    await connect(socket);
+    const gone = disconnected(socket, 3000);
+    // Written straight to the shared denylist, as auth does, but with no session:revoked on the bus.
+    const redis = new Redis(stack.redis.url);
+    try {
+      await createRedisDenylist(redis).revoke(user.claims.sessionId, user.claims.expiresAt);
+    } finally {
+      await redis.quit();
+    }
+    expect(await gone).toBe('io server disconnect');
   });
 
   it('exposes connected sockets, events in/out and send→ack latency on /metrics', async () => {
