@@ -181,6 +181,17 @@ try {
   await ada.page.getByTestId('message-input').press('Enter');
   await grace.page.getByRole('button', { name: 'Back to chats' }).click();
   await grace.page.getByTestId('chat-item').getByText('Compiler club').waitFor();
+  step('the owner adds a third person, who sees the group appear');
+  const linus = await user('Linus', 'Torvalds', { width: 1024, height: 700 });
+  await ada.page.getByTestId('members-button').click();
+  await ada.page.getByTestId('user-search').fill(`linus.${stamp}`);
+  await ada.page.getByTestId('user-result').first().click();
+  await ada.page.getByRole('status').getByText('Linus Torvalds was added.').waitFor();
+  await shot(ada.page, 'members');
+  await ada.page.keyboard.press('Escape');
+  await linus.page.getByTestId('chat-item').getByText('Compiler club').waitFor();
+  await linus.page.getByTestId('chat-item').first().click();
+  await linus.page.getByTestId('message-text').getByText('Welcome to the club').waitFor();
   await shot(ada.page, 'group');
   await shot(grace.page, 'phone-list-2');
   step('log out, stay logged out after a reload, log back in');

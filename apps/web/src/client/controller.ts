@@ -538,6 +538,7 @@ export class ChatController {
   async addMember(chatId: string, userId: string): Promise<void> {
     await api.addMember(chatId, userId);
     await this.loadDetails(chatId, true);
+    void this.loadPresence([chatId]);
   }
 
   async leave(chatId: string): Promise<void> {

@@ -20,6 +20,8 @@ export function MembersDialog({ chatId, onClose }: Props) {
   const [busyId, setBusyId] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirmLeave, setConfirmLeave] = useState(false);
+  const [added, setAdded] = useState<string | null>(null);
+  const [searchKey, setSearchKey] = useState(0);
   const members = useMemo(() => chat?.members ?? [], [chat]);
   const memberIds = useMemo(() => new Set(members.map((m) => m.userId)), [members]);
 
@@ -29,8 +31,12 @@ export function MembersDialog({ chatId, onClose }: Props) {
   const add = async (user: UserInfo) => {
     setBusyId(user.id);
     setError(null);
+    setAdded(null);
     try {
       await controller.addMember(chatId, user.id);
+      setAdded(`${fullName(user)} was added.`);
+      // A fresh, empty search box (focused again) for the next person.
+      setSearchKey((k) => k + 1);
     } catch (err) {
       setError(describeError(err));
     } finally {
@@ -67,7 +73,19 @@ export function MembersDialog({ chatId, onClose }: Props) {
       </ul>
       {isOwner && (
         <div className="section">
-          <UserSearch label="Add people" onPick={(u) => void add(u)} exclude={memberIds} busyId={busyId} />
+          <UserSearch
+            key={searchKey}
+            label="Add people"
+            onPick={(u) => void add(u)}
+            exclude={memberIds}
+            busyId={busyId}
+            autoFocus={searchKey > 0}
+          />
+          {added && (
+            <p className="notice small" role="status">
+              {added}
+            </p>
+          )}
         </div>
       )}
       {error && (
