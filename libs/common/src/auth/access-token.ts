@@ -12,6 +12,11 @@ import type { TokenDenylist } from './denylist';
 export const ACCESS_TOKEN_ISSUER = 'cohort-auth';
 export const ACCESS_TOKEN_AUDIENCE = 'cohort';
 export const ACCESS_TOKEN_ALGORITHM = 'ES256';
+/**
+ * No leeway on expiry: a token past `exp` is refused everywhere, so realtime never accepts a handshake it
+ * would disconnect at once on its expiry timer (a client would loop). Clients refresh before expiry.
+ */
+export const ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS = 0;
 
 /** Verified claims of an access JWT. */
 export interface AccessClaims {
@@ -57,7 +62,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
         issuer,
         audience,
         requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
-        clockTolerance: 5,
+        clockTolerance: ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (err) {
       if (err instanceof errors.JOSEError || err instanceof TypeError) {

@@ -1,4 +1,10 @@
-import { AppError, type AccessClaims, type AccessTokenVerifier, type TokenDenylist } from '@cohort/common';
+import {
+  ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
+  AppError,
+  type AccessClaims,
+  type AccessTokenVerifier,
+  type TokenDenylist,
+} from '@cohort/common';
 
 export interface CachedVerifierOptions {
   /** Verifies signature, algorithm, issuer, audience, expiry and claims (without the denylist). */
@@ -10,8 +16,6 @@ export interface CachedVerifierOptions {
   now?: () => number;
 }
 
-/** Same leeway as the verifier (libs/common access-token.ts `clockTolerance`). */
-const CLOCK_TOLERANCE_SECONDS = 5;
 
 /**
  * Remembers tokens whose signature was verified, keyed by the exact token string, so a client's every request
@@ -28,7 +32,7 @@ export function createCachedVerifier(options: CachedVerifierOptions): AccessToke
     const hit = cache.get(token);
     let claims: AccessClaims;
     if (hit && t - hit.verifiedAt < maxAgeMs) {
-      if (hit.claims.expiresAt + CLOCK_TOLERANCE_SECONDS <= t / 1000) {
+      if (hit.claims.expiresAt + ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS <= t / 1000) {
         cache.delete(token);
         throw AppError.unauthorized('Invalid or expired session');
       }
