@@ -7,7 +7,7 @@
  * Knobs (env): BENCH_SOCKETS (2000) BENCH_CHATS (20) BENCH_USERS_PER_CHAT (10) BENCH_RATE (200 msg/s)
  * BENCH_SECONDS (8, the fixed-rate run) BENCH_STEP_SECONDS (4, each capacity step) BENCH_P99_BUDGET_MS (250)
  * BENCH_MAX_RATE (6400) BENCH_CONN_TARGET (20000) BENCH_CONN_SECONDS (60) BENCH_HOLD_SECONDS (10)
- * BENCH_LOGIN_SECONDS (4) BENCH_GATEWAY_SECONDS (3) BENCH_SKIP (comma list of: connections, fanout, scaling,
+ * BENCH_LOGIN_SECONDS (3) BENCH_LOGIN_ROUNDS (2) BENCH_LOGIN_COST (12) BENCH_GATEWAY_SECONDS (3) BENCH_GATEWAY_ROUNDS (2) BENCH_SKIP (comma list of: connections, fanout, scaling,
  * services, bare) BENCH_OUT (results directory).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -42,7 +42,8 @@ const config = {
   connTarget: num('BENCH_CONN_TARGET', 20_000),
   connSeconds: num('BENCH_CONN_SECONDS', 60),
   holdSeconds: num('BENCH_HOLD_SECONDS', 10),
-  loginSeconds: num('BENCH_LOGIN_SECONDS', 4),
+  loginSeconds: num('BENCH_LOGIN_SECONDS', 3),
+  loginRounds: num('BENCH_LOGIN_ROUNDS', 2),
   loginCost: num('BENCH_LOGIN_COST', 12),
   gatewaySeconds: num('BENCH_GATEWAY_SECONDS', 3),
   gatewayRounds: num('BENCH_GATEWAY_ROUNDS', 2),
@@ -88,35 +89,48 @@ async function fanout(stack: Stack): Promise<StackFanout> {
     const fixed = await clients.run(config.rate, config.seconds);
     log(describe(fixed));
     const steps: FanoutResult[] = [fixed];
+    const step = async (rate: number) => {
+      const result = await clients.run(rate, config.stepSeconds);
+      log(describe(result));
+      steps.push(result);
+      return result;
+    };
+    let rateDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
     if (!skip.has('scaling')) {
-      let rate = config.rate * 2;
+      // Capacity search: double while the budget holds, halve while it does not, then try the midpoint.
       let lastPass = holds(fixed) ? config.rate : 0;
       let firstFail = holds(fixed) ? 0 : config.rate;
-      while (firstFail === 0 && rate <= config.maxRate) {
-        const step = await clients.run(rate, config.stepSeconds);
-        log(describe(step));
-        steps.push(step);
-        if (holds(step)) lastPass = rate;
-        else firstFail = rate;
-        rate *= 2;
+      if (lastPass > 0) {
+        for (let rate = config.rate * 2; firstFail === 0 && rate <= config.maxRate; rate *= 2) {
+          const result = await step(rate);
+          if (holds(result)) lastPass = rate;
+          else firstFail = rate;
+          rateDoubling ??= { base: fixed, doubled: result };
+        }
+      } else {
+        for (let rate = config.rate / 2; lastPass === 0 && rate >= config.rate / 16; rate /= 2) {
+          const result = await step(rate);
+          if (holds(result)) lastPass = rate;
+          else firstFail = rate;
+        }
+        const half = steps.find((s) => s.targetRate === config.rate / 2);
+        if (half) rateDoubling = { base: half, doubled: fixed };
       }
-      if (lastPass > 0 && firstFail > 0 && firstFail / lastPass === 2) {
-        const mid = Math.round((lastPass + firstFail) / 2);
-        const step = await clients.run(mid, config.stepSeconds);
-        log(describe(step));
-        steps.push(step);
-      }
+      if (lastPass > 0 && firstFail > 0 && firstFail / lastPass === 2) await step(Math.round((lastPass + firstFail) / 2));
     }
     const passing = steps.filter(holds);
     const best = passing.reduce<FanoutResult | undefined>((a, b) => (a && a.deliveriesPerSecond >= b.deliveriesPerSecond ? a : b), undefined);
 
-    let doubledSockets: FanoutResult | undefined;
+    // Twice the sockets at the same rate: at the capacity rate (or the fixed rate when nothing held).
+    let socketDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
     if (!skip.has('scaling')) {
+      const base = best ?? fixed;
       const more = await clients.connect(config.sockets);
       log(`${stack.name}: ${clients.size} sockets after doubling (${more.toFixed(1)} s)`);
-      await clients.run(config.rate, 1);
-      doubledSockets = await clients.run(config.rate, config.stepSeconds);
-      log(describe(doubledSockets));
+      await clients.run(base.targetRate, 1);
+      const doubled = await clients.run(base.targetRate, config.stepSeconds);
+      log(describe(doubled));
+      socketDoubling = { base, doubled };
     }
     return {
       connectSeconds: round(connectSeconds),
@@ -125,8 +139,8 @@ async function fanout(stack: Stack): Promise<StackFanout> {
       capacity: best
         ? { deliveriesPerSecond: best.deliveriesPerSecond, rate: best.targetRate, p99Ms: best.sendToReceiveMs.p99 }
         : undefined,
-      doubledRate: steps.find((s) => s.targetRate === config.rate * 2),
-      doubledSockets,
+      rateDoubling,
+      socketDoubling,
     };
   } finally {
     clients.close();
@@ -189,7 +203,7 @@ async function main(): Promise<void> {
 
   if (!skip.has('services')) {
     log('services/auth login bench (worker pool vs main thread)');
-    report.services.login = await loginBench(config.loginSeconds, config.loginCost).catch((err: unknown) => failed('login', err));
+    report.services.login = await loginBench(config.loginSeconds, config.loginRounds, config.loginCost).catch((err: unknown) => failed('login', err));
     log('services/gateway bench (through gateway vs direct)');
     report.services.gateway = await gatewayBench(config.gatewaySeconds, config.gatewayRounds).catch((err: unknown) => failed('gateway', err));
   }
@@ -223,7 +237,7 @@ function checkTargets(report: BenchReport): TargetCheck[] {
       target: '< 25',
       pass: full.fixed.sendToAckMs.p99 < 25,
     });
-    const runs = [full.fixed, ...full.steps, ...(full.doubledSockets ? [full.doubledSockets] : [])];
+    const runs = [...full.steps, ...(full.socketDoubling ? [full.socketDoubling.doubled] : [])];
     const lost = runs.reduce((sum, r) => sum + r.lostDeliveries + r.ackedNotStored, 0);
     const dups = runs.reduce((sum, r) => sum + r.duplicates, 0);
     checks.push({ name: 'messages lost (full stack, every run, checked with chat:sync)', value: lost, target: '0', pass: lost === 0 });

@@ -49,6 +49,8 @@ export interface ConnectionsResult {
   idleCpuPercent: number;
   idleCpuPercentPer10k: number;
   idleCpuByProcess: Record<string, number>;
+  /** CLOCK_MONOTONIC microseconds at the start and end of the ramp (to line up with CPU profiles). */
+  rampMonotonicUs: [number, number];
 }
 
 interface Worker {
@@ -115,6 +117,7 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
   const rampMeter = new CpuMeter(stack.serverProcesses()).begin();
   const deadline = Date.now() + options.seconds * 1000;
   const started = performance.now();
+  const monotonicStart = Number(process.hrtime.bigint() / 1000n);
 
   const workers: Worker[] = [];
   let offset = 0;
@@ -145,6 +148,7 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
     }
     const rampSeconds = (performance.now() - started) / 1000;
     const ramp = rampMeter.end();
+    const monotonicEnd = Number(process.hrtime.bigint() / 1000n);
     const reached = finals.reduce((sum, p) => sum + p.connected, 0);
     const reasons = [...new Set(finals.map((p) => p.reason ?? '?'))];
     const stopReason = reached >= options.target ? 'target reached' : reasons.join('; ');
@@ -197,6 +201,7 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
       rssPerSocketKiB: heldTotal > 0 ? round(rssGrowth / heldTotal / 1024) : Number.NaN,
       idleCpuPercent: round(idleCpuPercent),
       idleCpuPercentPer10k: heldTotal > 0 ? round((idleCpuPercent / heldTotal) * 10_000, 2) : Number.NaN,
+      rampMonotonicUs: [monotonicStart, monotonicEnd],
       idleCpuByProcess: Object.fromEntries(Object.entries(hold.cpu).map(([k, v]) => [k, round((v / hold.wallSeconds) * 100)])),
     };
   } finally {

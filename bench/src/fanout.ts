@@ -38,6 +38,8 @@ export interface FanoutResult {
   serverCpuSeconds: number;
   cpuMsPer1kDeliveries: number;
   cpuByProcess: Record<string, number>;
+  /** CLOCK_MONOTONIC microseconds at the start and end of the run (to line up with CPU profiles' timestamps). */
+  monotonicUs: [number, number];
 }
 
 interface SentRecord {
@@ -163,6 +165,7 @@ export class FanoutClients {
     const step = randomUUID().slice(0, 6);
     const total = Math.round(rate * seconds);
     const meter = new CpuMeter(this.stack.serverProcesses()).begin();
+    const monotonicStart = Number(process.hrtime.bigint() / 1000n);
 
     const started = performance.now();
     let sent = 0;
@@ -223,9 +226,10 @@ export class FanoutClients {
     while (!complete() && performance.now() < deadline) await sleep(20);
     const drained = complete();
     // Saturated runs leave work queued: let it finish (so it does not skew the next run) before counting losses.
-    const settleDeadline = performance.now() + 30_000;
+    const settleDeadline = performance.now() + 20_000;
     while (!complete() && performance.now() < settleDeadline) await sleep(50);
     const cpu = meter.end();
+    const monotonicEnd = Number(process.hrtime.bigint() / 1000n);
 
     // What was stored (full) or acknowledged (bare), and who missed what.
     let ackedNotStored = 0;
@@ -279,6 +283,7 @@ export class FanoutClients {
       serverCpuSeconds: round(cpu.total, 2),
       cpuMsPer1kDeliveries: this.deliveries > 0 ? round((cpu.total * 1000 * 1000) / this.deliveries, 2) : Number.NaN,
       cpuByProcess: Object.fromEntries(Object.entries(cpu.cpu).map(([k, v]) => [k, round(v, 2)])),
+      monotonicUs: [monotonicStart, monotonicEnd],
     };
   }
 

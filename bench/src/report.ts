@@ -11,8 +11,10 @@ export interface StackFanout {
   steps: FanoutResult[];
   /** The best run that held the p99 budget. */
   capacity: { deliveriesPerSecond: number; rate: number; p99Ms: number } | undefined;
-  doubledRate: FanoutResult | undefined;
-  doubledSockets: FanoutResult | undefined;
+  /** The same sockets at rate R and 2R (R → 2R when R held; R/2 → R otherwise). */
+  rateDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
+  /** N and 2N sockets at the same rate (the capacity rate, or the fixed rate when nothing held). */
+  socketDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
 }
 
 export interface TargetCheck {
@@ -136,7 +138,7 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       table(FANOUT_HEADERS, [
         ...f.steps.map((s, i) => fanoutRow(i === 0 ? 'fixed rate' : `step ${i}`, s)),
-        ...(f.doubledSockets ? [fanoutRow('2 × sockets', f.doubledSockets)] : []),
+        ...(f.socketDoubling ? [fanoutRow('2 × sockets', f.socketDoubling.doubled)] : []),
       ]),
     );
     out.push('');
@@ -168,8 +170,8 @@ export function renderMarkdown(report: BenchReport): string {
   const growthRows: Array<Array<string | number | undefined>> = [];
   for (const [name, f] of Object.entries(report.fanout)) {
     for (const [what, g] of [
-      ['rate × 2', growth(f.fixed, f.doubledRate)],
-      ['sockets × 2', growth(f.fixed, f.doubledSockets)],
+      [`rate × 2 (${f.rateDoubling?.base.targetRate} → ${f.rateDoubling?.doubled.targetRate} msg/s)`, growth(f.rateDoubling?.base, f.rateDoubling?.doubled)],
+      [`sockets × 2 (${f.socketDoubling?.base.sockets} → ${f.socketDoubling?.doubled.sockets})`, growth(f.socketDoubling?.base, f.socketDoubling?.doubled)],
     ] as const) {
       if (g) growthRows.push([name, what, g.deliveriesPerSecond, g.serverCpu, g.cpuPerDelivery, g.p50, g.p99, g.ackP99]);
     }

@@ -42,23 +42,30 @@ export interface LoginBenchResult {
   wallSeconds: number;
 }
 
-interface LoginMode {
-  mode: string;
-  loginsPerSecond: number;
-  healthzP99Ms: number;
+/** One variant's row; the auth bench printed `results[{mode, loginsPerSecond…}]` before, `rows[{variant, 'logins/s'…}]` now. */
+type LoginRow = Record<string, unknown>;
+
+function loginRow(rows: LoginRow[], name: string): { loginsPerSecond: number; healthzP99Ms: number } | undefined {
+  const row = rows.find((r) => r.variant === name || r.mode === name);
+  if (!row) return undefined;
+  return {
+    loginsPerSecond: Number(row['logins/s'] ?? row.loginsPerSecond),
+    healthzP99Ms: Number(row['healthz p99 ms'] ?? row.healthzP99Ms),
+  };
 }
 
 /** services/auth/bench/login.bench.ts: bcrypt in auth's worker pool versus on the main thread. */
-export async function loginBench(seconds: number, cost: number): Promise<LoginBenchResult> {
+export async function loginBench(seconds: number, rounds: number, cost: number): Promise<LoginBenchResult> {
   const { json, seconds: wall } = await runBench(
     'services/auth',
     'bench/login.bench.ts',
-    { BENCH_SECONDS: String(seconds), BENCH_COST: String(cost) },
-    seconds * 2 * 1000 + 60_000,
+    { BENCH_SECONDS: String(seconds), BENCH_ROUNDS: String(rounds), BENCH_COST: String(cost) },
+    seconds * rounds * 2 * 1000 + 90_000,
   );
-  const parsed = json as { cost: number; seconds: number; results: LoginMode[] };
-  const pool = parsed.results.find((r) => r.mode === 'worker-pool');
-  const main = parsed.results.find((r) => r.mode === 'main-thread');
+  const parsed = json as { cost: number; seconds: number; rows?: LoginRow[]; results?: LoginRow[] };
+  const rows = parsed.rows ?? parsed.results ?? [];
+  const pool = loginRow(rows, 'worker-pool');
+  const main = loginRow(rows, 'main-thread');
   if (!pool || !main) throw new Error(`unexpected login bench output: ${JSON.stringify(json)}`);
   return {
     cost: parsed.cost,

@@ -108,6 +108,10 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       RATE_LIMIT_BURST: '1000000',
       RATE_LIMIT_PER_SECOND: '1000000',
       LOG_LEVEL: 'warn',
+      // BENCH_PROFILE_DIR: every service writes a V8 CPU profile there when it stops (for finding hot spots).
+      ...(process.env.BENCH_PROFILE_DIR
+        ? { NODE_OPTIONS: `--require=${join(__dirname, '..', 'tools', 'cpu-profile.cjs')}`, BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR }
+        : {}),
     },
   });
   try {

@@ -1,0 +1,126 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from 'socket.io';
+import { waitFor } from '@cohort/testkit';
+import { rampConnections } from '../src/connections';
+import { FanoutClients } from '../src/fanout';
+import { LightSocket, LightSocketError } from '../src/light-client';
+import { startBareStack, type Stack } from '../src/stacks';
+import { Samples } from '../src/stats';
+
+describe('Samples', () => {
+  test('answers nearest-rank percentiles whatever the insertion order', () => {
+    const samples = new Samples();
+    for (const v of Array.from({ length: 5000 }, (_, i) => 5000 - i)) samples.add(v / 50);
+    expect(samples.count).toBe(5000);
+    expect(samples.percentile(50)).toBe(50);
+    expect(samples.percentile(99)).toBe(99);
+    expect(samples.max()).toBe(100);
+  });
+
+  test('has no percentile without samples', () => {
+    expect(new Samples().percentile(50)).toBeNaN();
+  });
+});
+
+describe('LightSocket against a socket.io server', () => {
+  let http: HttpServer;
+  let io: Server;
+  let url: string;
+  let pongs = 0;
+
+  beforeAll(async () => {
+    http = createServer();
+    io = new Server(http, { pingInterval: 100, pingTimeout: 200 });
+    io.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: string };
+      next(auth.token === 'good' ? undefined : new Error('unauthorized'));
+    });
+    io.on('connection', (socket) => {
+      socket.conn.on('packet', (packet: { type: string }) => {
+        if (packet.type === 'pong') pongs += 1;
+      });
+      socket.on('echo', (payload: unknown, ack: (reply: unknown) => void) => {
+        socket.emit('echoed', payload);
+        ack({ ok: true, payload });
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => io.close(() => resolve()));
+  });
+
+  test('connects with its auth payload, gets the ack and the event an emit causes', async () => {
+    const events: Array<[string, unknown]> = [];
+    const socket = new LightSocket({ baseUrl: url, auth: { token: 'good' }, onEvent: (name, payload) => events.push([name, payload]) });
+    await socket.connect();
+    const reply = await socket.emitWithAck('echo', { text: 'hi "there"' });
+    expect(reply).toEqual({ ok: true, payload: { text: 'hi "there"' } });
+    await waitFor(() => expect(events).toEqual([['echoed', { text: 'hi "there"' }]]));
+    socket.close();
+  });
+
+  test('rejects with the server’s refusal when the handshake is refused', async () => {
+    const socket = new LightSocket({ baseUrl: url, auth: { token: 'bad' } });
+    await expect(socket.connect()).rejects.toEqual(new LightSocketError('unauthorized', 'unauthorized'));
+  });
+
+  test('answers heartbeats, so an idle socket stays connected past the ping timeout', async () => {
+    const socket = new LightSocket({ baseUrl: url, auth: { token: 'good' } });
+    await socket.connect();
+    const before = pongs;
+    await waitFor(() => expect(pongs - before).toBeGreaterThanOrEqual(5), 5000);
+    expect(socket.connected).toBe(true);
+    socket.close();
+  });
+
+  test('drops events it was not asked to parse', async () => {
+    const seen: string[] = [];
+    const socket = new LightSocket({ baseUrl: url, auth: { token: 'good' }, events: new Set(['other']), onEvent: (name) => seen.push(name) });
+    await socket.connect();
+    await socket.emitWithAck('echo', {});
+    socket.close();
+    expect(seen).toEqual([]);
+  });
+});
+
+describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startBareStack({ chats: 2, usersPerChat: 3, replicas: 3 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  }, 30_000);
+
+  test('fan-out delivers every message to every socket of its chat exactly once', async () => {
+    const clients = new FanoutClients(stack);
+    try {
+      await clients.connect(30);
+      const result = await clients.run(40, 1);
+      expect(result.sent).toBe(40);
+      expect(result.acked).toBe(40);
+      expect(result.deliveries).toBe(40 * 15);
+      expect(result.expectedDeliveries).toBe(40 * 15);
+      expect(result.lostDeliveries).toBe(0);
+      expect(result.duplicates).toBe(0);
+      expect(result.sendToReceiveMs.count).toBe(600);
+    } finally {
+      clients.close();
+    }
+  }, 30_000);
+
+  test('the connection ramp holds the target spread over the replicas and accounts for its memory', async () => {
+    const result = await rampConnections(stack, { target: 300, seconds: 20, holdSeconds: 1, perWorker: 200 }, () => undefined);
+    expect(result.reached).toBe(300);
+    expect(result.clientProcesses).toBe(2);
+    expect(result.replicas.map((r) => r.sockets)).toEqual([100, 100, 100]);
+    expect(result.failed).toBe(0);
+    for (const replica of result.replicas) expect(replica.rssAfterMiB).toBeGreaterThan(0);
+  }, 60_000);
+});

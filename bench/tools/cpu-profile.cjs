@@ -1,0 +1,26 @@
+// Preloaded with NODE_OPTIONS=--require=… (Node 20 refuses --cpu-prof there): profiles the whole process and
+// writes a .cpuprofile into BENCH_PROFILE_DIR when it exits (open it in Chrome DevTools or speedscope).
+'use strict';
+const inspector = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+
+const dir = process.env.BENCH_PROFILE_DIR;
+if (dir) {
+  const session = new inspector.Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  session.post('Profiler.start');
+  process.once('exit', () => {
+    // Same-thread inspector sessions answer synchronously, so this completes inside the exit handler.
+    session.post('Profiler.stop', (err, result) => {
+      if (err) {
+        process.stderr.write(`cpu profile failed: ${err.message}\n`);
+        return;
+      }
+      const name = `${process.env.REPLICA_ID || process.argv[process.argv.length - 1].split('/').slice(-3).join('-')}-${process.pid}.cpuprofile`;
+      writeFileSync(join(dir, name), JSON.stringify(result.profile));
+    });
+  });
+}
