@@ -121,9 +121,17 @@ describe('gateway: API documents', () => {
               m.$ref.split('/').pop() ?? ''
             ]?.name,
         );
-      expect(names('publish')?.sort()).toEqual(['chat:read', 'chat:send', 'chat:sync', 'chat:typing']);
+      expect(names('publish')?.sort()).toEqual([
+        'auth:refresh',
+        'chat:read',
+        'chat:send',
+        'chat:sync',
+        'chat:typing',
+        'presence:get',
+      ]);
       expect(names('subscribe')?.sort()).toEqual(
         [
+          'auth:expired',
           'chat:added',
           'chat:deleted',
           'chat:new',

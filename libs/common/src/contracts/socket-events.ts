@@ -16,7 +16,14 @@ export const chatSyncPayloadSchema = z.strictObject({
 export const chatTypingPayloadSchema = z.strictObject({ chatId: objectIdSchema });
 export const chatReadPayloadSchema = z.strictObject({ chatId: objectIdSchema, seq: z.number().int().min(0) });
 
+/** A client that holds its token (non-browser) extends a live socket past the token's expiry. */
+export const authRefreshPayloadSchema = z.strictObject({ token: z.string().min(1).max(4096) });
+/** Who among a chat's members is online now (`presence` events carry only changes). */
+export const presenceGetPayloadSchema = z.strictObject({ chatId: objectIdSchema });
+
 export type ChatSendPayload = z.infer<typeof chatSendPayloadSchema>;
+export type AuthRefreshPayload = z.infer<typeof authRefreshPayloadSchema>;
+export type PresenceGetPayload = z.infer<typeof presenceGetPayloadSchema>;
 export type ChatSyncPayload = z.infer<typeof chatSyncPayloadSchema>;
 export type ChatTypingPayload = z.infer<typeof chatTypingPayloadSchema>;
 export type ChatReadPayload = z.infer<typeof chatReadPayloadSchema>;
@@ -32,6 +39,8 @@ export interface ClientToServerEvents {
   'chat:sync': (payload: ChatSyncPayload, ack: (res: Ack<{ messages: Message[] }>) => void) => void;
   'chat:typing': (payload: ChatTypingPayload) => void;
   'chat:read': (payload: ChatReadPayload, ack?: (res: Ack<object>) => void) => void;
+  'auth:refresh': (payload: AuthRefreshPayload, ack: (res: Ack<{ expiresAt: number }>) => void) => void;
+  'presence:get': (payload: PresenceGetPayload, ack: (res: Ack<{ online: string[] }>) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -43,6 +52,8 @@ export interface ServerToClientEvents {
   presence: (payload: { userId: string; online: boolean }) => void;
   'chat:added': (payload: { chat: Chat }) => void;
   'chat:removed': (payload: { chatId: string }) => void;
+  /** Sent just before the server closes a socket whose access token expired (browsers refresh over HTTP). */
+  'auth:expired': (payload: { reason: 'expired' }) => void;
 }
 
 /** Replica-to-replica messages (kept off the hot path). */
@@ -55,4 +66,5 @@ export interface SocketData {
   sessionId: string;
   tokenId: string;
   tokenExpiresAt: number;
+  tokenIssuedAt: number;
 }

@@ -1,4 +1,6 @@
 import {
+  authRefreshPayloadSchema,
+  presenceGetPayloadSchema,
   chatReadPayloadSchema,
   chatSendPayloadSchema,
   chatSyncPayloadSchema,
@@ -39,6 +41,17 @@ const clientEvents: Record<keyof ClientToServerEvents, EventSpec> = {
   },
   'chat:typing': { summary: 'I am typing in a chat.', payload: chatTypingPayloadSchema },
   'chat:read': { summary: 'Move my read marker.', payload: chatReadPayloadSchema, ack: ackOf({}) },
+  'auth:refresh': {
+    summary:
+      'Extend a live socket with a fresh access token (clients that hold their token; browsers reconnect).',
+    payload: authRefreshPayloadSchema,
+    ack: ackOf({ expiresAt: z.number().int() }),
+  },
+  'presence:get': {
+    summary: 'Who among a chat’s members is online now.',
+    payload: presenceGetPayloadSchema,
+    ack: ackOf({ online: z.array(objectIdSchema) }),
+  },
 };
 
 /** Server → client events; every key of ServerToClientEvents must appear (checked by the type). */
@@ -70,6 +83,10 @@ const serverEvents: Record<keyof ServerToClientEvents, EventSpec> = {
     payload: z.object({ chat: chatSchema }),
   },
   'chat:removed': { summary: 'I was removed from a chat.', payload: z.object({ chatId: objectIdSchema }) },
+  'auth:expired': {
+    summary: 'The access token expired: the server closes this socket next (refresh, then reconnect).',
+    payload: z.object({ reason: z.literal('expired') }),
+  },
 };
 
 type JsonSchema = Record<string, unknown>;

@@ -16,7 +16,6 @@ export interface CachedVerifierOptions {
   now?: () => number;
 }
 
-
 /**
  * Remembers tokens whose signature was verified, keyed by the exact token string, so a client's every request
  * does not pay an ES256 verification (~0.2 ms of CPU). Expiry and the denylist (`jti`, `sid`) are still checked
