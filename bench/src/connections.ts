@@ -14,6 +14,8 @@ export interface ConnectionsOptions {
   /** Sockets one client process holds at most (its open-file limit bounds it). */
   perWorker?: number;
   concurrencyPerWorker?: number;
+  /** Runs while the sockets are still held, after the measurements (diagnostics such as heap snapshots). */
+  whileHeld?: () => Promise<void>;
 }
 
 export interface ReplicaHold {
@@ -150,8 +152,11 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
     const ramp = rampMeter.end();
     const monotonicEnd = Number(process.hrtime.bigint() / 1000n);
     const reached = finals.reduce((sum, p) => sum + p.connected, 0);
-    const reasons = [...new Set(finals.map((p) => p.reason ?? '?'))];
-    const stopReason = reached >= options.target ? 'target reached' : reasons.join('; ');
+    const reasons = [...new Set(finals.map((p) => p.reason ?? '?'))].filter((r) => !r.startsWith('reached this worker'));
+    const stopReason =
+      reached >= options.target
+        ? 'target reached'
+        : reasons.map((r) => (r === 'time bound reached' ? `time bound (${options.seconds} s) reached` : r)).join('; ') || 'handshakes failed';
 
     // Hold: let the last handshakes' garbage settle, then measure heartbeat CPU over the window.
     await sleep(2000);
@@ -179,6 +184,7 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
         openFileLimit: openFileLimit(r.pid),
       };
     });
+    await options.whileHeld?.();
     const heldTotal = replicas.reduce((sum, r) => sum + r.sockets, 0);
     const rssGrowth = rssAfter.reduce((sum, v, i) => sum + (v - rssBefore[i]!), 0);
     const idleCpuPercent = (hold.total / hold.wallSeconds) * 100;

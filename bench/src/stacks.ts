@@ -62,6 +62,22 @@ function labelServers(known: Map<number, string>, exclude: ReadonlySet<number>):
   return result;
 }
 
+/**
+ * Diagnostics for the server processes: BENCH_PROFILE_DIR makes each write a V8 CPU profile there when it stops;
+ * BENCH_SERVER_NODE_OPTIONS is added to their NODE_OPTIONS (for example `--heapsnapshot-signal=SIGUSR2`).
+ */
+function profilingEnv(): Record<string, string> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  const options = [
+    ...(dir ? [`--require=${join(__dirname, '..', 'tools', 'cpu-profile.cjs')}`] : []),
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS ? [process.env.BENCH_SERVER_NODE_OPTIONS] : []),
+  ];
+  return {
+    ...(options.length > 0 ? { NODE_OPTIONS: options.join(' ') } : {}),
+    ...(dir ? { BENCH_PROFILE_DIR: dir } : {}),
+  };
+}
+
 /** Excluded from server CPU accounting: the bench's own client processes. */
 export const clientPids = new Set<number>();
 
@@ -108,10 +124,7 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       RATE_LIMIT_BURST: '1000000',
       RATE_LIMIT_PER_SECOND: '1000000',
       LOG_LEVEL: 'warn',
-      // BENCH_PROFILE_DIR: every service writes a V8 CPU profile there when it stops (for finding hot spots).
-      ...(process.env.BENCH_PROFILE_DIR
-        ? { NODE_OPTIONS: `--require=${join(__dirname, '..', 'tools', 'cpu-profile.cjs')}`, BENCH_PROFILE_DIR: process.env.BENCH_PROFILE_DIR }
-        : {}),
+      ...profilingEnv(),
     },
   });
   try {
@@ -168,7 +181,7 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
         spawnNodeProcess({
           entry: join(__dirname, 'bare-server.ts'),
           label: `bare-${i + 1}`,
-          env: { REDIS_URL: redis.url, REPLICA_ID: `bare-${i + 1}`, NODE_ENV: 'production' },
+          env: { REDIS_URL: redis.url, REPLICA_ID: `bare-${i + 1}`, NODE_ENV: 'production', ...profilingEnv() },
         }),
       ),
     );
