@@ -16,6 +16,8 @@ export class TrackedClient {
   /** A live message with a lower seq than one delivered live before it (same connection). */
   outOfOrder = 0;
   disconnects = 0;
+  /** Syncs started because a live message revealed a gap. */
+  gapSyncs = 0;
   readonly catchUpsMs: number[] = [];
   readonly syncFailures: string[] = [];
   private readonly liveIds = new Set<string>();
@@ -28,6 +30,8 @@ export class TrackedClient {
     readonly user: TestUser,
     readonly chatIds: readonly string[],
     readonly label = '',
+    /** Also sync when a live message reveals a gap (its seq is past the next expected one), as the web client does. */
+    private readonly syncOnGap = false,
   ) {
     for (const chatId of chatIds) this.inbox.set(chatId, new Map());
     socket.on('chat:new', ({ message }) => {
@@ -36,7 +40,16 @@ export class TrackedClient {
       const last = this.lastLiveSeq.get(message.chatId) ?? 0;
       if (message.seq < last) this.outOfOrder += 1;
       this.lastLiveSeq.set(message.chatId, message.seq);
+      const gap = message.seq > this.contiguous(message.chatId) + 1;
       this.take(message);
+      if (gap && this.syncOnGap) {
+        this.gapSyncs += 1;
+        this.syncing = this.syncing.then(() =>
+          this.syncNow().catch((err: unknown) => {
+            this.syncFailures.push(String(err));
+          }),
+        );
+      }
     });
     socket.on('disconnect', () => {
       this.disconnects += 1;
