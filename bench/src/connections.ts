@@ -156,7 +156,8 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
     const stopReason =
       reached >= options.target
         ? 'target reached'
-        : reasons.map((r) => (r === 'time bound reached' ? `time bound (${options.seconds} s) reached` : r)).join('; ') || 'handshakes failed';
+        : reasons.map((r) => (r === 'time bound reached' ? `time bound (${options.seconds} s) reached` : r)).join('; ') ||
+          'every socket attempted; the rest were refused';
 
     // Hold: let the last handshakes' garbage settle, then measure heartbeat CPU over the window.
     await sleep(2000);
