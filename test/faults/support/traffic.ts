@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Message } from '@cohort/common';
 import { waitFor } from '@cohort/testkit';
 import type { TrackedClient } from './tracked-client';
@@ -22,6 +23,8 @@ export class Traffic {
   readonly unacked: SendAttempt[] = [];
   readonly errorCodes: Record<string, number> = {};
   attempts = 0;
+  /** Time to each answer (ack or error ack) of the stream's sends; timeouts not included. */
+  readonly ackLatencies: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private n = 0;
@@ -76,10 +79,12 @@ export class Traffic {
     clientMsgId,
     text,
   }: Omit<SendAttempt, 'reason'>): Promise<string | undefined> {
+    const started = performance.now();
     try {
       const ack = await client.socket
         .timeout(this.ackTimeoutMs)
         .emitWithAck('chat:send', { chatId, text, clientMsgId });
+      this.ackLatencies.push(performance.now() - started);
       if (!ack.ok) return ack.error.code;
       this.acked.set(clientMsgId, ack.message);
       return undefined;
