@@ -1,0 +1,235 @@
+/**
+ * Case 8, soak (a script, not a jest test): the local cluster under steady traffic and client churn for
+ * SOAK_MINUTES (default 10), sampling every service's resident memory, then the same delivery verdict as the
+ * fault cases. Prints one JSON line per sample (SOAK_VERBOSE=1) and a final `{"case":"soak",…}` line with the
+ * RSS growth of each process in MB per minute (least-squares slope after the first fifth of the run).
+ *
+ *   node --conditions=source --import tsx test/faults/soak.ts
+ *   SOAK_MINUTES=1 SOAK_CLIENTS=30 node --conditions=source --import tsx test/faults/soak.ts
+ *
+ * Exits 1 if an acknowledged message was lost or duplicated, or if SOAK_MAX_MB_PER_MIN is set and a realtime
+ * replica grew faster than that.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import {
+  apiAs,
+  connectSocket,
+  registerUser,
+  waitFor,
+  type ServiceProcess,
+  type TestUser,
+} from '@cohort/testkit';
+import { crashed, startFaultCluster } from './support/cluster-kit';
+import { slope } from './support/stats';
+import { openStore } from './support/store';
+import { TrackedClient } from './support/tracked-client';
+import { Traffic, verdict } from './support/traffic';
+
+const num = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return value;
+};
+
+const MINUTES = num('SOAK_MINUTES', 10);
+const CLIENTS = num('SOAK_CLIENTS', 60);
+const USERS = num('SOAK_USERS', 20);
+const CHATS = num('SOAK_CHATS', 2);
+const RATE = num('SOAK_RATE', 20);
+const REPLICAS = num('SOAK_REPLICAS', 3);
+const SAMPLE_SECONDS = num('SOAK_SAMPLE_SECONDS', 10);
+/** Fraction of the clients that disconnect and reconnect each minute (connection lifecycle leaks). */
+const CHURN_PER_MINUTE = Number(process.env.SOAK_CHURN_PER_MINUTE ?? 0.2);
+const MAX_MB_PER_MIN = process.env.SOAK_MAX_MB_PER_MIN ? Number(process.env.SOAK_MAX_MB_PER_MIN) : undefined;
+const VERBOSE = process.env.SOAK_VERBOSE === '1';
+
+/** Resident set size of a process in MB, from /proc (Linux). */
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
+    return line ? Number(line.split(/\s+/)[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const cluster = await startFaultCluster({ realtimeReplicas: REPLICAS, gateways: 2 });
+  const store = await openStore(cluster.mongoUrl);
+  const clients: TrackedClient[] = [];
+  let stopping = false;
+  let exitCode = 0;
+  const onSignal = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const users: TestUser[] = [];
+    for (let i = 0; i < USERS; i += 10) {
+      users.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(10, USERS - i) }, (_, k) =>
+            registerUser(cluster.url, `soak${i + k}`),
+          ),
+        )),
+      );
+    }
+    const chatOf: string[] = [];
+    for (let c = 0; c < CHATS; c += 1) {
+      const members = users.filter((_, i) => i % CHATS === c);
+      const chat = await apiAs(cluster.url, members[0]!).createGroup(
+        `soak ${c}`,
+        members.slice(1).map((u) => u.user.id),
+      );
+      users.forEach((u, i) => {
+        if (i % CHATS === c) chatOf[i] = chat.id;
+      });
+    }
+    for (let i = 0; i < CLIENTS; i += 20) {
+      clients.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(20, CLIENTS - i) }, async (_, k) => {
+            const index = (i + k) % USERS;
+            const socket = await connectSocket(cluster.url, users[index]!);
+            return new TrackedClient(socket, users[index]!, [chatOf[index]!], `client ${i + k}`, true);
+          }),
+        )),
+      );
+    }
+
+    const processes: ServiceProcess[] = [
+      cluster.auth,
+      cluster.chatApi,
+      ...cluster.gateways,
+      ...cluster.realtime,
+    ];
+    const samples = new Map(processes.map((p) => [p.name, [] as Array<{ x: number; y: number }>]));
+    const traffic = new Traffic(clients, RATE, 5000);
+    const t0 = performance.now();
+    const minutes = () => (performance.now() - t0) / 60_000;
+    traffic.start();
+
+    const sample = () => {
+      const row: Record<string, number> = {};
+      for (const p of processes) {
+        const mb = rssMb(p.child.pid);
+        row[p.name] = round(mb, 1);
+        samples.get(p.name)!.push({ x: minutes(), y: mb });
+      }
+      if (VERBOSE) {
+        process.stdout.write(
+          `${JSON.stringify({ sample: round(minutes()), acked: traffic.acked.size, rssMb: row })}\n`,
+        );
+      }
+    };
+    sample();
+    const sampler = setInterval(sample, SAMPLE_SECONDS * 1000);
+    const churner = setInterval(() => {
+      const count = Math.round((CHURN_PER_MINUTE * clients.length) / 6);
+      for (let i = 0; i < count; i += 1) {
+        const client = clients[Math.floor(Math.random() * clients.length)]!;
+        if (!client.socket.connected) continue;
+        client.socket.disconnect();
+        client.socket.connect();
+      }
+    }, 10_000);
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (stopping || minutes() >= MINUTES) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 250);
+    });
+    clearInterval(churner);
+    await traffic.stop();
+    clearInterval(sampler);
+    sample();
+
+    await waitFor(() => {
+      if (!clients.every((c) => c.socket.connected)) throw new Error('reconnecting');
+    }, 30_000);
+    await Promise.all(clients.map((c) => c.settled()));
+    const stillUnacked = await traffic.retryUnacked();
+    await Promise.all(clients.map((c) => c.syncNow()));
+    const chatIds = [...new Set(chatOf)];
+    const storedByChat = new Map(
+      await Promise.all(chatIds.map(async (id) => [id, await store.messages(id)] as const)),
+    );
+    const result = verdict(clients, traffic.acked, storedByChat);
+
+    const ran = minutes();
+    const growth: Record<string, { startMb: number; endMb: number; maxMb: number; mbPerMinute: number }> = {};
+    for (const [name, points] of samples) {
+      const steady = points.filter((p) => p.x >= ran / 5);
+      growth[name] = {
+        startMb: round(points[0]!.y, 1),
+        endMb: round(points[points.length - 1]!.y, 1),
+        maxMb: round(Math.max(...points.map((p) => p.y)), 1),
+        mbPerMinute: round(slope(steady.length >= 2 ? steady : points), 3),
+      };
+    }
+    const crashes = crashed(processes);
+    const summary = {
+      case: 'soak',
+      minutes: round(ran),
+      replicas: REPLICAS,
+      clients: CLIENTS,
+      users: USERS,
+      chats: CHATS,
+      ratePerSecond: RATE,
+      churnPerMinute: CHURN_PER_MINUTE,
+      samples: samples.get(processes[0]!.name)!.length,
+      attempts: traffic.attempts,
+      acked: result.acked,
+      errorCodes: traffic.errorCodes,
+      unackedAfterRetry: stillUnacked.length,
+      lost: result.lostInStore + result.lostAtClients,
+      duplicates: result.duplicatesStored + result.duplicateDeliveries,
+      seqGapFree: result.seqGapFree,
+      reconnects: clients.reduce((s, c) => s + c.disconnects, 0),
+      rss: growth,
+      rssMbPerMinutePerReplica: Object.fromEntries(
+        cluster.realtime.map((r) => [r.name, growth[r.name]!.mbPerMinute]),
+      ),
+      crashes,
+      problems: result.problems,
+      wallSeconds: round((performance.now() - started) / 1000, 1),
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (process.env.SOAK_OUT) writeFileSync(process.env.SOAK_OUT, `${JSON.stringify(summary, null, 2)}\n`);
+    const tooFast =
+      MAX_MB_PER_MIN !== undefined &&
+      cluster.realtime.some((r) => growth[r.name]!.mbPerMinute > MAX_MB_PER_MIN);
+    if (
+      summary.lost > 0 ||
+      summary.duplicates > 0 ||
+      stillUnacked.length > 0 ||
+      crashes.length > 0 ||
+      tooFast
+    ) {
+      exitCode = 1;
+    }
+  } finally {
+    for (const c of clients) c.socket.close();
+    await store.close();
+    await cluster.stop();
+  }
+  process.exitCode = exitCode;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`soak failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
