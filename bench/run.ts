@@ -16,8 +16,19 @@ import { join } from 'node:path';
 import { rampConnections, type ConnectionsResult } from './src/connections';
 import { FanoutClients, type FanoutResult } from './src/fanout';
 import { machineInfo, openFileLimit } from './src/proc';
-import { renderMarkdown, renderSummary, type BenchReport, type StackFanout, type TargetCheck } from './src/report';
-import { gatewayBench, loginBench, type GatewayBenchResult, type LoginBenchResult } from './src/service-benches';
+import {
+  renderMarkdown,
+  renderSummary,
+  type BenchReport,
+  type StackFanout,
+  type TargetCheck,
+} from './src/report';
+import {
+  gatewayBench,
+  loginBench,
+  type GatewayBenchResult,
+  type LoginBenchResult,
+} from './src/service-benches';
 import { startBareStack, startFullStack, type Stack, type StackPlan } from './src/stacks';
 import { ratio, round } from './src/stats';
 
@@ -48,7 +59,12 @@ const config = {
   gatewaySeconds: num('BENCH_GATEWAY_SECONDS', 3),
   gatewayRounds: num('BENCH_GATEWAY_ROUNDS', 2),
 };
-const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const skip = new Set(
+  (process.env.BENCH_SKIP ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const outDir = process.env.BENCH_OUT ?? join(__dirname, 'results');
 const benchStarted = performance.now();
 
@@ -116,10 +132,14 @@ async function fanout(stack: Stack): Promise<StackFanout> {
         const half = steps.find((s) => s.targetRate === config.rate / 2);
         if (half) rateDoubling = { base: half, doubled: fixed };
       }
-      if (lastPass > 0 && firstFail > 0 && firstFail / lastPass === 2) await step(Math.round((lastPass + firstFail) / 2));
+      if (lastPass > 0 && firstFail > 0 && firstFail / lastPass === 2)
+        await step(Math.round((lastPass + firstFail) / 2));
     }
     const passing = steps.filter(holds);
-    const best = passing.reduce<FanoutResult | undefined>((a, b) => (a && a.deliveriesPerSecond >= b.deliveriesPerSecond ? a : b), undefined);
+    const best = passing.reduce<FanoutResult | undefined>(
+      (a, b) => (a && a.deliveriesPerSecond >= b.deliveriesPerSecond ? a : b),
+      undefined,
+    );
 
     // Twice the sockets at the same rate: at the capacity rate (or the fixed rate when nothing held).
     let socketDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
@@ -137,7 +157,11 @@ async function fanout(stack: Stack): Promise<StackFanout> {
       fixed,
       steps,
       capacity: best
-        ? { deliveriesPerSecond: best.deliveriesPerSecond, rate: best.targetRate, p99Ms: best.sendToReceiveMs.p99 }
+        ? {
+            deliveriesPerSecond: best.deliveriesPerSecond,
+            rate: best.targetRate,
+            p99Ms: best.sendToReceiveMs.p99,
+          }
         : undefined,
       rateDoubling,
       socketDoubling,
@@ -149,7 +173,11 @@ async function fanout(stack: Stack): Promise<StackFanout> {
 
 async function connections(stack: Stack, target: number): Promise<ConnectionsResult> {
   log(`${stack.name}: ramping idle sockets to ${target} (at most ${config.connSeconds} s)`);
-  const result = await rampConnections(stack, { target, seconds: config.connSeconds, holdSeconds: config.holdSeconds }, log);
+  const result = await rampConnections(
+    stack,
+    { target, seconds: config.connSeconds, holdSeconds: config.holdSeconds },
+    log,
+  );
   log(
     `${stack.name}: held ${result.reached} idle sockets (${result.stopReason}); ${result.handshakesPerSecond} handshakes/s; ` +
       `RSS ${result.rssPerSocketKiB} KiB/socket; idle CPU ${result.idleCpuPercent}% of a core`,
@@ -166,7 +194,11 @@ async function connections(stack: Stack, target: number): Promise<ConnectionsRes
 
 async function main(): Promise<void> {
   const machine = machineInfo();
-  const plan: StackPlan = { chats: config.chats, usersPerChat: config.usersPerChat, replicas: config.replicas };
+  const plan: StackPlan = {
+    chats: config.chats,
+    usersPerChat: config.usersPerChat,
+    replicas: config.replicas,
+  };
   log(
     `machine: ${machine.nproc} × ${machine.cpuModel}, ${machine.memTotalGiB} GiB, Node ${machine.node}; ` +
       `load average ${loadavg()[0]!.toFixed(2)}; open-file limit ${openFileLimit()}`,
@@ -192,7 +224,8 @@ async function main(): Promise<void> {
     try {
       if (!skip.has('connections')) {
         // The baseline ramps to what the full stack reached, so RSS per socket compares like with like.
-        const target = name === 'bare' && report.connections.full ? report.connections.full.reached : config.connTarget;
+        const target =
+          name === 'bare' && report.connections.full ? report.connections.full.reached : config.connTarget;
         report.connections[name] = await connections(stack, Math.max(1, target));
       }
       if (!skip.has('fanout')) report.fanout[name] = await fanout(stack);
@@ -203,9 +236,13 @@ async function main(): Promise<void> {
 
   if (!skip.has('services')) {
     log('services/auth login bench (worker pool vs main thread)');
-    report.services.login = await loginBench(config.loginSeconds, config.loginRounds, config.loginCost).catch((err: unknown) => failed('login', err));
+    report.services.login = await loginBench(config.loginSeconds, config.loginRounds, config.loginCost).catch(
+      (err: unknown) => failed('login', err),
+    );
     log('services/gateway bench (through gateway vs direct)');
-    report.services.gateway = await gatewayBench(config.gatewaySeconds, config.gatewayRounds).catch((err: unknown) => failed('gateway', err));
+    report.services.gateway = await gatewayBench(config.gatewaySeconds, config.gatewayRounds).catch(
+      (err: unknown) => failed('gateway', err),
+    );
   }
 
   report.targets = checkTargets(report);
@@ -227,8 +264,16 @@ function checkTargets(report: BenchReport): TargetCheck[] {
   const full = report.fanout.full;
   const bare = report.fanout.bare;
   if (full && bare) {
-    const value = ratio(full.capacity?.deliveriesPerSecond ?? 0, bare.capacity?.deliveriesPerSecond ?? Number.NaN);
-    checks.push({ name: `fan-out deliveries/s, full ÷ bare, at p99 ≤ ${config.p99BudgetMs} ms`, value, target: '≥ 0.60', pass: value >= 0.6 });
+    const value = ratio(
+      full.capacity?.deliveriesPerSecond ?? 0,
+      bare.capacity?.deliveriesPerSecond ?? Number.NaN,
+    );
+    checks.push({
+      name: `fan-out deliveries/s, full ÷ bare, at p99 ≤ ${config.p99BudgetMs} ms`,
+      value,
+      target: '≥ 0.60',
+      pass: value >= 0.6,
+    });
   }
   if (full) {
     checks.push({
@@ -240,22 +285,49 @@ function checkTargets(report: BenchReport): TargetCheck[] {
     const runs = [...full.steps, ...(full.socketDoubling ? [full.socketDoubling.doubled] : [])];
     const lost = runs.reduce((sum, r) => sum + r.lostDeliveries + r.ackedNotStored, 0);
     const dups = runs.reduce((sum, r) => sum + r.duplicates, 0);
-    checks.push({ name: 'messages lost (full stack, every run, checked with chat:sync)', value: lost, target: '0', pass: lost === 0 });
-    checks.push({ name: 'duplicate deliveries (full stack, every run)', value: dups, target: '0', pass: dups === 0 });
+    checks.push({
+      name: 'messages lost (full stack, every run, checked with chat:sync)',
+      value: lost,
+      target: '0',
+      pass: lost === 0,
+    });
+    checks.push({
+      name: 'duplicate deliveries (full stack, every run)',
+      value: dups,
+      target: '0',
+      pass: dups === 0,
+    });
   }
   const cf = report.connections.full;
   const cb = report.connections.bare;
   if (cf) {
-    checks.push({ name: 'idle authenticated sockets held (3 replicas)', value: cf.reached, target: '50,000 (issue) / BENCH_CONN_TARGET', pass: cf.reached >= 50_000 });
+    checks.push({
+      name: 'idle authenticated sockets held (3 replicas)',
+      value: cf.reached,
+      target: '50,000 (issue) / BENCH_CONN_TARGET',
+      pass: cf.reached >= 50_000,
+    });
   }
   if (cf && cb) {
     const value = ratio(cf.rssPerSocketKiB, cb.rssPerSocketKiB);
     checks.push({ name: 'RSS per idle socket, full ÷ bare', value, target: '≤ 1.25', pass: value <= 1.25 });
   }
   const login = report.services.login;
-  if (login) checks.push({ name: `login throughput, worker pool ÷ main thread (cost ${login.cost})`, value: login.ratio, target: '≥ 1.8', pass: login.ratio >= 1.8 });
+  if (login)
+    checks.push({
+      name: `login throughput, worker pool ÷ main thread (cost ${login.cost})`,
+      value: login.ratio,
+      target: '≥ 1.8',
+      pass: login.ratio >= 1.8,
+    });
   const gateway = report.services.gateway;
-  if (gateway) checks.push({ name: 'gateway throughput ÷ direct', value: gateway.ratio, target: '≥ 0.50', pass: gateway.ratio >= 0.5 });
+  if (gateway)
+    checks.push({
+      name: 'gateway throughput ÷ direct',
+      value: gateway.ratio,
+      target: '≥ 0.50',
+      pass: gateway.ratio >= 0.5,
+    });
   return checks;
 }
 

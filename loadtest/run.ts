@@ -29,8 +29,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = HERE
 /** Installs artillery into loadtest/node_modules when it is missing (browsers skipped: no Playwright runs). */
 async function ensureArtillery(): Promise<void> {
   if (existsSync(ARTILLERY)) return;
-  const version = (JSON.parse(readFileSync(join(HERE, 'package.json'), 'utf8')) as { dependencies: Record<string, string> })
-    .dependencies.artillery;
+  const version = (
+    JSON.parse(readFileSync(join(HERE, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
+  ).dependencies.artillery;
   process.stdout.write(`installing artillery ${version} into loadtest/node_modules (once, ~1 minute)…\n`);
   const npmArgs = ['install', '--no-audit', '--no-fund', '--prefix', HERE];
   // Other engineers may be installing at the same time: serialize on the shared lock when flock exists.
@@ -63,7 +64,9 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
     },
   });
-  process.stdout.write(`cluster up at ${cluster.url} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `cluster up at ${cluster.url} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 
   const failures: string[] = [];
   try {
@@ -71,12 +74,22 @@ async function main(): Promise<void> {
       const report = join(REPORTS, `${scenario}.json`);
       const code = await run(
         ARTILLERY,
-        ['run', '--environment', mode, '--target', cluster.url, '--output', report, join(HERE, 'scenarios', `${scenario}.yml`)],
+        [
+          'run',
+          '--environment',
+          mode,
+          '--target',
+          cluster.url,
+          '--output',
+          report,
+          join(HERE, 'scenarios', `${scenario}.yml`),
+        ],
         {
           ...process.env,
           ARTILLERY_DISABLE_TELEMETRY: 'true',
           // A stubbed posthog-node: no telemetry call, and no ~12 s of retries at exit without egress.
-          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require=${join(HERE, 'telemetry-stub.cjs')}`.trim(),
+          NODE_OPTIONS:
+            `${process.env.NODE_OPTIONS ?? ''} --require=${join(HERE, 'telemetry-stub.cjs')}`.trim(),
         },
       );
       process.stdout.write(`${scenario}: artillery exited ${code}; report ${report}\n`);
@@ -85,7 +98,9 @@ async function main(): Promise<void> {
   } finally {
     await cluster.stop();
   }
-  process.stdout.write(`loadtest ${mode} finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `loadtest ${mode} finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
+  );
   if (failures.length > 0) {
     process.stderr.write(`failed: ${failures.join(', ')}\n`);
     process.exitCode = 1;

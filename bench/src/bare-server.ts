@@ -47,8 +47,10 @@ let counter = 0;
 
 io.on('connection', (socket) => {
   const auth: unknown = socket.handshake.auth;
-  const chatId = typeof auth === 'object' && auth !== null && 'chatId' in auth ? String(auth.chatId) : 'lobby';
-  const userId = typeof auth === 'object' && auth !== null && 'userId' in auth ? String(auth.userId) : socket.id;
+  const chatId =
+    typeof auth === 'object' && auth !== null && 'chatId' in auth ? String(auth.chatId) : 'lobby';
+  const userId =
+    typeof auth === 'object' && auth !== null && 'userId' in auth ? String(auth.userId) : socket.id;
   void socket.join(`chat:${chatId}`);
   socket.on('chat:send', (payload: SendPayload, ack?: (reply: unknown) => void) => {
     const seq = (seqs.get(payload.chatId) ?? 0) + 1;

@@ -68,7 +68,11 @@ function startWorker(index: number, cmd: OpenCommand): Worker {
     env: { ...process.env, BENCH_WORKER: String(index) },
   });
   if (child.pid !== undefined) clientPids.add(child.pid);
-  const worker: Worker = { child, last: undefined, done: Promise.resolve(undefined as unknown as WorkerProgress) };
+  const worker: Worker = {
+    child,
+    last: undefined,
+    done: Promise.resolve(undefined as unknown as WorkerProgress),
+  };
   worker.done = new Promise<WorkerProgress>((resolve, reject) => {
     child.on('message', (msg: WorkerProgress) => {
       worker.last = msg;
@@ -110,7 +114,11 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * own 127.0.1.x source address, until the target, the time bound, or a run of failures; then holds them idle to
  * measure what a held socket costs. Returns per-replica sockets, RSS growth per socket and idle CPU.
  */
-export async function rampConnections(stack: Stack, options: ConnectionsOptions, log: (line: string) => void): Promise<ConnectionsResult> {
+export async function rampConnections(
+  stack: Stack,
+  options: ConnectionsOptions,
+  log: (line: string) => void,
+): Promise<ConnectionsResult> {
   const perWorker = options.perWorker ?? Math.max(1000, Math.min(15_000, openFileLimit() - 1000));
   const workerCount = Math.max(1, Math.ceil(options.target / perWorker));
   const targets = stack.replicas.map((r) => r.url.replace(/^http/, 'ws'));
@@ -152,12 +160,15 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
     const ramp = rampMeter.end();
     const monotonicEnd = Number(process.hrtime.bigint() / 1000n);
     const reached = finals.reduce((sum, p) => sum + p.connected, 0);
-    const reasons = [...new Set(finals.map((p) => p.reason ?? '?'))].filter((r) => !r.startsWith('reached this worker'));
+    const reasons = [...new Set(finals.map((p) => p.reason ?? '?'))].filter(
+      (r) => !r.startsWith('reached this worker'),
+    );
     const stopReason =
       reached >= options.target
         ? 'target reached'
-        : reasons.map((r) => (r === 'time bound reached' ? `time bound (${options.seconds} s) reached` : r)).join('; ') ||
-          'every socket attempted; the rest were refused';
+        : reasons
+            .map((r) => (r === 'time bound reached' ? `time bound (${options.seconds} s) reached` : r))
+            .join('; ') || 'every socket attempted; the rest were refused';
 
     // Hold: let the last handshakes' garbage settle, then measure heartbeat CPU over the window.
     await sleep(2000);
@@ -209,7 +220,9 @@ export async function rampConnections(stack: Stack, options: ConnectionsOptions,
       idleCpuPercent: round(idleCpuPercent),
       idleCpuPercentPer10k: heldTotal > 0 ? round((idleCpuPercent / heldTotal) * 10_000, 2) : Number.NaN,
       rampMonotonicUs: [monotonicStart, monotonicEnd],
-      idleCpuByProcess: Object.fromEntries(Object.entries(hold.cpu).map(([k, v]) => [k, round((v / hold.wallSeconds) * 100)])),
+      idleCpuByProcess: Object.fromEntries(
+        Object.entries(hold.cpu).map(([k, v]) => [k, round((v / hold.wallSeconds) * 100)]),
+      ),
     };
   } finally {
     await Promise.all(workers.map(stopWorker));

@@ -108,7 +108,11 @@ export class FanoutClients {
           const chat = k % this.stack.chats.length;
           const { memberAuth } = this.stack.chats[chat]!;
           const auth = memberAuth[Math.floor(k / this.stack.chats.length) % memberAuth.length]!;
-          const state: ChatSocketState = { chat, seen: new Set(), socket: undefined as unknown as LightSocket };
+          const state: ChatSocketState = {
+            chat,
+            seen: new Set(),
+            socket: undefined as unknown as LightSocket,
+          };
           state.socket = new LightSocket({
             baseUrl: wsUrl,
             query: { cid: randomUUID() },
@@ -150,7 +154,10 @@ export class FanoutClients {
     const chats = this.stack.chats.length;
     const senders = Array.from({ length: chats }, (_, c) => this.sockets.find((s) => s.chat === c));
     if (senders.some((s) => s === undefined)) throw new Error('every chat needs at least one socket');
-    const membersPerChat = Array.from({ length: chats }, (_, c) => this.sockets.filter((s) => s.chat === c).length);
+    const membersPerChat = Array.from(
+      { length: chats },
+      (_, c) => this.sockets.filter((s) => s.chat === c).length,
+    );
 
     this.records = new Map();
     this.latencies = new Samples();
@@ -233,7 +240,9 @@ export class FanoutClients {
 
     // What was stored (full) or acknowledged (bare), and who missed what.
     let ackedNotStored = 0;
-    let stored: Array<{ record: SentRecord }> = [...this.records.values()].filter((r) => r.acked).map((record) => ({ record }));
+    let stored: Array<{ record: SentRecord }> = [...this.records.values()]
+      .filter((r) => r.acked)
+      .map((record) => ({ record }));
     if (this.stack.persistent) {
       const storedByClientId = new Map<string, ChatMessage>();
       for (let c = 0; c < chats; c += 1) {
@@ -281,7 +290,8 @@ export class FanoutClients {
       drained,
       stoppedEarly,
       serverCpuSeconds: round(cpu.total, 2),
-      cpuMsPer1kDeliveries: this.deliveries > 0 ? round((cpu.total * 1000 * 1000) / this.deliveries, 2) : Number.NaN,
+      cpuMsPer1kDeliveries:
+        this.deliveries > 0 ? round((cpu.total * 1000 * 1000) / this.deliveries, 2) : Number.NaN,
       cpuByProcess: Object.fromEntries(Object.entries(cpu.cpu).map(([k, v]) => [k, round(v, 2)])),
       monotonicUs: [monotonicStart, monotonicEnd],
     };
@@ -292,7 +302,10 @@ export class FanoutClients {
     const all: ChatMessage[] = [];
     let cursor = this.lastSeq[c]!;
     for (;;) {
-      const reply = (await socket.emitWithAck('chat:sync', { chatId: this.stack.chats[c]!.id, afterSeq: cursor })) as SyncReply;
+      const reply = (await socket.emitWithAck('chat:sync', {
+        chatId: this.stack.chats[c]!.id,
+        afterSeq: cursor,
+      })) as SyncReply;
       if (!reply.ok) throw new Error(`chat:sync refused: ${reply.error.code}`);
       all.push(...reply.messages);
       if (reply.messages.length === 0) break;

@@ -38,7 +38,15 @@ let dropped = 0;
 const errors: Record<string, number> = {};
 
 function progress(type: WorkerProgress['type'], reason?: string): WorkerProgress {
-  return { type, connected: sockets.length - dropped, perTarget, failed, dropped, errors, ...(reason ? { reason } : {}) };
+  return {
+    type,
+    connected: sockets.length - dropped,
+    perTarget,
+    failed,
+    dropped,
+    errors,
+    ...(reason ? { reason } : {}),
+  };
 }
 
 async function open(cmd: OpenCommand): Promise<string> {

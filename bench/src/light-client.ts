@@ -61,7 +61,10 @@ export class LightSocket {
     this.ws = ws;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => fail(new LightSocketError('connect timed out', 'timeout')), connectTimeoutMs);
+      const timer = setTimeout(
+        () => fail(new LightSocketError('connect timed out', 'timeout')),
+        connectTimeoutMs,
+      );
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
@@ -70,8 +73,12 @@ export class LightSocket {
         ws.terminate();
         reject(err);
       };
-      ws.on('error', (err: Error & { code?: string }) => fail(new LightSocketError(err.message, err.code ?? 'error')));
-      ws.on('unexpected-response', (_req, res) => fail(new LightSocketError(`HTTP ${res.statusCode}`, `http_${res.statusCode}`)));
+      ws.on('error', (err: Error & { code?: string }) =>
+        fail(new LightSocketError(err.message, err.code ?? 'error')),
+      );
+      ws.on('unexpected-response', (_req, res) =>
+        fail(new LightSocketError(`HTTP ${res.statusCode}`, `http_${res.statusCode}`)),
+      );
       ws.on('close', () => {
         if (!settled) fail(new LightSocketError('closed during connect', 'closed'));
         else if (!this.closed) {

@@ -85,19 +85,31 @@ export class CpuMeter {
 }
 
 /** The machine the figures came from. */
-export function machineInfo(): { nproc: number; cpuModel: string; memTotalGiB: number; node: string; kernel: string } {
+export function machineInfo(): {
+  nproc: number;
+  cpuModel: string;
+  memTotalGiB: number;
+  node: string;
+  kernel: string;
+} {
   const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown';
   const meminfo = readFileSync('/proc/meminfo', 'utf8');
   const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? Number.NaN);
-  let kernel = 'unknown';
+  let kernel: string;
   try {
     kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   } catch {
-    kernel = 'unknown'; // not Linux-like /proc: leave it unnamed
+    kernel = 'unknown'; // no /proc/sys: leave it unnamed
   }
   const nproc = cpuinfo.split('\n').filter((l) => l.startsWith('processor')).length;
-  return { nproc, cpuModel: model, memTotalGiB: Math.round((memKb / 1024 / 1024) * 10) / 10, node: process.version, kernel };
+  return {
+    nproc,
+    cpuModel: model,
+    memTotalGiB: Math.round((memKb / 1024 / 1024) * 10) / 10,
+    node: process.version,
+    kernel,
+  };
 }
 
 /** The soft limit on open files of a process (what bounds its sockets). */

@@ -120,7 +120,12 @@ export function renderMarkdown(report: BenchReport): string {
 
   out.push('## Targets');
   out.push('');
-  out.push(table(['figure', 'value', 'target', ''], report.targets.map((t) => [t.name, t.value, t.target, t.pass ? 'met' : 'NOT met'])));
+  out.push(
+    table(
+      ['figure', 'value', 'target', ''],
+      report.targets.map((t) => [t.name, t.value, t.target, t.pass ? 'met' : 'NOT met']),
+    ),
+  );
   out.push('');
 
   out.push('## Fan-out');
@@ -158,10 +163,30 @@ export function renderMarkdown(report: BenchReport): string {
       table(
         ['figure', 'full', 'bare', 'full ÷ bare'],
         [
-          ['capacity deliveries/s (p99 within budget)', full.capacity?.deliveriesPerSecond, bare.capacity?.deliveriesPerSecond, ratio(full.capacity?.deliveriesPerSecond ?? 0, bare.capacity?.deliveriesPerSecond ?? Number.NaN)],
-          [`recv p99 at ${report.config.rate} msg/s (ms)`, full.fixed.sendToReceiveMs.p99, bare.fixed.sendToReceiveMs.p99, ratio(full.fixed.sendToReceiveMs.p99, bare.fixed.sendToReceiveMs.p99)],
-          [`ack p99 at ${report.config.rate} msg/s (ms)`, full.fixed.sendToAckMs.p99, bare.fixed.sendToAckMs.p99, ratio(full.fixed.sendToAckMs.p99, bare.fixed.sendToAckMs.p99)],
-          ['server CPU ms per 1k deliveries', full.fixed.cpuMsPer1kDeliveries, bare.fixed.cpuMsPer1kDeliveries, ratio(full.fixed.cpuMsPer1kDeliveries, bare.fixed.cpuMsPer1kDeliveries)],
+          [
+            'capacity deliveries/s (p99 within budget)',
+            full.capacity?.deliveriesPerSecond,
+            bare.capacity?.deliveriesPerSecond,
+            ratio(full.capacity?.deliveriesPerSecond ?? 0, bare.capacity?.deliveriesPerSecond ?? Number.NaN),
+          ],
+          [
+            `recv p99 at ${report.config.rate} msg/s (ms)`,
+            full.fixed.sendToReceiveMs.p99,
+            bare.fixed.sendToReceiveMs.p99,
+            ratio(full.fixed.sendToReceiveMs.p99, bare.fixed.sendToReceiveMs.p99),
+          ],
+          [
+            `ack p99 at ${report.config.rate} msg/s (ms)`,
+            full.fixed.sendToAckMs.p99,
+            bare.fixed.sendToAckMs.p99,
+            ratio(full.fixed.sendToAckMs.p99, bare.fixed.sendToAckMs.p99),
+          ],
+          [
+            'server CPU ms per 1k deliveries',
+            full.fixed.cpuMsPer1kDeliveries,
+            bare.fixed.cpuMsPer1kDeliveries,
+            ratio(full.fixed.cpuMsPer1kDeliveries, bare.fixed.cpuMsPer1kDeliveries),
+          ],
         ],
       ),
     );
@@ -170,18 +195,50 @@ export function renderMarkdown(report: BenchReport): string {
   const growthRows: Array<Array<string | number | undefined>> = [];
   for (const [name, f] of Object.entries(report.fanout)) {
     for (const [what, g] of [
-      [`rate × 2 (${f.rateDoubling?.base.targetRate} → ${f.rateDoubling?.doubled.targetRate} msg/s)`, growth(f.rateDoubling?.base, f.rateDoubling?.doubled)],
-      [`sockets × 2 (${f.socketDoubling?.base.sockets} → ${f.socketDoubling?.doubled.sockets})`, growth(f.socketDoubling?.base, f.socketDoubling?.doubled)],
+      [
+        `rate × 2 (${f.rateDoubling?.base.targetRate} → ${f.rateDoubling?.doubled.targetRate} msg/s)`,
+        growth(f.rateDoubling?.base, f.rateDoubling?.doubled),
+      ],
+      [
+        `sockets × 2 (${f.socketDoubling?.base.sockets} → ${f.socketDoubling?.doubled.sockets})`,
+        growth(f.socketDoubling?.base, f.socketDoubling?.doubled),
+      ],
     ] as const) {
-      if (g) growthRows.push([name, what, g.deliveriesPerSecond, g.serverCpu, g.cpuPerDelivery, g.p50, g.p99, g.ackP99]);
+      if (g)
+        growthRows.push([
+          name,
+          what,
+          g.deliveriesPerSecond,
+          g.serverCpu,
+          g.cpuPerDelivery,
+          g.p50,
+          g.p99,
+          g.ackP99,
+        ]);
     }
   }
   if (growthRows.length > 0) {
     out.push('### Growth when one input doubles (× change)');
     out.push('');
-    out.push(table(['stack', 'doubled', 'deliveries/s', 'server CPU/s', 'CPU per delivery', 'recv p50', 'recv p99', 'ack p99'], growthRows));
+    out.push(
+      table(
+        [
+          'stack',
+          'doubled',
+          'deliveries/s',
+          'server CPU/s',
+          'CPU per delivery',
+          'recv p50',
+          'recv p99',
+          'ack p99',
+        ],
+        growthRows,
+      ),
+    );
     out.push('');
-    out.push('Linear cost shows as deliveries/s × 2 with CPU per delivery × 1; a CPU-per-delivery above 1 means each added socket or message costs more than the last.');
+    out.push(
+      'Linear cost shows as deliveries/s × 2 with CPU per delivery × 1; a CPU-per-delivery above 1 means each added socket or message costs more than the last.',
+    );
     out.push('');
   }
 
@@ -203,8 +260,26 @@ export function renderMarkdown(report: BenchReport): string {
     out.push('');
     out.push(
       table(
-        ['replica', 'sockets', 'reported', 'RSS before MiB', 'RSS after MiB', 'KiB / socket', 'idle CPU %', 'fd limit'],
-        c.replicas.map((r) => [r.label, r.sockets, r.reported, r.rssBeforeMiB, r.rssAfterMiB, r.rssPerSocketKiB, r.idleCpuPercent, r.openFileLimit]),
+        [
+          'replica',
+          'sockets',
+          'reported',
+          'RSS before MiB',
+          'RSS after MiB',
+          'KiB / socket',
+          'idle CPU %',
+          'fd limit',
+        ],
+        c.replicas.map((r) => [
+          r.label,
+          r.sockets,
+          r.reported,
+          r.rssBeforeMiB,
+          r.rssAfterMiB,
+          r.rssPerSocketKiB,
+          r.idleCpuPercent,
+          r.openFileLimit,
+        ]),
       ),
     );
     out.push('');
@@ -236,7 +311,9 @@ export function renderSummary(report: BenchReport): string {
   const lines = ['Targets (same machine, same run):'];
   const width = Math.max(...report.targets.map((t) => t.name.length), 10);
   for (const t of report.targets) {
-    lines.push(`  ${t.pass ? 'met    ' : 'NOT met'}  ${t.name.padEnd(width)}  ${fmt(t.value).padStart(8)}  (target ${t.target})`);
+    lines.push(
+      `  ${t.pass ? 'met    ' : 'NOT met'}  ${t.name.padEnd(width)}  ${fmt(t.value).padStart(8)}  (target ${t.target})`,
+    );
   }
   for (const [name, f] of Object.entries(report.fanout)) {
     lines.push(

@@ -26,8 +26,13 @@ async function runBench(
     .split('\n')
     .reverse()
     .find((line) => line.startsWith('{') && line.endsWith('}'));
-  if (!jsonLine) throw new Error(`${workspace} bench printed no JSON line (exit ${code}):\n${output.slice(-2000)}`);
-  return { json: JSON.parse(jsonLine) as unknown, seconds: round((performance.now() - started) / 1000), output };
+  if (!jsonLine)
+    throw new Error(`${workspace} bench printed no JSON line (exit ${code}):\n${output.slice(-2000)}`);
+  return {
+    json: JSON.parse(jsonLine) as unknown,
+    seconds: round((performance.now() - started) / 1000),
+    output,
+  };
 }
 
 export interface LoginBenchResult {
@@ -45,7 +50,10 @@ export interface LoginBenchResult {
 /** One variant's row; the auth bench printed `results[{mode, loginsPerSecond…}]` before, `rows[{variant, 'logins/s'…}]` now. */
 type LoginRow = Record<string, unknown>;
 
-function loginRow(rows: LoginRow[], name: string): { loginsPerSecond: number; healthzP99Ms: number } | undefined {
+function loginRow(
+  rows: LoginRow[],
+  name: string,
+): { loginsPerSecond: number; healthzP99Ms: number } | undefined {
   const row = rows.find((r) => r.variant === name || r.mode === name);
   if (!row) return undefined;
   return {
@@ -105,7 +113,14 @@ export async function gatewayBench(seconds: number, rounds: number): Promise<Gat
     { BENCH_SECONDS: String(seconds), BENCH_ROUNDS: String(rounds) },
     (seconds * rounds * 2 + 4) * 1000 + 60_000,
   );
-  const parsed = json as { connections: number; seconds: number; rounds: number; direct: GatewaySide; gateway: GatewaySide; ratio: number };
+  const parsed = json as {
+    connections: number;
+    seconds: number;
+    rounds: number;
+    direct: GatewaySide;
+    gateway: GatewaySide;
+    ratio: number;
+  };
   return {
     connections: parsed.connections,
     seconds: parsed.seconds,

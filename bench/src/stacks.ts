@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { apiAs, freePort, registerUser, spawnNodeProcess, startRedisServer, type ServiceProcess, type TestUser } from '@cohort/testkit';
+import {
+  apiAs,
+  freePort,
+  registerUser,
+  spawnNodeProcess,
+  startRedisServer,
+  type ServiceProcess,
+  type TestUser,
+} from '@cohort/testkit';
 import { startCluster, startNginx } from '../../scripts/cluster/cluster';
 import { commandLine, processTree } from './proc';
 
@@ -43,7 +51,10 @@ export interface StackPlan {
 }
 
 /** Every descendant of this process that is a server, labelled by the known pids or by its command line. */
-function labelServers(known: Map<number, string>, exclude: ReadonlySet<number>): Array<{ label: string; pid: number }> {
+function labelServers(
+  known: Map<number, string>,
+  exclude: ReadonlySet<number>,
+): Array<{ label: string; pid: number }> {
   const result: Array<{ label: string; pid: number }> = [];
   let nginxWorkers = 0;
   for (const pid of processTree(process.pid)) {
@@ -87,7 +98,11 @@ function pidOf(service: ServiceProcess): number {
   return pid;
 }
 
-async function inBatches<T>(count: number, concurrency: number, make: (i: number) => Promise<T>): Promise<T[]> {
+async function inBatches<T>(
+  count: number,
+  concurrency: number,
+  make: (i: number) => Promise<T>,
+): Promise<T[]> {
   const out: T[] = new Array<T>(count);
   let next = 0;
   await Promise.all(
@@ -155,7 +170,8 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       chats,
       persistent: true,
       serverProcesses: () => labelServers(known, clientPids),
-      connectedPerReplica: () => Promise.all(cluster.realtime.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
+      connectedPerReplica: () =>
+        Promise.all(cluster.realtime.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
       stop: () => cluster.stop(),
     };
   } catch (err) {
@@ -181,7 +197,12 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
         spawnNodeProcess({
           entry: join(__dirname, 'bare-server.ts'),
           label: `bare-${i + 1}`,
-          env: { REDIS_URL: redis.url, REPLICA_ID: `bare-${i + 1}`, NODE_ENV: 'production', ...profilingEnv() },
+          env: {
+            REDIS_URL: redis.url,
+            REPLICA_ID: `bare-${i + 1}`,
+            NODE_ENV: 'production',
+            ...profilingEnv(),
+          },
         }),
       ),
     );
@@ -199,7 +220,10 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
     stoppers.push(() => nginx.stop());
     const chats: BenchChat[] = Array.from({ length: plan.chats }, (_, c) => ({
       id: `bare-chat-${c}`,
-      memberAuth: Array.from({ length: plan.usersPerChat }, (_, u) => ({ chatId: `bare-chat-${c}`, userId: `user-${c}-${u}` })),
+      memberAuth: Array.from({ length: plan.usersPerChat }, (_, u) => ({
+        chatId: `bare-chat-${c}`,
+        userId: `user-${c}-${u}`,
+      })),
     }));
     const known = new Map(replicas.map((r): [number, string] => [pidOf(r), r.name]));
     return {

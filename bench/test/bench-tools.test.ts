@@ -55,7 +55,11 @@ describe('LightSocket against a socket.io server', () => {
 
   test('connects with its auth payload, gets the ack and the event an emit causes', async () => {
     const events: Array<[string, unknown]> = [];
-    const socket = new LightSocket({ baseUrl: url, auth: { token: 'good' }, onEvent: (name, payload) => events.push([name, payload]) });
+    const socket = new LightSocket({
+      baseUrl: url,
+      auth: { token: 'good' },
+      onEvent: (name, payload) => events.push([name, payload]),
+    });
     await socket.connect();
     const reply = await socket.emitWithAck('echo', { text: 'hi "there"' });
     expect(reply).toEqual({ ok: true, payload: { text: 'hi "there"' } });
@@ -79,7 +83,12 @@ describe('LightSocket against a socket.io server', () => {
 
   test('drops events it was not asked to parse', async () => {
     const seen: string[] = [];
-    const socket = new LightSocket({ baseUrl: url, auth: { token: 'good' }, events: new Set(['other']), onEvent: (name) => seen.push(name) });
+    const socket = new LightSocket({
+      baseUrl: url,
+      auth: { token: 'good' },
+      events: new Set(['other']),
+      onEvent: (name) => seen.push(name),
+    });
     await socket.connect();
     await socket.emitWithAck('echo', {});
     socket.close();
@@ -116,7 +125,11 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
   }, 30_000);
 
   test('the connection ramp holds the target spread over the replicas and accounts for its memory', async () => {
-    const result = await rampConnections(stack, { target: 300, seconds: 20, holdSeconds: 1, perWorker: 200 }, () => undefined);
+    const result = await rampConnections(
+      stack,
+      { target: 300, seconds: 20, holdSeconds: 1, perWorker: 200 },
+      () => undefined,
+    );
     expect(result.reached).toBe(300);
     expect(result.clientProcesses).toBe(2);
     expect(result.replicas.map((r) => r.sockets)).toEqual([100, 100, 100]);

@@ -33,7 +33,10 @@ function sizesByConstructor(path: string): Map<string, { size: number; count: nu
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt]!] ?? '?';
     const rawName = snap.strings[snap.nodes[i + nameAt]!] ?? '?';
-    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '(strings)' : rawName.slice(0, 60);
+    const name =
+      type === 'string' || type === 'concatenated string' || type === 'sliced string'
+        ? '(strings)'
+        : rawName.slice(0, 60);
     const key = `${type}:${name}`;
     const entry = out.get(key) ?? { size: 0, count: 0 };
     entry.size += snap.nodes[i + sizeAt]!;
@@ -69,20 +72,33 @@ async function measure(stack: Stack, dir: string): Promise<void> {
   let full = '';
   const result = await rampConnections(
     stack,
-    { target: SOCKETS, seconds: 120, holdSeconds: 1, whileHeld: async () => void (full = await snapshot(replica, dir)) },
+    {
+      target: SOCKETS,
+      seconds: 120,
+      holdSeconds: 1,
+      whileHeld: async () => void (full = await snapshot(replica, dir)),
+    },
     () => undefined,
   );
   const held = result.replicas[0]!.sockets;
   const a = sizesByConstructor(empty);
   const b = sizesByConstructor(full);
   const rows = [...b.entries()]
-    .map(([key, v]) => ({ key, bytes: v.size - (a.get(key)?.size ?? 0), objects: v.count - (a.get(key)?.count ?? 0) }))
+    .map(([key, v]) => ({
+      key,
+      bytes: v.size - (a.get(key)?.size ?? 0),
+      objects: v.count - (a.get(key)?.count ?? 0),
+    }))
     .filter((r) => r.bytes > 0)
     .sort((x, y) => y.bytes - x.bytes);
   const total = rows.reduce((sum, r) => sum + r.bytes, 0);
-  process.stdout.write(`\n${stack.name}: ${held} sockets on ${replica.label}; heap growth ${(total / held / 1024).toFixed(1)} KiB per socket\n`);
+  process.stdout.write(
+    `\n${stack.name}: ${held} sockets on ${replica.label}; heap growth ${(total / held / 1024).toFixed(1)} KiB per socket\n`,
+  );
   for (const r of rows.slice(0, 25)) {
-    process.stdout.write(`  ${(r.bytes / held).toFixed(0).padStart(6)} B/socket  ${(r.objects / held).toFixed(2).padStart(6)} obj/socket  ${r.key}\n`);
+    process.stdout.write(
+      `  ${(r.bytes / held).toFixed(0).padStart(6)} B/socket  ${(r.objects / held).toFixed(2).padStart(6)} obj/socket  ${r.key}\n`,
+    );
   }
 }
 
