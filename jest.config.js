@@ -7,6 +7,7 @@ module.exports = {
     '<rootDir>/services/*/jest.config.js',
     '<rootDir>/apps/embedded/jest.config.js',
     '<rootDir>/test/jest.config.js',
+    '<rootDir>/bench/jest.config.js',
   ],
   testTimeout: 30000,
 };
