@@ -179,3 +179,27 @@ describe('origin check (CSRF)', () => {
     expect(res.status).toBe(201);
   });
 });
+
+describe('request ids with request logging off', () => {
+  it('still accepts or generates the id and puts it on every line logged for the request', async () => {
+    const lines: string[] = [];
+    const quiet = createLogger({
+      service: 'test',
+      level: 'warn',
+      destination: { write: (line: string) => void lines.push(line) },
+    });
+    const metrics = createMetrics('quiet');
+    const app = createBaseApp({ logger: quiet, metrics });
+    app.get('/boom', () => {
+      throw new Error('kaboom');
+    });
+    app.use(errorHandler(quiet));
+    const echoed = await request(app).get('/boom').set('x-request-id', 'req-42');
+    expect(echoed.headers['x-request-id']).toBe('req-42');
+    expect(echoed.status).toBe(500);
+    const logged = lines.map((l) => JSON.parse(l) as { req?: { id?: string }; msg: string });
+    expect(logged.find((l) => l.msg === 'unhandled error')?.req?.id).toBe('req-42');
+    const generated = await request(app).get('/nothing');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

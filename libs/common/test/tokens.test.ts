@@ -148,3 +148,30 @@ describe('forwarded identity', () => {
     await expect(verify('x-user-id: admin')).rejects.toMatchObject({ status: 401 });
   });
 });
+
+describe('forwarded identity cache', () => {
+  const claims = { userId: 'u1', sessionId: 's1', tokenId: 't1', issuedAt: 1, expiresAt: 2_000_000_000 };
+
+  it('answers a repeated assertion from its cache, and stops trusting it once it expires', async () => {
+    const gateway = await importSigningKey(generatePemKeyPair('EdDSA').privateKeyPem, 'EdDSA');
+    let now = Date.now();
+    const verify = createIdentityVerifier({ keys: [gateway.publicJwk] }, () => now);
+    const header = await createIdentitySigner(gateway, 'gateway').sign(claims);
+    await expect(verify(header)).resolves.toMatchObject({ userId: 'u1' });
+    await expect(verify(header)).resolves.toMatchObject({ userId: 'u1' });
+    now += 61_000; // past the assertion's 60-second life: the cache must not outlive it
+    await expect(verify(header)).rejects.toMatchObject({ status: 401 });
+  });
+
+  it('never caches a refusal: a tampered copy of a cached assertion is still refused', async () => {
+    const gateway = await importSigningKey(generatePemKeyPair('EdDSA').privateKeyPem, 'EdDSA');
+    const verify = createIdentityVerifier({ keys: [gateway.publicJwk] });
+    const header = await createIdentitySigner(gateway, 'gateway').sign(claims);
+    await verify(header);
+    const [h, p, sig] = header.split('.') as [string, string, string];
+    const forgedPayload = Buffer.from(
+      JSON.stringify({ ...JSON.parse(Buffer.from(p, 'base64url').toString()), sub: 'admin' }),
+    ).toString('base64url');
+    await expect(verify(`${h}.${forgedPayload}.${sig}`)).rejects.toMatchObject({ status: 401 });
+  });
+});

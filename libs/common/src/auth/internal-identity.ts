@@ -61,18 +61,33 @@ export function createIdentitySigner(key: SigningKey, forwarder: string): Identi
 
 export type IdentityVerifier = (headerValue: string | undefined) => Promise<Identity>;
 
-export function createIdentityVerifier(trustedKeys: JSONWebKeySet): IdentityVerifier {
+/**
+ * Verifies forwarded identities. A verified assertion is remembered until it expires: forwarders reuse one
+ * assertion per access token for half its life, so most requests skip the EdDSA verification (measured at
+ * 13% of chat-api's CPU without this cache).
+ */
+export function createIdentityVerifier(
+  trustedKeys: JSONWebKeySet,
+  now: () => number = Date.now,
+): IdentityVerifier {
   const keys = createLocalJWKSet(trustedKeys);
+  const verified = new Map<string, { identity: Identity; expiresAtMs: number }>();
   return async (headerValue) => {
     if (!headerValue) throw AppError.unauthorized('Missing forwarded identity');
+    const hit = verified.get(headerValue);
+    if (hit) {
+      if (hit.expiresAtMs > now()) return hit.identity;
+      verified.delete(headerValue);
+    }
     try {
       const { payload } = await jwtVerify(headerValue, keys, {
         algorithms: ['EdDSA'],
         audience: AUDIENCE,
         requiredClaims: ['sub', 'sid', 'tid', 'tex', 'iss', 'exp'],
         typ: 'cohort-identity+jwt',
+        currentDate: new Date(now()),
       });
-      const { sub, sid, tid, tex, iss } = payload;
+      const { sub, sid, tid, tex, iss, exp } = payload;
       if (
         typeof sub !== 'string' ||
         typeof sid !== 'string' ||
@@ -81,7 +96,16 @@ export function createIdentityVerifier(trustedKeys: JSONWebKeySet): IdentityVeri
       ) {
         throw AppError.unauthorized('Invalid forwarded identity');
       }
-      return { userId: sub, sessionId: sid, tokenId: tid, tokenExpiresAt: tex, forwardedBy: String(iss) };
+      const identity: Identity = {
+        userId: sub,
+        sessionId: sid,
+        tokenId: tid,
+        tokenExpiresAt: tex,
+        forwardedBy: String(iss),
+      };
+      if (verified.size >= 10_000) verified.clear();
+      verified.set(headerValue, { identity, expiresAtMs: Number(exp) * 1000 });
+      return identity;
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw AppError.unauthorized('Invalid forwarded identity');
