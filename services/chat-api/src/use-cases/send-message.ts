@@ -17,8 +17,9 @@ export async function sendMessage(
   const { repos, sequencer, sendLimiter, events } = deps;
   await requireMembership(repos, chatId, caller.userId);
   await sendLimiter.consume(caller.userId);
-  const original = await repos.messages.findByClientMsgId(chatId, caller.userId, body.clientMsgId);
-  if (original) return { message: original, created: false };
+  // No pre-read of (chatId, senderId, clientMsgId): the sequencer's insert is refused by that unique index
+  // for a retry and answers with the stored original, so a fresh send (the common case) costs one store
+  // round trip less.
   const result = await sequencer.append(
     chatId,
     { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId },
