@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -167,7 +167,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 /** Starts nginx in the foreground with a config and temp paths under a fresh prefix directory. */
 export async function startNginx(render: Parameters<typeof renderCohortConf>[0]): Promise<NginxProcess> {
   const prefix = mkdtempSync(join(tmpdir(), 'cohort-nginx-'));
-  for (const dir of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, dir));
+  // nginx's workers drop to an unprivileged user when started as root: they must be able to buffer to disk.
+  chmodSync(prefix, 0o755);
+  for (const dir of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'])
+    mkdirSync(join(prefix, dir), { mode: 0o777 });
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, renderStandaloneNginxConf(prefix, renderCohortConf(render)));
   const child = spawn(NGINX_BIN, ['-p', prefix, '-c', confPath, '-g', 'daemon off;'], {

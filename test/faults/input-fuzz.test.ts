@@ -741,77 +741,68 @@ test('a socket packet over the size limit closes only that connection; the repli
 });
 
 /**
- * DEFECT (libs/common base-app): express.json decodes invalid UTF-8 to U+FFFD instead of refusing it, so a
- * message whose bytes are not UTF-8 is stored (201) as replacement characters. JSON must be UTF-8 (RFC 8259):
- * expected 400. Fix: `express.json({ verify })` refusing `!buffer.isUtf8(body)`. Remove `.failing` once fixed.
+ * Regression (found by this suite): express.json decoded invalid UTF-8 to U+FFFD, so such a message was stored
+ * (201) as replacement characters. JSON must be UTF-8 (RFC 8259): libs/common's base app now refuses it.
  */
-test.failing(
-  'a message whose text is not valid UTF-8 is refused with 400, not stored as replacement characters',
-  async () => {
-    const before = await snapshot();
-    const outcomes = await pool(fc.sample(invalidUtf8, { numRuns: 12, seed: SEED }), 1, async (bytes) => {
-      const body = Buffer.concat([
-        Buffer.from(`{"clientMsgId":"${randomUUID()}","text":"bad `),
-        Buffer.from(bytes),
-        Buffer.from(' bytes"}'),
-      ]);
-      const res = await send({
-        method: 'POST',
-        path: `/api/chats/${chatId}/messages`,
-        headers: { ...auth(alice), 'content-type': 'application/json' },
-        body,
-        label: 'invalid UTF-8 text',
-      });
-      return {
-        bytes: Buffer.from(bytes).toString('hex'),
-        status: res.status,
-        answer: res.body.slice(0, 160),
-      };
-    });
-    const after = await snapshot();
-    report('input-fuzz', {
-      target: 'invalid UTF-8 in message text',
-      tried: outcomes.length,
-      statuses: outcomes.map((o) => o.status),
-      example: outcomes[0],
-    });
-    expect(outcomes.filter((o) => o.status !== 400)).toEqual([]);
-    expect(after).toEqual(before);
-  },
-);
-
-/**
- * DEFECT (scripts/cluster/cluster.ts, local cluster only): nginx runs as root, its workers as `nobody`, and the
- * temp prefix is mkdtemp'd 0700, so any request body over client_body_buffer_size (8 KB on x86-64) cannot be
- * buffered to client_body/ and nginx answers 500 ("open() … client_body/0000000001 failed (13: Permission
- * denied)" in its error.log). A legitimate 4,000-character message in ASCII-escaped JSON is 24 KB. Fix: chmod the prefix
- * 0755 or `client_body_buffer_size 64k;` (= client_max_body_size) in the rendered config. Remove `.failing` then.
- */
-test.failing(
-  'a 4,000-character message sent as ASCII-escaped JSON (24 KB) through the edge is stored',
-  async () => {
-    // What Python's json.dumps sends by default: every non-ASCII character as a \uXXXX escape.
-    const escaped = JSON.stringify({ text: '€'.repeat(4000), clientMsgId: randomUUID() }).replace(
-      /[\u0080-\uffff]/g,
-      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+test('a message whose text is not valid UTF-8 is refused with 400, not stored as replacement characters', async () => {
+  const before = await snapshot();
+  const outcomes = await pool(fc.sample(invalidUtf8, { numRuns: 12, seed: SEED }), 1, async (bytes) => {
+    const body = Buffer.concat([
+      Buffer.from(`{"clientMsgId":"${randomUUID()}","text":"bad `),
+      Buffer.from(bytes),
+      Buffer.from(' bytes"}'),
+    ]);
     const res = await send({
       method: 'POST',
       path: `/api/chats/${chatId}/messages`,
       headers: { ...auth(alice), 'content-type': 'application/json' },
-      body: escaped,
-      label: '24 KB message',
+      body,
+      label: 'invalid UTF-8 text',
     });
-    report('input-fuzz', {
-      target: 'legitimate 24 KB message through nginx',
-      bytes: escaped.length,
+    return {
+      bytes: Buffer.from(bytes).toString('hex'),
       status: res.status,
-    });
-    expect(res.status).toBe(201);
-  },
-);
+      answer: res.body.slice(0, 160),
+    };
+  });
+  const after = await snapshot();
+  report('input-fuzz', {
+    target: 'invalid UTF-8 in message text',
+    tried: outcomes.length,
+    statuses: outcomes.map((o) => o.status),
+    example: outcomes[0],
+  });
+  expect(outcomes.filter((o) => o.status !== 400)).toEqual([]);
+  expect(after).toEqual(before);
+});
 
-test.failing('a hostile body between 8 KB and 64 KB is refused with a 4xx through the edge', async () => {
+/**
+ * Regression (found by this suite, local cluster only): nginx's workers (`nobody`) could not buffer bodies over
+ * 8 KB into the 0700 temp prefix and answered 500. The prefix is now 0755 and bodies up to the 64 KB limit stay
+ * in memory. A legitimate 4,000-character message in ASCII-escaped JSON is 24 KB.
+ */
+test('a 4,000-character message sent as ASCII-escaped JSON (24 KB) through the edge is stored', async () => {
+  // What Python's json.dumps sends by default: every non-ASCII character as a \uXXXX escape.
+  const escaped = JSON.stringify({ text: '€'.repeat(4000), clientMsgId: randomUUID() }).replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  const res = await send({
+    method: 'POST',
+    path: `/api/chats/${chatId}/messages`,
+    headers: { ...auth(alice), 'content-type': 'application/json' },
+    body: escaped,
+    label: '24 KB message',
+  });
+  report('input-fuzz', {
+    target: 'legitimate 24 KB message through nginx',
+    bytes: escaped.length,
+    status: res.status,
+  });
+  expect(res.status).toBe(201);
+});
+
+test('a hostile body between 8 KB and 64 KB is refused with a 4xx through the edge', async () => {
   const res = await send({
     method: 'POST',
     path: '/api/chats',

@@ -1,5 +1,7 @@
 import express, { type Express } from 'express';
+import { isUtf8 } from 'node:buffer';
 import helmet from 'helmet';
+import { AppError } from '../errors';
 import type { Logger } from '../logger';
 import { createHttpLogger } from './request-context';
 import type { ServiceMetrics } from './metrics';
@@ -40,6 +42,11 @@ export function createBaseApp({
     }),
   );
   app.use(metrics.httpMiddleware);
-  app.use(express.json({ limit: bodyLimit, strict: true }));
+  app.use(express.json({ limit: bodyLimit, strict: true, verify: refuseInvalidUtf8 }));
   return app;
+}
+
+/** JSON is UTF-8 (RFC 8259): bytes that are not are refused, never decoded into U+FFFD and stored. */
+function refuseInvalidUtf8(_req: unknown, _res: unknown, body: Buffer): void {
+  if (!isUtf8(body)) throw AppError.badRequest('Request body is not valid UTF-8', 'invalid_utf8');
 }
