@@ -316,12 +316,11 @@ test('every client converges after sync: every message exactly once, in seq orde
 });
 
 /**
- * GAP (services/chat-api + services/realtime): a message reaches sockets only through chat-api's Redis publish,
- * so while Redis is away no `chat:new` reaches anyone, not even a client on the sender's own replica; those
- * messages come back only through chat:sync (after the next gap or reconnect). Remove `.failing` once local
- * delivery survives an outage.
+ * Regression (found by this suite): a message reached sockets only through chat-api's Redis publish, so while
+ * Redis was away no `chat:new` reached anyone, not even a client on the sender's own replica. Realtime now
+ * delivers a socket send to its local sockets itself while its bus subscription is down.
  */
-test.failing('chat:new keeps reaching a client on the sender’s replica while Redis is away', () => {
+test('chat:new keeps reaching a client on the sender’s replica while Redis is away', () => {
   expect(figures.probesAckedDuringOutage).toBeGreaterThan(0);
   expect(figures.localChatNewDuringOutage).toBe(figures.probesAckedDuringOutage);
 });

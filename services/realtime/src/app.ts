@@ -19,7 +19,7 @@ import {
 import type { AdapterFactory } from './adapter';
 import type { ChatApiClient } from './clients/chat-api.client';
 import type { RealtimeConfig } from './config';
-import { startBusConsumers } from './consumers/bus.consumers';
+import { createChatEventDelivery, startBusConsumers } from './consumers/bus.consumers';
 import { createAuthHandlers, verifyToken } from './handlers/auth.handlers';
 import { createChatHandlers } from './handlers/chat.handlers';
 import { ackOf } from './handlers/handler-kit';
@@ -56,6 +56,8 @@ export interface RealtimeServerDeps {
   /** The Redis adapter; absent in embedded mode (Socket.IO's in-memory adapter). */
   adapter?: AdapterFactory;
   readiness?: Record<string, ReadinessCheck>;
+  /** False while the bus subscription is down (Redis away); absent = the in-process bus, always up. */
+  busConnected?: () => boolean;
 }
 
 export interface RealtimeApp {
@@ -163,7 +165,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     }
   });
 
-  const registerChat = createChatHandlers({ chatApi, metrics, logger });
+  const delivery = createChatEventDelivery({ io, localSockets, metrics, logger });
+  const registerChat = createChatHandlers({
+    chatApi,
+    metrics,
+    logger,
+    deliver: delivery,
+    busConnected: deps.busConnected ?? (() => true),
+  });
   const registerAuth = createAuthHandlers({ verify: verifyAccessToken, localSockets, metrics, logger });
   const registerPresence = createPresenceHandlers({
     io,
@@ -233,7 +242,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     httpServer,
     io,
     async start() {
-      unsubscribe = await startBusConsumers({ io, bus, localSockets, metrics, logger });
+      unsubscribe = await startBusConsumers({ io, bus, localSockets, metrics, logger, delivery });
       registerPresence.start();
       revocationTimer = setInterval(() => {
         checkRevocations().catch((err: unknown) => logger.warn({ err }, 'revocation check failed'));

@@ -120,6 +120,7 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
       chatApi,
       presence,
       metrics,
+      ...(redis && ownBus ? { busConnected: () => redis.busSub.status === 'ready' } : {}),
       adapter: redis
         ? createRedisAdapter({
             mode: config.ADAPTER_MODE,

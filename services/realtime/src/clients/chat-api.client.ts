@@ -18,7 +18,7 @@ export interface ChatApiClient {
     chatId: string,
     body: { text: string; clientMsgId: string },
     requestId: string,
-  ): Promise<Message>;
+  ): Promise<{ message: Message; created: boolean }>;
   messagesAfter(
     who: AccessClaims,
     chatId: string,
@@ -140,8 +140,9 @@ export function createChatApiClient({
       return expect(membershipsBodySchema, body).chatIds;
     },
     async sendMessage(who, chatId, payload, requestId) {
-      const { body } = await call(who, 'POST', `${chatPath(chatId)}/messages`, requestId, payload);
-      return expect(messageBodySchema, body).message;
+      const { status, body } = await call(who, 'POST', `${chatPath(chatId)}/messages`, requestId, payload);
+      // 201: stored now; 200: the same clientMsgId again, answered with the stored original.
+      return { message: expect(messageBodySchema, body).message, created: status === 201 };
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
       const { body } = await call(

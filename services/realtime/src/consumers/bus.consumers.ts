@@ -10,9 +10,21 @@ export interface BusConsumersDeps {
   localSockets: LocalSockets;
   metrics: RealtimeMetrics;
   logger: Logger;
+  /** Delivery to local sockets, shared with the send handler's outage fallback (made here when absent). */
+  delivery?: ChatEventDelivery;
+}
+
+export interface ChatEventDeliveryDeps {
+  io: RealtimeServer;
+  localSockets: LocalSockets;
+  metrics: RealtimeMetrics;
+  logger: Logger;
   /** How many recent message deliveries are remembered to drop a re-published duplicate. */
   dedupeSize?: number;
 }
+
+/** Delivers one chat event to this replica's sockets, dropping a message already delivered here. */
+export type ChatEventDelivery = (event: ChatEvent) => void;
 
 // Bus payloads come from our own services, but a malformed one must be dropped, not crash the replica.
 const messageSchema = z.looseObject({ id: z.string(), chatId: z.string(), seq: z.number() });
@@ -53,23 +65,20 @@ class RecentKeys {
 }
 
 /**
- * Delivery from the bus. Every replica receives every bus event once, and each emits ONLY to its own sockets
- * (`io.local`): a socket lives on exactly one replica, so every socket gets each event exactly once, with no
- * adapter round trip, no cross-replica request and no replica elected to broadcast. Membership changes and
- * revocations likewise act on local sockets only (no fetchSockets/serverSideEmit).
+ * Delivery to this replica's sockets (`io.local`). A message is remembered by id and version, so a publisher
+ * that retries, or the send handler's fallback while the bus is down, never makes a client see it twice.
  */
-export async function startBusConsumers({
+export function createChatEventDelivery({
   io,
-  bus,
   localSockets,
   metrics,
   logger,
   dedupeSize = 10_000,
-}: BusConsumersDeps): Promise<Unsubscribe> {
+}: ChatEventDeliveryDeps): ChatEventDelivery {
   const recent = new RecentKeys(dedupeSize);
   const local = io.local;
 
-  const onChatEvent = (raw: ChatEvent) => {
+  return (raw: ChatEvent) => {
     const parsed = chatEventSchema.safeParse(raw);
     if (!parsed.success) {
       logger.warn({ issues: parsed.error.issues.slice(0, 3) }, 'dropping malformed chat event');
@@ -110,6 +119,23 @@ export async function startBusConsumers({
     }
     metrics.eventsOut.inc({ event: event.type });
   };
+}
+
+/**
+ * Delivery from the bus. Every replica receives every bus event once, and each emits ONLY to its own sockets
+ * (`io.local`): a socket lives on exactly one replica, so every socket gets each event exactly once, with no
+ * adapter round trip, no cross-replica request and no replica elected to broadcast. Membership changes and
+ * revocations likewise act on local sockets only (no fetchSockets/serverSideEmit).
+ */
+export async function startBusConsumers({
+  io,
+  bus,
+  localSockets,
+  metrics,
+  logger,
+  delivery,
+}: BusConsumersDeps): Promise<Unsubscribe> {
+  const onChatEvent = delivery ?? createChatEventDelivery({ io, localSockets, metrics, logger });
 
   const onSessionEvent = (raw: SessionEvent) => {
     const parsed = sessionEventSchema.safeParse(raw);

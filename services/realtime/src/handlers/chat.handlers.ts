@@ -9,6 +9,7 @@ import {
   type Logger,
 } from '@cohort/common';
 import type { ChatApiClient } from '../clients/chat-api.client';
+import type { ChatEventDelivery } from '../consumers/bus.consumers';
 import type { RealtimeMetrics } from '../metrics';
 import { chatRoom, type RealtimeSocket } from '../socket-types';
 import { claimsOf, onEvent } from './handler-kit';
@@ -17,21 +18,34 @@ export interface ChatHandlersDeps {
   chatApi: ChatApiClient;
   metrics: RealtimeMetrics;
   logger: Logger;
+  /** Local delivery (the bus consumer's), used only while the bus subscription is down. */
+  deliver: ChatEventDelivery;
+  /** False while this replica cannot receive bus events (Redis away). */
+  busConnected: () => boolean;
 }
 
 /**
  * chat:send / chat:sync / chat:read go through chat-api, the single writer and the authority on membership.
- * The send handler never emits `chat:new` itself: every stored message reaches the rooms through the bus event
+ * The send handler does not emit `chat:new` while the bus works: every stored message reaches the rooms through the bus event
  * chat-api publishes, so REST and socket sends are delivered the same way, exactly once.
  */
-export function createChatHandlers({ chatApi, metrics, logger }: ChatHandlersDeps) {
+export function createChatHandlers({ chatApi, metrics, logger, deliver, busConnected }: ChatHandlersDeps) {
   return (socket: RealtimeSocket): void => {
     onEvent(socket, 'chat:send', logger, async (payload, reply, requestId) => {
       const end = metrics.sendAckSeconds.startTimer();
       try {
         const { chatId, text, clientMsgId } = parseOrThrow(chatSendPayloadSchema, payload);
-        const message = await chatApi.sendMessage(claimsOf(socket), chatId, { text, clientMsgId }, requestId);
+        const { message, created } = await chatApi.sendMessage(
+          claimsOf(socket),
+          chatId,
+          { text, clientMsgId },
+          requestId,
+        );
         reply({ ok: true, message });
+        // Delivery normally comes only from the bus (in seq order, exactly once). While this replica's bus
+        // subscription is down the bus cannot reach it: deliver what was just stored to the local sockets
+        // (dedupe by id keeps it exactly once if the bus delivers it after all); others recover by chat:sync.
+        if (created && !busConnected()) deliver({ type: 'chat:new', chatId, message });
         end({ outcome: 'ok' });
       } catch (err) {
         end({ outcome: 'error' });
