@@ -19,3 +19,4 @@ export * from './auth/denylist';
 export * from './auth/keys';
 export * from './auth/access-token';
 export * from './auth/internal-identity';
+export * from './run-service';

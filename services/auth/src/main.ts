@@ -15,7 +15,6 @@ import {
   createRedisDenylist,
   createShutdown,
   importSigningKey,
-  installProcessHandlers,
   listen,
   pingMongo,
   pingRedis,
@@ -24,6 +23,7 @@ import {
   type ReadinessCheck,
   type ShutdownStep,
   type TokenDenylist,
+  runService,
 } from '@cohort/common';
 import { loadAuthConfig, type AuthConfig } from './config';
 import { createAuthApp } from './app';
@@ -152,33 +152,10 @@ export async function startAuth({
 }
 
 if (require.main === module) {
-  const bootLogger = createLogger({ service: 'auth' });
-  let config: AuthConfig;
-  try {
-    config = loadAuthConfig();
-  } catch (err) {
-    bootLogger.fatal({ err }, 'invalid configuration');
-    process.exit(1);
-  }
-  const logger = createLogger({ service: 'auth', level: config.LOG_LEVEL });
-  startAuth({ config, logger }).then(
-    (running) => {
-      logger.info({ port: running.port }, 'listening');
-      installProcessHandlers(logger, async (reason) => {
-        logger.info({ reason }, 'stopping');
-        try {
-          await running.close();
-          return { ok: true, failed: [], timedOut: false };
-        } catch (err) {
-          logger.error({ err }, 'shutdown failed');
-          return { ok: false, failed: ['auth'], timedOut: false };
-        }
-      });
-    },
-    (err: unknown) => {
-      logger.fatal({ err }, 'auth failed to start');
-      logger.flush();
-      process.exit(1);
-    },
-  );
+  runService({
+    service: 'auth',
+    loadConfig: loadAuthConfig,
+    logLevel: (config) => config.LOG_LEVEL,
+    start: (config, logger) => startAuth({ config, logger }),
+  });
 }

@@ -10,7 +10,6 @@ import {
   createRedisBus,
   createRedisClient,
   createShutdown,
-  installProcessHandlers,
   listen,
   pingMongo,
   pingRedis,
@@ -19,6 +18,7 @@ import {
   type ReadinessCheck,
   type ShutdownResult,
   type ShutdownStep,
+  runService,
 } from '@cohort/common';
 import { loadConfig, type ChatApiConfig } from './config';
 import { createChatApiApp } from './app';
@@ -139,26 +139,11 @@ export async function startChatApi({
   }
 }
 
-async function main(): Promise<void> {
-  let config: ChatApiConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    createLogger({ service: 'chat-api' }).fatal(
-      { err },
-      err instanceof Error ? err.message : 'invalid configuration',
-    );
-    process.exit(1);
-  }
-  const logger = createLogger({ service: 'chat-api', level: config.LOG_LEVEL });
-  const running = await startChatApi({ config, logger });
-  installProcessHandlers(logger, running.shutdown);
-  logger.info({ port: running.port }, 'listening');
-}
-
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    createLogger({ service: 'chat-api' }).fatal({ err }, 'chat-api failed to start');
-    process.exit(1);
+  runService({
+    service: 'chat-api',
+    loadConfig,
+    logLevel: (config) => config.LOG_LEVEL,
+    start: (config, logger) => startChatApi({ config, logger }),
   });
 }

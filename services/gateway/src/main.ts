@@ -11,7 +11,6 @@ import {
   createRedisDenylist,
   createShutdown,
   importSigningKey,
-  installProcessHandlers,
   listen,
   pingRedis,
   publicJwkFromPem,
@@ -19,6 +18,7 @@ import {
   type ReadinessCheck,
   type ShutdownStep,
   type TokenDenylist,
+  runService,
 } from '@cohort/common';
 import { createGatewayApp } from './app';
 import { createCachedVerifier } from './http/verified-tokens';
@@ -124,31 +124,11 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
 }
 
-async function main(): Promise<void> {
-  let config: GatewayConfig;
-  try {
-    config = loadGatewayConfig();
-  } catch (err) {
-    createLogger({ service: 'gateway' }).fatal({ err }, 'invalid configuration');
-    process.exit(1);
-  }
-  const logger = createLogger({ service: 'gateway', level: config.logLevel });
-  const gateway = await startGateway({ config, logger });
-  installProcessHandlers(logger, async (reason) => {
-    try {
-      await gateway.close();
-      return { ok: true, failed: [], timedOut: false };
-    } catch (err) {
-      logger.error({ err, reason }, 'shutdown failed');
-      return { ok: false, failed: ['gateway'], timedOut: false };
-    }
-  });
-  logger.info({ port: gateway.port }, 'listening');
-}
-
 if (require.main === module) {
-  main().catch((err: unknown) => {
-    createLogger({ service: 'gateway' }).fatal({ err }, 'gateway failed to start');
-    process.exit(1);
+  runService({
+    service: 'gateway',
+    loadConfig: loadGatewayConfig,
+    logLevel: (config) => config.logLevel,
+    start: (config, logger) => startGateway({ config, logger }),
   });
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import {
-  ConfigError,
   closeRedis,
   createAccessTokenVerifier,
   createIdentitySigner,
@@ -13,7 +12,6 @@ import {
   createRedisDenylist,
   createShutdown,
   importSigningKey,
-  installProcessHandlers,
   listen,
   pingRedis,
   publicJwkFromPem,
@@ -22,6 +20,7 @@ import {
   type ShutdownResult,
   type ShutdownStep,
   type TokenDenylist,
+  runService,
 } from '@cohort/common';
 import { createRedisAdapter } from './adapter';
 import { createRealtimeServer } from './app';
@@ -154,7 +153,7 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
     const port = await listen(server.httpServer, config.PORT);
     logger.info(
       { port, replica: config.REPLICA_ID, adapter: redis ? config.ADAPTER_MODE : 'memory' },
-      'listening',
+      'started',
     );
     return {
       port,
@@ -172,29 +171,11 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
 }
 
 if (require.main === module) {
-  let config: Readonly<RealtimeConfig>;
-  try {
-    config = loadRealtimeConfig();
-  } catch (err) {
-    const bootLogger = createLogger({ service: 'realtime' });
-    bootLogger.fatal(
-      { err: err instanceof ConfigError ? { message: err.message } : err },
-      'invalid configuration',
-    );
-    bootLogger.flush();
-    process.exit(1);
-  }
-  const logger = createLogger({
+  runService({
     service: 'realtime',
-    level: config.LOG_LEVEL,
-    base: { replica: config.REPLICA_ID },
+    loadConfig: loadRealtimeConfig,
+    logLevel: (config) => config.LOG_LEVEL,
+    logBase: (config) => ({ replica: config.REPLICA_ID }),
+    start: (config, logger) => startRealtime({ config, logger }),
   });
-  startRealtime({ config, logger }).then(
-    (running) => installProcessHandlers(logger, running.shutdown),
-    (err: unknown) => {
-      logger.fatal({ err }, 'realtime failed to start');
-      logger.flush();
-      process.exit(1);
-    },
-  );
 }
