@@ -129,7 +129,9 @@ test('two people chat in real time, one catches up after a network drop, and mar
   await shown.waitFor();
   expect(await shown.textContent()).toBe(hostile);
   expect(await shown.locator('b, img, script').count()).toBe(0);
-  expect(await bob.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(
+    await bob.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned),
+  ).toBeUndefined();
   await screenshot(bob.page, '04-bob-caught-up');
 
   // Each message appears exactly once on Bob's screen, in order.
