@@ -2,30 +2,11 @@
 // screenshots. A development aid for the client's author; the end-to-end test of record lives at the repo root.
 //   node scripts/smoke.mjs http://localhost:3000 [outDir]
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, screenshotsInto } from './chromium.mjs';
 
 const baseUrl = process.argv[2] ?? 'http://localhost:3000';
-const outDir = resolve(process.argv[3] ?? 'screenshots');
-mkdirSync(outDir, { recursive: true });
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-  ],
-});
-const shot = async (page, name) => {
-  const path = join(outDir, `${name}.png`);
-  await page.screenshot({ path });
-  console.log('screenshot', path);
-};
+const shot = screenshotsInto(process.argv[3] ?? 'screenshots');
+const browser = await launchChromium();
 const step = (name) => console.log(`· ${name}`);
 const stamp = Date.now().toString(36);
 
