@@ -192,6 +192,29 @@ async function settle(traffic: Traffic, rest: RestTraffic, storedBefore: number)
   };
 }
 
+/** The figures both chat-api cases report about what was sent, acknowledged, stored and delivered. */
+function outcomeFigures(
+  traffic: Traffic,
+  rest: RestTraffic,
+  settled: Awaited<ReturnType<typeof settle>>,
+  crashes: ReturnType<typeof crashed>,
+) {
+  return {
+    restLatencyMaxMs: ms(Math.max(...rest.latencies)),
+    socketAckMaxMs: ms(Math.max(...traffic.ackLatencies)),
+    errorsNotInErrorShape: rest.badErrors,
+    unacked: settled.unackedSocket + settled.unackedRest,
+    unackedAfterRetry: settled.stillSocket + settled.stillRest,
+    acked: settled.result.acked,
+    stored: settled.stored,
+    lost: settled.result.lostInStore + settled.result.lostAtClients,
+    duplicates: settled.result.duplicatesStored + settled.result.duplicateDeliveries,
+    seqGapFree: settled.result.seqGapFree,
+    crashes,
+    problems: settled.result.problems,
+  };
+}
+
 test('chat-api restarts (SIGTERM and SIGKILL) mid-stream: sends succeed or fail clearly, none acknowledged is lost', async () => {
   const storedBefore = (await store.messages(chatId)).length;
   const traffic = new Traffic(clients, RATE, 5000);
@@ -221,18 +244,7 @@ test('chat-api restarts (SIGTERM and SIGKILL) mid-stream: sends succeed or fail 
     socketErrorCodes: settled.socketCodes,
     restStatuses: rest.statuses,
     restLatencyP99Ms: ms(percentile(rest.latencies, 99)),
-    restLatencyMaxMs: ms(Math.max(...rest.latencies)),
-    socketAckMaxMs: ms(Math.max(...traffic.ackLatencies)),
-    errorsNotInErrorShape: rest.badErrors,
-    unacked: settled.unackedSocket + settled.unackedRest,
-    unackedAfterRetry: settled.stillSocket + settled.stillRest,
-    acked: settled.result.acked,
-    stored: settled.stored,
-    lost: settled.result.lostInStore + settled.result.lostAtClients,
-    duplicates: settled.result.duplicatesStored + settled.result.duplicateDeliveries,
-    seqGapFree: settled.result.seqGapFree,
-    crashes,
-    problems: settled.result.problems,
+    ...outcomeFigures(traffic, rest, settled, crashes),
   });
   expect(settled.socketCodes.internal_error ?? 0).toBe(0);
   expect(Object.keys(rest.statuses).filter((s) => !['200', '201', '502', '503', '504'].includes(s))).toEqual(
@@ -295,18 +307,7 @@ test('a slow, then stalled store: the gateway answers 504 in the error shape in 
   report('slow-store', {
     upstreamTimeoutMs: UPSTREAM_TIMEOUT_MS,
     phases,
-    restLatencyMaxMs: ms(Math.max(...rest.latencies)),
-    socketAckMaxMs: ms(Math.max(...traffic.ackLatencies)),
-    errorsNotInErrorShape: rest.badErrors,
-    unacked: settled.unackedSocket + settled.unackedRest,
-    unackedAfterRetry: settled.stillSocket + settled.stillRest,
-    acked: settled.result.acked,
-    stored: settled.stored,
-    lost: settled.result.lostInStore + settled.result.lostAtClients,
-    duplicates: settled.result.duplicatesStored + settled.result.duplicateDeliveries,
-    seqGapFree: settled.result.seqGapFree,
-    crashes,
-    problems: settled.result.problems,
+    ...outcomeFigures(traffic, rest, settled, crashes),
   });
   expect(settled.socketCodes.no_ack ?? 0).toBe(0);
   expect(Math.max(...traffic.ackLatencies)).toBeLessThan(HANG_MS);
