@@ -1,9 +1,6 @@
 import { createIdentitySigner, generatePemKeyPair, IDENTITY_HEADER, importSigningKey } from '@cohort/common';
 import { newId, signFor, startHarness, type Harness } from './harness';
 
-// Integration suite: real store, redis-server (and auth) per file; jest's 5 s default is for unit tests.
-jest.setTimeout(30_000);
-
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();

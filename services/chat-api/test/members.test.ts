@@ -2,9 +2,6 @@ import { IDENTITY_HEADER, type Chat, type ChatSummary, type Message } from '@coh
 import { waitFor } from '@cohort/testkit';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
-// Integration suite: real store, redis-server (and auth) per file; jest's 5 s default is for unit tests.
-jest.setTimeout(30_000);
-
 // These tests look users up in the real auth service (spawned as a process by the harness).
 let h: Harness;
 let register: (name?: string) => Promise<ChatClient>;

@@ -2,9 +2,6 @@ import request from 'supertest';
 import { IDENTITY_HEADER, type Chat, type Message } from '@cohort/common';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
-// Integration suite: real store, redis-server (and auth) per file; jest's 5 s default is for unit tests.
-jest.setTimeout(30_000);
-
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness();

@@ -4,9 +4,6 @@ import { generateTestKeys, startTestMongo, testLogger, waitFor, type TestMongo }
 import { loadConfig, startChatApi, type RunningChatApi } from '../src';
 import { ChatClient, newId, signFor, gatewaySigner, startHarness, type Harness } from './harness';
 
-// Integration suite: real store, redis-server (and auth) per file; jest's 5 s default is for unit tests.
-jest.setTimeout(30_000);
-
 const messageOf = (res: { body: unknown }) => (res.body as { message: Message }).message;
 
 describe('with Redis', () => {
