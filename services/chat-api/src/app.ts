@@ -13,15 +13,18 @@ import {
 import type { ChatApiConfig } from './config';
 import type { ChatEventPublisher } from './lib/chat-events';
 import { createMessageSequencer, type MessageSequencer } from './lib/message-sequencer';
+import { createMembershipCache } from './lib/membership-cache';
 import type { SendLimiter } from './lib/send-limiter';
 import type { UserDirectory } from './lib/user-directory';
 import type { Repositories, UseCaseDeps } from './use-cases/deps';
 import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
-import { internalRouter } from './routes/internal.routes';
+import { recordStoredMessages } from './use-cases/send-message';
+import { internalRouter, messageBatchRouter } from './routes/internal.routes';
 
 export interface ChatApiAppDeps {
-  config: Pick<ChatApiConfig, 'NODE_ENV' | 'INTERNAL_JWKS'>;
+  config: Pick<ChatApiConfig, 'NODE_ENV' | 'INTERNAL_JWKS'> &
+    Partial<Pick<ChatApiConfig, 'MEMBERSHIP_CACHE_MS'>>;
   logger: Logger;
   metrics: ServiceMetrics;
   repos: Repositories;
@@ -43,7 +46,14 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
     users: deps.users,
     events: deps.events,
     sendLimiter: deps.sendLimiter,
-    sequencer: deps.sequencer ?? createMessageSequencer(repos.messages, now),
+    recentMembers: createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS ?? 2000 }),
+    sequencer:
+      deps.sequencer ??
+      createMessageSequencer({
+        messages: repos.messages,
+        afterStored: (chatId, stored) => recordStoredMessages(repos, chatId, stored),
+        now,
+      }),
     logger,
     now,
   };
@@ -60,10 +70,12 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   );
 
   // Every route below needs the gateway's (or realtime's) signed forwarding: x-user-id and friends mean nothing here.
-  const identified = requireIdentity(createIdentityVerifier(config.INTERNAL_JWKS));
+  const verifyIdentity = createIdentityVerifier(config.INTERNAL_JWKS);
+  const identified = requireIdentity(verifyIdentity);
   app.use('/api/chats', identified);
   app.use('/api/chats/:chatId/messages', messagesRouter(useCases));
   app.use('/api/chats', chatsRouter(useCases));
+  app.use('/internal/message-batches', messageBatchRouter(useCases, verifyIdentity));
   app.use('/internal', identified, internalRouter(useCases));
 
   app.use(notFoundHandler());

@@ -60,6 +60,8 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
     blankToUndefined,
     sendRateLimit.default({ points: 120, durationSeconds: 10 }),
   ),
+  /** How long a sender's confirmed membership is trusted by the send path (lib/membership-cache.ts); 0 = off. */
+  MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(2000),
 });
 
 export type ChatApiConfig = Readonly<z.infer<typeof chatApiEnvSchema>>;

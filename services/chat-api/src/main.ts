@@ -80,7 +80,13 @@ export async function startChatApi({
 
     let redis: Redis | undefined;
     if (config.REDIS_URL) {
-      const client = createRedisClient({ url: config.REDIS_URL, logger, name: 'chat-api' });
+      // Auto-pipelining sends the limiter calls and publishes of concurrent sends in one write.
+      const client = createRedisClient({
+        url: config.REDIS_URL,
+        logger,
+        name: 'chat-api',
+        options: { enableAutoPipelining: true },
+      });
       redis = client;
       onClose('redis', () => closeRedis(client));
       readiness.redis = () => pingRedis(client);

@@ -182,9 +182,11 @@ describe('groups with members', () => {
     expect(memberIds(chatOf(await alice.get(`/api/chats/${chatId}`)))).toEqual([alice.userId]);
   });
 
-  test('the owner removes a member: 204, chat:removed, and they lose access', async () => {
+  test('the owner removes a member: 204, chat:removed, and they lose access at once', async () => {
     const [alice, bob] = [await register('alice'), await register('bob')];
     const chatId = await alice.createGroup('club', [bob.userId]);
+    // A send just before the removal: the send path's membership cache must not let the next one through.
+    expect((await bob.send(chatId, 'hello')).status).toBe(201);
     expect((await alice.delete(`/api/chats/${chatId}/members/${bob.userId}`)).status).toBe(204);
     expect(await h.recorder.next((e) => e.type === 'chat:removed' && e.chatId === chatId)).toEqual({
       type: 'chat:removed',
@@ -274,5 +276,12 @@ describe('between members', () => {
     const page = (await owner.get(`/api/chats/${chatId}/messages?limit=100`)).body as { messages: Message[] };
     expect(page.messages.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(new Set(page.messages.map((m) => m.senderId)).size).toBe(50);
+    // However the sends were batched, the chat and every sender's read marker record them.
+    const chat = chatOf(await owner.get(`/api/chats/${chatId}`));
+    expect(chat.lastSeq).toBe(50);
+    const seqBySender = new Map(page.messages.map((m) => [m.senderId, m.seq]));
+    for (const member of chat.members ?? []) {
+      expect(member.lastReadSeq).toBe(seqBySender.get(member.userId) ?? 0);
+    }
   });
 });

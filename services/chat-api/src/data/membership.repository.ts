@@ -35,6 +35,8 @@ export interface MembershipRepository {
   setRole(chatId: string, userId: string, role: MemberRole): Promise<void>;
   /** Moves the read marker forward to `seq` (never back); whether it moved. */
   advanceReadMarker(chatId: string, userId: string, seq: number): Promise<boolean>;
+  /** `advanceReadMarker` for several members of one chat in one round trip. */
+  advanceReadMarkers(chatId: string, seqByUser: ReadonlyMap<string, number>): Promise<void>;
 }
 
 export function createMembershipRepository(model: MembershipModel): MembershipRepository {
@@ -95,6 +97,18 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         { $set: { lastReadSeq: seq } },
       );
       return result.modifiedCount > 0;
+    },
+    async advanceReadMarkers(chatId, seqByUser) {
+      if (seqByUser.size === 0) return;
+      await model.bulkWrite(
+        [...seqByUser].map(([userId, seq]) => ({
+          updateOne: {
+            filter: { chatId: oid(chatId), userId, lastReadSeq: { $lt: seq } },
+            update: { $set: { lastReadSeq: seq } },
+          },
+        })),
+        { ordered: false },
+      );
     },
   };
 }

@@ -23,6 +23,11 @@ import type { MessageRepository } from '../data/message.repository';
  * round trip per batch rather than per message. Across replicas the unique index arbitrates, and a loser
  * pays one re-read. Idle lanes keep their highest seq (a stale value only costs one refused insert: every
  * seq up to the true highest exists) and the least recently created idle lanes are dropped past a bound.
+ *
+ * What a stored batch implies elsewhere (the chat's lastSeq, the senders' read markers) is written once per
+ * batch by `afterStored`, and each send settles only when that is done, so an acknowledged send is fully
+ * recorded. The lane does not wait for it: the next batch's insert overlaps it (those writes use `$max`-style
+ * conditions, so overlapping and out-of-order calls converge).
  */
 export interface MessageSequencer {
   append(
@@ -44,6 +49,8 @@ interface Pending {
   onStored: (message: Message) => void;
   resolve: (result: { message: Message; created: boolean }) => void;
   reject: (err: unknown) => void;
+  /** Inserted; from then on `afterStored`'s outcome settles it. */
+  stored?: boolean;
 }
 
 interface Lane {
@@ -53,14 +60,22 @@ interface Lane {
   lastSeq: number | undefined;
 }
 
+export interface MessageSequencerOptions {
+  messages: MessageRepository;
+  /** Records what a stored batch (one chat, ascending seqs) implies outside the messages collection. */
+  afterStored?: (chatId: string, stored: readonly Message[]) => Promise<void>;
+  now?: () => Date;
+}
+
 const MAX_BATCH = 100;
 const MAX_SEQ_REFUSALS = 25;
 const MAX_LANES = 10_000;
 
-export function createMessageSequencer(
-  messages: MessageRepository,
-  now: () => Date = () => new Date(),
-): MessageSequencer {
+export function createMessageSequencer({
+  messages,
+  afterStored = () => Promise.resolve(),
+  now = () => new Date(),
+}: MessageSequencerOptions): MessageSequencer {
   const lanes = new Map<string, Lane>();
 
   /** Stores `batch` with consecutive seqs, settling each entry; throws only what it could not attribute. */
@@ -82,11 +97,18 @@ export function createMessageSequencer(
         remaining.map((p, i) => ({ ...p.draft, seq: base + i + 1, createdAt })),
       );
       lane.lastSeq = base + outcome.stored.length;
-      outcome.stored.forEach((message, i) => {
-        const pending = remaining[i]!;
-        pending.onStored(message);
-        pending.resolve({ message, created: true });
-      });
+      if (outcome.stored.length > 0) {
+        const storedSends = remaining.slice(0, outcome.stored.length);
+        outcome.stored.forEach((message, i) => {
+          storedSends[i]!.stored = true;
+          storedSends[i]!.onStored(message);
+        });
+        // Not awaited: the lane goes on with the next batch while this batch's bookkeeping is written.
+        afterStored(chatId, outcome.stored).then(
+          () => outcome.stored.forEach((message, i) => storedSends[i]!.resolve({ message, created: true })),
+          (err: unknown) => storedSends.forEach((pending) => pending.reject(err)),
+        );
+      }
       remaining = remaining.slice(outcome.stored.length);
       if (outcome.refused === 'client_msg_id_taken') {
         const [duplicate, ...rest] = remaining;
@@ -115,7 +137,7 @@ export function createMessageSequencer(
         // Unknown outcome (the store failed mid-write): forget what we knew, fail the unsettled sends.
         // Their clients retry with the same clientMsgId, which finds whatever did get stored.
         lane.lastSeq = undefined;
-        for (const pending of batch) pending.reject(err);
+        for (const pending of batch) if (!pending.stored) pending.reject(err);
       }
     }
     lane.draining = false;

@@ -3,6 +3,7 @@ import type { ChatRepository } from '../data/chat.repository';
 import type { MembershipRepository } from '../data/membership.repository';
 import type { MessageRepository } from '../data/message.repository';
 import type { ChatEventPublisher } from '../lib/chat-events';
+import type { MembershipCache } from '../lib/membership-cache';
 import type { MessageSequencer } from '../lib/message-sequencer';
 import type { SendLimiter } from '../lib/send-limiter';
 import type { UserDirectory } from '../lib/user-directory';
@@ -20,6 +21,8 @@ export interface UseCaseDeps {
   events: ChatEventPublisher;
   sequencer: MessageSequencer;
   sendLimiter: SendLimiter;
+  /** Recently confirmed senders (the send path only). */
+  recentMembers: MembershipCache;
   logger: Logger;
   now: () => Date;
 }

@@ -24,6 +24,7 @@ export async function removeMember(
     if (me.role !== 'owner') throw AppError.forbidden('Only the chat owner can remove members', 'not_owner');
   }
   const removed = await repos.memberships.remove(chatId, userId);
+  deps.recentMembers.forget(chatId, userId);
   if (!removed) throw AppError.notFound('Not a member of this chat', 'member_not_found');
   events.publish({ type: 'chat:removed', chatId, userIds: [userId] });
   if (chat.type === 'group' && chat.ownerId === userId) {

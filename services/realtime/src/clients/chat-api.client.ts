@@ -1,13 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { z } from 'zod';
 import {
   AppError,
   IDENTITY_HEADER,
+  MESSAGE_BATCH_MAX,
   REQUEST_ID_HEADER,
+  type MessageBatchEntry,
   type AccessClaims,
   type IdentitySigner,
   type Message,
 } from '@cohort/common';
+import { createBatcher } from './batcher';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
 export interface ChatApiClient {
@@ -38,6 +42,8 @@ export interface ChatApiClientOptions {
   timeoutMs: number;
   /** Keep-alive connections per chat-api origin. */
   connections?: number;
+  /** chat:send batching: batches out at once, entries per batch. */
+  sendBatch?: { maxInFlight: number; maxItems: number };
 }
 
 const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
@@ -53,7 +59,14 @@ const messageSchema = z.looseObject({
   editedAt: z.string().optional(),
   deletedAt: z.string().optional(),
 });
-const messageBodySchema = z.object({ message: messageSchema });
+const batchBodySchema = z.object({
+  results: z.array(
+    z.union([
+      z.object({ status: z.union([z.literal(200), z.literal(201)]), message: messageSchema }),
+      z.object({ status: z.number(), error: z.object({ code: z.string(), message: z.string() }) }),
+    ]),
+  ),
+});
 const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
 const membershipsBodySchema = z.object({ chatIds: z.array(z.string()) });
 const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
@@ -75,6 +88,7 @@ export function createChatApiClient({
   signer,
   timeoutMs,
   connections = 64,
+  sendBatch = { maxInFlight: 4, maxItems: MESSAGE_BATCH_MAX },
 }: ChatApiClientOptions): ChatApiClient {
   const agent = new Agent({
     connections,
@@ -92,18 +106,33 @@ export function createChatApiClient({
     requestId: string,
     payload?: unknown,
   ): Promise<{ status: number; body: unknown }> {
-    const headers: Record<string, string> = {
-      [IDENTITY_HEADER]: await signer.sign(who),
-      [REQUEST_ID_HEADER]: requestId,
-      accept: 'application/json',
-    };
-    if (payload !== undefined) headers['content-type'] = 'application/json';
+    const identity = await signer.sign(who);
+    return send(
+      method,
+      path,
+      requestId,
+      identity,
+      payload === undefined ? undefined : JSON.stringify(payload),
+    );
+  }
+
+  /** One request; `identity` is the forwarded identity header (none for a batch: its entries carry theirs). */
+  async function send(
+    method: 'GET' | 'POST',
+    path: string,
+    requestId: string,
+    identity: string | undefined,
+    json: string | undefined,
+  ): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestId, accept: 'application/json' };
+    if (identity !== undefined) headers[IDENTITY_HEADER] = identity;
+    if (json !== undefined) headers['content-type'] = 'application/json';
     let res;
     try {
       res = await request(`${origin}${path}`, {
         method,
         headers,
-        body: payload === undefined ? null : JSON.stringify(payload),
+        body: json ?? null,
         dispatcher: agent,
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -134,15 +163,41 @@ export function createChatApiClient({
 
   const chatPath = (chatId: string) => `/api/chats/${encodeURIComponent(chatId)}`;
 
+  // chat:send goes out in batches (POST /internal/message-batches): one request, and on chat-api's side a few
+  // store and Redis round trips, for all the sends that arrive together. Each entry is pre-serialized once,
+  // so a batch's weight is its body size, kept under chat-api's 64 KB body limit.
+  const sends = createBatcher<string, { message: Message; created: boolean }>({
+    maxInFlight: sendBatch.maxInFlight,
+    maxItems: Math.min(sendBatch.maxItems, MESSAGE_BATCH_MAX),
+    maxWeight: 60_000,
+    weigh: (entry) => Buffer.byteLength(entry),
+    run: async (entries) => {
+      const { body } = await send(
+        'POST',
+        '/internal/message-batches',
+        randomUUID(),
+        undefined,
+        `{"sends":[${entries.join(',')}]}`,
+      );
+      const { results } = expect(batchBodySchema, body);
+      return results.map((result) => {
+        if ('message' in result) {
+          return { ok: true, value: { message: result.message, created: result.status === 201 } };
+        }
+        return { ok: false, error: upstreamError(result.status, { error: result.error }) };
+      });
+    },
+  });
+
   return {
     async memberships(who, requestId) {
       const { body } = await call(who, 'GET', '/internal/memberships', requestId);
       return expect(membershipsBodySchema, body).chatIds;
     },
     async sendMessage(who, chatId, payload, requestId) {
-      const { status, body } = await call(who, 'POST', `${chatPath(chatId)}/messages`, requestId, payload);
-      // 201: stored now; 200: the same clientMsgId again, answered with the stored original.
-      return { message: expect(messageBodySchema, body).message, created: status === 201 };
+      const entry: MessageBatchEntry = { identity: await signer.sign(who), requestId, chatId, ...payload };
+      // Status 201: stored now; 200: the same clientMsgId again, answered with the stored original.
+      return sends.submit(JSON.stringify(entry));
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
       const { body } = await call(
