@@ -20,3 +20,4 @@ export * from './auth/keys';
 export * from './auth/access-token';
 export * from './auth/internal-identity';
 export * from './run-service';
+export * from './batcher';

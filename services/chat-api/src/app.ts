@@ -19,7 +19,7 @@ import type { UserDirectory } from './lib/user-directory';
 import type { Repositories, UseCaseDeps } from './use-cases/deps';
 import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
-import { recordStoredMessages } from './use-cases/send-message';
+import { createStoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { internalRouter, messageBatchRouter } from './routes/internal.routes';
 
 export interface ChatApiAppDeps {
@@ -51,7 +51,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
       deps.sequencer ??
       createMessageSequencer({
         messages: repos.messages,
-        afterStored: (chatId, stored) => recordStoredMessages(repos, chatId, stored),
+        afterStored: createStoredMessagesRecorder(repos),
         now,
       }),
     logger,

@@ -35,8 +35,11 @@ export interface ChatRepository {
     ownerId: string;
     now: Date;
   }): Promise<{ chat: Chat; created: boolean }>;
-  /** Raises lastSeq and lastMessageAt; `$max`, so concurrent and out-of-order calls converge. */
-  recordMessage(chatId: string, seq: number, at: Date): Promise<void>;
+  /**
+   * Raises each chat's lastSeq and lastMessageAt, in one round trip; `$max`, so concurrent and out-of-order
+   * calls converge.
+   */
+  recordMessages(latest: readonly { chatId: string; seq: number; at: Date }[]): Promise<void>;
   setOwner(chatId: string, ownerId: string): Promise<void>;
 }
 
@@ -84,10 +87,16 @@ export function createChatRepository(model: ChatModel): ChatRepository {
         return { chat: toChat(existing), created: false };
       }
     },
-    async recordMessage(chatId, seq, at) {
-      await model.updateOne(
-        { _id: new Types.ObjectId(chatId) },
-        { $max: { lastSeq: seq, lastMessageAt: at } },
+    async recordMessages(latest) {
+      if (latest.length === 0) return;
+      await model.bulkWrite(
+        latest.map(({ chatId, seq, at }) => ({
+          updateOne: {
+            filter: { _id: new Types.ObjectId(chatId) },
+            update: { $max: { lastSeq: seq, lastMessageAt: at } },
+          },
+        })),
+        { ordered: false },
       );
     },
     async setOwner(chatId, ownerId) {

@@ -35,8 +35,8 @@ export interface MembershipRepository {
   setRole(chatId: string, userId: string, role: MemberRole): Promise<void>;
   /** Moves the read marker forward to `seq` (never back); whether it moved. */
   advanceReadMarker(chatId: string, userId: string, seq: number): Promise<boolean>;
-  /** `advanceReadMarker` for several members of one chat in one round trip. */
-  advanceReadMarkers(chatId: string, seqByUser: ReadonlyMap<string, number>): Promise<void>;
+  /** `advanceReadMarker` for many (chat, member) pairs in one round trip. */
+  advanceReadMarkers(markers: readonly { chatId: string; userId: string; seq: number }[]): Promise<void>;
 }
 
 export function createMembershipRepository(model: MembershipModel): MembershipRepository {
@@ -98,10 +98,10 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
       );
       return result.modifiedCount > 0;
     },
-    async advanceReadMarkers(chatId, seqByUser) {
-      if (seqByUser.size === 0) return;
+    async advanceReadMarkers(markers) {
+      if (markers.length === 0) return;
       await model.bulkWrite(
-        [...seqByUser].map(([userId, seq]) => ({
+        markers.map(({ chatId, userId, seq }) => ({
           updateOne: {
             filter: { chatId: oid(chatId), userId, lastReadSeq: { $lt: seq } },
             update: { $set: { lastReadSeq: seq } },

@@ -3,6 +3,7 @@ import { Agent, errors as undiciErrors, request } from 'undici';
 import { z } from 'zod';
 import {
   AppError,
+  createBatcher,
   IDENTITY_HEADER,
   MESSAGE_BATCH_MAX,
   REQUEST_ID_HEADER,
@@ -11,7 +12,6 @@ import {
   type IdentitySigner,
   type Message,
 } from '@cohort/common';
-import { createBatcher } from './batcher';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
 export interface ChatApiClient {

@@ -1,4 +1,4 @@
-import { createBatcher, type Outcome } from '../src/clients/batcher';
+import { createBatcher, type Outcome } from '../src/batcher';
 
 /** A batcher whose runs are recorded and settled by the test. */
 function recordingBatcher(options: { maxInFlight?: number; maxItems?: number; maxWeight?: number } = {}) {
