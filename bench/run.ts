@@ -7,7 +7,7 @@
  * Knobs (env): BENCH_SOCKETS (2000) BENCH_CHATS (20) BENCH_USERS_PER_CHAT (10) BENCH_RATE (200 msg/s)
  * BENCH_SECONDS (8, the fixed-rate run) BENCH_STEP_SECONDS (4, each capacity step) BENCH_P99_BUDGET_MS (250)
  * BENCH_MAX_RATE (6400) BENCH_CONN_TARGET (20000) BENCH_CONN_SECONDS (60) BENCH_HOLD_SECONDS (8)
- * BENCH_LOGIN_SECONDS (3) BENCH_LOGIN_ROUNDS (2) BENCH_LOGIN_COST (10) BENCH_GATEWAY_SECONDS (3) BENCH_GATEWAY_ROUNDS (2) BENCH_SKIP (comma list of: connections, fanout, scaling,
+ * BENCH_LOGIN_SECONDS (6) BENCH_LOGIN_ROUNDS (3) BENCH_LOGIN_COST (12, auth's default) BENCH_GATEWAY_SECONDS (3) BENCH_GATEWAY_ROUNDS (2) BENCH_SKIP (comma list of: connections, fanout, scaling,
  * services, bare) BENCH_OUT (results directory).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -53,9 +53,9 @@ const config = {
   connTarget: num('BENCH_CONN_TARGET', 20_000),
   connSeconds: num('BENCH_CONN_SECONDS', 60),
   holdSeconds: num('BENCH_HOLD_SECONDS', 8),
-  loginSeconds: num('BENCH_LOGIN_SECONDS', 3),
-  loginRounds: num('BENCH_LOGIN_ROUNDS', 2),
-  loginCost: num('BENCH_LOGIN_COST', 10),
+  loginSeconds: num('BENCH_LOGIN_SECONDS', 6),
+  loginRounds: num('BENCH_LOGIN_ROUNDS', 3),
+  loginCost: num('BENCH_LOGIN_COST', 12),
   gatewaySeconds: num('BENCH_GATEWAY_SECONDS', 3),
   gatewayRounds: num('BENCH_GATEWAY_ROUNDS', 2),
 };
