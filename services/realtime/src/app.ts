@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { Server } from 'socket.io';
+import { Server, type DisconnectReason, type Event } from 'socket.io';
 import {
   AppError,
   createBaseApp,
@@ -22,12 +22,12 @@ import type { RealtimeConfig } from './config';
 import { createChatEventDelivery, startBusConsumers } from './consumers/bus.consumers';
 import { createAuthHandlers, verifyToken } from './handlers/auth.handlers';
 import { createChatHandlers } from './handlers/chat.handlers';
-import { ackOf } from './handlers/handler-kit';
+import { ackOf, handlerTable, runEvent } from './handlers/handler-kit';
 import { createPresenceHandlers } from './handlers/presence.handlers';
 import { LocalSockets } from './local-sockets';
 import { KNOWN_CLIENT_EVENTS, type RealtimeMetrics } from './metrics';
 import type { PresenceStore } from './presence/presence.store';
-import { TokenBucket } from './rate-limit';
+import { TokenBuckets } from './rate-limit';
 import { chatRoom, userRoom, type AckError, type RealtimeServer, type RealtimeSocket } from './socket-types';
 
 export type RealtimeServerConfig = Pick<
@@ -75,6 +75,9 @@ export interface RealtimeApp {
 
 /** The handshake refusal the contract names (DESIGN.md §4); `unavailable` when we, not the client, are at fault. */
 const refusal = (code: 'unauthorized' | 'unavailable') => new Error(code);
+
+// What a socket's `handshake.auth` holds once verified (one shared empty object).
+const NO_AUTH = Object.freeze({});
 
 /** Builds the replica's HTTP server (ops routes) and Socket.IO server. Never listens. */
 export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
@@ -142,7 +145,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
       return next(refusal(err instanceof AppError && err.status === 401 ? 'unauthorized' : 'unavailable'));
     }
     // The verified claims are all the socket needs: do not keep the ~0.8 KiB token alive for its whole life.
-    socket.handshake.auth = {};
+    socket.handshake.auth = NO_AUTH;
     socket.data = {
       userId: claims.userId,
       sessionId: claims.sessionId,
@@ -173,8 +176,14 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     deliver: delivery,
     busConnected: deps.busConnected ?? (() => true),
   });
-  const registerAuth = createAuthHandlers({ verify: verifyAccessToken, localSockets, metrics, logger });
-  const registerPresence = createPresenceHandlers({
+  const auth = createAuthHandlers({
+    verify: verifyAccessToken,
+    localSockets,
+    metrics,
+    logger,
+    sockets: io.of('/').sockets,
+  });
+  const presenceHandlers = createPresenceHandlers({
     io,
     store: presence,
     chatApi,
@@ -182,44 +191,66 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     logger,
     heartbeatMs: Math.max(1000, Math.floor(config.PRESENCE_TTL_MS / 3)),
   });
+  const sharedHandlers = handlerTable(auth.handlers, presenceHandlers.handlers);
+  // Chat's handlers are registered per socket, so only once it sends its first chat event: idle sockets never do.
+  const withChatHandlers = new WeakSet<RealtimeSocket>();
+  const rateLimits = new TokenBuckets(config.RATE_LIMIT_BURST, config.RATE_LIMIT_PER_SECOND);
 
+  const refuse = (args: readonly unknown[], error: AckError) => {
+    try {
+      ackOf(args)?.(error);
+    } catch (err) {
+      logger.warn({ err }, 'ack failed');
+    }
+  };
+
+  /**
+   * The first stop of every client event (a socket's only middleware): counted, rate limited, refused when
+   * unknown, then run by its shared handler; events without one go on to the socket's listeners.
+   */
+  const route = (socket: RealtimeSocket, [event, ...args]: Event, next: (err?: Error) => void): void => {
+    const known = KNOWN_CLIENT_EVENTS.has(event);
+    metrics.eventsIn.inc({ event: known ? event : 'unknown' });
+    if (!rateLimits.take(socket)) {
+      metrics.rateLimited.inc();
+      return refuse(args, {
+        ok: false,
+        error: { code: 'rate_limited', message: 'Too many events; slow down and retry' },
+      });
+    }
+    if (!known)
+      return refuse(args, { ok: false, error: { code: 'unknown_event', message: `Unknown event` } });
+    const handler = sharedHandlers.get(event);
+    if (handler) return runEvent(socket, event, args, logger, handler);
+    if (!withChatHandlers.has(socket)) {
+      withChatHandlers.add(socket);
+      registerChat(socket);
+    }
+    next();
+  };
+
+  function onError(this: RealtimeSocket, err: Error): void {
+    logger.warn({ err, socketId: this.id }, 'socket error');
+  }
+
+  // The last moment the socket's rooms are known (presence needs them); `disconnect` follows in the same tick.
+  function onDisconnecting(this: RealtimeSocket, reason: DisconnectReason): void {
+    metrics.connectedSockets.dec();
+    localSockets.removeSession(this, this.data.sessionId);
+    presenceHandlers.remove(this);
+    logger.debug({ socketId: this.id, userId: this.data.userId, reason }, 'socket disconnected');
+  }
+
+  // Besides the middleware's closure, every function registered here is shared by every socket: an idle socket's
+  // own state is its Socket.IO objects, its `data` and one entry in `localSockets`.
   io.on('connection', (socket) => {
     metrics.connectedSockets.inc();
     localSockets.addSession(socket, socket.data.sessionId);
-
-    const bucket = new TokenBucket(config.RATE_LIMIT_BURST, config.RATE_LIMIT_PER_SECOND);
-    socket.use(([event, ...args], next) => {
-      const known = KNOWN_CLIENT_EVENTS.has(event);
-      metrics.eventsIn.inc({ event: known ? event : 'unknown' });
-      const ack = ackOf(args);
-      const refuse = (error: AckError) => {
-        try {
-          ack?.(error);
-        } catch (err) {
-          logger.warn({ err }, 'ack failed');
-        }
-      };
-      if (!bucket.take()) {
-        metrics.rateLimited.inc();
-        return refuse({
-          ok: false,
-          error: { code: 'rate_limited', message: 'Too many events; slow down and retry' },
-        });
-      }
-      if (!known) return refuse({ ok: false, error: { code: 'unknown_event', message: `Unknown event` } });
-      next();
-    });
-    socket.on('error', (err) => logger.warn({ err, socketId: socket.id }, 'socket error'));
-
-    registerAuth(socket);
-    registerChat(socket);
-    registerPresence(socket);
-
-    socket.on('disconnect', (reason) => {
-      metrics.connectedSockets.dec();
-      localSockets.removeSession(socket, socket.data.sessionId);
-      logger.debug({ socketId: socket.id, userId: socket.data.userId, reason }, 'socket disconnected');
-    });
+    socket.use((packet, next) => route(socket, packet, next));
+    socket.on('error', onError);
+    socket.on('disconnecting', onDisconnecting);
+    auth.watch(socket);
+    presenceHandlers.add(socket);
   });
 
   let unsubscribe: Unsubscribe | undefined;
@@ -243,7 +274,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     io,
     async start() {
       unsubscribe = await startBusConsumers({ io, bus, localSockets, metrics, logger, delivery });
-      registerPresence.start();
+      presenceHandlers.start();
       revocationTimer = setInterval(() => {
         checkRevocations().catch((err: unknown) => logger.warn({ err }, 'revocation check failed'));
       }, config.REVOCATION_CHECK_MS);
@@ -252,7 +283,8 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     async close(graceMs = 3000) {
       draining = true;
       clearInterval(revocationTimer);
-      registerPresence.drain();
+      presenceHandlers.drain();
+      auth.close();
       const closed = new Promise<void>((resolve) => {
         // Closes every engine connection (clients see "transport close" and reconnect elsewhere) and the HTTP server.
         void io.close(() => resolve());

@@ -1,12 +1,15 @@
 import type { RealtimeSocket } from './socket-types';
 
+/** A key's sockets: most sessions (one tab) and handshakes have one, which then needs no Set of its own. */
+type Sockets = RealtimeSocket | Set<RealtimeSocket>;
+
 /**
  * This replica's own sockets by session and by user, including sockets still in the handshake (between the
  * membership fetch and `connection`), so bus events reach them without asking other replicas anything.
  */
 export class LocalSockets {
-  private readonly bySession = new Map<string, Set<RealtimeSocket>>();
-  private readonly handshaking = new Map<string, Set<RealtimeSocket>>();
+  private readonly bySession = new Map<string, Sockets>();
+  private readonly handshaking = new Map<string, Sockets>();
 
   addSession(socket: RealtimeSocket, sessionId: string): void {
     add(this.bySession, sessionId, socket);
@@ -17,12 +20,12 @@ export class LocalSockets {
   }
 
   session(sessionId: string): RealtimeSocket[] {
-    return [...(this.bySession.get(sessionId) ?? [])];
+    return list(this.bySession.get(sessionId));
   }
 
   /** Every session with a socket here, with those sockets. */
   sessions(): [string, RealtimeSocket[]][] {
-    return [...this.bySession].map(([id, set]) => [id, [...set]]);
+    return [...this.bySession].map(([id, sockets]) => [id, list(sockets)]);
   }
 
   startHandshake(socket: RealtimeSocket, userId: string): void {
@@ -35,22 +38,27 @@ export class LocalSockets {
 
   /** Sockets of `userId` still in the handshake. */
   handshakingOf(userId: string): RealtimeSocket[] {
-    return [...(this.handshaking.get(userId) ?? [])];
+    return list(this.handshaking.get(userId));
   }
 }
 
-function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  let set = map.get(key);
-  if (!set) {
-    set = new Set();
-    map.set(key, set);
-  }
-  set.add(value);
+function list(sockets: Sockets | undefined): RealtimeSocket[] {
+  if (sockets === undefined) return [];
+  return sockets instanceof Set ? [...sockets] : [sockets];
 }
 
-function remove<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(value);
-  if (set.size === 0) map.delete(key);
+function add(map: Map<string, Sockets>, key: string, socket: RealtimeSocket): void {
+  const sockets = map.get(key);
+  if (sockets === undefined) map.set(key, socket);
+  else if (sockets instanceof Set) sockets.add(socket);
+  else if (sockets !== socket) map.set(key, new Set([sockets, socket]));
+}
+
+function remove(map: Map<string, Sockets>, key: string, socket: RealtimeSocket): void {
+  const sockets = map.get(key);
+  if (sockets === socket) {
+    map.delete(key);
+  } else if (sockets instanceof Set && sockets.delete(socket)) {
+    if (sockets.size === 1) for (const only of sockets) map.set(key, only);
+  }
 }

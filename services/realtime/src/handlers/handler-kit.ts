@@ -18,6 +18,37 @@ export type EventHandler<E extends keyof ClientEvents> = (
   requestId: string,
 ) => Promise<void> | void;
 
+/**
+ * A handler shared by every socket: the socket it serves is its first argument, so registering it costs a socket
+ * nothing (no closure, no listener per socket).
+ */
+export type SocketEventHandler<E extends keyof ClientEvents> = (
+  socket: RealtimeSocket,
+  payload: unknown,
+  reply: (res: AckOf<E> | AckError) => void,
+  requestId: string,
+) => Promise<void> | void;
+
+/** Shared handlers by event. */
+export type EventHandlers = { [E in keyof ClientEvents]?: SocketEventHandler<E> };
+
+/** Any event's shared handler, once looked up by a name the client chose. */
+export type UntypedEventHandler = (
+  socket: RealtimeSocket,
+  payload: unknown,
+  reply: (res: unknown) => void,
+  requestId: string,
+) => Promise<void> | void;
+
+/** One lookup table for several groups of shared handlers. */
+export function handlerTable(...groups: EventHandlers[]): ReadonlyMap<string, UntypedEventHandler> {
+  const table = new Map<string, UntypedEventHandler>();
+  for (const group of groups)
+    for (const [event, handler] of Object.entries(group) as [string, UntypedEventHandler | undefined][])
+      if (handler) table.set(event, handler);
+  return table;
+}
+
 /** The ack function of a packet, if the client sent one (always the last argument). */
 export function ackOf(args: readonly unknown[]): AckFn | undefined {
   const last = args[args.length - 1];
@@ -33,9 +64,40 @@ export function errorAck(err: unknown, logger: Logger): AckError {
 }
 
 /**
- * Registers `handler` for `event`: whatever the client sends (no payload, a non-object, no ack, an ack that is not
- * a function, extra arguments), the handler gets `payload` as unknown, every failure becomes an error ack, and
- * nothing escapes to crash the process. The ack is answered at most once.
+ * Runs `handler` for one event of `socket` with the event's arguments as Socket.IO passes them: whatever the client
+ * sent (no payload, a non-object, no ack, an ack that is not a function, extra arguments), the handler gets
+ * `payload` as unknown, every failure becomes an error ack, and nothing escapes to crash the process. The ack is
+ * answered at most once.
+ */
+export function runEvent(
+  socket: RealtimeSocket,
+  event: string,
+  args: readonly unknown[],
+  logger: Logger,
+  handler: UntypedEventHandler,
+): void {
+  const ack = ackOf(args);
+  const payload = ack && args.length === 1 ? undefined : args[0];
+  const requestId = randomUUID();
+  let answered = false;
+  const reply = (res: unknown) => {
+    if (answered || !ack) return;
+    answered = true;
+    try {
+      ack(res);
+    } catch (err) {
+      logger.warn({ err, event }, 'ack failed');
+    }
+  };
+  const log = logger.child({ event, requestId, socketId: socket.id, userId: socket.data.userId });
+  Promise.resolve()
+    .then(() => handler(socket, payload, reply, requestId))
+    .catch((err: unknown) => reply(errorAck(err, log)));
+}
+
+/**
+ * Registers `handler` for `event` on one socket, with the guarantees of `runEvent`. This costs the socket a
+ * listener and the handler's closures: prefer shared `EventHandlers`.
  */
 export function onEvent<E extends keyof ClientEvents>(
   socket: RealtimeSocket,
@@ -43,27 +105,12 @@ export function onEvent<E extends keyof ClientEvents>(
   logger: Logger,
   handler: EventHandler<E>,
 ): void {
-  const listener = (...args: unknown[]): void => {
-    const ack = ackOf(args);
-    const payload = ack && args.length === 1 ? undefined : args[0];
-    const requestId = randomUUID();
-    let answered = false;
-    const reply = (res: AckOf<E> | AckError) => {
-      if (answered || !ack) return;
-      answered = true;
-      try {
-        ack(res);
-      } catch (err) {
-        logger.warn({ err, event }, 'ack failed');
-      }
-    };
-    const log = logger.child({ event, requestId, socketId: socket.id, userId: socket.data.userId });
-    Promise.resolve()
-      .then(() => handler(payload, reply, requestId))
-      .catch((err: unknown) => reply(errorAck(err, log)));
-  };
   // The contract types describe well-behaved clients; this listener takes anything and validates it itself.
-  (socket as unknown as UntypedListeners).on(event, listener);
+  (socket as unknown as UntypedListeners).on(event, (...args: unknown[]) =>
+    runEvent(socket, event, args, logger, (_socket, payload, reply, requestId) =>
+      handler(payload, reply, requestId),
+    ),
+  );
 }
 
 /** The claims chat-api calls are made with (forwarded as the caller's identity). */

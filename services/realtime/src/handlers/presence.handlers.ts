@@ -9,7 +9,7 @@ import {
   type RealtimeServer,
   type RealtimeSocket,
 } from '../socket-types';
-import { claimsOf, onEvent } from './handler-kit';
+import { claimsOf, type EventHandlers } from './handler-kit';
 
 export interface PresenceHandlersDeps {
   io: RealtimeServer;
@@ -22,7 +22,11 @@ export interface PresenceHandlersDeps {
 }
 
 export interface PresenceHandlers {
-  (socket: RealtimeSocket): void;
+  handlers: EventHandlers;
+  /** A socket connected: its user comes online in their chats if it is their first socket anywhere. */
+  add(socket: RealtimeSocket): void;
+  /** A socket is disconnecting (its rooms still joined): its user goes offline if it was their last socket. */
+  remove(socket: RealtimeSocket): void;
   /** Starts the heartbeat and the dead-replica sweep. */
   start(): void;
   /**
@@ -39,6 +43,7 @@ const chatIdsOf = (socket: RealtimeSocket): string[] =>
  * Presence: `presence {userId, online}` goes to the rooms of the user's chats when their first socket on any
  * replica connects and when their last one leaves (several tabs, several replicas: one online, one offline).
  * The announcement crosses replicas through the adapter; it is rare next to messages, so it is off the hot path.
+ * The heartbeat re-asserts the sockets of the namespace: presence keeps no per-socket state of its own.
  */
 export function createPresenceHandlers({
   io,
@@ -48,7 +53,7 @@ export function createPresenceHandlers({
   logger,
   heartbeatMs,
 }: PresenceHandlersDeps): PresenceHandlers {
-  const live = new Map<string, RealtimeSocket>();
+  const sockets = io.of('/').sockets;
   let draining = false;
   let timer: NodeJS.Timeout | undefined;
 
@@ -58,41 +63,8 @@ export function createPresenceHandlers({
     metrics.eventsOut.inc({ event: 'presence' });
   };
 
-  const register = (socket: RealtimeSocket): void => {
-    const { userId } = socket.data;
-    live.set(socket.id, socket);
-    store.add({ userId, socketId: socket.id, chatIds: chatIdsOf(socket) }).then(
-      (first) => {
-        if (first) announce(userId, chatIdsOf(socket), true);
-      },
-      (err: unknown) => logger.warn({ err, userId }, 'presence add failed'),
-    );
-
-    let chatIdsAtExit: string[] = [];
-    socket.on('disconnecting', () => {
-      chatIdsAtExit = chatIdsOf(socket);
-    });
-    socket.on('disconnect', () => {
-      live.delete(socket.id);
-      if (draining) return;
-      store.remove(userId, socket.id).then(
-        (last) => {
-          if (last) announce(userId, chatIdsAtExit, false);
-        },
-        (err: unknown) => logger.warn({ err, userId }, 'presence remove failed'),
-      );
-    });
-
-    onEvent(socket, 'presence:get', logger, async (payload, reply, requestId) => {
-      const { chatId } = parseOrThrow(presenceGetPayloadSchema, payload);
-      if (!socket.rooms.has(chatRoom(chatId))) throw AppError.notFound('No such chat');
-      const members = await chatApi.memberIds(claimsOf(socket), chatId, requestId);
-      reply({ ok: true, online: await store.online(members) });
-    });
-  };
-
   const beat = async () => {
-    const entries: PresenceEntry[] = [...live.values()].map((s) => ({
+    const entries: PresenceEntry[] = [...sockets.values()].map((s) => ({
       userId: s.data.userId,
       socketId: s.id,
       chatIds: chatIdsOf(s),
@@ -101,7 +73,37 @@ export function createPresenceHandlers({
     for (const { userId, chatIds } of await store.sweep()) announce(userId, chatIds, false);
   };
 
-  return Object.assign(register, {
+  const handlers: EventHandlers = {
+    'presence:get': async (socket, payload, reply, requestId) => {
+      const { chatId } = parseOrThrow(presenceGetPayloadSchema, payload);
+      if (!socket.rooms.has(chatRoom(chatId))) throw AppError.notFound('No such chat');
+      const members = await chatApi.memberIds(claimsOf(socket), chatId, requestId);
+      reply({ ok: true, online: await store.online(members) });
+    },
+  };
+
+  return {
+    handlers,
+    add(socket) {
+      const { userId } = socket.data;
+      store.add({ userId, socketId: socket.id, chatIds: chatIdsOf(socket) }).then(
+        (first) => {
+          if (first) announce(userId, chatIdsOf(socket), true);
+        },
+        (err: unknown) => logger.warn({ err, userId }, 'presence add failed'),
+      );
+    },
+    remove(socket) {
+      if (draining) return;
+      const { userId } = socket.data;
+      const chatIds = chatIdsOf(socket);
+      store.remove(userId, socket.id).then(
+        (last) => {
+          if (last) announce(userId, chatIds, false);
+        },
+        (err: unknown) => logger.warn({ err, userId }, 'presence remove failed'),
+      );
+    },
     start() {
       if (timer) return;
       timer = setInterval(() => {
@@ -114,5 +116,5 @@ export function createPresenceHandlers({
       clearInterval(timer);
       timer = undefined;
     },
-  });
+  };
 }
