@@ -80,7 +80,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const mongo = await spawnNodeProcess({
         entry: join(__dirname, 'embedded-mongo.ts'),
         label: 'mongo',
-        env: options.dataDir ? { DATA_DIR: options.dataDir } : {},
+        env: {
+          // Only Node's own options (profilers, heap snapshots) reach the store: it keeps its log level.
+          ...(options.env?.NODE_OPTIONS ? { NODE_OPTIONS: options.env.NODE_OPTIONS } : {}),
+          ...(options.env?.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: options.env.BENCH_PROFILE_DIR } : {}),
+          ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+        },
       });
       started.push(mongo);
       mongoUrl = withDatabase(`mongodb://127.0.0.1:${mongo.port}`, 'cohort');

@@ -245,3 +245,38 @@ describe('commands', () => {
     ]);
   });
 });
+
+describe('top-level field updates (applied without mingo)', () => {
+  it('$max and $min move a value only in their direction, and set a missing field', async () => {
+    const c = database.collection('topmax');
+    const early = new Date('2026-01-01T00:00:00Z');
+    const late = new Date('2026-06-01T00:00:00Z');
+    await c.insertOne({ _id: 'a' as never, seq: 5, at: early, low: 3 });
+    await c.updateOne({ _id: 'a' as never }, { $max: { seq: 4, at: late, fresh: 1 }, $min: { low: 7 } });
+    expect(await c.findOne({ _id: 'a' as never })).toEqual({ _id: 'a', seq: 5, at: late, low: 3, fresh: 1 });
+    await c.updateOne({ _id: 'a' as never }, { $max: { seq: 9 }, $min: { low: -1 } });
+    expect(await c.findOne({ _id: 'a' as never })).toMatchObject({ seq: 9, low: -1 });
+  });
+
+  it('$inc adds to a number or starts a missing field; $set appends new fields; $unset removes', async () => {
+    const c = database.collection('topinc');
+    await c.insertOne({ _id: 'b' as never, n: 1, keep: 'x', drop: true });
+    const result = await c.updateOne(
+      { _id: 'b' as never },
+      { $inc: { n: 2, m: 5 }, $set: { keep: 'y', added: [1, 2] }, $unset: { drop: '' } },
+    );
+    expect(result.modifiedCount).toBe(1);
+    const doc = await c.findOne({ _id: 'b' as never });
+    expect(doc).toEqual({ _id: 'b', n: 3, keep: 'y', m: 5, added: [1, 2] });
+    expect(Object.keys(doc ?? {})).toEqual(['_id', 'n', 'keep', 'm', 'added']);
+  });
+
+  it('a $max that changes nothing reports modifiedCount 0, and conditions still filter', async () => {
+    const c = database.collection('topnoop');
+    await c.insertOne({ _id: 'c' as never, seq: 5 });
+    expect((await c.updateOne({ _id: 'c' as never }, { $max: { seq: 2 } })).modifiedCount).toBe(0);
+    const guarded = await c.updateOne({ _id: 'c' as never, seq: { $lt: 3 } }, { $set: { seq: 3 } });
+    expect(guarded.matchedCount).toBe(0);
+    expect(await c.findOne({ _id: 'c' as never })).toEqual({ _id: 'c', seq: 5 });
+  });
+});

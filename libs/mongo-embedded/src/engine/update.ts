@@ -170,6 +170,7 @@ function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
   }
   if (Object.keys(ops).length === 0) return out;
   checkTargets(out, ops);
+  if (applyTopLevel(out, ops)) return out;
   try {
     mingoUpdate(out, ops as Parameters<typeof mingoUpdate>[1], ctx.arrayFilters, ctx.query);
   } catch (err) {
@@ -177,6 +178,42 @@ function applyOperators(doc: Doc, u: Doc, ctx: UpdateContext): Doc {
     throw new MongoCommandError(/conflict/i.test(message) ? 40 : 2, message);
   }
   return out;
+}
+
+const TOP_LEVEL_OPS = new Set(['$set', '$unset', '$min', '$max', '$inc']);
+const TOP_LEVEL_FIELD = /^[^.$][^.]*$/;
+
+/**
+ * The updates the services send on their hot paths ($set, $max, $inc … of top-level fields), applied directly:
+ * mingo builds its whole operator context on every call, which made it most of the store's CPU under load.
+ * Anything else (dotted or positional paths, array operators, non-number $inc) is left to mingo: false.
+ */
+function applyTopLevel(out: Doc, ops: Doc): boolean {
+  for (const [op, arg] of Object.entries(ops)) {
+    if (!TOP_LEVEL_OPS.has(op)) return false;
+    for (const [field, value] of Object.entries(arg as Doc)) {
+      if (!TOP_LEVEL_FIELD.test(field) || /^\d+$/.test(field)) return false;
+      if (
+        op === '$inc' &&
+        (typeof value !== 'number' || !['number', 'undefined'].includes(typeof out[field]))
+      )
+        return false;
+    }
+  }
+  for (const [op, arg] of Object.entries(ops)) {
+    for (const [field, value] of Object.entries(arg as Doc)) {
+      const current = out[field];
+      if (op === '$set') out[field] = deepClone(value);
+      else if (op === '$unset') delete out[field];
+      else if (op === '$inc') out[field] = ((current as number | undefined) ?? 0) + (value as number);
+      else if (current === undefined) out[field] = deepClone(value);
+      else {
+        const order = compareValues(value, current);
+        if ((op === '$max' && order > 0) || (op === '$min' && order < 0)) out[field] = deepClone(value);
+      }
+    }
+  }
+  return true;
 }
 
 function applyPipeline(doc: Doc, stages: Doc[]): Doc {
