@@ -60,12 +60,12 @@ describe('Redis presence store (real redis-server)', () => {
     await alive.add({ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] });
 
     clock += TTL / 3;
-    await alive.refresh([{ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] }]);
+    await alive.refresh([{ userId: 'also-elsewhere', socketIds: ['s3'], chatIds: ['c3'] }]);
     await other.refresh([]);
     expect(await alive.sweep()).toEqual([]);
 
     clock += TTL;
-    await alive.refresh([{ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] }]);
+    await alive.refresh([{ userId: 'also-elsewhere', socketIds: ['s3'], chatIds: ['c3'] }]);
     await other.refresh([]);
     expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['also-elsewhere']);
     const [first, second] = await Promise.all([alive.sweep(), other.sweep()]);
@@ -73,12 +73,25 @@ describe('Redis presence store (real redis-server)', () => {
     expect(await alive.sweep()).toEqual([]);
   });
 
+  it('keeps every socket of a user alive through the heartbeat, and only those', async () => {
+    const a = replica('a');
+    await a.add({ userId: 'u', socketId: 's1', chatIds: [] });
+    await a.add({ userId: 'u', socketId: 's2', chatIds: [] });
+    await a.add({ userId: 'u', socketId: 'gone', chatIds: [] });
+    clock += TTL / 2;
+    await a.refresh([{ userId: 'u', socketIds: ['s1', 's2'], chatIds: [] }]);
+    clock += TTL / 2 + 1;
+    expect(await a.remove('u', 's1')).toBe(false);
+    expect(await a.online(['u'])).toEqual(['u']);
+    expect(await a.remove('u', 's2')).toBe(true);
+  });
+
   it('restores presence after Redis lost it, on the next refresh', async () => {
     const a = replica('a');
     await a.add({ userId: 'u', socketId: 's', chatIds: [] });
     await redis.flushall();
     expect(await a.online(['u'])).toEqual([]);
-    await a.refresh([{ userId: 'u', socketId: 's', chatIds: [] }]);
+    await a.refresh([{ userId: 'u', socketIds: ['s'], chatIds: [] }]);
     expect(await a.online(['u'])).toEqual(['u']);
   });
 });

@@ -1,7 +1,7 @@
 import { AppError, parseOrThrow, type Logger } from '@cohort/common';
 import type { ChatApiClient } from '../clients/chat-api.client';
 import type { RealtimeMetrics } from '../metrics';
-import type { PresenceEntry, PresenceStore } from '../presence/presence.store';
+import type { PresenceStore, PresenceUser } from '../presence/presence.store';
 import {
   chatRoom,
   presenceGetPayloadSchema,
@@ -64,12 +64,15 @@ export function createPresenceHandlers({
   };
 
   const beat = async () => {
-    const entries: PresenceEntry[] = [...sockets.values()].map((s) => ({
-      userId: s.data.userId,
-      socketId: s.id,
-      chatIds: chatIdsOf(s),
-    }));
-    await store.refresh(entries);
+    // By user: a user's sockets here are in the same chats, so their chat ids are read once.
+    const users = new Map<string, PresenceUser>();
+    for (const socket of sockets.values()) {
+      const { userId } = socket.data;
+      const user = users.get(userId);
+      if (user) user.socketIds.push(socket.id);
+      else users.set(userId, { userId, socketIds: [socket.id], chatIds: chatIdsOf(socket) });
+    }
+    await store.refresh([...users.values()]);
     for (const { userId, chatIds } of await store.sweep()) announce(userId, chatIds, false);
   };
 

@@ -6,6 +6,13 @@ export interface PresenceEntry {
   chatIds: string[];
 }
 
+/** The sockets one replica holds for one user, as its heartbeat re-asserts them. */
+export interface PresenceUser {
+  userId: string;
+  socketIds: string[];
+  chatIds: string[];
+}
+
 /** A user whose last socket vanished with a crashed replica. */
 export interface OfflineUser {
   userId: string;
@@ -22,8 +29,8 @@ export interface PresenceStore {
   add(entry: PresenceEntry): Promise<boolean>;
   /** Forgets a socket; resolves true when the user has no live socket left anywhere (they just went offline). */
   remove(userId: string, socketId: string): Promise<boolean>;
-  /** Heartbeat: re-asserts every socket this replica holds. */
-  refresh(entries: readonly PresenceEntry[]): Promise<void>;
+  /** Heartbeat: re-asserts every socket this replica holds, grouped by user. */
+  refresh(users: readonly PresenceUser[]): Promise<void>;
   /** Claims replicas that stopped refreshing and removes their sockets. */
   sweep(): Promise<OfflineUser[]>;
   /** The subset of `userIds` online now. */

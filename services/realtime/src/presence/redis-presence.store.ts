@@ -68,39 +68,42 @@ export function createRedisPresenceStore({
     return Number(result);
   };
 
+  // When this replica last said it is alive (its heartbeat says so too); `add` repeats it at most once a second.
+  let replicaSeenAt = Number.NEGATIVE_INFINITY;
+
   return {
     async add({ userId, socketId, chatIds }) {
       const t = now();
-      const [, , first] = await Promise.all([
-        redis.zadd(replicasKey, t, instanceId),
-        redis
-          .multi()
-          .hset(replicaKey(instanceId), userId, JSON.stringify(chatIds))
-          .pexpire(replicaKey(instanceId), replicaKeyTtl)
-          .exec(),
-        evalNumber(ADD, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl),
-      ]);
-      return first === 1;
+      // One round trip: the replica's liveness, who lives here (for the sweep), then the socket itself.
+      const pipeline = redis.pipeline();
+      if (t - replicaSeenAt >= 1000) {
+        replicaSeenAt = t;
+        pipeline.zadd(replicasKey, t, instanceId);
+      }
+      pipeline
+        .hset(replicaKey(instanceId), userId, JSON.stringify(chatIds))
+        .pexpire(replicaKey(instanceId), replicaKeyTtl)
+        .eval(ADD, 1, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl);
+      const results = await pipeline.exec();
+      return Number(resultsOf(results).pop()) === 1;
     },
     async remove(userId, socketId) {
       return (await evalNumber(REMOVE, userKey(userId), member(socketId), now())) === 1;
     },
-    async refresh(entries) {
+    async refresh(users) {
       const t = now();
+      replicaSeenAt = t;
       const pipeline = redis.pipeline().zadd(replicasKey, t, instanceId).del(replicaKey(instanceId));
-      const users = new Map<string, string[]>();
-      for (const { userId, socketId, chatIds } of entries) {
-        pipeline.zadd(userKey(userId), t + ttlMs, member(socketId)).pexpire(userKey(userId), userKeyTtl);
-        users.set(userId, chatIds);
+      const fields: string[] = [];
+      for (const { userId, socketIds, chatIds } of users) {
+        const scores: (string | number)[] = [];
+        for (const socketId of socketIds) scores.push(t + ttlMs, member(socketId));
+        if (scores.length > 0) pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), userKeyTtl);
+        fields.push(userId, JSON.stringify(chatIds));
       }
-      if (users.size > 0) {
-        const fields: string[] = [];
-        for (const [userId, chatIds] of users) fields.push(userId, JSON.stringify(chatIds));
+      if (fields.length > 0)
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
-      }
-      const results = await pipeline.exec();
-      const failed = results?.find(([err]) => err !== null);
-      if (failed?.[0]) throw failed[0];
+      resultsOf(await pipeline.exec());
     },
     async sweep() {
       const t = now();
@@ -130,6 +133,14 @@ export function createRedisPresenceStore({
       return userIds.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0);
     },
   };
+}
+
+/** A pipeline's replies; throws its first error. */
+function resultsOf(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('pipeline discarded');
+  const failed = results.find(([err]) => err !== null);
+  if (failed?.[0]) throw failed[0];
+  return results.map(([, value]) => value);
 }
 
 function parseChatIds(raw: string): string[] {
