@@ -88,7 +88,7 @@ export function createChatApiClient({
   signer,
   timeoutMs,
   connections = 64,
-  sendBatch = { maxInFlight: 4, maxItems: MESSAGE_BATCH_MAX },
+  sendBatch = { maxInFlight: 2, maxItems: MESSAGE_BATCH_MAX },
 }: ChatApiClientOptions): ChatApiClient {
   const agent = new Agent({
     connections,
