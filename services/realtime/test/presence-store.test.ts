@@ -73,6 +73,18 @@ describe('Redis presence store (real redis-server)', () => {
     expect(await alive.sweep()).toEqual([]);
   });
 
+  it('applies the adds and removes of one turn in order: one first socket, and a remove never overtakes its add', async () => {
+    const a = replica('a');
+    const outcomes = await Promise.all([
+      a.add({ userId: 'u', socketId: 's1', chatIds: ['c1'] }),
+      a.add({ userId: 'u', socketId: 's2', chatIds: ['c1'] }),
+      a.add({ userId: 'v', socketId: 's3', chatIds: [] }),
+      a.remove('v', 's3'),
+    ]);
+    expect(outcomes).toEqual([true, false, true, true]);
+    expect(await a.online(['u', 'v'])).toEqual(['u']);
+  });
+
   it('keeps every socket of a user alive through the heartbeat, and only those', async () => {
     const a = replica('a');
     await a.add({ userId: 'u', socketId: 's1', chatIds: [] });

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { OfflineUser, PresenceStore } from './presence.store';
+import { createBatcher, type Outcome } from '@cohort/common';
+import type { OfflineUser, PresenceEntry, PresenceStore } from './presence.store';
 
 export interface RedisPresenceOptions {
   redis: Redis;
@@ -48,6 +49,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if removed > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
 return 0`;
 
+/** A socket arriving (`add`) or leaving, as the store writes it. */
+interface Change extends PresenceEntry {
+  add: boolean;
+}
+
 export function createRedisPresenceStore({
   redis,
   instanceId,
@@ -68,28 +74,53 @@ export function createRedisPresenceStore({
     return Number(result);
   };
 
-  // When this replica last said it is alive (its heartbeat says so too); `add` repeats it at most once a second.
+  // When this replica last said it is alive (its heartbeat says so too); adds repeat it at most once a second.
   let replicaSeenAt = Number.NEGATIVE_INFINITY;
 
-  return {
-    async add({ userId, socketId, chatIds }) {
+  /**
+   * Sockets connecting or leaving in the same turn of the event loop (a reconnect storm) are written in one round
+   * trip: the replica's liveness and who lives here (for the sweep) once, then each socket's own script, in the
+   * order they came (a socket's remove never overtakes its add).
+   */
+  const changes = createBatcher<Change, boolean>({
+    maxInFlight: 4,
+    maxItems: 256,
+    maxWeight: 256,
+    weigh: () => 1,
+    run: async (batch) => {
       const t = now();
-      // One round trip: the replica's liveness, who lives here (for the sweep), then the socket itself.
       const pipeline = redis.pipeline();
-      if (t - replicaSeenAt >= 1000) {
-        replicaSeenAt = t;
-        pipeline.zadd(replicasKey, t, instanceId);
+      let shared = 0;
+      const fields: string[] = [];
+      for (const change of batch) if (change.add) fields.push(change.userId, JSON.stringify(change.chatIds));
+      if (fields.length > 0) {
+        if (t - replicaSeenAt >= 1000) {
+          replicaSeenAt = t;
+          pipeline.zadd(replicasKey, t, instanceId);
+          shared += 1;
+        }
+        pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
+        shared += 2;
       }
-      pipeline
-        .hset(replicaKey(instanceId), userId, JSON.stringify(chatIds))
-        .pexpire(replicaKey(instanceId), replicaKeyTtl)
-        .eval(ADD, 1, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl);
+      for (const { add, userId, socketId } of batch) {
+        if (add) pipeline.eval(ADD, 1, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl);
+        else pipeline.eval(REMOVE, 1, userKey(userId), member(socketId), t);
+      }
       const results = await pipeline.exec();
-      return Number(resultsOf(results).pop()) === 1;
+      if (!results) throw new Error('pipeline discarded');
+      const failed = results.slice(0, shared).find(([err]) => err !== null);
+      if (failed?.[0]) throw failed[0];
+      return results
+        .slice(shared)
+        .map(([error, value]): Outcome<boolean> =>
+          error ? { ok: false, error } : { ok: true, value: Number(value) === 1 },
+        );
     },
-    async remove(userId, socketId) {
-      return (await evalNumber(REMOVE, userKey(userId), member(socketId), now())) === 1;
-    },
+  });
+
+  return {
+    add: ({ userId, socketId, chatIds }) => changes.submit({ add: true, userId, socketId, chatIds }),
+    remove: (userId, socketId) => changes.submit({ add: false, userId, socketId, chatIds: [] }),
     async refresh(users) {
       const t = now();
       replicaSeenAt = t;
