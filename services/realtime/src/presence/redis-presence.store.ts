@@ -76,11 +76,19 @@ export function createRedisPresenceStore({
 
   // When this replica last said it is alive (its heartbeat says so too); adds repeat it at most once a second.
   let replicaSeenAt = Number.NEGATIVE_INFINITY;
+  // Users this replica's hash already names since the heartbeat last rewrote it: a user's next socket skips it.
+  let inHash = new Set<string>();
+
+  const script = (change: Change, t: number): [string, number, string, ...(string | number)[]] =>
+    change.add
+      ? [ADD, 1, userKey(change.userId), member(change.socketId), t + ttlMs, t, userKeyTtl]
+      : [REMOVE, 1, userKey(change.userId), member(change.socketId), t];
 
   /**
    * Sockets connecting or leaving in the same turn of the event loop (a reconnect storm) are written in one round
-   * trip: the replica's liveness and who lives here (for the sweep) once, then each socket's own script, in the
-   * order they came (a socket's remove never overtakes its add).
+   * trip, in the order they came (a socket's remove never overtakes its add): the replica's liveness and who lives
+   * here (for the sweep) when they changed, then each socket's own script. A lone socket of a user already named
+   * here costs one command.
    */
   const changes = createBatcher<Change, boolean>({
     maxInFlight: 4,
@@ -89,27 +97,29 @@ export function createRedisPresenceStore({
     weigh: () => 1,
     run: async (batch) => {
       const t = now();
+      const touch = t - replicaSeenAt >= 1000 && batch.some((change) => change.add);
+      const newcomers = batch.filter((change) => change.add && !inHash.has(change.userId));
+      const only = batch.length === 1 && !touch && newcomers.length === 0 ? batch[0] : undefined;
+      if (only) return [{ ok: true, value: Number(await redis.eval(...script(only, t))) === 1 }];
+
       const pipeline = redis.pipeline();
       let shared = 0;
-      const fields: string[] = [];
-      for (const change of batch) if (change.add) fields.push(change.userId, JSON.stringify(change.chatIds));
-      if (fields.length > 0) {
-        if (t - replicaSeenAt >= 1000) {
-          replicaSeenAt = t;
-          pipeline.zadd(replicasKey, t, instanceId);
-          shared += 1;
-        }
+      if (touch) {
+        replicaSeenAt = t;
+        pipeline.zadd(replicasKey, t, instanceId);
+        shared += 1;
+      }
+      if (newcomers.length > 0) {
+        const fields = newcomers.flatMap(({ userId, chatIds }) => [userId, JSON.stringify(chatIds)]);
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
         shared += 2;
       }
-      for (const { add, userId, socketId } of batch) {
-        if (add) pipeline.eval(ADD, 1, userKey(userId), member(socketId), t + ttlMs, t, userKeyTtl);
-        else pipeline.eval(REMOVE, 1, userKey(userId), member(socketId), t);
-      }
+      for (const change of batch) pipeline.eval(...script(change, t));
       const results = await pipeline.exec();
       if (!results) throw new Error('pipeline discarded');
       const failed = results.slice(0, shared).find(([err]) => err !== null);
       if (failed?.[0]) throw failed[0];
+      for (const { userId } of newcomers) inHash.add(userId);
       return results
         .slice(shared)
         .map(([error, value]): Outcome<boolean> =>
@@ -135,6 +145,7 @@ export function createRedisPresenceStore({
       if (fields.length > 0)
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
       resultsOf(await pipeline.exec());
+      inHash = new Set(users.map(({ userId }) => userId));
     },
     async sweep() {
       const t = now();
