@@ -5,6 +5,11 @@ import { ratio } from './stats';
 
 export interface StackFanout {
   connectSeconds: number;
+  /**
+   * The send path alone: one socket per chat (the senders) at BENCH_RATE, so each message reaches only its
+   * sender and the ack latency is not queued behind 100 deliveries per message.
+   */
+  sendersOnly: FanoutResult | undefined;
   /** The fixed-rate run (BENCH_RATE for BENCH_SECONDS). */
   fixed: FanoutResult;
   /** Every run of the capacity search, the fixed one first. */
@@ -180,6 +185,15 @@ export function renderMarkdown(report: BenchReport): string {
             full.fixed.sendToAckMs.p99,
             bare.fixed.sendToAckMs.p99,
             ratio(full.fixed.sendToAckMs.p99, bare.fixed.sendToAckMs.p99),
+          ],
+          [
+            `senders only (no fan-out): ack p99 at ${report.config.rate} msg/s (ms)`,
+            full.sendersOnly?.sendToAckMs.p99,
+            bare.sendersOnly?.sendToAckMs.p99,
+            ratio(
+              full.sendersOnly?.sendToAckMs.p99 ?? Number.NaN,
+              bare.sendersOnly?.sendToAckMs.p99 ?? Number.NaN,
+            ),
           ],
           [
             'server CPU ms per 1k deliveries',
