@@ -28,6 +28,7 @@ import { LocalSockets } from './local-sockets';
 import { KNOWN_CLIENT_EVENTS, type RealtimeMetrics } from './metrics';
 import type { PresenceStore } from './presence/presence.store';
 import { TokenBuckets } from './rate-limit';
+import { createRoomNames } from './room-names';
 import { chatRoom, userRoom, type AckError, type RealtimeServer, type RealtimeSocket } from './socket-types';
 
 export type RealtimeServerConfig = Pick<
@@ -121,6 +122,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
   io.of('/').adapter.on('error', (err: unknown) => logger.error({ err }, 'adapter error'));
 
   const localSockets = new LocalSockets();
+  const roomName = createRoomNames(io.of('/').adapter);
   let draining = false;
 
   io.use(async (socket: RealtimeSocket, next) => {
@@ -158,7 +160,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     localSockets.startHandshake(socket, claims.userId);
     try {
       const chatIds = await chatApi.memberships(claims, randomUUID());
-      await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)]);
+      await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)].map(roomName));
       next();
     } catch (err) {
       logger.warn({ err, userId: claims.userId }, 'handshake failed: memberships unavailable');
