@@ -102,6 +102,30 @@ describe('realtime replicas on one Redis', () => {
     expect(stored.map((m) => m.id).sort()).toEqual(expected);
   });
 
+  it('keeps no credential once the handshake is verified, whether it came in the cookie or in auth', async () => {
+    const byCookie = await join(carol, 0, { cookie: true });
+    const byAuth = await join(carol, 1);
+    const serverSocket = (replica: number, clientSocket: TestClient) => {
+      const found = replicas[replica]!.io.of('/').sockets.get(clientSocket.id ?? '');
+      if (!found) throw new Error('no server socket');
+      return found;
+    };
+    for (const [replica, socket] of [
+      [0, byCookie],
+      [1, byAuth],
+    ] as const) {
+      const { handshake, request } = serverSocket(replica, socket);
+      expect(handshake.headers.cookie).toBeUndefined();
+      expect(handshake.auth).toEqual({});
+      const kept = JSON.stringify([handshake, request.headers, request.rawHeaders]);
+      expect(kept).not.toContain(carol.token);
+    }
+    expect(await request(byCookie, 'presence:get', { chatId: chat.id })).toMatchObject({
+      ok: false,
+      error: { code: 'not_found' },
+    });
+  });
+
   it('delivers a message sent over REST the same way as one sent over a socket', async () => {
     const sockets = [await join(alice, 1), await join(bob, 2)];
     const arrivals = sockets.map((s) => nextEvent(s, 'chat:new', newIn(chat.id)));
