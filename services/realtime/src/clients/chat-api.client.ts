@@ -134,7 +134,6 @@ export function createChatApiClient({
         headers,
         body: json ?? null,
         dispatcher: agent,
-        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       throw transportError(err);
