@@ -190,8 +190,17 @@ export function createChatApiClient({
 
   return {
     async memberships(who, requestId) {
-      const { body } = await call(who, 'GET', '/internal/memberships', requestId);
-      return expect(membershipsBodySchema, body).chatIds;
+      // Every handshake needs this answer: a transient failure (timeout, chat-api unreachable or 5xx during a
+      // reconnect storm) is retried once, after a short random pause, before the handshake is refused.
+      const once = async () =>
+        expect(membershipsBodySchema, (await call(who, 'GET', '/internal/memberships', requestId)).body);
+      try {
+        return (await once()).chatIds;
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status < 500) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
+        return (await once()).chatIds;
+      }
     },
     async sendMessage(who, chatId, payload, requestId) {
       const entry: MessageBatchEntry = { identity: await signer.sign(who), requestId, chatId, ...payload };
