@@ -205,7 +205,20 @@ export function createChatApiClient({
     async sendMessage(who, chatId, payload, requestId) {
       const entry: MessageBatchEntry = { identity: await signer.sign(who), requestId, chatId, ...payload };
       // Status 201: stored now; 200: the same clientMsgId again, answered with the stored original.
-      return sends.submit(JSON.stringify(entry));
+      // The deadline covers the wait for a batch slot too, so a stalled chat-api fails the ack in time (the
+      // client retries with the same clientMsgId, which finds the message if it was stored after all).
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new AppError(504, 'timeout', 'Chat service did not answer in time; try again')),
+          timeoutMs,
+        );
+      });
+      try {
+        return await Promise.race([sends.submit(JSON.stringify(entry)), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
       const { body } = await call(
