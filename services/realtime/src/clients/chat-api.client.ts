@@ -209,10 +209,7 @@ export function createChatApiClient({
       // client retries with the same clientMsgId, which finds the message if it was stored after all).
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new AppError(504, 'timeout', 'Chat service did not answer in time; try again')),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(timeoutError()), timeoutMs);
       });
       try {
         return await Promise.race([sends.submit(JSON.stringify(entry)), deadline]);
@@ -242,12 +239,14 @@ export function createChatApiClient({
   };
 }
 
+const timeoutError = () => new AppError(504, 'timeout', 'Chat service did not answer in time; try again');
+
 function transportError(err: unknown): AppError {
   const timedOut =
     err instanceof undiciErrors.HeadersTimeoutError ||
     err instanceof undiciErrors.BodyTimeoutError ||
     err instanceof undiciErrors.ConnectTimeoutError ||
     (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
-  if (timedOut) return new AppError(504, 'timeout', 'Chat service did not answer in time; try again');
+  if (timedOut) return timeoutError();
   return new AppError(503, 'unavailable', 'Chat service unreachable; try again');
 }
