@@ -23,8 +23,7 @@ import { createStoredMessagesRecorder } from './use-cases/record-stored-messages
 import { internalRouter, messageBatchRouter } from './routes/internal.routes';
 
 export interface ChatApiAppDeps {
-  config: Pick<ChatApiConfig, 'NODE_ENV' | 'INTERNAL_JWKS'> &
-    Partial<Pick<ChatApiConfig, 'MEMBERSHIP_CACHE_MS'>>;
+  config: Pick<ChatApiConfig, 'NODE_ENV' | 'INTERNAL_JWKS' | 'MEMBERSHIP_CACHE_MS'>;
   logger: Logger;
   metrics: ServiceMetrics;
   repos: Repositories;
@@ -46,7 +45,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
     users: deps.users,
     events: deps.events,
     sendLimiter: deps.sendLimiter,
-    recentMembers: createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS ?? 2000 }),
+    recentMembers: createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS }),
     sequencer:
       deps.sequencer ??
       createMessageSequencer({
