@@ -18,6 +18,7 @@ export * from './bus/redis-bus';
 export * from './auth/denylist';
 export * from './auth/keys';
 export * from './auth/access-token';
+export * from './auth/cached-verifier';
 export * from './auth/internal-identity';
 export * from './run-service';
 export * from './batcher';

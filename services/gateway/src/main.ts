@@ -4,6 +4,7 @@ import {
   closeHttpServer,
   closeRedis,
   createAccessTokenVerifier,
+  createCachedVerifier,
   createIdentitySigner,
   createLogger,
   createMemoryDenylist,
@@ -21,7 +22,6 @@ import {
   runService,
 } from '@cohort/common';
 import { createGatewayApp } from './app';
-import { createCachedVerifier } from './http/verified-tokens';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 
 export interface StartGatewayOptions {

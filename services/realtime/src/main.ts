@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import {
   closeRedis,
   createAccessTokenVerifier,
+  createCachedVerifier,
   createIdentitySigner,
   createLogger,
   createMemoryBus,
@@ -91,7 +92,9 @@ export async function startRealtime(options: StartRealtimeOptions): Promise<Runn
     const jwks = config.JWKS_URL
       ? new URL(config.JWKS_URL)
       : { keys: [await publicJwkFromPem(config.JWT_PUBLIC_KEY ?? '', 'ES256')] };
-    const verifyAccessToken = createAccessTokenVerifier({ jwks, denylist });
+    // A reconnecting client (sticky routing brings it back here) or another tab reuses a token: its signature
+    // is verified once, its expiry and the denylist on every handshake.
+    const verifyAccessToken = createCachedVerifier({ verify: createAccessTokenVerifier({ jwks }), denylist });
     const signer = createIdentitySigner(
       await importSigningKey(config.INTERNAL_SIGNING_KEY, 'EdDSA'),
       'realtime',

@@ -1,7 +1,32 @@
-import { createAccessTokenVerifier, createMemoryDenylist, type AccessTokenVerifier } from '@cohort/common';
+import { randomUUID } from 'node:crypto';
+import { importPKCS8, SignJWT } from 'jose';
 import { generateTestKeys, type TestKeys } from '@cohort/testkit';
-import { createCachedVerifier } from '../src/http/verified-tokens';
-import { accessToken } from './helpers';
+import {
+  ACCESS_TOKEN_AUDIENCE,
+  ACCESS_TOKEN_ISSUER,
+  createAccessTokenVerifier,
+  type AccessTokenVerifier,
+} from '../src/auth/access-token';
+import { createCachedVerifier } from '../src/auth/cached-verifier';
+import { createMemoryDenylist } from '../src/auth/denylist';
+
+/** An access token signed the way auth signs them (ES256, kid, iss/aud/sub/sid/jti). */
+async function accessToken(
+  keys: TestKeys,
+  options: { sub?: string; sid?: string; jti?: string; expiresIn?: number } = {},
+): Promise<string> {
+  const key = await importPKCS8(keys.access.privateKeyPem, 'ES256');
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid: options.sid ?? randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', kid: keys.accessJwks.keys[0]?.kid ?? 'missing', typ: 'JWT' })
+    .setSubject(options.sub ?? '665f1c2b9a1e4b3c2d1f0a9e')
+    .setJti(options.jti ?? randomUUID())
+    .setIssuer(ACCESS_TOKEN_ISSUER)
+    .setAudience(ACCESS_TOKEN_AUDIENCE)
+    .setIssuedAt(now - 10)
+    .setExpirationTime(now + (options.expiresIn ?? 900))
+    .sign(key);
+}
 
 describe('verified-token cache', () => {
   let keys: TestKeys;

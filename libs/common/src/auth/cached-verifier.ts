@@ -1,10 +1,10 @@
+import { AppError } from '../errors';
 import {
   ACCESS_TOKEN_CLOCK_TOLERANCE_SECONDS,
-  AppError,
   type AccessClaims,
   type AccessTokenVerifier,
-  type TokenDenylist,
-} from '@cohort/common';
+} from './access-token';
+import type { TokenDenylist } from './denylist';
 
 export interface CachedVerifierOptions {
   /** Verifies signature, algorithm, issuer, audience, expiry and claims (without the denylist). */
