@@ -41,6 +41,7 @@ describe('memory denylist', () => {
     const denylist = createMemoryDenylist(() => now);
     await denylist.revoke('jti-1', now / 1000 + 10);
     expect(await denylist.isRevoked('other', 'jti-1')).toBe(true);
+    expect(await denylist.revokedAmong([['a'], ['b', 'jti-1']])).toEqual([false, true]);
     now += 11_000;
     expect(await denylist.isRevoked('jti-1')).toBe(false);
   });
@@ -72,6 +73,11 @@ describe('over a real redis-server', () => {
     expect(await denylist.isRevoked('jti-2')).toBe(true);
     expect(await client.ttl('cohort:deny:jti-2')).toBeGreaterThan(50);
     expect(await denylist.isRevoked('jti-3')).toBe(false);
+    expect(await denylist.revokedAmong([['sid-a', 'jti-3'], ['sid-b', 'jti-2'], []])).toEqual([
+      false,
+      true,
+      false,
+    ]);
     await closeRedis(client);
   });
 });

@@ -79,6 +79,9 @@ const refusal = (code: 'unauthorized' | 'unavailable') => new Error(code);
 
 // What a socket's `handshake.auth` holds once verified (one shared empty object).
 const NO_AUTH = Object.freeze({});
+
+// Sessions checked against the denylist per Redis round trip by the periodic revocation check.
+const REVOCATION_CHUNK = 500;
 const CREDENTIAL_HEADER = /^(cookie|authorization)$/i;
 
 /**
@@ -275,14 +278,21 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
   const checkRevocations = async () => {
     const { denylist } = deps;
     if (!denylist) return;
-    for (const [sessionId, sockets] of localSockets.sessions()) {
-      if (await denylist.isRevoked(sessionId, ...sockets.map((s) => s.data.tokenId))) {
+    // One round trip per chunk of sessions, not one per session.
+    const sessions = localSockets.sessions();
+    for (let start = 0; start < sessions.length; start += REVOCATION_CHUNK) {
+      const chunk = sessions.slice(start, start + REVOCATION_CHUNK);
+      const revoked = await denylist.revokedAmong(
+        chunk.map(([sessionId, sockets]) => [sessionId, ...sockets.map((s) => s.data.tokenId)]),
+      );
+      chunk.forEach(([sessionId, sockets], i) => {
+        if (!revoked[i]) return;
         logger.info(
           { sessionId, sockets: sockets.length },
           'revoked session found by the periodic check: disconnecting',
         );
         for (const socket of sockets) socket.disconnect(true);
-      }
+      });
     }
   };
 
