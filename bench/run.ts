@@ -128,7 +128,7 @@ async function fanout(stack: Stack): Promise<StackFanout> {
     };
     let rateDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
     if (!skip.has('scaling')) {
-      // Capacity search: double while the budget holds, halve while it does not, then try the midpoint.
+      // Capacity search: double while the budget holds, halve while it does not, then bisect.
       let lastPass = holds(fixed) ? config.rate : 0;
       let firstFail = holds(fixed) ? 0 : config.rate;
       if (lastPass > 0) {
@@ -147,8 +147,12 @@ async function fanout(stack: Stack): Promise<StackFanout> {
         const half = steps.find((s) => s.targetRate === config.rate / 2);
         if (half) rateDoubling = { base: half, doubled: fixed };
       }
-      if (lastPass > 0 && firstFail > 0 && firstFail / lastPass === 2)
-        await step(Math.round((lastPass + firstFail) / 2));
+      // Then two bisection steps: the capacity is known within an eighth of the doubling bracket.
+      for (let i = 0; i < 2 && lastPass > 0 && firstFail > 0; i += 1) {
+        const rate = Math.round((lastPass + firstFail) / 2);
+        if (holds(await step(rate))) lastPass = rate;
+        else firstFail = rate;
+      }
     }
     const passing = steps.filter(holds);
     const best = passing.reduce<FanoutResult | undefined>(
