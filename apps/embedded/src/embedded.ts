@@ -4,16 +4,14 @@ import { join } from 'node:path';
 import {
   closeHttpServer,
   createLogger,
-  createMemoryBus,
-  createMemoryDenylist,
-  createShutdown,
+  createRuntime,
   listen,
   type Logger,
   type ShutdownResult,
 } from '@cohort/common';
 import { startEmbeddedMongo } from '@cohort/mongo-embedded';
 import { loadAuthConfig, startAuth } from '@cohort/auth';
-import { loadConfig as loadChatApiConfig, startChatApi } from '@cohort/chat-api';
+import { loadChatApiConfig, startChatApi } from '@cohort/chat-api';
 import { loadRealtimeConfig, startRealtime } from '@cohort/realtime';
 import { loadGatewayConfig, startGateway } from '@cohort/gateway';
 import type { EmbeddedConfig } from './config';
@@ -36,8 +34,9 @@ async function assertPortFree(port: number, host: string): Promise<void> {
 /**
  * Embedded mode (DESIGN.md §1): auth, chat-api, one realtime replica and the gateway in this process,
  * on the embedded MongoDB-compatible store, sharing one in-process bus and one denylist instead of Redis.
- * The internal services listen on free loopback ports; only the gateway is the public origin, and it also
- * serves the web client and proxies /socket.io.
+ * The internal services listen on free loopback ports (their HOST default); only the gateway is the public
+ * origin, on the launcher's HOST, and it also serves the web client and proxies /socket.io. The launcher is a
+ * runtime of its own: it closes the services in reverse order of starting, then the bus and the store.
  */
 export async function startEmbedded(
   config: Readonly<EmbeddedConfig>,
@@ -49,15 +48,14 @@ export async function startEmbedded(
   const serviceLogger = (service: string) => createLogger({ service, level: config.LOG_LEVEL });
   const common = { NODE_ENV: config.NODE_ENV, LOG_LEVEL: config.LOG_LEVEL, PORT: '0' };
 
-  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
-  const shutdown = createShutdown({ logger: launcherLogger, steps: closers, timeoutMs: 15_000 });
+  const runtime = createRuntime({ service: 'embedded', logger: launcherLogger, shutdownTimeoutMs: 15_000 });
+  const shutdown = (reason: string) => runtime.shutdown(reason);
   try {
     const mongo = await startEmbeddedMongo({ host: '127.0.0.1', dataDir: join(config.DATA_DIR, 'mongo') });
-    closers.unshift({ name: 'mongo-embedded', close: () => mongo.close() });
+    runtime.onClose('mongo-embedded', () => mongo.close());
     const mongoUrl = `${mongo.uri}/cohort`;
-    const bus = createMemoryBus();
-    closers.unshift({ name: 'bus', close: () => bus.close() });
-    const denylist = createMemoryDenylist();
+    // No REDIS_URL here: the runtime's bus and denylist are in-process, shared by every service.
+    const shared = { bus: runtime.bus(), denylist: runtime.denylist() };
 
     const auth = await startAuth({
       config: loadAuthConfig({
@@ -68,10 +66,9 @@ export async function startEmbedded(
         BCRYPT_COST: String(config.BCRYPT_COST),
       }),
       logger: serviceLogger('auth'),
-      bus,
-      denylist,
+      shared,
     });
-    closers.unshift({ name: 'auth', close: () => auth.close() });
+    runtime.onClose('auth', () => auth.close());
     const authUrl = `http://127.0.0.1:${auth.port}`;
 
     const chatApi = await startChatApi({
@@ -82,9 +79,9 @@ export async function startEmbedded(
         AUTH_URL: authUrl,
       }),
       logger: serviceLogger('chat-api'),
-      bus,
+      shared,
     });
-    closers.unshift({ name: 'chat-api', close: () => chatApi.close() });
+    runtime.onClose('chat-api', () => chatApi.close());
     const chatApiUrl = `http://127.0.0.1:${chatApi.port}`;
 
     const realtime = await startRealtime({
@@ -97,10 +94,9 @@ export async function startEmbedded(
         ALLOWED_ORIGINS: config.ALLOWED_ORIGINS,
       }),
       logger: serviceLogger('realtime'),
-      bus,
-      denylist,
+      shared,
     });
-    closers.unshift({ name: 'realtime', close: () => realtime.close() });
+    runtime.onClose('realtime', () => realtime.close());
 
     const webRoot = existsSync(join(config.WEB_ROOT, 'index.html')) ? config.WEB_ROOT : undefined;
     if (!webRoot)
@@ -112,6 +108,7 @@ export async function startEmbedded(
       config: loadGatewayConfig({
         ...common,
         PORT: String(config.PORT),
+        HOST: config.HOST,
         AUTH_URL: authUrl,
         CHAT_API_URL: chatApiUrl,
         REALTIME_URL: `http://127.0.0.1:${realtime.port}`,
@@ -121,10 +118,9 @@ export async function startEmbedded(
         ...(webRoot ? { WEB_ROOT: webRoot } : {}),
       }),
       logger: serviceLogger('gateway'),
-      denylist,
-      host: config.HOST,
+      shared,
     });
-    closers.unshift({ name: 'gateway', close: () => gateway.close() });
+    runtime.onClose('gateway', () => gateway.close());
 
     const shownHost = config.HOST === '0.0.0.0' || config.HOST === '127.0.0.1' ? 'localhost' : config.HOST;
     return { port: gateway.port, url: `http://${shownHost}:${gateway.port}`, shutdown };

@@ -1,3 +1,4 @@
+import type { JSONWebKeySet, JWK } from 'jose';
 import { z } from 'zod';
 
 /** Thrown when the environment does not satisfy a service's schema; the message names every bad variable. */
@@ -28,6 +29,9 @@ export function loadConfig<S extends z.ZodType>(
   return Object.freeze(parsed.data) as Readonly<z.infer<S>>;
 }
 
+const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const jwkSchema = z.looseObject({ kty: z.string().min(1), kid: z.string().min(1).optional() });
+
 /** Reusable variable schemas, so every service reads the same names the same way. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
@@ -51,6 +55,37 @@ export const env = {
       .enum(['true', 'false', '1', '0'])
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
+  /** Interface to bind: loopback unless the service is the edge or runs in a private network (DESIGN.md §9). */
+  host: (fallback = '127.0.0.1') => z.string().trim().min(1).default(fallback),
+  /** An optional variable where unset and empty mean the same (`REDIS_URL=` in a compose file means "none"). */
+  optional: <S extends z.ZodType>(schema: S) => z.preprocess(blankAsUnset, schema.optional()),
+  /** Another service's base URL, trailing slashes removed so paths can be appended. */
+  serviceUrl: () => z.url().transform((u) => u.replace(/\/+$/, '')),
+  mongoUrl: () => z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// connection string'),
+  /** `REDIS_URL`: unset or empty means in-process infrastructure (embedded mode). */
+  redisUrl: () =>
+    z.preprocess(
+      blankAsUnset,
+      z
+        .string()
+        .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// URL')
+        .optional(),
+    ),
+  /** A JSON Web Key Set given inline (`INTERNAL_JWKS`: the public keys of the services that forward identities). */
+  jwks: () =>
+    z
+      .string()
+      .min(1)
+      .transform((raw, ctx): unknown => {
+        try {
+          return JSON.parse(raw) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON Web Key Set ({"keys":[…]})' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.object({ keys: z.array(jwkSchema).min(1, 'must list at least one key') }))
+      .transform((set): JSONWebKeySet => ({ keys: set.keys.map((key): JWK => ({ ...key })) })),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   /** A PEM key, allowing `\n` escapes so it fits in one environment line. */
   pem: () =>
@@ -64,4 +99,5 @@ export const env = {
 export const baseEnvSchema = z.object({
   NODE_ENV: env.nodeEnv(),
   LOG_LEVEL: env.logLevel(),
+  HOST: env.host(),
 });

@@ -20,5 +20,8 @@ export * from './auth/keys';
 export * from './auth/access-token';
 export * from './auth/cached-verifier';
 export * from './auth/internal-identity';
+export * from './auth/edge-credentials';
 export * from './run-service';
+export * from './runtime/runtime';
+export * from './runtime/http-listener';
 export * from './batcher';

@@ -9,6 +9,7 @@ describe('loadConfig', () => {
     expect(config).toEqual({
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
       PORT: 3000,
       MONGO_URL: 'mongodb://localhost/x',
       ORIGINS: ['http://a', 'http://b'],

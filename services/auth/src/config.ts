@@ -1,33 +1,15 @@
 import { availableParallelism } from 'node:os';
-import type { JSONWebKeySet, JWK } from 'jose';
 import { z } from 'zod';
 import { baseEnvSchema, env, loadConfig } from '@cohort/common';
 
-const jwkSchema = z.looseObject({ kty: z.string().min(1), kid: z.string().min(1).optional() });
-
-/** `INTERNAL_JWKS`: the JSON public key set of the services allowed to forward identities. */
-const internalJwksSchema = z
-  .string()
-  .min(1)
-  .transform((raw, ctx): unknown => {
-    try {
-      return JSON.parse(raw);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON Web Key Set ({"keys":[…]})' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.object({ keys: z.array(jwkSchema).min(1, 'must list at least one key') }))
-  .transform((set): JSONWebKeySet => ({ keys: set.keys.map((key): JWK => ({ ...key })) }));
-
 export const authConfigSchema = baseEnvSchema.extend({
   PORT: env.port(3001),
-  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// connection string'),
+  MONGO_URL: env.mongoUrl(),
   /** Unset: in-process denylist, bus and rate-limit store (embedded mode). */
-  REDIS_URL: env.optionalUrl(),
+  REDIS_URL: env.redisUrl(),
   /** PKCS8 PEM, EC P-256: signs the access JWTs (ES256). */
   JWT_PRIVATE_KEY: env.pem(),
-  INTERNAL_JWKS: internalJwksSchema,
+  INTERNAL_JWKS: env.jwks(),
   ALLOWED_ORIGINS: env.list(),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(12),
   /** Worker threads hashing passwords; 0 hashes on the main thread (for comparison benchmarks only). */

@@ -1,3 +1,3 @@
-export { startAuth, type StartAuthOptions, type RunningAuth } from './main';
+export { startAuth, type StartAuthOptions } from './main';
 export { authConfigSchema, loadAuthConfig, type AuthConfig } from './config';
 export { createAuthApp, type AuthAppDeps } from './app';

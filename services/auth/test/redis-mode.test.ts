@@ -11,6 +11,7 @@ import {
   importSigningKey,
   type EventBus,
   type SessionEvent,
+  type RunningService,
 } from '@cohort/common';
 import {
   generateTestKeys,
@@ -21,7 +22,7 @@ import {
   type TestKeys,
   type TestMongo,
 } from '@cohort/testkit';
-import { loadAuthConfig, startAuth, type RunningAuth } from '../src';
+import { loadAuthConfig, startAuth } from '../src';
 import { cookieValue, newUser } from './support';
 
 /** Cluster mode: with REDIS_URL and nothing injected, auth uses Redis for its bus, denylist and limits. */
@@ -29,7 +30,7 @@ describe('auth with REDIS_URL (cluster mode)', () => {
   let mongo: TestMongo;
   let redis: RedisServer;
   let keys: TestKeys;
-  let auth: RunningAuth;
+  let auth: RunningService;
   let url: string;
   // What another service (the gateway, a realtime replica) sees through the same Redis.
   let publisher: Redis;

@@ -70,7 +70,7 @@ export async function startTestAuth(options: TestAuthOptions): Promise<TestAuth>
       }
     }
   });
-  const running = await startAuth({ config, logger: testLogger('auth'), bus, denylist });
+  const running = await startAuth({ config, logger: testLogger('auth'), shared: { bus, denylist } });
 
   // The gateway's side of identity forwarding, with the gateway's real key: verify the JWT, sign the assertion.
   const verify = createAccessTokenVerifier({ jwks: keys.accessJwks });

@@ -1,33 +1,8 @@
 import { z } from 'zod';
-import {
-  baseEnvSchema,
-  env,
-  loadConfig as loadValidatedConfig,
-  type createIdentityVerifier,
-} from '@cohort/common';
+import { baseEnvSchema, env, loadConfig } from '@cohort/common';
 
-type JSONWebKeySet = Parameters<typeof createIdentityVerifier>[0];
-
-/** Unset and empty are the same thing for optional variables (`REDIS_URL=` in a compose file means "none"). */
+/** Unset and empty are the same thing for optional variables (`SEND_RATE_LIMIT=` in a compose file). */
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-
-const jwkSchema = z.looseObject({ kty: z.string(), kid: z.string().optional() });
-const jwksSchema = z.object({ keys: z.array(jwkSchema).min(1, 'must hold at least one key') });
-
-/** `INTERNAL_JWKS`: the forwarders' public keys as a JSON JWKS (DESIGN.md §3). */
-const internalJwks = z
-  .string()
-  .min(1)
-  .transform((raw, ctx): unknown => {
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON JWKS ({"keys":[…]})' });
-      return z.NEVER;
-    }
-  })
-  .pipe(jwksSchema)
-  .transform((jwks) => jwks as JSONWebKeySet);
 
 export interface SendRateLimit {
   points: number;
@@ -46,16 +21,10 @@ const sendRateLimit = z
 
 export const chatApiEnvSchema = baseEnvSchema.extend({
   PORT: env.port(3002),
-  MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// connection string'),
-  REDIS_URL: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// URL')
-      .optional(),
-  ),
-  INTERNAL_JWKS: internalJwks,
-  AUTH_URL: env.url().transform((u) => u.replace(/\/+$/, '')),
+  MONGO_URL: env.mongoUrl(),
+  REDIS_URL: env.redisUrl(),
+  INTERNAL_JWKS: env.jwks(),
+  AUTH_URL: env.serviceUrl(),
   SEND_RATE_LIMIT: z.preprocess(
     blankToUndefined,
     sendRateLimit.default({ points: 120, durationSeconds: 10 }),
@@ -67,8 +36,8 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
 export type ChatApiConfig = Readonly<z.infer<typeof chatApiEnvSchema>>;
 
 /** Reads and validates the environment once; a bad or missing variable throws a ConfigError naming it. */
-export function loadConfig(
+export function loadChatApiConfig(
   environment: Readonly<Record<string, string | undefined>> = process.env,
 ): ChatApiConfig {
-  return loadValidatedConfig(chatApiEnvSchema, environment);
+  return loadConfig(chatApiEnvSchema, environment);
 }

@@ -1,3 +1,3 @@
-export { startChatApi, type StartChatApiOptions, type RunningChatApi } from './main';
+export { startChatApi, type StartChatApiOptions } from './main';
 export { createChatApiApp, type ChatApiAppDeps } from './app';
-export { loadConfig, chatApiEnvSchema, type ChatApiConfig } from './config';
+export { loadChatApiConfig, chatApiEnvSchema, type ChatApiConfig } from './config';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError } from '@cohort/common';
 import { REPO_ROOT } from '@cohort/testkit';
-import { loadConfig } from '../src';
+import { loadChatApiConfig as loadConfig } from '../src';
 
 const valid = {
   MONGO_URL: 'mongodb://127.0.0.1:27017/chat',

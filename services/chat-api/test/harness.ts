@@ -11,6 +11,7 @@ import {
   type ChatEvent,
   type EventBus,
   type IdentitySigner,
+  type RunningService,
 } from '@cohort/common';
 import {
   generateTestKeys,
@@ -25,7 +26,7 @@ import {
   waitFor,
   withDatabase,
 } from '@cohort/testkit';
-import { loadConfig, startChatApi, type RunningChatApi } from '../src';
+import { loadChatApiConfig, startChatApi } from '../src';
 
 /** A fresh 24-hex id, like the user ids auth hands out. */
 export const newId = (): string => randomBytes(12).toString('hex');
@@ -105,7 +106,7 @@ export interface Harness {
   readonly redis: RedisServer;
   readonly mongo: TestMongo;
   readonly recorder: EventRecorder;
-  readonly api: RunningChatApi;
+  readonly api: RunningService;
   /** Present with `withAuth`. */
   readonly auth: AuthForTests | undefined;
   /** The `x-cohort-identity` value the gateway would forward for `userId`. */
@@ -113,7 +114,7 @@ export interface Harness {
   /** supertest agent on chat-api. */
   http(): ReturnType<typeof request>;
   /** Starts one more chat-api process-in-test on the same store and Redis (a second replica). */
-  startReplica(): Promise<RunningChatApi>;
+  startReplica(): Promise<RunningService>;
   close(): Promise<void>;
 }
 
@@ -158,7 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ? await startAuth(keys, withDatabase(mongo.url, `auth_${newId().slice(0, 8)}`))
       : undefined;
     if (auth) opened.push(() => auth.stop());
-    const config = loadConfig({
+    const config = loadChatApiConfig({
       PORT: '0',
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',

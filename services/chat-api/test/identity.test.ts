@@ -95,7 +95,7 @@ describe('forwarded identity', () => {
     expect((await h.http().get('/healthz')).status).toBe(200);
     const ready = await h.http().get('/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body.checks).toEqual({ mongo: 'ok', redis: 'ok' });
+    expect(ready.body.checks).toEqual({ mongo: 'ok', redis: 'ok', accepting: 'ok' });
     const metrics = await h.http().get('/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain('chat_events_published_total');

@@ -1,7 +1,13 @@
 import request from 'supertest';
-import { createMemoryBus, IDENTITY_HEADER, type ChatEvent, type Message } from '@cohort/common';
+import {
+  createMemoryBus,
+  IDENTITY_HEADER,
+  type ChatEvent,
+  type Message,
+  type RunningService,
+} from '@cohort/common';
 import { generateTestKeys, startTestMongo, testLogger, waitFor, type TestMongo } from '@cohort/testkit';
-import { loadConfig, startChatApi, type RunningChatApi } from '../src';
+import { loadChatApiConfig, startChatApi } from '../src';
 import { ChatClient, newId, signFor, gatewaySigner, startHarness, type Harness } from './harness';
 
 const messageOf = (res: { body: unknown }) => (res.body as { message: Message }).message;
@@ -58,7 +64,7 @@ describe('with Redis', () => {
 
 describe('embedded mode (no REDIS_URL)', () => {
   let mongo: TestMongo;
-  let api: RunningChatApi;
+  let api: RunningService;
   const bus = createMemoryBus();
   const received: ChatEvent[] = [];
   const waiters: (() => void)[] = [];
@@ -77,14 +83,14 @@ describe('embedded mode (no REDIS_URL)', () => {
       received.push(e);
       waiters.splice(0).forEach((w) => w());
     });
-    const config = loadConfig({
+    const config = loadChatApiConfig({
       PORT: '0',
       MONGO_URL: mongo.url,
       INTERNAL_JWKS: JSON.stringify(keys.internalJwks),
       AUTH_URL: 'http://127.0.0.1:9',
       LOG_LEVEL: 'silent',
     });
-    api = await startChatApi({ config, bus, logger: testLogger('chat-api') });
+    api = await startChatApi({ config, shared: { bus }, logger: testLogger('chat-api') });
     const signer = await gatewaySigner(keys);
     identity = (userId) => signFor(signer, userId);
   });

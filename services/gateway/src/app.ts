@@ -72,23 +72,23 @@ async function upstreamHealthy(baseUrl: string): Promise<void> {
 /** Builds the gateway (never listens): security headers, CORS, CSRF, token verification, identity forwarding, proxies, docs, ops routes. */
 export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   const { config, logger } = deps;
-  const production = config.nodeEnv === 'production';
+  const production = config.NODE_ENV === 'production';
   const metrics = deps.metrics ?? createMetrics('gateway');
   const upstreamMetrics = createUpstreamMetrics(metrics.registry);
   const common = {
-    timeoutMs: config.upstreamTimeoutMs,
-    bodyLimitBytes: config.bodyLimitBytes,
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,
     metrics: upstreamMetrics,
   };
-  const auth = createUpstreamProxy({ ...common, name: 'auth', target: config.authUrl });
-  const chatApi = createUpstreamProxy({ ...common, name: 'chat-api', target: config.chatApiUrl });
-  const realtime = config.realtimeUrl
+  const auth = createUpstreamProxy({ ...common, name: 'auth', target: config.AUTH_URL });
+  const chatApi = createUpstreamProxy({ ...common, name: 'chat-api', target: config.CHAT_API_URL });
+  const realtime = config.REALTIME_URL
     ? createUpstreamProxy({
         ...common,
         name: 'realtime',
-        target: config.realtimeUrl,
-        timeoutMs: Math.max(config.upstreamTimeoutMs, SOCKET_IO_TIMEOUT_MS),
+        target: config.REALTIME_URL,
+        timeoutMs: Math.max(config.UPSTREAM_TIMEOUT_MS, SOCKET_IO_TIMEOUT_MS),
         bodyLimitBytes: SOCKET_IO_BODY_LIMIT,
       })
     : undefined;
@@ -113,9 +113,10 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
     if (DOT_SEGMENT.test(req.path)) return next(AppError.badRequest('Invalid path', 'invalid_path'));
     next();
   });
-  app.use(corsPolicy(config.allowedOrigins));
+  app.use(corsPolicy(config.ALLOWED_ORIGINS));
 
-  const readiness: Record<string, ReadinessCheck> = { ...deps.readiness };
+  // The runtime's record, so the checks it adds (draining) are served too.
+  const readiness: Record<string, ReadinessCheck> = deps.readiness ?? {};
   for (const upstream of upstreams) readiness[upstream.name] = () => upstreamHealthy(upstream.target);
   app.use(createOpsRouter({ service: 'gateway', registry: metrics.registry, readiness }));
 
@@ -133,7 +134,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
     swaggerUi.setup(null, { customSiteTitle: 'cohortGPT API', swaggerOptions: { url: '/api/openapi.json' } }),
   );
 
-  app.use(originCheck(config.allowedOrigins));
+  app.use(originCheck(config.ALLOWED_ORIGINS));
 
   const proxied = Router();
   proxied.use(authenticate(deps.verifyAccessToken, deps.identitySigner));
@@ -152,7 +153,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
       realtime.web(req, res, next);
     });
   }
-  if (config.webRoot) app.use(webClient(config.webRoot));
+  if (config.WEB_ROOT) app.use(webClient(config.WEB_ROOT));
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
@@ -176,7 +177,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
       }
       // Cross-site websocket hijacking: a browser always sends Origin on a websocket handshake.
       const encrypted = Boolean((req.socket as Partial<TLSSocket>).encrypted);
-      if (!isAllowedOrigin(req.headers, config.allowedOrigins, encrypted)) {
+      if (!isAllowedOrigin(req.headers, config.ALLOWED_ORIGINS, encrypted)) {
         logger.warn(
           { reqId: requestId, origin: req.headers.origin },
           'websocket from a foreign origin refused',

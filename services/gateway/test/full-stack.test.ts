@@ -272,7 +272,13 @@ describe('gateway in front of the real services', () => {
   it('reports ready with every upstream and Redis reachable', async () => {
     const res = await api().get('/readyz');
     expect(res.status).toBe(200);
-    expect(res.body.checks).toEqual({ redis: 'ok', auth: 'ok', 'chat-api': 'ok', realtime: 'ok' });
+    expect(res.body.checks).toEqual({
+      redis: 'ok',
+      auth: 'ok',
+      'chat-api': 'ok',
+      realtime: 'ok',
+      accepting: 'ok',
+    });
   });
 
   it('answers 502 when chat-api dies, and keeps serving auth', async () => {

@@ -14,6 +14,7 @@ import {
   closeHttpServer,
   generatePemKeyPair,
   type PemKeyPair,
+  type TokenDenylist,
 } from '@cohort/common';
 import { testLogger, type TestKeys } from '@cohort/testkit';
 import { loadGatewayConfig, startGateway, type RunningGateway } from '../src';
@@ -145,7 +146,7 @@ export interface TestGatewayOptions {
   /** Verify against a JWKS URL instead of the local public key; '' means the default (auth's). */
   jwksUrl?: string;
   env?: Record<string, string>;
-  denylist?: Parameters<typeof startGateway>[0]['denylist'];
+  denylist?: TokenDenylist;
 }
 
 export interface TestGateway extends RunningGateway {
@@ -158,6 +159,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     PORT: '0',
+    HOST: '127.0.0.1',
     AUTH_URL: options.authUrl,
     CHAT_API_URL: options.chatApiUrl,
     INTERNAL_SIGNING_KEY: options.keys.gatewayIdentity.privateKeyPem,
@@ -173,8 +175,7 @@ export async function startTestGateway(options: TestGatewayOptions): Promise<Tes
   const gateway = await startGateway({
     config,
     logger: testLogger('gateway'),
-    host: '127.0.0.1',
-    denylist: options.denylist,
+    ...(options.denylist ? { shared: { denylist: options.denylist } } : {}),
   });
   return Object.assign(gateway, { url: `http://127.0.0.1:${gateway.port}` });
 }

@@ -116,7 +116,7 @@ describe('gateway: when upstreams fail', () => {
   it('reports ready when every upstream answers /healthz', async () => {
     const res = await api().get('/readyz');
     expect(res.status).toBe(200);
-    expect(res.body.checks).toEqual({ auth: 'ok', 'chat-api': 'ok' });
+    expect(res.body.checks).toEqual({ auth: 'ok', 'chat-api': 'ok', accepting: 'ok' });
   });
 
   it('refuses a body whose Content-Length is over the limit with 413 before forwarding it', async () => {

@@ -29,7 +29,7 @@ describe('handshake authentication', () => {
       CHAT_API_TIMEOUT_MS: '1000',
       ALLOWED_ORIGINS: 'https://app.example.test',
     });
-    replica = await startRealtime({ config, logger: testLogger('realtime'), denylist });
+    replica = await startRealtime({ config, logger: testLogger('realtime'), shared: { denylist } });
     url = `http://127.0.0.1:${replica.port}`;
   });
 
