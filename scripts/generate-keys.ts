@@ -1,6 +1,7 @@
 // Prints a fresh set of signing keys as .env lines for a deployment (docker compose reads `.env`):
 //   npm run keys > .env
 // Keys never go into git or into images: `.env` is ignored.
+import { randomBytes } from 'node:crypto';
 import { generatePemKeyPair, publicJwkFromPem } from '@cohort/common';
 
 const oneLine = (pem: string) => pem.trim().replace(/\n/g, '\\n');
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
     `GATEWAY_INTERNAL_SIGNING_KEY="${oneLine(gateway.privateKeyPem)}"`,
     `REALTIME_INTERNAL_SIGNING_KEY="${oneLine(realtime.privateKeyPem)}"`,
     `INTERNAL_JWKS='${JSON.stringify(internalJwks)}'`,
+    // URL-safe, so it can stand in REDIS_URL as it is.
+    `REDIS_PASSWORD=${randomBytes(24).toString('base64url')}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -72,6 +72,33 @@ describe('deployment files', () => {
     expect(result.status).toBe(0);
   });
 
+  it('docker-compose.yml: Redis requires the generated password and every service connects with it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cohort-compose-'));
+    const envFile = join(dir, '.env');
+    const keys = execFileSync(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', 'scripts/generate-keys.ts'],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
+    writeFileSync(envFile, keys);
+    const password = /^REDIS_PASSWORD=(\S+)$/m.exec(keys)?.[1];
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const rendered = spawnSync(
+      'docker-compose',
+      ['--env-file', envFile, '-f', 'docker-compose.yml', 'config'],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+      },
+    );
+    expect(rendered.status).toBe(0);
+    expect(rendered.stdout).toContain(`--requirepass`);
+    const urls = rendered.stdout.match(/REDIS_URL: \S+/g) ?? [];
+    // auth, chat-api, 2 gateways and 3 realtime replicas.
+    expect(urls).toHaveLength(7);
+    for (const url of urls) expect(url).toBe(`REDIS_URL: redis://:${password}@redis:6379`);
+  });
+
   it('docker-compose.yml refuses to start without keys, saying how to make them', () => {
     const result = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
       cwd: REPO_ROOT,

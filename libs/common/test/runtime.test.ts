@@ -184,6 +184,24 @@ describe('runtime', () => {
       expect(command.status).toBe('end');
     });
 
+    it('connects to a Redis that requires credentials with the ones in REDIS_URL; none are refused', async () => {
+      const guarded = await startRedisServer({ password: 'pa ss/word' });
+      try {
+        const runtime = createRuntime({ service: 'svc', logger, redisUrl: guarded.url });
+        await expect(runtime.readiness.redis?.()).resolves.toBeUndefined();
+        const anonymous = createRuntime({
+          service: 'anon',
+          logger,
+          redisUrl: `redis://127.0.0.1:${guarded.port}`,
+        });
+        await expect(anonymous.redis()?.publish('chat-events', '{}')).rejects.toThrow(/NOAUTH/);
+        await runtime.shutdown('test');
+        await anonymous.shutdown('test');
+      } finally {
+        await guarded.close();
+      }
+    });
+
     it('uses injected infrastructure rather than opening its own', async () => {
       const owner = createRuntime({ service: 'owner', logger });
       const shared = { bus: owner.bus(), denylist: owner.denylist() };

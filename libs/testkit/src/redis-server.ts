@@ -14,8 +14,13 @@ export interface RedisServer {
   close(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  /** Require this password (`requirepass`): the URL then carries it, and clients without it get NOAUTH. */
+  password?: string;
+}
+
 /** Starts a real `redis-server` (Debian package) on a free loopback port, without persistence. */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer({ password }: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cohort-redis-'));
   let child: ChildProcess | undefined;
@@ -36,6 +41,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         dir,
         '--daemonize',
         'no',
+        ...(password ? ['--requirepass', password] : []),
       ],
       { stdio: 'ignore' },
     );
@@ -45,7 +51,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         reject(new Error(`cannot start redis-server (is it installed? npm run setup): ${err.message}`)),
       );
     });
-    await Promise.race([spawnFailed, waitFor(() => pingOnce(port), 10_000)]);
+    await Promise.race([spawnFailed, waitFor(() => pingOnce(port, password), 10_000)]);
   };
 
   const stop = async () => {
@@ -60,7 +66,9 @@ export async function startRedisServer(): Promise<RedisServer> {
 
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: password
+      ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}`
+      : `redis://127.0.0.1:${port}`,
     port,
     start,
     stop,
@@ -71,16 +79,21 @@ export async function startRedisServer(): Promise<RedisServer> {
   };
 }
 
-/** One raw PING over a fresh TCP connection (no client library, so no timers left behind). */
-function pingOnce(port: number): Promise<void> {
+/** One raw (AUTH and) PING over a fresh TCP connection (no client library, so no timers left behind). */
+function pingOnce(port: number, password?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     socket.setTimeout(1000);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
+    let answer = '';
+    socket.once('connect', () =>
+      socket.write(`${password ? `AUTH ${JSON.stringify(password)}\r\n` : ''}PING\r\n`),
+    );
+    socket.on('data', (data) => {
+      answer += data.toString();
+      if (!answer.includes('PONG') && !answer.includes('-')) return;
       socket.destroy();
-      if (data.toString().startsWith('+PONG')) resolve();
-      else reject(new Error(`unexpected answer ${data.toString()}`));
+      if (answer.includes('+PONG')) resolve();
+      else reject(new Error(`unexpected answer ${answer}`));
     });
     socket.once('timeout', () => {
       socket.destroy();

@@ -42,7 +42,7 @@ export interface Runtime {
   readonly logger: Logger;
   /** `/readyz` checks; the runtime adds one per dependency it opens, services add their own. */
   readonly readiness: Record<string, ReadinessCheck>;
-  /** The Redis command connection, or undefined when running in-process. Opened on first use. */
+  /** The Redis command connection, or undefined when running in-process. */
   redis(): Redis | undefined;
   /** A further Redis connection for a role that needs its own (subscribers, the Socket.IO adapter). */
   redisConnection(role: string, options?: RedisOptions): Redis;
@@ -80,7 +80,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     steps.unshift({ name, close: async () => close() });
   };
 
-  let command: Redis | undefined;
   const redisConnection = (role: string, redisOptions?: RedisOptions): Redis => {
     if (!redisUrl) throw new Error(`${service}: a Redis connection (${role}) needs REDIS_URL`);
     const client = createRedisClient({
@@ -92,15 +91,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     onClose(`redis ${role}`, () => closeRedis(client));
     return client;
   };
-  const redis = (): Redis | undefined => {
-    if (!redisUrl) return undefined;
-    if (!command) {
-      const client = redisConnection('command', options.redisOptions);
-      command = client;
-      readiness.redis = () => pingRedis(client);
-    }
-    return command;
-  };
+  // With REDIS_URL the command connection opens at once: /readyz reports Redis from the start.
+  const command = redisUrl ? redisConnection('command', options.redisOptions) : undefined;
+  if (command) readiness.redis = () => pingRedis(command);
+  const redis = (): Redis | undefined => command;
 
   let bus: EventBus | undefined;
   let busSubscriber: Redis | undefined;
