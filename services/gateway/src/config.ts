@@ -21,7 +21,7 @@ export const gatewayEnvSchema = baseEnvSchema
     REDIS_URL: env.redisUrl(),
     ALLOWED_ORIGINS: env.list(),
     UPSTREAM_TIMEOUT_MS: env.positiveInt(10_000),
-    /** Largest request body forwarded upstream (the services apply their own, smaller JSON limits). */
+    /** Largest request body forwarded upstream: the services' own JSON limit (createBaseApp's 64 KB), enforced here first. */
     BODY_LIMIT_BYTES: env.positiveInt(64 * 1024),
   })
   // Auth's JWKS is the default key source unless a public key is given inline.
