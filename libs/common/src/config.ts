@@ -32,6 +32,13 @@ export function loadConfig<S extends z.ZodType>(
 const blankAsUnset = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const jwkSchema = z.looseObject({ kty: z.string().min(1), kid: z.string().min(1).optional() });
 
+/** A service's `load<Service>Config(env = process.env)`: validates its environment schema once, frozen and typed. */
+export function configLoader<S extends z.ZodType>(
+  schema: S,
+): (source?: Readonly<Record<string, string | undefined>>) => Readonly<z.infer<S>> {
+  return (source = process.env) => loadConfig(schema, source);
+}
+
 /** Reusable variable schemas, so every service reads the same names the same way. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),

@@ -25,3 +25,4 @@ export * from './run-service';
 export * from './runtime/runtime';
 export * from './runtime/http-listener';
 export * from './batcher';
+export * from './service-client';

@@ -1,3 +1,3 @@
 export { startAuth, type StartAuthOptions } from './main';
-export { authConfigSchema, loadAuthConfig, type AuthConfig } from './config';
+export { authEnvSchema, loadAuthConfig, type AuthConfig } from './config';
 export { createAuthApp, type AuthAppDeps } from './app';

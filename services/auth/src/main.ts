@@ -17,16 +17,24 @@ import { createSessionRepository } from './data/session.repository';
 import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher';
 import { createAccessTokenIssuer } from './tokens/access-token-issuer';
 import { createLoginLimiter } from './limits/login-limiter';
+import { createFairQueue } from './passwords/fair-queue';
+import { createChatApiClient } from './clients/chat-api.client';
 import type { AuthContext } from './use-cases/deps';
 
 export interface StartAuthOptions extends StartOptions<AuthConfig> {
   /** Replaces the worker-pool hasher (benchmarks). */
   passwords?: PasswordHasher;
+  /**
+   * chat-api's base URL when it is only known after auth started (embedded mode: each needs the other's
+   * address); read at each call, and takes precedence over CHAT_API_URL.
+   */
+  chatApiUrl?: () => string | undefined;
 }
 
 /** Composition root: users, sessions, password workers, token issuer, limits; then listens. */
 export function startAuth({
   passwords: givenPasswords,
+  chatApiUrl,
   ...options
 }: StartAuthOptions): Promise<RunningService> {
   const { config } = options;
@@ -53,15 +61,34 @@ export function startAuth({
       runtime.logger.error({ err }, 'could not prepare the dummy password hash'),
     );
 
+    const threads = Math.max(1, config.PASSWORD_HASH_THREADS);
+    const sharedChats = createChatApiClient({
+      baseUrl: chatApiUrl ?? (() => config.CHAT_API_URL),
+      logger: runtime.logger,
+    });
+    runtime.onClose('chat-api client', () => sharedChats.close());
+
     const ctx: AuthContext = {
       users,
       sessions,
       passwords,
+      // One task per thread at a time: the pool's own queue would be first come, first served.
+      hashing: createFairQueue({
+        concurrency: threads,
+        maxWaiting: threads * 16,
+        perAddress: config.PASSWORD_CHECKS_PER_ADDRESS,
+        perAccount: config.PASSWORD_CHECKS_PER_ACCOUNT,
+      }),
+      sharedChats,
       tokens: createAccessTokenIssuer(
         await importSigningKey(config.JWT_PRIVATE_KEY, 'ES256'),
         config.ACCESS_TOKEN_TTL_SECONDS,
       ),
-      limiter: createLoginLimiter({ ipLimit: config.LOGIN_IP_LIMIT, ...(redis ? { redis } : {}) }),
+      limiter: createLoginLimiter({
+        ipLimit: config.LOGIN_IP_LIMIT,
+        failedAccountLimit: config.LOGIN_ACCOUNT_LIMIT,
+        ...(redis ? { redis } : {}),
+      }),
       denylist: runtime.denylist(),
       bus: runtime.bus(),
       logger: runtime.logger,

@@ -106,6 +106,24 @@ describe('POST /api/auth/login', () => {
     expect(wrong.headers['set-cookie']).toBeUndefined();
   });
 
+  it('never logs in with a password past 72 bytes, even one that starts with the right 72 bytes', async () => {
+    const longest = newUser({ password: 'Correct-horse-battery-staple-'.padEnd(72, 'x') });
+    await request(auth.url).post('/api/auth/register').send(longest).expect(201);
+    await login({ email: longest.email, password: longest.password }).expect(200);
+    for (const suffix of ['y', 'anything at all']) {
+      const res = await login({ email: longest.email, password: longest.password + suffix });
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({
+        error: { code: 'invalid_credentials', message: 'Invalid email or password' },
+      });
+      expect(res.headers['set-cookie']).toBeUndefined();
+    }
+    // The same answer for an account that does not exist: it tells nothing.
+    const unknown = await login({ email: 'nobody-long@example.com', password: longest.password + 'y' });
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.error.code).toBe('invalid_credentials');
+  });
+
   it('refuses a password differing only in case', async () => {
     const res = await login({ email: account.email, password: GOOD_PASSWORD.toUpperCase() });
     expect(res.status).toBe(401);

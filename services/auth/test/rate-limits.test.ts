@@ -164,3 +164,66 @@ describe('login limits in embedded mode (no Redis)', () => {
     expect((await attempt(auth, OWNER, body.email, GOOD_PASSWORD)).status).toBe(200);
   });
 });
+
+describe('limits that no choice of address dodges', () => {
+  let mongo: TestMongo;
+  let auth: TestAuth;
+  beforeAll(async () => {
+    mongo = await startTestMongo('auth_limits_addresses');
+    auth = await startTestAuth({
+      mongoUrl: mongo.url,
+      env: { LOGIN_IP_LIMIT: '3', LOGIN_ACCOUNT_LIMIT: '4' },
+    });
+  });
+  afterAll(async () => {
+    await auth?.close();
+    await mongo?.close();
+  });
+
+  it('keys the per-address ceiling on the address the one trusted hop gave, not on ones a client prepended', async () => {
+    // The edge (a local peer) wrote 10.0.0.7; everything to its left came from the client and changes each time.
+    const statuses: number[] = [];
+    for (let i = 1; i <= 4; i += 1) {
+      const res = await request(auth.url)
+        .post('/api/auth/login')
+        .set('X-Forwarded-For', `198.51.100.${i}, 10.0.0.7`)
+        .send({ email: `nobody-${i}@example.com`, password: 'wrong-password' });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // Another address the edge saw is unaffected.
+    const other = await request(auth.url)
+      .post('/api/auth/login')
+      .set('X-Forwarded-For', '10.0.0.8')
+      .send({ email: 'nobody@example.com', password: 'wrong-password' });
+    expect(other.status).toBe(401);
+  });
+
+  it('limits failed logins at one account from all addresses together', async () => {
+    const body = newUser();
+    await request(auth.url)
+      .post('/api/auth/register')
+      .set('X-Forwarded-For', '192.0.2.200')
+      .send(body)
+      .expect(201);
+    for (let i = 1; i <= 4; i += 1)
+      expect((await attempt(auth, `203.0.113.${100 + i}`, body.email, `wrong-${i}-password`)).status).toBe(
+        401,
+      );
+    const refused = await attempt(auth, '203.0.113.200', body.email, 'wrong-again-password');
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limited');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('does not count successful logins against the account', async () => {
+    const body = newUser();
+    await request(auth.url)
+      .post('/api/auth/register')
+      .set('X-Forwarded-For', '192.0.2.201')
+      .send(body)
+      .expect(201);
+    for (let i = 1; i <= 6; i += 1)
+      expect((await attempt(auth, `192.0.2.${10 + i}`, body.email, GOOD_PASSWORD)).status).toBe(200);
+  });
+});

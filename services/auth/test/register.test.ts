@@ -91,6 +91,27 @@ describe('POST /api/auth/register', () => {
     expect(res.body.error.message).toMatch(/72 bytes/);
   });
 
+  it.each([
+    ['a NUL in the first name', { firstName: 'Ada\u0000', lastName: 'Lovelace' }],
+    ['a lone surrogate in the last name', { firstName: 'Ada', lastName: 'Love\uD800lace' }],
+  ])('answers 400 validation_error for %s and creates nothing', async (_case, fullName) => {
+    const body = { ...newUser(), fullName };
+    const res = await register(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_error');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    // Nothing was stored: the same email registers cleanly afterwards.
+    expect((await register({ ...body, fullName: { firstName: 'Ada', lastName: 'Lovelace' } })).status).toBe(
+      201,
+    );
+  });
+
+  it('answers 400 validation_error for a password with a lone surrogate', async () => {
+    const res = await register({ ...newUser(), password: 'long-enough-\uDC00-password' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_error');
+  });
+
   it('accepts a password of exactly 72 bytes', async () => {
     const res = await register({ ...newUser(), password: 'é'.repeat(36) });
     expect(res.status).toBe(201);

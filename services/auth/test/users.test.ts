@@ -12,7 +12,8 @@ describe('users: search and lookup', () => {
 
   beforeAll(async () => {
     mongo = await startTestMongo('auth_users');
-    auth = await startTestAuth({ mongoUrl: mongo.url });
+    // chat-api unreachable: search must fail closed (no emails) rather than fail.
+    auth = await startTestAuth({ mongoUrl: mongo.url, env: { CHAT_API_URL: 'http://127.0.0.1:9' } });
     const people = [
       newUser({ email: 'ada.lovelace@example.com', firstName: 'Ada', lastName: 'Lovelace' }),
       newUser({ email: 'alan.turing@example.com', firstName: 'Alan', lastName: 'Turing' }),
@@ -40,8 +41,11 @@ describe('users: search and lookup', () => {
     request(auth.url)
       .get(`/api/users/search?q=${encodeURIComponent(q)}${extra}`)
       .set('x-cohort-identity', identity);
+  // Results carry no email here (nobody shares a chat with the caller): they are named by the email they
+  // registered with, through their ids.
+  const emailOfId = (id: string) => [...ids].find(([, known]) => known === id)?.[0] ?? id;
   const emailsOf = (res: request.Response) =>
-    (res.body.users as { email: string }[]).map((u) => u.email).sort();
+    (res.body.users as { id: string }[]).map((u) => emailOfId(u.id)).sort();
 
   describe('GET /api/users/search', () => {
     it('matches a prefix of the email, case-insensitively', async () => {
@@ -60,17 +64,29 @@ describe('users: search and lookup', () => {
       expect(emailsOf(await search('mary an'))).toEqual(['a.b+tag@example.com']);
     });
 
-    it('returns only id, fullName and email', async () => {
+    it('returns only id and fullName of a stranger: no email', async () => {
       const res = await search('grace');
       expect(res.body).toEqual({
-        users: [
-          {
-            id: ids.get('grace@navy.example'),
-            fullName: { firstName: 'Grace', lastName: 'Hopper' },
-            email: 'grace@navy.example',
-          },
-        ],
+        users: [{ id: ids.get('grace@navy.example'), fullName: { firstName: 'Grace', lastName: 'Hopper' } }],
       });
+    });
+
+    it('shows the email when the query is exactly that email (in any case)', async () => {
+      const res = await search(' Grace@Navy.example ');
+      expect(res.body.users).toEqual([
+        {
+          id: ids.get('grace@navy.example'),
+          fullName: { firstName: 'Grace', lastName: 'Hopper' },
+          email: 'grace@navy.example',
+        },
+      ]);
+    });
+
+    it('shows no email for a prefix of an email, however long', async () => {
+      const res = await search('grace@navy.exampl');
+      expect(res.body.users).toEqual([
+        { id: ids.get('grace@navy.example'), fullName: { firstName: 'Grace', lastName: 'Hopper' } },
+      ]);
     });
 
     it('leaves the caller out of the results', async () => {
@@ -83,20 +99,23 @@ describe('users: search and lookup', () => {
       expect(emailsOf(await search('velace'))).toEqual([]);
     });
 
-    it.each(['.*', 'a.b+', '(', '[a-z]', '\\'])('treats %s literally, never as a pattern', async (q) => {
+    it.each(['.*', 'a.b+', '((', '[a-z]', '\\\\'])('treats %s literally, never as a pattern', async (q) => {
       const res = await search(q);
       expect(res.status).toBe(200);
       expect(emailsOf(res)).toEqual(q === 'a.b+' ? ['a.b+tag@example.com'] : []);
     });
 
     it('honours limit', async () => {
-      const res = await search('a', '&limit=1');
+      const res = await search('ad', '&limit=1');
       expect(res.status).toBe(200);
       expect(res.body.users).toHaveLength(1);
     });
 
     it.each([
       ['an empty query', '/api/users/search?q='],
+      ['a one-character query', '/api/users/search?q=a'],
+      ['a query that is one character once trimmed', '/api/users/search?q=%20a%20'],
+      ['a query with NUL', '/api/users/search?q=ad%00a'],
       ['a missing query', '/api/users/search'],
       ['a limit over 50', '/api/users/search?q=a&limit=51'],
       ['a repeated q', '/api/users/search?q=a&q=b'],
@@ -123,21 +142,25 @@ describe('users: search and lookup', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         users: [
-          { id: grace, fullName: { firstName: 'Grace', lastName: 'Hopper' }, email: 'grace@navy.example' },
-          {
-            id: ada,
-            fullName: { firstName: 'Ada', lastName: 'Lovelace' },
-            email: 'ada.lovelace@example.com',
-          },
+          { id: grace, fullName: { firstName: 'Grace', lastName: 'Hopper' } },
+          { id: ada, fullName: { firstName: 'Ada', lastName: 'Lovelace' } },
         ],
       });
     });
 
-    it('includes the caller when asked for', async () => {
+    it("never gives another user's email, and gives the caller their own", async () => {
+      const grace = ids.get('grace@navy.example')!;
       const res = await request(auth.url)
-        .get(`/api/users?ids=${callerId}`)
+        .get(`/api/users?ids=${callerId},${grace}`)
         .set('x-cohort-identity', identity);
-      expect(res.body.users).toHaveLength(1);
+      expect(res.body.users).toEqual([
+        {
+          id: callerId,
+          fullName: { firstName: 'Adaline', lastName: 'Caller' },
+          email: 'adaline.caller@example.com',
+        },
+        { id: grace, fullName: { firstName: 'Grace', lastName: 'Hopper' } },
+      ]);
     });
 
     it.each([

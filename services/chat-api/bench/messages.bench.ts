@@ -69,6 +69,7 @@ async function main(): Promise<void> {
       INTERNAL_JWKS: JSON.stringify(keys.internalJwks),
       AUTH_URL: 'http://127.0.0.1:9',
       SEND_RATE_LIMIT: '1000000/10s',
+      CHAT_CREATE_RATE_LIMIT: '1000000/10s',
       LOG_LEVEL: 'info', // the harness waits for the info-level `listening` line
     },
   });

@@ -1,4 +1,5 @@
 import type { Express } from 'express';
+import type { Redis } from 'ioredis';
 import {
   createBaseApp,
   createIdentityVerifier,
@@ -11,25 +12,38 @@ import {
   type ServiceMetrics,
 } from '@cohort/common';
 import type { ChatApiConfig } from './config';
-import type { ChatEventPublisher } from './lib/chat-events';
-import { createMessageSequencer, type MessageSequencer } from './lib/message-sequencer';
-import { createMembershipCache } from './lib/membership-cache';
-import type { SendLimiter } from './lib/send-limiter';
-import type { UserDirectory } from './lib/user-directory';
+import type { ChatEventPublisher } from './events/chat-event-publisher';
+import { createMessageSequencer, type MessageSequencer } from './domain/message-sequencer';
+import { createMembershipCache } from './domain/membership-cache';
+import type { SendLimiter } from './limits/send-limiter';
+import type { UserDirectory } from './clients/auth-users.client';
 import type { Repositories, UseCaseDeps } from './use-cases/deps';
 import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
 import { createStoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { internalRouter, messageBatchRouter } from './routes/internal.routes';
+import { contactsRouter } from './routes/contacts.routes';
+import { blocksRouter } from './routes/blocks.routes';
+import { createActionLimiter } from './use-cases/action-limiter';
 
 export interface ChatApiAppDeps {
-  config: Pick<ChatApiConfig, 'NODE_ENV' | 'INTERNAL_JWKS' | 'MEMBERSHIP_CACHE_MS'>;
+  config: Pick<
+    ChatApiConfig,
+    | 'NODE_ENV'
+    | 'INTERNAL_JWKS'
+    | 'MEMBERSHIP_CACHE_MS'
+    | 'CHAT_CREATE_RATE_LIMIT'
+    | 'MEMBER_ADD_RATE_LIMIT'
+    | 'MESSAGE_EDIT_RATE_LIMIT'
+  >;
   logger: Logger;
   metrics: ServiceMetrics;
   repos: Repositories;
   users: UserDirectory;
   events: ChatEventPublisher;
   sendLimiter: SendLimiter;
+  /** Where the abuse limits (chat creation, member additions, edits) are shared among replicas; in-process without. */
+  redis?: Redis | undefined;
   /** One per process: it keeps the per-chat lanes (message-sequencer.ts). Built from `repos` when absent. */
   sequencer?: MessageSequencer;
   readiness?: Record<string, ReadinessCheck>;
@@ -40,11 +54,26 @@ export interface ChatApiAppDeps {
 export function createChatApiApp(deps: ChatApiAppDeps): Express {
   const { config, logger, metrics, repos } = deps;
   const now = deps.now ?? (() => new Date());
+  const limiter = (name: string, limit: ChatApiConfig['CHAT_CREATE_RATE_LIMIT'], message: string) =>
+    createActionLimiter({ name, limit, message, logger, redis: deps.redis });
   const useCases: UseCaseDeps = {
     repos,
     users: deps.users,
     events: deps.events,
     sendLimiter: deps.sendLimiter,
+    limits: {
+      chatCreation: limiter(
+        'chat-create',
+        config.CHAT_CREATE_RATE_LIMIT,
+        'Too many chats created: try again later',
+      ),
+      memberAdditions: limiter(
+        'member-add',
+        config.MEMBER_ADD_RATE_LIMIT,
+        'Too many members added: try again later',
+      ),
+      messageEdits: limiter('message-edit', config.MESSAGE_EDIT_RATE_LIMIT, 'Too many edits: slow down'),
+    },
     recentMembers: createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS }),
     sequencer:
       deps.sequencer ??
@@ -74,7 +103,10 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   app.use('/api/chats', identified);
   app.use('/api/chats/:chatId/messages', messagesRouter(useCases));
   app.use('/api/chats', chatsRouter(useCases));
+  // Only the block routes of /api/users live here (the gateway sends the rest to auth).
+  app.use('/api/users', identified, blocksRouter(useCases));
   app.use('/internal/message-batches', messageBatchRouter(useCases, verifyIdentity));
+  app.use('/internal/shared-chat-users', identified, contactsRouter(useCases));
   app.use('/internal', identified, internalRouter(useCases));
 
   app.use(notFoundHandler());

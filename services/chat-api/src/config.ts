@@ -1,23 +1,30 @@
 import { z } from 'zod';
-import { baseEnvSchema, env, loadConfig } from '@cohort/common';
+import { baseEnvSchema, configLoader, env } from '@cohort/common';
 
 /** Unset and empty are the same thing for optional variables (`SEND_RATE_LIMIT=` in a compose file). */
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-export interface SendRateLimit {
+/** A per-user budget: `points` actions per `durationSeconds`. */
+export interface RateLimit {
   points: number;
   durationSeconds: number;
 }
+export type SendRateLimit = RateLimit;
 
-/** `SEND_RATE_LIMIT`: `<messages>/<seconds>s` per user, e.g. `120/10s`. DESIGN.md §2 promises at least 60 per 10 s. */
-const sendRateLimit = z
-  .string()
-  .regex(/^\d+\/\d+s$/, 'must look like 120/10s (messages per seconds)')
-  .transform((raw): SendRateLimit => {
-    const [points, duration] = raw.slice(0, -1).split('/');
-    return { points: Number(points), durationSeconds: Number(duration) };
-  })
-  .refine((l) => l.points > 0 && l.durationSeconds > 0, 'both numbers must be positive');
+/** `<count>/<seconds>s` per user, e.g. `120/10s`; unset or empty = `fallback`. */
+const rateLimit = (what: string, fallback: RateLimit) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+\/\d+s$/, `must look like 120/10s (${what} per seconds)`)
+      .transform((raw): RateLimit => {
+        const [points, duration] = raw.slice(0, -1).split('/');
+        return { points: Number(points), durationSeconds: Number(duration) };
+      })
+      .refine((l) => l.points > 0 && l.durationSeconds > 0, 'both numbers must be positive')
+      .default(fallback),
+  );
 
 export const chatApiEnvSchema = baseEnvSchema.extend({
   PORT: env.port(3002),
@@ -25,19 +32,20 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
   REDIS_URL: env.redisUrl(),
   INTERNAL_JWKS: env.jwks(),
   AUTH_URL: env.serviceUrl(),
-  SEND_RATE_LIMIT: z.preprocess(
-    blankToUndefined,
-    sendRateLimit.default({ points: 120, durationSeconds: 10 }),
-  ),
-  /** How long a sender's confirmed membership is trusted by the send path (lib/membership-cache.ts); 0 = off. */
+  /** Per-user sends. DESIGN.md §2 promises at least 60 per 10 s. */
+  SEND_RATE_LIMIT: rateLimit('messages', { points: 120, durationSeconds: 10 }),
+  // DESIGN.md §9's abuse limits; the defaults are far above what a person does by hand.
+  /** Chats a user creates (groups, and direct chats that did not exist yet). */
+  CHAT_CREATE_RATE_LIMIT: rateLimit('chats', { points: 30, durationSeconds: 600 }),
+  /** Users a user adds to groups: each added member counts, also the `memberIds` of a new group. */
+  MEMBER_ADD_RATE_LIMIT: rateLimit('additions', { points: 500, durationSeconds: 600 }),
+  /** Message edits by a user. */
+  MESSAGE_EDIT_RATE_LIMIT: rateLimit('edits', { points: 60, durationSeconds: 60 }),
+  /** How long a sender's confirmed membership is trusted by the send path (domain/membership-cache.ts); 0 = off. */
   MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(2000),
 });
 
 export type ChatApiConfig = Readonly<z.infer<typeof chatApiEnvSchema>>;
 
-/** Reads and validates the environment once; a bad or missing variable throws a ConfigError naming it. */
-export function loadChatApiConfig(
-  environment: Readonly<Record<string, string | undefined>> = process.env,
-): ChatApiConfig {
-  return loadConfig(chatApiEnvSchema, environment);
-}
+/** Reads and validates the environment once; a missing or bad variable throws a ConfigError naming it. */
+export const loadChatApiConfig = configLoader(chatApiEnvSchema);

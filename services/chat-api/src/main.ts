@@ -8,15 +8,10 @@ import {
 } from '@cohort/common';
 import { loadChatApiConfig, type ChatApiConfig } from './config';
 import { createChatApiApp } from './app';
-import { chatModel } from './data/chat.schema';
-import { membershipModel } from './data/membership.schema';
-import { messageModel } from './data/message.schema';
-import { createChatRepository } from './data/chat.repository';
-import { createMembershipRepository } from './data/membership.repository';
-import { createMessageRepository } from './data/message.repository';
-import { createChatEventPublisher } from './lib/chat-events';
-import { createSendLimiter } from './lib/send-limiter';
-import { createAuthUserDirectory } from './lib/user-directory';
+import { openRepositories } from './data/repositories';
+import { createChatEventPublisher } from './events/chat-event-publisher';
+import { createSendLimiter } from './limits/send-limiter';
+import { createAuthUserDirectory } from './clients/auth-users.client';
 
 export type StartChatApiOptions = StartOptions<ChatApiConfig>;
 
@@ -30,18 +25,8 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
       const { logger: log } = runtime;
       const metrics = createMetrics('chat-api');
       const connection = await runtime.mongo(config.MONGO_URL);
-      const models = {
-        chats: chatModel(connection),
-        memberships: membershipModel(connection),
-        messages: messageModel(connection),
-      };
       // The unique indexes carry the ordering and idempotency guarantees: they exist before the first request.
-      await Promise.all(Object.values(models).map((model) => model.init()));
-      const repos = {
-        chats: createChatRepository(models.chats),
-        memberships: createMembershipRepository(models.memberships),
-        messages: createMessageRepository(models.messages),
-      };
+      const repos = await openRepositories(connection);
       const redis = runtime.redis();
 
       const events = createChatEventPublisher(runtime.bus(), log, metrics.registry);
@@ -56,6 +41,7 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
         repos,
         users,
         events,
+        ...(redis ? { redis } : {}),
         sendLimiter: createSendLimiter({
           limit: config.SEND_RATE_LIMIT,
           logger: log,

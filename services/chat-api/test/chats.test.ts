@@ -78,7 +78,7 @@ describe('groups', () => {
     const alice = new ChatClient(h, newId());
     const res = await alice.post('/api/chats', { type: 'direct', userId: newId() });
     expect(res.status).toBe(503);
-    expect(res.body.error.code).toBe('auth_unavailable');
+    expect(res.body.error.code).toBe('upstream_unavailable');
   });
 });
 

@@ -35,6 +35,20 @@ describe('configuration', () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  test('abuse limits default far above what a person does, and can be set', () => {
+    expect(loadConfig(valid)).toMatchObject({
+      CHAT_CREATE_RATE_LIMIT: { points: 30, durationSeconds: 600 },
+      MEMBER_ADD_RATE_LIMIT: { points: 500, durationSeconds: 600 },
+      MESSAGE_EDIT_RATE_LIMIT: { points: 60, durationSeconds: 60 },
+    });
+    expect(
+      loadConfig({ ...valid, CHAT_CREATE_RATE_LIMIT: '5/60s', MESSAGE_EDIT_RATE_LIMIT: '' }),
+    ).toMatchObject({
+      CHAT_CREATE_RATE_LIMIT: { points: 5, durationSeconds: 60 },
+      MESSAGE_EDIT_RATE_LIMIT: { points: 60, durationSeconds: 60 },
+    });
+  });
+
   test('names every missing variable', () => {
     const issues = issuesOf({});
     for (const name of ['MONGO_URL', 'INTERNAL_JWKS', 'AUTH_URL'])
@@ -50,6 +64,9 @@ describe('configuration', () => {
     ['PORT', '70000'],
     ['SEND_RATE_LIMIT', '120 per 10s'],
     ['SEND_RATE_LIMIT', '0/10s'],
+    ['CHAT_CREATE_RATE_LIMIT', '30'],
+    ['MEMBER_ADD_RATE_LIMIT', '-1/600s'],
+    ['MESSAGE_EDIT_RATE_LIMIT', '60/0s'],
   ])('refuses %s=%s, naming it', (name, value) => {
     expect(
       issuesOf({ ...valid, [name]: value }).some((i) => i.startsWith(`${name}:`) || i.startsWith(`${name}.`)),

@@ -122,6 +122,8 @@ export interface HarnessOptions {
   /** Spawn the real auth service (user lookups for direct chats and members). */
   withAuth?: boolean;
   sendRateLimit?: string;
+  /** More chat-api environment (say `CHAT_CREATE_RATE_LIMIT`), over the harness's own. */
+  env?: Readonly<Record<string, string>>;
   /** Reuse keys (auth must trust the same forwarders). */
   keys?: TestKeys;
 }
@@ -169,6 +171,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       // Nothing listens on port 9 (discard): without auth, user lookups answer 503.
       AUTH_URL: auth?.service.url ?? 'http://127.0.0.1:9',
       SEND_RATE_LIMIT: options.sendRateLimit ?? '100000/10s',
+      // Tests create chats, add members and edit far faster than a person; limits.test.ts sets its own.
+      CHAT_CREATE_RATE_LIMIT: '100000/10s',
+      MEMBER_ADD_RATE_LIMIT: '100000/10s',
+      MESSAGE_EDIT_RATE_LIMIT: '100000/10s',
+      ...options.env,
     });
     const recorder = await EventRecorder.start(redis.url);
     opened.push(() => recorder.close());

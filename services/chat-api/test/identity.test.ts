@@ -88,7 +88,7 @@ describe('forwarded identity', () => {
       .get('/api/chats')
       .set(IDENTITY_HEADER, await signFor(signer, newId()));
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ chats: [] });
+    expect(res.body).toEqual({ chats: [], nextCursor: null });
   });
 
   test('serves health, readiness and metrics without identity', async () => {

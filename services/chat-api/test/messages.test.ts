@@ -26,6 +26,7 @@ describe('sending', () => {
       text: 'hello <b>world</b>',
       clientMsgId: 'first',
       createdAt: expect.any(String),
+      version: 1,
     });
   });
 
@@ -257,7 +258,7 @@ describe('edit and delete', () => {
     const sent = messageOf(await alice.send(chatId, 'typo'));
     const res = await alice.patch(`/api/chats/${chatId}/messages/${sent.id}`, { text: '  fixed  ' });
     expect(res.status).toBe(200);
-    expect(messageOf(res)).toEqual({ ...sent, text: 'fixed', editedAt: expect.any(String) });
+    expect(messageOf(res)).toEqual({ ...sent, text: 'fixed', editedAt: expect.any(String), version: 2 });
     const event = await h.recorder.next((e) => e.type === 'chat:updated' && e.chatId === chatId);
     expect(event).toEqual({ type: 'chat:updated', chatId, message: messageOf(res) });
   });
@@ -284,7 +285,7 @@ describe('edit and delete', () => {
     expect(res.status).toBe(204);
     const listed = messagesOf(await alice.get(`/api/chats/${chatId}/messages`));
     expect(listed.map((m) => m.seq)).toEqual([1, 2]);
-    expect(listed[0]).toEqual({ ...sent, text: '', deletedAt: expect.any(String) });
+    expect(listed[0]).toEqual({ ...sent, text: '', deletedAt: expect.any(String), version: 2 });
     const event = await h.recorder.next((e) => e.type === 'chat:deleted' && e.chatId === chatId);
     expect(event).toEqual({ type: 'chat:deleted', chatId, message: listed[0] });
   });

@@ -12,6 +12,7 @@ import {
   isAllowedOrigin,
   notFoundHandler,
   originCheck,
+  trustOneLocalHop,
   type AccessTokenVerifier,
   type IdentitySigner,
   type Logger,
@@ -96,6 +97,8 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
 
   /** The upstream of a public API path; `/internal/*` and anything else is never routed. */
   const apiUpstream = (path: string): UpstreamProxy | undefined => {
+    // Blocking lives in chat-api (DESIGN.md §9); the rest of /api/users is auth's.
+    if (/^\/api\/users\/(blocked|[^/]+\/block)\/?$/.test(path)) return chatApi;
     if (isUnder(path, '/api/auth') || isUnder(path, '/api/users')) return auth;
     if (isUnder(path, '/api/chats')) return chatApi;
     return undefined;
@@ -103,7 +106,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('trust proxy', config.TRUST_PROXY ? trustOneLocalHop : false);
   app.use(createHttpLogger(logger));
   app.use(securityHeaders(production));
   app.use(metrics.httpMiddleware);
@@ -139,7 +142,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   const proxied = Router();
   proxied.use(authenticate(deps.verifyAccessToken, deps.identitySigner));
   proxied.use((req, res, next) => {
-    prepareForwardedHeaders(req);
+    prepareForwardedHeaders(req, config.TRUST_PROXY);
     apiUpstream(req.path)?.web(req, res, next);
   });
   const toUpstream: RequestHandler = (req, res, next) =>
@@ -149,7 +152,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   if (realtime) {
     app.use((req, res, next) => {
       if (!isUnder(req.path, '/socket.io')) return next();
-      prepareForwardedHeaders(req);
+      prepareForwardedHeaders(req, config.TRUST_PROXY);
       realtime.web(req, res, next);
     });
   }
@@ -185,7 +188,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
         refuse(socket, '403 Forbidden');
         return;
       }
-      prepareForwardedHeaders(req, true);
+      prepareForwardedHeaders(req, config.TRUST_PROXY, true);
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
       realtime.upgrade(req, socket, head);

@@ -1,4 +1,4 @@
-import { baseEnvSchema, env, loadConfig } from '@cohort/common';
+import { baseEnvSchema, configLoader, env } from '@cohort/common';
 import { z } from 'zod';
 
 const { optional } = env;
@@ -8,6 +8,11 @@ export const gatewayEnvSchema = baseEnvSchema
     PORT: env.port(3000),
     /** The gateway is the edge in embedded mode, so it listens beyond loopback unless told otherwise. */
     HOST: env.host('0.0.0.0'),
+    /**
+     * A proxy (the cluster's nginx) is in front and writes the client's address in X-Forwarded-For: believed
+     * from a local peer, one hop deep. Unset: the gateway is the edge and the socket's peer is the client.
+     */
+    TRUST_PROXY: env.bool(false),
     AUTH_URL: env.serviceUrl(),
     CHAT_API_URL: env.serviceUrl(),
     /** Set in the embedded mode: `/socket.io` (websocket upgrades included) is proxied to it. */
@@ -42,9 +47,5 @@ export const gatewayEnvSchema = baseEnvSchema
 
 export type GatewayConfig = Readonly<z.infer<typeof gatewayEnvSchema>>;
 
-/** Reads and validates the gateway's environment once; throws ConfigError naming every bad variable. */
-export function loadGatewayConfig(
-  source: Readonly<Record<string, string | undefined>> = process.env,
-): GatewayConfig {
-  return loadConfig(gatewayEnvSchema, source);
-}
+/** Reads and validates the environment once; a missing or bad variable throws a ConfigError naming it. */
+export const loadGatewayConfig = configLoader(gatewayEnvSchema);

@@ -1,13 +1,50 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Parser } from '@asyncapi/parser';
 import request from 'supertest';
-import { chatSendPayloadSchema } from '@cohort/common';
+import {
+  chatSendPayloadSchema,
+  ERROR_CODES,
+  HTTP_ROUTES,
+  renderContractDocs,
+  routeKey,
+  SOCKET_CLIENT_EVENTS,
+} from '@cohort/common';
 import { generateTestKeys } from '@cohort/testkit';
 import { CONTRACT_OPERATIONS } from '../src';
 import { bothCases } from '../src/docs/regex-flags';
 import { startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
 
 type Json = Record<string, unknown>;
+
+const REPO_ROOT = join(__dirname, '..', '..', '..');
+const PRETTIER = require.resolve('prettier/bin/prettier.cjs');
+
+/** Every row of DESIGN.md §2 and §9, as OpenAPI spells it: the table must hold at least these. */
+const DESIGN_OPERATIONS = [
+  'post /api/auth/register',
+  'post /api/auth/login',
+  'post /api/auth/refresh',
+  'post /api/auth/logout',
+  'get /api/auth/me',
+  'get /api/auth/jwks.json',
+  'get /api/users/search',
+  'post /api/chats',
+  'get /api/chats',
+  'get /api/chats/{chatId}',
+  'post /api/chats/{chatId}/members',
+  'delete /api/chats/{chatId}/members/{userId}',
+  'get /api/chats/{chatId}/messages',
+  'post /api/chats/{chatId}/messages',
+  'patch /api/chats/{chatId}/messages/{messageId}',
+  'delete /api/chats/{chatId}/messages/{messageId}',
+  'post /api/chats/{chatId}/read',
+  'put /api/users/{userId}/block',
+  'delete /api/users/{userId}/block',
+  'get /api/users/blocked',
+];
 
 describe('gateway: API documents', () => {
   let auth: Probe;
@@ -47,6 +84,16 @@ describe('gateway: API documents', () => {
         Object.keys(ops).map((m) => `${m} ${path}`),
       );
       expect(documented.sort()).toEqual([...CONTRACT_OPERATIONS].sort());
+      expect(documented).toEqual(expect.arrayContaining(DESIGN_OPERATIONS));
+    });
+
+    it('declares what chat-api answers to adding a member: 201 (added) or 200 (already one), both with {chat}', () => {
+      const responses = (doc.paths as Record<string, Record<string, { responses: Record<string, Json> }>>)[
+        '/api/chats/{chatId}/members'
+      ]?.post?.responses;
+      for (const status of ['200', '201']) {
+        expect(JSON.stringify(responses?.[status]?.content)).toContain('"chat"');
+      }
     });
 
     it('describes request bodies from the schemas the services validate with', () => {
@@ -158,6 +205,72 @@ describe('gateway: API documents', () => {
         Object.keys(chatSendPayloadSchema.shape).sort(),
       );
       expect(JSON.stringify(message['x-ack'].payload)).toContain('"ok"');
+    });
+  });
+
+  describe('the contract tables', () => {
+    it('name only error codes of the catalogue, each under a status the catalogue gives it', () => {
+      const wrong = HTTP_ROUTES.flatMap((route) =>
+        Object.entries(route.errors).flatMap(([status, spec]) =>
+          spec.codes
+            .filter((code) => !(ERROR_CODES[code].statuses as readonly number[]).includes(Number(status)))
+            .map((code) => `${routeKey(route)} ${status} ${code}`),
+        ),
+      );
+      expect(wrong).toEqual([]);
+    });
+
+    it('give every route a unique operation id and every client event a summary', () => {
+      const ids = HTTP_ROUTES.map((r) => r.operationId);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const spec of Object.values(SOCKET_CLIENT_EVENTS)) expect(spec.summary.length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('docs/', () => {
+    it.each(Object.entries(renderContractDocs()))(
+      'docs/%s is what `npm run docs:generate` writes from the tables',
+      (file, content) => {
+        const path = join(REPO_ROOT, 'docs', file);
+        const committed = readFileSync(path, 'utf8');
+        // The generator formats with prettier; its CLI here, since its API needs ESM that jest's VM lacks.
+        const rendered = execFileSync(process.execPath, [PRETTIER, '--stdin-filepath', path], {
+          input: content,
+          encoding: 'utf8',
+        });
+        // Not toEqual on the whole page: the diff of a stale page should name the first differing line.
+        const first = rendered.split('\n').findIndex((line, i) => line !== committed.split('\n')[i]);
+        expect({ stale: first === -1 ? undefined : committed.split('\n')[first] }).toEqual({
+          stale: undefined,
+        });
+        expect(committed).toBe(rendered);
+      },
+    );
+
+    it('docs/configuration.md lists, in each service’s section, every variable its config reads', () => {
+      const doc = readFileSync(join(REPO_ROOT, 'docs', 'configuration.md'), 'utf8');
+      const sections = new Map(
+        doc.split(/^## /m).map((part) => [part.split('\n')[0]?.trim() ?? '', part] as const),
+      );
+      const sources: Record<string, string> = {
+        'Every service': 'libs/common/src/config.ts',
+        auth: 'services/auth/src/config.ts',
+        'chat-api': 'services/chat-api/src/config.ts',
+        gateway: 'services/gateway/src/config.ts',
+        realtime: 'services/realtime/src/config.ts',
+        'embedded (`npm start`)': 'apps/embedded/src/config.ts',
+      };
+      const missing: string[] = [];
+      for (const [section, file] of Object.entries(sources)) {
+        const source = readFileSync(join(REPO_ROOT, file), 'utf8');
+        // The schema's keys: the only upper-case object keys these files hold.
+        const variables = [...source.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1] ?? '');
+        expect(variables.length).toBeGreaterThan(0);
+        const text = sections.get(section) ?? '';
+        for (const name of variables)
+          if (!new RegExp(`^\\|\\s*\`${name}\`\\s*\\|`, 'm').test(text)) missing.push(`${section}: ${name}`);
+      }
+      expect(missing).toEqual([]);
     });
   });
 

@@ -31,6 +31,8 @@ export interface Message {
   createdAt: string;
   editedAt?: string;
   deletedAt?: string;
+  /** 1 when stored, +1 on each edit and on the delete (DESIGN.md §9): a client keeps the highest it has seen. */
+  version: number;
 }
 
 export interface Chat {
@@ -48,4 +50,16 @@ export interface Chat {
 export interface ChatSummary extends Chat {
   lastMessage: Message | null;
   unread: number;
+}
+
+/** `GET /api/chats`: one page, newest activity first; `nextCursor` is null on the last page. */
+export interface ChatPage {
+  chats: ChatSummary[];
+  nextCursor: string | null;
+}
+
+/** An entry of `GET /api/users/blocked` (names come from auth's `GET /api/users?ids=`). */
+export interface BlockedUser {
+  id: string;
+  blockedAt: string;
 }

@@ -1,28 +1,28 @@
 import { z } from 'zod';
+import { textString } from './text';
 
 /**
  * Request schemas of the public HTTP API. The services validate with these and the gateway
  * generates OpenAPI from them, so the documentation cannot drift from what is enforced.
- * Every string field is `z.string()`: an operator object such as `{"$gt":""}` fails validation.
+ * Every string field is `textString()` (a `z.string()`): an operator object such as `{"$gt":""}` fails
+ * validation, and so does a lone surrogate or NUL (DESIGN.md §9).
  */
 
 /** 24-hex MongoDB ObjectId as a string. */
-export const objectIdSchema = z.string().regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hex id');
+export const objectIdSchema = textString().regex(/^[0-9a-fA-F]{24}$/, 'must be a 24-character hex id');
 
-export const emailSchema = z
-  .string()
+export const emailSchema = textString()
   .trim()
   .toLowerCase()
   .max(254)
   .pipe(z.email({ message: 'must be a valid email address' }));
 
 /** 8–72 bytes: bcrypt reads at most 72 bytes, so longer is refused, never silently truncated. */
-export const passwordSchema = z
-  .string()
+export const passwordSchema = textString()
   .refine((p) => Buffer.byteLength(p, 'utf8') >= 8, 'must be at least 8 bytes')
   .refine((p) => Buffer.byteLength(p, 'utf8') <= 72, 'must be at most 72 bytes (bcrypt limit)');
 
-const nameSchema = z.string().trim().min(1).max(100);
+const nameSchema = textString().trim().min(1).max(100);
 
 export const registerBodySchema = z.strictObject({
   email: emailSchema,
@@ -32,11 +32,12 @@ export const registerBodySchema = z.strictObject({
 
 export const loginBodySchema = z.strictObject({
   email: emailSchema,
-  password: z.string().min(1).max(1024),
+  // Not passwordSchema: a login with a password over 72 bytes is the generic 401, not a hint (use-cases/login.ts).
+  password: textString().min(1).max(1024),
 });
 
 export const userSearchQuerySchema = z.object({
-  q: z.string().trim().min(1).max(100),
+  q: textString().trim().min(2, 'must be at least 2 characters').max(100),
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 
@@ -44,8 +45,7 @@ export const USER_LOOKUP_MAX_IDS = 100;
 
 /** `GET /api/users?ids=a,b,c`: up to 100 comma-separated ids (chat-api checks members exist; clients resolve names). */
 export const userLookupQuerySchema = z.object({
-  ids: z
-    .string()
+  ids: textString()
     .max(USER_LOOKUP_MAX_IDS * 25)
     .transform((raw) =>
       raw
@@ -64,7 +64,7 @@ export const userLookupQuerySchema = z.object({
 export const createChatBodySchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('group'),
-    title: z.string().trim().min(1).max(120),
+    title: textString().trim().min(1).max(120),
     memberIds: z.array(objectIdSchema).max(500).optional(),
   }),
   z.strictObject({ type: z.literal('direct'), userId: objectIdSchema }),
@@ -76,9 +76,8 @@ export const MESSAGE_MAX_LENGTH = 4000;
 export const PAGE_LIMIT_MAX = 100;
 export const PAGE_LIMIT_DEFAULT = 50;
 
-export const messageTextSchema = z.string().trim().min(1, 'must not be blank').max(MESSAGE_MAX_LENGTH);
-export const clientMsgIdSchema = z
-  .string()
+export const messageTextSchema = textString().trim().min(1, 'must not be blank').max(MESSAGE_MAX_LENGTH);
+export const clientMsgIdSchema = textString()
   .min(1)
   .max(100)
   .regex(/^[A-Za-z0-9_:.-]+$/, 'letters, digits and _ : . - only');
@@ -100,6 +99,25 @@ export const listMessagesQuerySchema = z
 
 export const readMarkerBodySchema = z.strictObject({ seq: z.number().int().min(0) });
 
+/** An opaque page cursor exactly as a previous page's `nextCursor` gave it (base64url). */
+export const pageCursorSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a nextCursor from a previous page');
+
+/** `GET /api/chats?limit=N&cursor=C`: pages of the caller's chats, newest activity first. */
+export const listChatsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(PAGE_LIMIT_MAX).default(PAGE_LIMIT_DEFAULT),
+  cursor: pageCursorSchema.optional(),
+});
+
+/** `GET /api/users/blocked?limit=N&cursor=C`: the users the caller blocked. */
+export const listBlockedQuerySchema = listChatsQuerySchema;
+
+/** `PUT|DELETE /api/users/:userId/block`. */
+export const userParamsSchema = z.object({ userId: objectIdSchema });
+
 export const chatParamsSchema = z.object({ chatId: objectIdSchema });
 export const memberParamsSchema = z.object({ chatId: objectIdSchema, userId: objectIdSchema });
 export const messageParamsSchema = z.object({ chatId: objectIdSchema, messageId: objectIdSchema });
@@ -109,3 +127,5 @@ export type LoginBody = z.infer<typeof loginBodySchema>;
 export type CreateChatBody = z.infer<typeof createChatBodySchema>;
 export type SendMessageBody = z.infer<typeof sendMessageBodySchema>;
 export type ListMessagesQuery = z.infer<typeof listMessagesQuerySchema>;
+export type ListChatsQuery = z.infer<typeof listChatsQuerySchema>;
+export type ListBlockedQuery = z.infer<typeof listBlockedQuerySchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { clientMsgIdSchema, messageTextSchema, objectIdSchema } from './http-schemas';
+import { textString } from './text';
 import type { Chat, Message } from './domain';
 
 /** Socket.IO contract (DESIGN.md §4): payload schemas the realtime service validates with, and the typed events. */
@@ -17,7 +18,7 @@ export const chatTypingPayloadSchema = z.strictObject({ chatId: objectIdSchema }
 export const chatReadPayloadSchema = z.strictObject({ chatId: objectIdSchema, seq: z.number().int().min(0) });
 
 /** A client that holds its token (non-browser) extends a live socket past the token's expiry. */
-export const authRefreshPayloadSchema = z.strictObject({ token: z.string().min(1).max(4096) });
+export const authRefreshPayloadSchema = z.strictObject({ token: textString().min(1).max(4096) });
 /** Who among a chat's members is online now (`presence` events carry only changes). */
 export const presenceGetPayloadSchema = z.strictObject({ chatId: objectIdSchema });
 

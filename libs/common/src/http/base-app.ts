@@ -3,7 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import helmet from 'helmet';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
-import { createHttpLogger } from './request-context';
+import { createHttpLogger, trustOneLocalHop } from './request-context';
 import type { ServiceMetrics } from './metrics';
 
 export interface BaseAppOptions {
@@ -15,7 +15,7 @@ export interface BaseAppOptions {
    */
   bodyLimit?: string;
   production?: boolean;
-  /** Trust X-Forwarded-* from the edge (nginx / the gateway). */
+  /** Trust X-Forwarded-* from the one local hop in front (the gateway, or realtime's edge): `trustOneLocalHop`. */
   trustProxy?: boolean;
 }
 
@@ -33,7 +33,7 @@ export function createBaseApp({
 }: BaseAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', trustProxy ? 'loopback, linklocal, uniquelocal' : false);
+  app.set('trust proxy', trustProxy ? trustOneLocalHop : false);
   app.use(createHttpLogger(logger));
   app.use(
     helmet({

@@ -45,7 +45,7 @@ export function createAuthRouter({
   router.post('/register', async (req, res) => {
     await ctx.limiter.consumeIp(clientIp(req));
     const body = parseOrThrow(registerBodySchema, req.body);
-    const { user, session } = await register(ctx, body);
+    const { user, session } = await register(ctx, body, clientIp(req));
     setSessionCookies(res, secureCookies, session);
     res.status(201).json({ user });
   });

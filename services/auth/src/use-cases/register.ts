@@ -13,11 +13,11 @@ function isDuplicateKey(err: unknown): boolean {
 }
 
 /** Creates an account (email unique, password not a common one) and signs it in. */
-export async function register(ctx: AuthContext, body: RegisterBody): Promise<Registered> {
+export async function register(ctx: AuthContext, body: RegisterBody, ip: string): Promise<Registered> {
   if (isCommonPassword(body.password)) {
     throw AppError.badRequest('This password is too common; choose another one', 'weak_password');
   }
-  const passwordHash = await ctx.passwords.hash(body.password);
+  const passwordHash = await ctx.hashing.run({ address: ip }, () => ctx.passwords.hash(body.password));
   let user: PublicUser;
   try {
     user = await ctx.users.create({ email: body.email, passwordHash, fullName: body.fullName }, new Date());

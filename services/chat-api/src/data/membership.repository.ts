@@ -17,6 +17,17 @@ export interface MyMembership {
   lastReadSeq: number;
 }
 
+/** A row of "my chats", in the order GET /api/chats pages them. */
+export interface MyActivity extends MyMembership {
+  lastActivityAt: Date;
+}
+
+/** Where a page of "my chats" resumes: strictly after this (activity, chatId), in descending order. */
+export interface ActivityPosition {
+  at: Date;
+  chatId: string;
+}
+
 export interface NewMember {
   userId: string;
   role: MemberRole;
@@ -25,11 +36,23 @@ export interface NewMember {
 export interface MembershipRepository {
   /** The caller's membership in a chat, or null: the one check behind every member-only route. */
   find(chatId: string, userId: string): Promise<ChatMember | null>;
+  /** Which of `chatIds` the user is a member of: point lookups on chat_user_unique (keep `chatIds` to a few hundred). */
+  chatsWithMember(chatIds: readonly string[], userId: string): Promise<Set<string>>;
   /** Members of a chat, earliest joined first. */
   listByChat(chatId: string): Promise<ChatMember[]>;
   listByUser(userId: string): Promise<MyMembership[]>;
-  /** Adds members that are not there yet; returns the user ids actually added. Safe under concurrent adds. */
-  add(chatId: string, members: readonly NewMember[], now: Date): Promise<string[]>;
+  /**
+   * Up to `limit` of the user's chats, newest activity first (ties: higher chatId first), strictly after
+   * `after` when given. At most two bounded index walks on user_activity, whatever the user's chat count.
+   */
+  pageByActivity(userId: string, limit: number, after?: ActivityPosition): Promise<MyActivity[]>;
+  /**
+   * Adds members that are not there yet; returns the user ids actually added. Safe under concurrent adds.
+   * `activityAt` is the chat's current activity (last message or creation), where the new rows start.
+   */
+  add(chatId: string, members: readonly NewMember[], now: Date, activityAt: Date): Promise<string[]>;
+  /** Raises every member's copy of each chat's activity (`$max`), in one round trip. */
+  recordActivity(latest: readonly { chatId: string; at: Date }[]): Promise<void>;
   /** Whether a row was removed. */
   remove(chatId: string, userId: string): Promise<boolean>;
   setRole(chatId: string, userId: string, role: MemberRole): Promise<void>;
@@ -45,6 +68,13 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
     async find(chatId, userId) {
       const record = await model.findOne({ chatId: oid(chatId), userId }).lean<MembershipRecord>();
       return record ? toMember(record) : null;
+    },
+    async chatsWithMember(chatIds, userId) {
+      if (chatIds.length === 0) return new Set();
+      const rows = await model
+        .find({ chatId: { $in: chatIds.map(oid) }, userId }, { chatId: 1 })
+        .lean<Pick<MembershipRecord, '_id' | 'chatId'>[]>();
+      return new Set(rows.map((r) => r.chatId.toHexString()));
     },
     async listByChat(chatId) {
       // Index scan on chat_user_unique's chatId prefix; a chat's members are few, so they are ordered here.
@@ -63,7 +93,43 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         .lean<Pick<MembershipRecord, '_id' | 'chatId' | 'lastReadSeq'>[]>();
       return records.map((r) => ({ chatId: r.chatId.toHexString(), lastReadSeq: r.lastReadSeq }));
     },
-    async add(chatId, members, now) {
+    async pageByActivity(userId, limit, after) {
+      type Row = Pick<MembershipRecord, 'chatId' | 'lastReadSeq' | 'lastActivityAt'>;
+      const fields = { chatId: 1, lastReadSeq: 1, lastActivityAt: 1 };
+      const walk = (filter: Record<string, unknown>, max: number) =>
+        model
+          .find({ userId, ...filter }, fields)
+          .sort({ lastActivityAt: -1, chatId: -1 })
+          .limit(max)
+          .lean<Row[]>();
+      let rows: Row[];
+      if (!after) {
+        rows = await walk({}, limit);
+      } else {
+        // Two range scans rather than one $or: the rest of the tie at `after.at`, then everything older. Each
+        // is one interval of the index, so the store stops after `limit` entries (an $or would be a union of
+        // scans sorted afterwards, reading all of the user's older chats).
+        rows = await walk({ lastActivityAt: after.at, chatId: { $lt: oid(after.chatId) } }, limit);
+        if (rows.length < limit)
+          rows = rows.concat(await walk({ lastActivityAt: { $lt: after.at } }, limit - rows.length));
+      }
+      return rows.map((r) => ({
+        chatId: r.chatId.toHexString(),
+        lastReadSeq: r.lastReadSeq,
+        lastActivityAt: r.lastActivityAt,
+      }));
+    },
+    async recordActivity(latest) {
+      if (latest.length === 0) return;
+      // A chat's members are bounded by its size; the chat_user_unique chatId prefix finds them.
+      await model.bulkWrite(
+        latest.map(({ chatId, at }) => ({
+          updateMany: { filter: { chatId: oid(chatId) }, update: { $max: { lastActivityAt: at } } },
+        })),
+        { ordered: false },
+      );
+    },
+    async add(chatId, members, now, activityAt) {
       const added: string[] = [];
       // One upsert per member: `$setOnInsert` keeps an existing row (and its read marker) untouched, and the
       // unique (chatId, userId) index turns a concurrent duplicate into a "not added" rather than a second row.
@@ -72,7 +138,7 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
           try {
             const result = await model.updateOne(
               { chatId: oid(chatId), userId },
-              { $setOnInsert: { role, joinedAt: now, lastReadSeq: 0 } },
+              { $setOnInsert: { role, joinedAt: now, lastReadSeq: 0, lastActivityAt: activityAt } },
               { upsert: true },
             );
             if (result.upsertedCount > 0) added.push(userId);

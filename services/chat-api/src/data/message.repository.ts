@@ -17,6 +17,7 @@ export function toMessage(record: MessageRecord): Message {
     text: record.text,
     clientMsgId: record.clientMsgId,
     createdAt: record.createdAt.toISOString(),
+    version: record.version ?? 1,
   };
   if (record.editedAt) message.editedAt = record.editedAt.toISOString();
   if (record.deletedAt) message.deletedAt = record.deletedAt.toISOString();
@@ -79,6 +80,13 @@ function bulkWriteErrors(err: unknown): BulkWriteErrorEntry[] {
     .sort((a, b) => a.index - b.index);
 }
 
+/**
+ * The version after a change, computed by the store in the same update as the change, so concurrent edits get
+ * distinct, increasing versions. An update pipeline rather than `$inc`: a message stored before versions existed
+ * has none and reads as 1, so its first edit must be 2 (`$inc` would make it 1, a tie the client could drop).
+ */
+const nextVersion = { $add: [{ $ifNull: ['$version', 1] }, 1] };
+
 export function createMessageRepository(model: MessageModel): MessageRepository {
   const oid = (id: string) => new Types.ObjectId(id);
   return {
@@ -112,6 +120,7 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         createdAt: input.createdAt,
         editedAt: null,
         deletedAt: null,
+        version: 1,
       }));
       try {
         // The driver's insertMany: the records are fully built and typed here, so mongoose's document
@@ -158,8 +167,9 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
       const record = await model
         .findOneAndUpdate(
           { _id: oid(messageId), chatId: oid(chatId), deletedAt: null },
-          { $set: { text, editedAt: at } },
-          { returnDocument: 'after' },
+          // `$literal`: in a pipeline a text such as "$seq" would otherwise read as a field path.
+          [{ $set: { text: { $literal: text }, editedAt: at, version: nextVersion } }],
+          { returnDocument: 'after', updatePipeline: true },
         )
         .lean<MessageRecord>();
       return record ? toMessage(record) : null;
@@ -168,8 +178,8 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
       const record = await model
         .findOneAndUpdate(
           { _id: oid(messageId), chatId: oid(chatId), deletedAt: null },
-          { $set: { text: '', deletedAt: at } },
-          { returnDocument: 'after' },
+          [{ $set: { text: '', deletedAt: at, version: nextVersion } }],
+          { returnDocument: 'after', updatePipeline: true },
         )
         .lean<MessageRecord>();
       return record ? toMessage(record) : null;

@@ -10,6 +10,11 @@ export interface MessageRecord {
   createdAt: Date;
   editedAt: Date | null;
   deletedAt: Date | null;
+  /**
+   * 1 at insert, +1 with each edit and the delete, in the same findOneAndUpdate as the change (DESIGN.md §9).
+   * Absent on messages stored before versions existed: they read as 1.
+   */
+  version?: number;
 }
 
 export const MESSAGE_SEQ_INDEX = 'chat_seq_unique';
@@ -25,6 +30,7 @@ export const messageSchema = new Schema<MessageRecord>(
     createdAt: { type: Date, required: true },
     editedAt: { type: Date, default: null },
     deletedAt: { type: Date, default: null },
+    version: { type: Number, min: 1 },
   },
   { collection: 'messages', versionKey: false },
 );

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { IDENTITY_HEADER, identityOf } from '@cohort/common';
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 
 /** The verified caller of a request that went through `requireIdentity`. */
 export function callerOf(req: Request): Caller {

@@ -3,6 +3,7 @@ import {
   addMemberBodySchema,
   chatParamsSchema,
   createChatBodySchema,
+  listChatsQuerySchema,
   memberParamsSchema,
   parseOrThrow,
   readMarkerBodySchema,
@@ -27,7 +28,8 @@ export function chatsRouter(deps: UseCaseDeps): Router {
   });
 
   router.get('/', async (req, res) => {
-    res.json({ chats: await listChats(deps, callerOf(req)) });
+    const query = parseOrThrow(listChatsQuerySchema, req.query);
+    res.json(await listChats(deps, callerOf(req), query));
   });
 
   router.get('/:chatId', async (req, res) => {

@@ -30,3 +30,17 @@ export async function chatWithMembers(repos: Repositories, chatId: string): Prom
   ]);
   return { ...chat, members };
 }
+
+/** DESIGN.md §9: someone who blocked the caller cannot be added by them or messaged directly by them. */
+export const blockedByUser = () =>
+  AppError.forbidden('This user does not accept chats or messages from you', 'blocked');
+
+/** Throws 403 `blocked` when any of `userIds` blocked the caller. */
+export async function refuseIfBlockedBy(
+  repos: Repositories,
+  callerId: string,
+  userIds: readonly string[],
+): Promise<void> {
+  const blockers = await repos.blocks.whoBlocked(callerId, userIds);
+  if (blockers.length > 0) throw blockedByUser();
+}

@@ -1,7 +1,8 @@
 import { AppError, type Chat, type CreateChatBody } from '@cohort/common';
 import { directChatId } from '../data/chat.repository';
-import type { Caller } from '../lib/caller';
-import { chatWithMembers } from './access';
+import type { Caller } from '../domain/caller';
+import { chatWithMembers, refuseIfBlockedBy } from './access';
+import { withBudget } from './action-limiter';
 import type { UseCaseDeps } from './deps';
 
 export interface CreateChatResult {
@@ -27,46 +28,74 @@ async function createGroup(
   title: string,
   memberIds: readonly string[],
 ): Promise<CreateChatResult> {
-  const { repos, users, events, now } = deps;
+  const { repos, users, events, limits, now } = deps;
   const others = [...new Set(memberIds)].filter((id) => id !== caller.userId);
-  await users.assertUsersExist(others, caller);
-  const at = now();
-  const created = await repos.chats.createGroup({ title, ownerId: caller.userId, now: at });
-  const added = await repos.memberships.add(
-    created.id,
+  return withBudget(
     [
-      { userId: caller.userId, role: 'owner' },
-      ...others.map((userId) => ({ userId, role: 'member' as const })),
+      { limiter: limits.chatCreation, points: 1 },
+      { limiter: limits.memberAdditions, points: others.length },
     ],
-    at,
+    caller.userId,
+    async () => {
+      await users.assertUsersExist(others, caller);
+      await refuseIfBlockedBy(repos, caller.userId, others);
+    },
+    async () => {
+      const at = now();
+      const created = await repos.chats.createGroup({ title, ownerId: caller.userId, now: at });
+      const added = await repos.memberships.add(
+        created.id,
+        [
+          { userId: caller.userId, role: 'owner' },
+          ...others.map((userId) => ({ userId, role: 'member' as const })),
+        ],
+        at,
+        at,
+      );
+      const chat = await chatWithMembers(repos, created.id);
+      events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
+      return { chat, created: true };
+    },
   );
-  const chat = await chatWithMembers(repos, created.id);
-  events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
-  return { chat, created: true };
 }
 
 async function openDirect(deps: UseCaseDeps, caller: Caller, userId: string): Promise<CreateChatResult> {
-  const { repos, users, events, now } = deps;
+  const { repos, users, events, limits, now } = deps;
   if (userId === caller.userId)
     throw AppError.badRequest('A direct chat needs another user', 'invalid_direct_chat');
-  await users.assertUsersExist([userId], caller);
-  const at = now();
-  const { chat: stored, created } = await repos.chats.createDirect({
-    chatId: directChatId(caller.userId, userId),
-    ownerId: caller.userId,
-    now: at,
-  });
-  // Also on the "already exists" path: it completes the rows of a creator that lost a race (or crashed)
-  // before adding them, and brings back a user who had left the direct chat and now opens it again.
-  const added = await repos.memberships.add(
-    stored.id,
-    [
-      { userId: caller.userId, role: 'member' },
-      { userId, role: 'member' },
-    ],
-    at,
+  await refuseIfBlockedBy(repos, caller.userId, [userId]);
+  const chatId = directChatId(caller.userId, userId);
+  // Opening a direct chat both users are still in changes nothing, so it costs no creation budget.
+  const current = await repos.memberships.listByChat(chatId);
+  if ([caller.userId, userId].every((id) => current.some((m) => m.userId === id))) {
+    const existing = await repos.chats.findById(chatId);
+    if (existing) return { chat: { ...existing, members: current }, created: false };
+  }
+  return withBudget(
+    [{ limiter: limits.chatCreation, points: 1 }],
+    caller.userId,
+    () => users.assertUsersExist([userId], caller),
+    async () => {
+      const at = now();
+      const { chat: stored, created } = await repos.chats.createDirect({
+        chatId,
+        ownerId: caller.userId,
+        now: at,
+      });
+      // Also on the "already exists" path: it completes the rows of a creator that lost a race (or crashed)
+      // before adding them, and brings back a user who had left the direct chat and now opens it again.
+      const added = await repos.memberships.add(
+        stored.id,
+        [
+          { userId: caller.userId, role: 'member' },
+          { userId, role: 'member' },
+        ],
+        at,
+        stored.lastMessageAt ? new Date(stored.lastMessageAt) : new Date(stored.createdAt),
+      );
+      const chat = await chatWithMembers(repos, stored.id);
+      if (added.length > 0) events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
+      return { chat, created };
+    },
   );
-  const chat = await chatWithMembers(repos, stored.id);
-  if (added.length > 0) events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
-  return { chat, created };
 }

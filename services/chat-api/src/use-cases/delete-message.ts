@@ -1,4 +1,4 @@
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 import { requireOwnMessage } from './edit-message';
 import type { UseCaseDeps } from './deps';
 

@@ -1,17 +1,20 @@
 import type { Logger } from '@cohort/common';
-import type { ChatRepository } from '../data/chat.repository';
-import type { MembershipRepository } from '../data/membership.repository';
-import type { MessageRepository } from '../data/message.repository';
-import type { ChatEventPublisher } from '../lib/chat-events';
-import type { MembershipCache } from '../lib/membership-cache';
-import type { MessageSequencer } from '../lib/message-sequencer';
-import type { SendLimiter } from '../lib/send-limiter';
-import type { UserDirectory } from '../lib/user-directory';
+import type { Repositories } from '../data/repositories';
+import type { ChatEventPublisher } from '../events/chat-event-publisher';
+import type { MembershipCache } from '../domain/membership-cache';
+import type { MessageSequencer } from '../domain/message-sequencer';
+import type { SendLimiter } from '../limits/send-limiter';
+import type { UserDirectory } from '../clients/auth-users.client';
+import type { ActionLimiter } from './action-limiter';
 
-export interface Repositories {
-  chats: ChatRepository;
-  memberships: MembershipRepository;
-  messages: MessageRepository;
+export type { Repositories };
+
+/** DESIGN.md §9's per-user abuse limits. */
+export interface ActionLimits {
+  chatCreation: ActionLimiter;
+  /** One point per user added to a group (also the members a group is created with). */
+  memberAdditions: ActionLimiter;
+  messageEdits: ActionLimiter;
 }
 
 /** What the use cases work with; built once in app.ts from the composition root's pieces. */
@@ -21,6 +24,7 @@ export interface UseCaseDeps {
   events: ChatEventPublisher;
   sequencer: MessageSequencer;
   sendLimiter: SendLimiter;
+  limits: ActionLimits;
   /** Recently confirmed senders (the send path only). */
   recentMembers: MembershipCache;
   logger: Logger;

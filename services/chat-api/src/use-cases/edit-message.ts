@@ -1,5 +1,5 @@
 import { AppError, type Message } from '@cohort/common';
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 import { requireMembership } from './access';
 import type { Repositories, UseCaseDeps } from './deps';
 
@@ -21,7 +21,10 @@ export async function requireOwnMessage(
   return message;
 }
 
-/** PATCH /api/chats/:chatId/messages/:messageId: the sender replaces the text; seq and position stay. */
+/**
+ * PATCH /api/chats/:chatId/messages/:messageId: the sender replaces the text; seq and position stay, the
+ * version goes up by one in the same write (concurrent edits get distinct versions, DESIGN.md §9).
+ */
 export async function editMessage(
   deps: UseCaseDeps,
   caller: Caller,
@@ -29,9 +32,11 @@ export async function editMessage(
   messageId: string,
   text: string,
 ): Promise<Message> {
-  const { repos, events, now } = deps;
+  const { repos, events, limits, now } = deps;
   const message = await requireOwnMessage(repos, caller, chatId, messageId);
   if (message.deletedAt) throw messageDeleted();
+  // Taken after the checks, so only edits that would be stored count; a refusal stores nothing.
+  await limits.messageEdits.consume(caller.userId);
   const edited = await repos.messages.edit(chatId, messageId, text, now());
   if (!edited) throw messageDeleted();
   events.publish({ type: 'chat:updated', chatId, message: edited });

@@ -1,5 +1,5 @@
 import type { Chat } from '@cohort/common';
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 import { chatWithMembers, requireMembership } from './access';
 import type { UseCaseDeps } from './deps';
 

@@ -1,27 +1,45 @@
-import type { ChatSummary } from '@cohort/common';
-import type { Caller } from '../lib/caller';
+import type { ChatPage, ChatSummary, ListChatsQuery } from '@cohort/common';
+import type { Caller } from '../domain/caller';
 import type { UseCaseDeps } from './deps';
+import { decodeActivityCursor, encodeActivityCursor } from './page-cursor';
 
 /**
- * GET /api/chats: the caller's chats, newest activity first, each with its last message and unread count.
+ * GET /api/chats: one page of the caller's chats, newest activity first, each with its last message and unread
+ * count. Every query is bounded by the page size, never by how many chats the caller is in (DESIGN.md §9): the
+ * page comes from the caller's membership rows in activity order (membership.repository.ts pageByActivity),
+ * then only that page's chats and last messages are read, by id.
+ *
  * unread = lastSeq − my lastReadSeq; own messages do not count because sending moves the sender's read
- * marker up to the message sent (send-message.ts), which costs one indexed update per send instead of a
- * count query per chat here.
+ * marker up to the message sent (record-stored-messages.ts), which costs nothing here.
  */
-export async function listChats({ repos }: UseCaseDeps, caller: Caller): Promise<ChatSummary[]> {
-  const mine = await repos.memberships.listByUser(caller.userId);
-  const readUpTo = new Map(mine.map((m) => [m.chatId, m.lastReadSeq]));
-  // _id $in: an index scan over the caller's chats; ordering those few by activity happens here.
-  const chats = await repos.chats.findByIds(mine.map((m) => m.chatId));
+export async function listChats(
+  { repos }: UseCaseDeps,
+  caller: Caller,
+  { limit, cursor }: ListChatsQuery,
+): Promise<ChatPage> {
+  const after = cursor === undefined ? undefined : decodeActivityCursor(cursor);
+  const rows = await repos.memberships.pageByActivity(caller.userId, limit + 1, after);
+  const page = rows.slice(0, limit);
+  const chats = new Map((await repos.chats.findByIds(page.map((r) => r.chatId))).map((c) => [c.id, c]));
   const lastMessages = await repos.messages.findAt(
-    chats.filter((c) => c.lastSeq > 0).map((c) => ({ chatId: c.id, seq: c.lastSeq })),
+    [...chats.values()].filter((c) => c.lastSeq > 0).map((c) => ({ chatId: c.id, seq: c.lastSeq })),
   );
-  const activity = (c: { lastMessageAt: string | null; createdAt: string }) => c.lastMessageAt ?? c.createdAt;
-  return chats
-    .map((chat) => ({
+  const summaries: ChatSummary[] = [];
+  for (const row of page) {
+    const chat = chats.get(row.chatId);
+    if (!chat) continue;
+    summaries.push({
       ...chat,
       lastMessage: lastMessages.get(chat.id) ?? null,
-      unread: Math.max(0, chat.lastSeq - (readUpTo.get(chat.id) ?? 0)),
-    }))
-    .sort((a, b) => activity(b).localeCompare(activity(a)) || b.id.localeCompare(a.id));
+      unread: Math.max(0, chat.lastSeq - row.lastReadSeq),
+    });
+  }
+  const last = page[page.length - 1];
+  return {
+    chats: summaries,
+    nextCursor:
+      rows.length > limit && last
+        ? encodeActivityCursor({ at: last.lastActivityAt, chatId: last.chatId })
+        : null,
+  };
 }

@@ -1,5 +1,5 @@
 import type { ListMessagesQuery, Message } from '@cohort/common';
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 import { requireMembership } from './access';
 import type { UseCaseDeps } from './deps';
 

@@ -1,4 +1,4 @@
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 import { requireChat, requireMembership } from './access';
 import type { UseCaseDeps } from './deps';
 

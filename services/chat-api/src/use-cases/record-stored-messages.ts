@@ -5,10 +5,11 @@ import type { Repositories } from './deps';
 export type StoredMessagesRecorder = (chatId: string, stored: readonly Message[]) => Promise<void>;
 
 /**
- * Raises each chat's lastSeq and lastMessageAt, and moves each sender's read marker to their own latest message
- * (a sender's own messages never count as unread for them). The batches stored by all chats' lanes at about the
- * same time are recorded together: one chats write and one read-markers write, whatever the number of chats
- * and senders (both writes only ever move values forward, so overlapping writes converge).
+ * Raises each chat's lastSeq and lastMessageAt and its members' copy of that activity, and moves each sender's
+ * read marker to their own latest message (a sender's own messages never count as unread for them). The batches
+ * stored by all chats' lanes at about the same time are recorded together: one chats write, one activity write
+ * and one read-markers write, whatever the number of chats and senders (all three only ever move values
+ * forward, so overlapping writes converge).
  */
 export function createStoredMessagesRecorder(repos: Repositories): StoredMessagesRecorder {
   const batcher = createBatcher<{ chatId: string; stored: readonly Message[] }, void>({
@@ -30,10 +31,15 @@ export function createStoredMessagesRecorder(repos: Repositories): StoredMessage
           }
         }
       }
+      const latest = [...latestByChat].map(([chatId, m]) => ({
+        chatId,
+        seq: m.seq,
+        at: new Date(m.createdAt),
+      }));
       await Promise.all([
-        repos.chats.recordMessages(
-          [...latestByChat].map(([chatId, m]) => ({ chatId, seq: m.seq, at: new Date(m.createdAt) })),
-        ),
+        repos.chats.recordMessages(latest),
+        // Each member's copy of the chat's activity, which orders their chat list (membership.schema.ts).
+        repos.memberships.recordActivity(latest),
         repos.memberships.advanceReadMarkers([...markers.values()]),
       ]);
       return items.map(() => ({ ok: true, value: undefined }));

@@ -1,5 +1,5 @@
 import { AppError } from '@cohort/common';
-import type { Caller } from '../lib/caller';
+import type { Caller } from '../domain/caller';
 import { requireChat, requireMembership } from './access';
 import type { UseCaseDeps } from './deps';
 

@@ -1,93 +1,12 @@
 import {
-  authRefreshPayloadSchema,
-  presenceGetPayloadSchema,
-  chatReadPayloadSchema,
-  chatSendPayloadSchema,
-  chatSyncPayloadSchema,
-  chatTypingPayloadSchema,
-  objectIdSchema,
-  type ClientToServerEvents,
-  type ServerToClientEvents,
+  SOCKET_CLIENT_EVENTS,
+  SOCKET_COMMON_ERRORS,
+  SOCKET_SERVER_EVENTS,
+  type ClientEventSpec,
+  type ServerEventSpec,
 } from '@cohort/common';
 import { z } from 'zod';
-import { chatSchema, messageSchema } from './response-schemas';
 import { fixRegexFlagPatterns } from './regex-flags';
-
-const ackError = z.object({
-  ok: z.literal(false),
-  error: z.object({ code: z.string(), message: z.string() }),
-});
-const ackOf = <S extends z.ZodRawShape>(shape: S) =>
-  z.union([z.object({ ok: z.literal(true), ...shape }), ackError]);
-
-interface EventSpec {
-  summary: string;
-  payload: z.ZodType;
-  ack?: z.ZodType;
-}
-
-/** Client → server events: the payload schemas realtime validates with (libs/common socket-events.ts). */
-const clientEvents: Record<keyof ClientToServerEvents, EventSpec> = {
-  'chat:send': {
-    summary:
-      'Send a message. Acked only after it is stored; the same clientMsgId returns the same message, delivered once.',
-    payload: chatSendPayloadSchema,
-    ack: ackOf({ message: messageSchema }),
-  },
-  'chat:sync': {
-    summary: 'Fetch what was missed while away: messages after `afterSeq`, ascending, up to 100.',
-    payload: chatSyncPayloadSchema,
-    ack: ackOf({ messages: z.array(messageSchema) }),
-  },
-  'chat:typing': { summary: 'I am typing in a chat.', payload: chatTypingPayloadSchema },
-  'chat:read': { summary: 'Move my read marker.', payload: chatReadPayloadSchema, ack: ackOf({}) },
-  'auth:refresh': {
-    summary:
-      'Extend a live socket with a fresh access token (clients that hold their token; browsers reconnect).',
-    payload: authRefreshPayloadSchema,
-    ack: ackOf({ expiresAt: z.number().int() }),
-  },
-  'presence:get': {
-    summary: 'Who among a chat’s members is online now.',
-    payload: presenceGetPayloadSchema,
-    ack: ackOf({ online: z.array(objectIdSchema) }),
-  },
-};
-
-/** Server → client events; every key of ServerToClientEvents must appear (checked by the type). */
-const serverEvents: Record<keyof ServerToClientEvents, EventSpec> = {
-  'chat:new': {
-    summary:
-      "A new message, to every socket in `chat:<chatId>` on every replica (the sender's other sockets included).",
-    payload: z.object({ message: messageSchema }),
-  },
-  'chat:updated': { summary: 'A message was edited.', payload: z.object({ message: messageSchema }) },
-  'chat:deleted': {
-    summary: 'A message was deleted (text removed, seq kept).',
-    payload: z.object({ message: messageSchema }),
-  },
-  'chat:typing': {
-    summary: 'A member is typing.',
-    payload: z.object({ chatId: objectIdSchema, userId: objectIdSchema }),
-  },
-  'chat:read': {
-    summary: 'A member moved their read marker.',
-    payload: z.object({ chatId: objectIdSchema, userId: objectIdSchema, seq: z.number().int().min(0) }),
-  },
-  presence: {
-    summary: 'A user sharing a chat came online or went offline.',
-    payload: z.object({ userId: objectIdSchema, online: z.boolean() }),
-  },
-  'chat:added': {
-    summary: 'I was added to a chat (the socket joins its room).',
-    payload: z.object({ chat: chatSchema }),
-  },
-  'chat:removed': { summary: 'I was removed from a chat.', payload: z.object({ chatId: objectIdSchema }) },
-  'auth:expired': {
-    summary: 'The access token expired: the server closes this socket next (refresh, then reconnect).',
-    payload: z.object({ reason: z.literal('expired') }),
-  },
-};
 
 type JsonSchema = Record<string, unknown>;
 
@@ -118,29 +37,39 @@ const messageKey = (direction: 'client' | 'server', event: string) =>
   `${direction}.${event.replace(/:/g, '.')}`;
 
 /**
- * AsyncAPI 2.6 document of the Socket.IO contract (DESIGN.md §4), generated from the schemas realtime
- * validates with. In AsyncAPI 2.x `publish` is what clients send to the server and `subscribe` what
+ * AsyncAPI 2.6 document of the Socket.IO contract (DESIGN.md §4), generated from the event tables in libs/common
+ * (`contracts/socket-contract.ts`): the payload schemas realtime validates with and the acks it answers. In AsyncAPI 2.x `publish` is what clients send to the server and `subscribe` what
  * they receive. Acks are described with the `x-ack` extension (Socket.IO acknowledgements).
  */
 export function buildAsyncApiDocument(): Record<string, unknown> {
   const messages: Record<string, unknown> = {};
   const schemas: Record<string, JsonSchema> = {};
-  const entry = (direction: 'client' | 'server', event: string, spec: EventSpec) => {
+  const entry = (direction: 'client' | 'server', event: string, spec: ClientEventSpec | ServerEventSpec) => {
     const key = messageKey(direction, event);
+    const ack = 'ack' in spec && spec.ack ? spec : undefined;
     messages[key] = {
       name: event,
       title: event,
       summary: spec.summary,
       contentType: 'application/json',
       payload: jsonSchema(spec.payload, schemas),
-      ...(spec.ack
-        ? { 'x-ack': { description: 'Socket.IO acknowledgement', payload: jsonSchema(spec.ack, schemas) } }
+      ...(ack?.ack
+        ? {
+            'x-ack': {
+              description:
+                `Socket.IO acknowledgement${ack.ackOptional ? ' (optional: sent when the client passes one)' : ''}. ` +
+                `Error codes: ${[...SOCKET_COMMON_ERRORS, ...(ack.errors ?? [])].map((c) => `\`${c}\``).join(', ')}`,
+              payload: jsonSchema(ack.ack, schemas),
+            },
+          }
         : {}),
     };
     return { $ref: `#/components/messages/${key}` };
   };
-  const published = Object.entries(clientEvents).map(([event, spec]) => entry('client', event, spec));
-  const subscribed = Object.entries(serverEvents).map(([event, spec]) => entry('server', event, spec));
+  const published = Object.entries(SOCKET_CLIENT_EVENTS).map(([event, spec]) => entry('client', event, spec));
+  const subscribed = Object.entries(SOCKET_SERVER_EVENTS).map(([event, spec]) =>
+    entry('server', event, spec),
+  );
 
   const document = {
     asyncapi: '2.6.0',

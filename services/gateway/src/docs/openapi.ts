@@ -1,89 +1,69 @@
 import { OpenAPIRegistry, OpenApiGeneratorV3, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import {
-  addMemberBodySchema,
-  chatParamsSchema,
-  createChatBodySchema,
-  editMessageBodySchema,
-  listMessagesQuerySchema,
-  loginBodySchema,
-  memberParamsSchema,
-  messageParamsSchema,
-  readMarkerBodySchema,
-  registerBodySchema,
-  sendMessageBodySchema,
-  userSearchQuerySchema,
-  userLookupQuerySchema,
+  errorBodySchema,
+  HTTP_ROUTES,
+  openApiPath,
+  type ErrorResponse,
+  type HttpRoute,
+  type SuccessResponse,
 } from '@cohort/common';
-import { z } from 'zod';
-import {
-  chatEnvelope,
-  chatsEnvelope,
-  errorSchema,
-  jwksSchema,
-  messageEnvelope,
-  messagesEnvelope,
-  userEnvelope,
-  usersEnvelope,
-} from './response-schemas';
 import { fixRegexFlagPatterns } from './regex-flags';
 
-type Method = RouteConfig['method'];
+/** Every operation of the route table as `method /openapi/{path}` (what the document's paths hold). */
+export const CONTRACT_OPERATIONS: readonly string[] = HTTP_ROUTES.map(
+  (route) => `${route.method} ${openApiPath(route.path)}`,
+);
+
 type Responses = RouteConfig['responses'];
-type Access = 'public' | 'session' | 'refresh';
-
-/** Every row of DESIGN.md §2, as `METHOD /openapi/{path}`: the OpenAPI test checks each one is documented. */
-export const CONTRACT_OPERATIONS = [
-  'post /api/auth/register',
-  'post /api/auth/login',
-  'post /api/auth/refresh',
-  'post /api/auth/logout',
-  'get /api/auth/me',
-  'get /api/auth/jwks.json',
-  'get /api/users/search',
-  'get /api/users',
-  'post /api/chats',
-  'get /api/chats',
-  'get /api/chats/{chatId}',
-  'post /api/chats/{chatId}/members',
-  'delete /api/chats/{chatId}/members/{userId}',
-  'get /api/chats/{chatId}/messages',
-  'post /api/chats/{chatId}/messages',
-  'patch /api/chats/{chatId}/messages/{messageId}',
-  'delete /api/chats/{chatId}/messages/{messageId}',
-  'post /api/chats/{chatId}/read',
-] as const;
-
-// Named clones (`.meta` returns a copy): the common schemas get component names without being mutated.
-const named = {
-  RegisterBody: registerBodySchema.meta({ id: 'RegisterBody' }),
-  LoginBody: loginBodySchema.meta({ id: 'LoginBody' }),
-  CreateChatBody: createChatBodySchema.meta({ id: 'CreateChatBody' }),
-  AddMemberBody: addMemberBodySchema.meta({ id: 'AddMemberBody' }),
-  SendMessageBody: sendMessageBodySchema.meta({ id: 'SendMessageBody' }),
-  EditMessageBody: editMessageBodySchema.meta({ id: 'EditMessageBody' }),
-  ReadMarkerBody: readMarkerBodySchema.meta({ id: 'ReadMarkerBody' }),
-};
-
-const json = <S extends z.ZodType>(schema: S, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const body = <S extends z.ZodType>(schema: S) => ({
-  required: true,
-  content: { 'application/json': { schema } },
-});
-const failure = (description: string) => json(errorSchema, description);
-const noContent = (description: string) => ({ description });
+type ResponseObject = Responses[string];
 
 const SESSION_COOKIES = {
   'Set-Cookie': {
     description:
-      '`token` (access JWT, httpOnly, SameSite=Lax, ~15 min) and the opaque refresh cookie (httpOnly)',
+      '`token` (access JWT, httpOnly, SameSite=Lax, ~15 min) and the opaque refresh cookie (httpOnly, Path=/api/auth)',
     schema: { type: 'string' as const },
   },
 };
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' as const } },
+};
 
-/** Builds the OpenAPI 3 document of the public HTTP API from the zod schemas the services validate with. */
+const ACCESS_NOTE: Record<HttpRoute['auth'], string> = {
+  public: '',
+  session: '',
+  'optional-session':
+    'The gateway forwards the identity when the access token is valid and forwards the request without one otherwise. ',
+  'refresh-cookie': 'Authenticated by the refresh cookie (sent only to /api/auth), not by the access token. ',
+};
+
+function successResponse(spec: SuccessResponse): ResponseObject {
+  return {
+    description: spec.description,
+    ...(spec.body ? { content: { 'application/json': { schema: spec.body } } } : {}),
+    ...(spec.cookies ? { headers: SESSION_COOKIES } : {}),
+  };
+}
+
+function errorResponse(spec: ErrorResponse): ResponseObject {
+  const codes = spec.codes.map((code) => `\`${code}\``).join(', ');
+  return {
+    description: `${spec.description}. Codes: ${codes}`,
+    content: { 'application/json': { schema: errorBodySchema } },
+    ...(spec.retryAfter ? { headers: RETRY_AFTER } : {}),
+  };
+}
+
+function security(route: HttpRoute): Record<string, string[]>[] {
+  if (route.auth === 'session') return [{ cookieAuth: [] }, { bearerAuth: [] }];
+  if (route.auth === 'optional-session') return [{ cookieAuth: [] }, { bearerAuth: [] }, {}];
+  if (route.auth === 'refresh-cookie') return [{ refreshCookie: [] }];
+  return [];
+}
+
+/**
+ * Builds the OpenAPI 3 document of the public HTTP API from the route table in libs/common (HTTP_ROUTES): the
+ * same request schemas the services validate with, and the statuses and bodies the conformance test checks live.
+ */
 export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'cookieAuth', {
@@ -98,197 +78,34 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
     bearerFormat: 'JWT',
     description: 'The same access JWT, for non-browser clients',
   });
-
-  const route = (
-    method: Method,
-    path: string,
-    access: Access,
-    spec: Omit<RouteConfig, 'method' | 'path'>,
-  ) => {
-    const responses: Responses = { ...spec.responses };
-    if (access === 'session')
-      responses[401] ??= failure('Missing, invalid, expired or revoked access token (`unauthorized`)');
-    if (method !== 'get') {
-      responses[403] ??= failure('Cookie-authenticated request from a foreign Origin (`csrf`)');
-      responses[413] ??= failure('Body larger than the limit (`payload_too_large`)');
-    }
-    responses[502] = failure('Upstream service unavailable (`upstream_unavailable`)');
-    responses[504] = failure('Upstream service did not answer in time (`upstream_timeout`)');
-    const security: Record<string, string[]>[] =
-      access === 'session' ? [{ cookieAuth: [] }, { bearerAuth: [] }] : [];
-    registry.registerPath({ method, path, security, ...spec, responses });
-  };
-
-  // auth
-  route('post', '/api/auth/register', 'public', {
-    tags: ['auth'],
-    summary: 'Create an account and start a session',
-    request: { body: body(named.RegisterBody) },
-    responses: {
-      201: { ...json(userEnvelope, 'Registered; session cookies set'), headers: SESSION_COOKIES },
-      400: failure('Invalid body (`validation_error`)'),
-      409: failure('Email already registered (`email_taken`)'),
-    },
+  registry.registerComponent('securitySchemes', 'refreshCookie', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'refresh_token',
+    description: 'The opaque refresh token set by register/login/refresh',
   });
-  route('post', '/api/auth/login', 'public', {
-    tags: ['auth'],
-    summary: 'Start a session',
-    request: { body: body(named.LoginBody) },
-    responses: {
-      200: { ...json(userEnvelope, 'Logged in; session cookies set'), headers: SESSION_COOKIES },
-      400: failure('Invalid body'),
-      401: failure('Unknown email or wrong password (`invalid_credentials`, same for both)'),
-      429: {
-        ...failure('Too many failed attempts for this account and IP'),
-        headers: { 'Retry-After': { schema: { type: 'integer' } } },
+
+  for (const route of HTTP_ROUTES) {
+    const responses: Responses = {};
+    for (const [status, spec] of Object.entries(route.success)) responses[status] = successResponse(spec);
+    for (const [status, spec] of Object.entries(route.errors)) responses[status] = errorResponse(spec);
+    const { params, query, body } = route.request;
+    registry.registerPath({
+      method: route.method,
+      path: openApiPath(route.path),
+      operationId: route.operationId,
+      tags: [route.tag],
+      summary: route.summary,
+      description: `${ACCESS_NOTE[route.auth]}${route.description ?? ''}`.trim() || undefined,
+      security: security(route),
+      request: {
+        ...(params ? { params } : {}),
+        ...(query ? { query } : {}),
+        ...(body ? { body: { required: true, content: { 'application/json': { schema: body } } } } : {}),
       },
-    },
-  });
-  route('post', '/api/auth/refresh', 'refresh', {
-    tags: ['auth'],
-    summary: 'Rotate the session cookies using the refresh cookie',
-    description: 'Reusing an already rotated refresh token revokes the whole session.',
-    responses: {
-      200: { ...json(userEnvelope, 'Cookies rotated'), headers: SESSION_COOKIES },
-      401: failure('Missing, unknown, expired or reused refresh token'),
-    },
-  });
-  route('post', '/api/auth/logout', 'public', {
-    tags: ['auth'],
-    summary: 'End the session',
-    description:
-      'The gateway forwards the identity when the access token is valid and forwards the request without one otherwise, ' +
-      'so an expired session can still clear its cookies. Afterwards the old access token is refused everywhere.',
-    security: [{ cookieAuth: [] }, { bearerAuth: [] }, {}],
-    responses: { 204: noContent('Logged out; cookies cleared with the options they were set with') },
-  });
-  route('get', '/api/auth/me', 'session', {
-    tags: ['auth'],
-    summary: 'The current user',
-    responses: { 200: json(userEnvelope, 'The user of this session') },
-  });
-  route('get', '/api/auth/jwks.json', 'public', {
-    tags: ['auth'],
-    summary: 'Public keys that verify access tokens',
-    responses: { 200: json(jwksSchema, 'JWKS') },
-  });
-  route('get', '/api/users/search', 'session', {
-    tags: ['users'],
-    summary: 'Find users by name or email',
-    request: { query: userSearchQuerySchema },
-    responses: { 200: json(usersEnvelope, 'Matching users'), 400: failure('Invalid query') },
-  });
-  route('get', '/api/users', 'session', {
-    tags: ['users'],
-    summary: 'Users by id (comma-separated, at most 100; unknown ids are left out)',
-    request: { query: userLookupQuerySchema },
-    responses: {
-      200: json(usersEnvelope, 'The users found, in the order asked'),
-      400: failure('Invalid query'),
-    },
-  });
-
-  // chat-api
-  route('post', '/api/chats', 'session', {
-    tags: ['chats'],
-    summary: 'Create a group chat, or get-or-create a direct chat',
-    request: { body: body(named.CreateChatBody) },
-    responses: {
-      200: json(chatEnvelope, 'The existing direct chat between the same two users'),
-      201: json(chatEnvelope, 'Created'),
-      400: failure('Invalid body'),
-    },
-  });
-  route('get', '/api/chats', 'session', {
-    tags: ['chats'],
-    summary: 'My chats, newest activity first, each with its last message and unread count',
-    responses: { 200: json(chatsEnvelope, 'Chats') },
-  });
-  route('get', '/api/chats/{chatId}', 'session', {
-    tags: ['chats'],
-    summary: 'A chat with its members',
-    request: { params: chatParamsSchema },
-    responses: {
-      200: json(chatEnvelope, 'The chat'),
-      404: failure('Unknown chat, or not a member (never 403)'),
-    },
-  });
-  route('post', '/api/chats/{chatId}/members', 'session', {
-    tags: ['chats'],
-    summary: 'Add a member (owner only)',
-    request: { params: chatParamsSchema, body: body(named.AddMemberBody) },
-    responses: {
-      201: noContent('Added'),
-      400: failure('Invalid body'),
-      403: failure('A member without the right'),
-      404: failure('Unknown chat, or not a member'),
-    },
-  });
-  route('delete', '/api/chats/{chatId}/members/{userId}', 'session', {
-    tags: ['chats'],
-    summary: 'Remove a member (owner), or leave (self)',
-    request: { params: memberParamsSchema },
-    responses: {
-      204: noContent('Removed'),
-      403: failure('A member without the right'),
-      404: failure('Unknown chat, or not a member'),
-    },
-  });
-  route('get', '/api/chats/{chatId}/messages', 'session', {
-    tags: ['messages'],
-    summary: 'A page of messages, ascending by seq',
-    description:
-      'Without a cursor: the newest `limit`. `before=X`: the `limit` just below X. `after=X`: the `limit` just above X.',
-    request: { params: chatParamsSchema, query: listMessagesQuerySchema },
-    responses: {
-      200: json(messagesEnvelope, 'Messages'),
-      400: failure('Invalid query'),
-      404: failure('Unknown chat, or not a member'),
-    },
-  });
-  route('post', '/api/chats/{chatId}/messages', 'session', {
-    tags: ['messages'],
-    summary: 'Send a message (idempotent by clientMsgId)',
-    request: { params: chatParamsSchema, body: body(named.SendMessageBody) },
-    responses: {
-      200: json(messageEnvelope, 'The same clientMsgId again: the SAME message'),
-      201: json(messageEnvelope, 'Stored'),
-      400: failure('Invalid body (blank or longer than 4000 characters)'),
-      404: failure('Unknown chat, or not a member'),
-      429: failure('Send rate limit (at least 60 messages per 10 s are allowed)'),
-    },
-  });
-  route('patch', '/api/chats/{chatId}/messages/{messageId}', 'session', {
-    tags: ['messages'],
-    summary: 'Edit my message',
-    request: { params: messageParamsSchema, body: body(named.EditMessageBody) },
-    responses: {
-      200: json(messageEnvelope, 'Edited'),
-      400: failure('Invalid body'),
-      403: failure('Not the sender'),
-      404: failure('Unknown chat or message'),
-    },
-  });
-  route('delete', '/api/chats/{chatId}/messages/{messageId}', 'session', {
-    tags: ['messages'],
-    summary: 'Delete my message (soft: text removed, seq kept)',
-    request: { params: messageParamsSchema },
-    responses: {
-      204: noContent('Deleted'),
-      403: failure('Not the sender'),
-      404: failure('Unknown chat or message'),
-    },
-  });
-  route('post', '/api/chats/{chatId}/read', 'session', {
-    tags: ['messages'],
-    summary: 'Move my read marker',
-    request: { params: chatParamsSchema, body: body(named.ReadMarkerBody) },
-    responses: {
-      204: noContent('Stored'),
-      400: failure('Invalid body'),
-      404: failure('Unknown chat, or not a member'),
-    },
-  });
+      responses,
+    });
+  }
 
   const generator = new OpenApiGeneratorV3(registry.definitions);
   const document = generator.generateDocument({
@@ -297,15 +114,18 @@ export function buildOpenApiDocument(): ReturnType<OpenApiGeneratorV3['generateD
       title: 'cohortGPT API',
       version: '1.0.0',
       description:
-        'The public HTTP API behind the gateway. Errors are `{ "error": { "code", "message" } }`. Every response echoes ' +
+        'The public HTTP API behind the gateway, generated from the route table in libs/common ' +
+        '(`contracts/http-routes.ts`). Errors are `{ "error": { "code", "message" } }`. Every response echoes ' +
         '`x-request-id` (generated when absent). The Socket.IO contract is described by /api/asyncapi.json.',
     },
     servers: [{ url: '/' }],
     tags: [
       { name: 'auth', description: 'Sessions (served by the auth service)' },
       { name: 'users', description: 'User directory (auth service)' },
+      { name: 'blocking', description: 'Blocking other users (chat-api)' },
       { name: 'chats', description: 'Chats and members (chat-api)' },
       { name: 'messages', description: 'Messages and read markers (chat-api)' },
+      { name: 'docs', description: 'These documents (the gateway)' },
     ],
   });
   fixRegexFlagPatterns(document);

@@ -18,12 +18,16 @@ function sameOriginSockets(req: IncomingMessage): string {
 }
 
 /**
- * helmet for the gateway's responses: a CSP for the Vite React SPA served from this origin (own scripts
- * only, inline styles for React style attributes, images from self and data:, API and websocket to this
- * origin), which also fits Swagger UI at /api/docs; nosniff, Referrer-Policy, frame-ancestors 'none';
- * HSTS and upgrade-insecure-requests only in production (the embedded mode runs on http://localhost).
+ * Whether the edge reports that the browser reached it over plain http (`X-Forwarded-Proto`): the local
+ * cluster, or a plain-http trial of the compose file. Without the header a production gateway assumes TLS.
  */
-export function securityHeaders(production: boolean): RequestHandler {
+function overPlainHttp(req: IncomingMessage): boolean {
+  const forwarded = req.headers['x-forwarded-proto'];
+  const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim().toLowerCase();
+  return proto !== undefined && proto !== '' && proto !== 'https';
+}
+
+function helmetFor(https: boolean): RequestHandler {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -41,13 +45,28 @@ export function securityHeaders(production: boolean): RequestHandler {
         formAction: ["'self'"],
         manifestSrc: ["'self'"],
         workerSrc: ["'self'"],
-        ...(production ? { upgradeInsecureRequests: [] } : {}),
+        ...(https ? { upgradeInsecureRequests: [] } : {}),
       },
     },
     referrerPolicy: { policy: 'strict-origin-when-cross-origin' },
-    strictTransportSecurity: production ? { maxAge: 15552000, includeSubDomains: true } : false,
+    strictTransportSecurity: https ? { maxAge: 15552000, includeSubDomains: true } : false,
     xFrameOptions: { action: 'deny' },
   });
+}
+
+/**
+ * helmet for the gateway's responses: a CSP for the Vite React SPA served from this origin (own scripts
+ * only, inline styles for React style attributes, images from self and data:, API and websocket to this
+ * origin), which also fits Swagger UI at /api/docs; nosniff, Referrer-Policy, frame-ancestors 'none'.
+ * HSTS and upgrade-insecure-requests only in production and only when served over https: the embedded mode
+ * runs on http://localhost, and on a page served over plain http (the local cluster opened by IP from
+ * another host) upgrade-insecure-requests would send every request to an https port that does not exist.
+ */
+export function securityHeaders(production: boolean): RequestHandler {
+  const plain = helmetFor(false);
+  if (!production) return plain;
+  const secure = helmetFor(true);
+  return (req, res, next) => (overPlainHttp(req) ? plain : secure)(req, res, next);
 }
 
 /**

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, errors as undiciErrors, request } from 'undici';
 import { z } from 'zod';
 import {
   AppError,
   createBatcher,
-  IDENTITY_HEADER,
+  createServiceClient,
   MESSAGE_BATCH_MAX,
-  REQUEST_ID_HEADER,
-  type MessageBatchEntry,
+  upstreamAnswerError,
+  upstreamTimeout,
   type AccessClaims,
+  type ForwardedCaller,
   type IdentitySigner,
+  type Logger,
   type Message,
+  type MessageBatchEntry,
 } from '@cohort/common';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
@@ -44,9 +46,11 @@ export interface ChatApiClientOptions {
   connections?: number;
   /** chat:send batching: batches out at once, entries per batch. */
   sendBatch?: { maxInFlight: number; maxItems: number };
+  /** Where failed calls are logged (warn) with their reason; none by default. */
+  logger?: Logger;
 }
 
-const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const UPSTREAM = 'chat-api';
 // chat-api's message shape (DESIGN.md §2), checked before it is handed to clients.
 const messageSchema = z.looseObject({
   id: z.string(),
@@ -58,6 +62,7 @@ const messageSchema = z.looseObject({
   createdAt: z.string(),
   editedAt: z.string().optional(),
   deletedAt: z.string().optional(),
+  version: z.number(),
 });
 const batchBodySchema = z.object({
   results: z.array(
@@ -71,94 +76,19 @@ const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
 const membershipsBodySchema = z.object({ chatIds: z.array(z.string()) });
 const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
 
-/** A chat-api answer turned into the `{code, message}` the socket ack carries. */
-function upstreamError(status: number, body: unknown): AppError {
-  const parsed = errorBodySchema.safeParse(body);
-  if (parsed.success) return new AppError(status, parsed.data.error.code, parsed.data.error.message);
-  if (status >= 500) return new AppError(502, 'unavailable', 'Chat service failed; try again');
-  return new AppError(
-    status,
-    status === 404 ? 'not_found' : 'bad_request',
-    `Chat service answered ${status}`,
-  );
-}
-
 export function createChatApiClient({
   baseUrl,
   signer,
   timeoutMs,
   connections = 64,
   sendBatch = { maxInFlight: 2, maxItems: MESSAGE_BATCH_MAX },
+  logger,
 }: ChatApiClientOptions): ChatApiClient {
-  const agent = new Agent({
-    connections,
-    keepAliveTimeout: 30_000,
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    connectTimeout: Math.min(timeoutMs, 3000),
+  const upstream = createServiceClient({ name: UPSTREAM, baseUrl, timeoutMs, connections, logger });
+  const onBehalfOf = async (who: AccessClaims, requestId: string): Promise<ForwardedCaller> => ({
+    assertion: await signer.sign(who),
+    requestId,
   });
-  const origin = baseUrl.replace(/\/+$/, '');
-
-  async function call(
-    who: AccessClaims,
-    method: 'GET' | 'POST',
-    path: string,
-    requestId: string,
-    payload?: unknown,
-  ): Promise<{ status: number; body: unknown }> {
-    const identity = await signer.sign(who);
-    return send(
-      method,
-      path,
-      requestId,
-      identity,
-      payload === undefined ? undefined : JSON.stringify(payload),
-    );
-  }
-
-  /** One request; `identity` is the forwarded identity header (none for a batch: its entries carry theirs). */
-  async function send(
-    method: 'GET' | 'POST',
-    path: string,
-    requestId: string,
-    identity: string | undefined,
-    json: string | undefined,
-  ): Promise<{ status: number; body: unknown }> {
-    const headers: Record<string, string> = { [REQUEST_ID_HEADER]: requestId, accept: 'application/json' };
-    if (identity !== undefined) headers[IDENTITY_HEADER] = identity;
-    if (json !== undefined) headers['content-type'] = 'application/json';
-    let res;
-    try {
-      res = await request(`${origin}${path}`, {
-        method,
-        headers,
-        body: json ?? null,
-        dispatcher: agent,
-      });
-    } catch (err) {
-      throw transportError(err);
-    }
-    if (res.statusCode === 204) {
-      await res.body.dump();
-      return { status: 204, body: undefined };
-    }
-    let body: unknown;
-    try {
-      body = await res.body.json();
-    } catch (err) {
-      if (res.statusCode >= 500) throw new AppError(502, 'unavailable', 'Chat service failed; try again');
-      throw transportError(err);
-    }
-    if (res.statusCode >= 400) throw upstreamError(res.statusCode, body);
-    return { status: res.statusCode, body };
-  }
-
-  function expect<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-    const parsed = schema.safeParse(body);
-    if (!parsed.success)
-      throw new AppError(502, 'unavailable', 'Chat service answered in an unexpected shape');
-    return parsed.data;
-  }
 
   const chatPath = (chatId: string) => `/api/chats/${encodeURIComponent(chatId)}`;
 
@@ -171,19 +101,19 @@ export function createChatApiClient({
     maxWeight: 60_000,
     weigh: (entry) => Buffer.byteLength(entry),
     run: async (entries) => {
-      const { body } = await send(
-        'POST',
-        '/internal/message-batches',
-        randomUUID(),
-        undefined,
-        `{"sends":[${entries.join(',')}]}`,
-      );
-      const { results } = expect(batchBodySchema, body);
+      // No identity on the batch itself: each entry carries its sender's, checked by chat-api one by one.
+      const { results } = await upstream.call({
+        method: 'POST',
+        path: '/internal/message-batches',
+        caller: { assertion: null, requestId: randomUUID() },
+        json: `{"sends":[${entries.join(',')}]}`,
+        answer: batchBodySchema,
+      });
       return results.map((result) => {
         if ('message' in result) {
           return { ok: true, value: { message: result.message, created: result.status === 201 } };
         }
-        return { ok: false, error: upstreamError(result.status, { error: result.error }) };
+        return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
       });
     },
   });
@@ -192,8 +122,14 @@ export function createChatApiClient({
     async memberships(who, requestId) {
       // Every handshake needs this answer: a transient failure (timeout, chat-api unreachable or 5xx during a
       // reconnect storm) is retried once, after a short random pause, before the handshake is refused.
-      const once = async () =>
-        expect(membershipsBodySchema, (await call(who, 'GET', '/internal/memberships', requestId)).body);
+      const caller = await onBehalfOf(who, requestId);
+      const once = () =>
+        upstream.call({
+          method: 'GET',
+          path: '/internal/memberships',
+          caller,
+          answer: membershipsBodySchema,
+        });
       try {
         return (await once()).chatIds;
       } catch (err) {
@@ -209,7 +145,7 @@ export function createChatApiClient({
       // client retries with the same clientMsgId, which finds the message if it was stored after all).
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(timeoutError()), timeoutMs);
+        timer = setTimeout(() => reject(upstreamTimeout(UPSTREAM)), timeoutMs);
       });
       try {
         return await Promise.race([sends.submit(JSON.stringify(entry)), deadline]);
@@ -218,35 +154,31 @@ export function createChatApiClient({
       }
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
-      const { body } = await call(
-        who,
-        'GET',
-        `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`,
-        requestId,
-      );
-      return expect(messagesBodySchema, body).messages;
+      const { messages } = await upstream.call({
+        method: 'GET',
+        path: `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`,
+        caller: await onBehalfOf(who, requestId),
+        answer: messagesBodySchema,
+      });
+      return messages;
     },
     async markRead(who, chatId, seq, requestId) {
-      await call(who, 'POST', `${chatPath(chatId)}/read`, requestId, { seq });
+      await upstream.call({
+        method: 'POST',
+        path: `${chatPath(chatId)}/read`,
+        caller: await onBehalfOf(who, requestId),
+        body: { seq },
+      });
     },
     async memberIds(who, chatId, requestId) {
-      const { body } = await call(who, 'GET', chatPath(chatId), requestId);
-      return expect(chatBodySchema, body).chat.members.map((m) => m.userId);
+      const { chat } = await upstream.call({
+        method: 'GET',
+        path: chatPath(chatId),
+        caller: await onBehalfOf(who, requestId),
+        answer: chatBodySchema,
+      });
+      return chat.members.map((m) => m.userId);
     },
-    async close() {
-      await agent.close();
-    },
+    close: () => upstream.close(),
   };
-}
-
-const timeoutError = () => new AppError(504, 'timeout', 'Chat service did not answer in time; try again');
-
-function transportError(err: unknown): AppError {
-  const timedOut =
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError ||
-    (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
-  if (timedOut) return timeoutError();
-  return new AppError(503, 'unavailable', 'Chat service unreachable; try again');
 }

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import type { BusChannels, ChatEvent, SessionEvent } from './bus-events';
+import { chatSchema, messageSchema, responseIdSchema } from './responses';
+import { assertSame, type Same } from './same-type';
+
+/**
+ * The bus (Redis pub/sub in the cluster, an in-process bus when embedded) as zod: chat-api publishes a
+ * `chat-events` message after each committed write, auth a `session-events` message on each revocation. The
+ * types in bus-events.ts are checked against these schemas below; docs/socket-events.md lists them.
+ */
+const chatId = responseIdSchema;
+const userIds = z.array(responseIdSchema);
+
+export const chatEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('chat:new'), chatId, message: messageSchema }),
+  z.strictObject({ type: z.literal('chat:updated'), chatId, message: messageSchema }),
+  z.strictObject({ type: z.literal('chat:deleted'), chatId, message: messageSchema }),
+  z.strictObject({
+    type: z.literal('chat:read'),
+    chatId,
+    userId: responseIdSchema,
+    seq: z.number().int().min(0),
+  }),
+  z.strictObject({ type: z.literal('chat:added'), chatId, userIds, chat: chatSchema }),
+  z.strictObject({ type: z.literal('chat:removed'), chatId, userIds }),
+]);
+
+export const sessionEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('session:revoked'),
+    sessionId: z.string().min(1),
+    userId: responseIdSchema,
+  }),
+]);
+
+export interface BusChannelSpec {
+  publisher: 'auth' | 'chat-api';
+  consumers: readonly string[];
+  summary: string;
+  message: z.ZodType;
+  /** What each `type` means, for the docs. */
+  types: Readonly<Record<string, string>>;
+}
+
+export const BUS_CHANNELS = {
+  'chat-events': {
+    publisher: 'chat-api',
+    consumers: ['realtime'],
+    summary: 'After each committed write; realtime delivers it to the chat’s room on every replica.',
+    message: chatEventSchema,
+    types: {
+      'chat:new': 'A message was stored (→ socket `chat:new`).',
+      'chat:updated': 'A message was edited (→ socket `chat:updated`).',
+      'chat:deleted': 'A message was deleted (→ socket `chat:deleted`).',
+      'chat:read': 'A member moved their read marker (→ socket `chat:read`).',
+      'chat:added': 'Users were added to a chat: their sockets join the room (→ socket `chat:added`).',
+      'chat:removed': 'Users left or were removed: their sockets leave the room (→ socket `chat:removed`).',
+    },
+  },
+  'session-events': {
+    publisher: 'auth',
+    consumers: ['realtime'],
+    summary: 'A session was revoked (logout, refresh-token reuse): its sockets are disconnected within 3 s.',
+    message: sessionEventSchema,
+    types: { 'session:revoked': 'The session and every access token issued for it are no longer valid.' },
+  },
+} as const satisfies Record<keyof BusChannels, BusChannelSpec>;
+
+// Compile-time drift checks against bus-events.ts.
+assertSame<Same<z.output<typeof chatEventSchema>, ChatEvent>>();
+assertSame<Same<z.output<typeof sessionEventSchema>, SessionEvent>>();

@@ -1,0 +1,143 @@
+import { z } from 'zod';
+import type {
+  BlockedUser,
+  Chat,
+  ChatMember,
+  ChatPage,
+  ChatSummary,
+  FullName,
+  Message,
+  PublicUser,
+} from './domain';
+import { assertSame, type Same } from './same-type';
+
+/**
+ * Response shapes of the public API (DESIGN.md §2) as zod: the route table (http-routes.ts), the socket and bus
+ * tables and the generated OpenAPI/AsyncAPI documents use them, and the conformance test parses live answers
+ * with them. Objects are strict so a field the contract does not name is caught. The interfaces in domain.ts
+ * stay what the services return; the assertions at the bottom make `tsc` fail if the two ever disagree.
+ */
+export const responseIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{24}$/)
+  .meta({ description: '24-character hex id', example: '665f1c2b9a1e4b3c2d1f0a9e' });
+const id = responseIdSchema;
+const isoDate = z.iso.datetime().meta({ example: '2025-01-31T12:00:00.000Z' });
+
+export const fullNameSchema = z
+  .strictObject({ firstName: z.string(), lastName: z.string() })
+  .meta({ id: 'FullName' });
+
+export const userSchema = z
+  .strictObject({
+    id,
+    email: z.string().meta({ format: 'email' }),
+    fullName: fullNameSchema,
+    createdAt: isoDate,
+  })
+  .meta({ id: 'User', description: 'A user as the API shows it (never a password hash)' });
+
+/** An entry of `GET /api/users/search` and `GET /api/users?ids=`: the email only where the caller may see it. */
+export const userCardSchema = z
+  .strictObject({
+    id,
+    fullName: fullNameSchema,
+    email: z
+      .string()
+      .meta({
+        format: 'email',
+        description: 'Only of users sharing a chat with the caller, an exact-email search, or the caller',
+      })
+      .optional(),
+  })
+  .meta({ id: 'UserCard' });
+
+export const chatMemberSchema = z
+  .strictObject({
+    userId: id,
+    role: z.enum(['owner', 'member']),
+    joinedAt: isoDate,
+    lastReadSeq: z.number().int().min(0),
+  })
+  .meta({ id: 'ChatMember' });
+
+export const messageSchema = z
+  .strictObject({
+    id,
+    chatId: id,
+    seq: z.number().int().min(1).meta({ description: 'Per-chat sequence number: starts at 1, no gaps' }),
+    senderId: id,
+    text: z.string().meta({ description: 'Empty once deleted' }),
+    clientMsgId: z.string(),
+    createdAt: isoDate,
+    editedAt: isoDate.optional(),
+    deletedAt: isoDate.optional(),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .meta({ description: '1 when stored, +1 on each edit and on the delete' }),
+  })
+  .meta({ id: 'Message' });
+
+export const chatSchema = z
+  .strictObject({
+    id,
+    type: z.enum(['group', 'direct']),
+    title: z.string(),
+    ownerId: id,
+    members: z.array(chatMemberSchema).optional(),
+    lastSeq: z.number().int().min(0),
+    createdAt: isoDate,
+    lastMessageAt: isoDate.nullable(),
+  })
+  .meta({ id: 'Chat' });
+
+export const chatSummarySchema = chatSchema
+  .extend({ lastMessage: messageSchema.nullable(), unread: z.number().int().min(0) })
+  .meta({ id: 'ChatSummary', description: 'An entry of GET /api/chats' });
+
+export const blockedUserSchema = z
+  .strictObject({ id, blockedAt: isoDate })
+  .meta({ id: 'BlockedUser', description: 'An entry of GET /api/users/blocked' });
+
+const nextCursor = z
+  .string()
+  .nullable()
+  .meta({ description: 'Pass as `cursor` for the next page; null on the last page' });
+
+export const userEnvelopeSchema = z.strictObject({ user: userSchema });
+export const userCardsEnvelopeSchema = z.strictObject({ users: z.array(userCardSchema) });
+export const chatEnvelopeSchema = z.strictObject({ chat: chatSchema });
+export const chatPageSchema = z
+  .strictObject({ chats: z.array(chatSummarySchema), nextCursor })
+  .meta({ id: 'ChatPage' });
+export const blockedPageSchema = z
+  .strictObject({ users: z.array(blockedUserSchema), nextCursor })
+  .meta({ id: 'BlockedPage' });
+export const messageEnvelopeSchema = z.strictObject({ message: messageSchema });
+export const messagesEnvelopeSchema = z.strictObject({ messages: z.array(messageSchema) });
+export const jwksSchema = z
+  .strictObject({
+    keys: z
+      .array(
+        z.looseObject({
+          kty: z.string(),
+          kid: z.string(),
+          alg: z.string().optional(),
+          use: z.string().optional(),
+        }),
+      )
+      .min(1),
+  })
+  .meta({ id: 'JWKS', description: 'RFC 7517 key set: the public keys that verify access tokens' });
+
+// Compile-time drift checks: each schema's output must be the domain type, both ways.
+assertSame<Same<z.infer<typeof fullNameSchema>, FullName>>();
+assertSame<Same<z.infer<typeof userSchema>, PublicUser>>();
+assertSame<Same<z.infer<typeof chatMemberSchema>, ChatMember>>();
+assertSame<Same<z.infer<typeof messageSchema>, Message>>();
+assertSame<Same<z.infer<typeof chatSchema>, Chat>>();
+assertSame<Same<z.infer<typeof chatSummarySchema>, ChatSummary>>();
+assertSame<Same<z.infer<typeof chatPageSchema>, ChatPage>>();
+assertSame<Same<z.infer<typeof blockedUserSchema>, BlockedUser>>();

@@ -1,0 +1,195 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { AppError } from '../errors';
+import { IDENTITY_HEADER } from '../auth/internal-identity';
+import { REQUEST_ID_HEADER } from '../http/request-context';
+import type { Logger } from '../logger';
+import {
+  isTransportTimeout,
+  UPSTREAM_UNAVAILABLE,
+  upstreamAnswerError,
+  upstreamTimeout,
+  upstreamUnavailable,
+} from './upstream-errors';
+
+/** On whose behalf a call between services is made (DESIGN.md §3, trusted identity forwarding). */
+export interface ForwardedCaller {
+  /**
+   * The identity assertion (`x-cohort-identity`) received or signed for the user, sent unchanged. `null` only
+   * for a call whose body carries one assertion per entry (realtime's message batches).
+   */
+  assertion: string | null;
+  /** The request this call serves (`x-request-id`), so both services' log lines of it join. */
+  requestId: string;
+}
+
+export interface ServiceRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path and query string, starting with `/`, already encoded. */
+  path: string;
+  caller: ForwardedCaller;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** A body already serialized as JSON (entries serialized once, then joined), instead of `body`. */
+  json?: string;
+}
+
+export interface ServiceClient {
+  /** Resolves with the 2xx answer checked against `answer`; rejects with an upstream error (upstream-errors.ts). */
+  call<S extends z.ZodType>(req: ServiceRequest & { answer: S }): Promise<z.output<S>>;
+  /** The same, for a call whose 2xx answer carries nothing the caller needs (its body is read and dropped). */
+  call(req: ServiceRequest): Promise<void>;
+  /** Closes the pooled connections; later calls fail `upstream_unavailable`. */
+  close(): Promise<void>;
+}
+
+export interface ServiceClientOptions {
+  /** The upstream's service name ("chat-api", "auth"): in error messages and log lines. */
+  name: string;
+  /** Its origin (`http://host:port`), a trailing slash allowed. */
+  baseUrl: string;
+  /**
+   * Deadline for the answer's headers, and for each pause while its body arrives (connecting gets at most 3 s
+   * of it). Enforced by the pool's own timers: no timer or AbortSignal per request, which left a timer and
+   * about 2 KiB of garbage per call at handshake rates (commit 63fa85a).
+   */
+  timeoutMs: number;
+  /** Keep-alive connections to the upstream. */
+  connections?: number;
+  /** Where failures other than the upstream's own refusals are logged (warn), with their reason. */
+  logger?: Logger;
+}
+
+/**
+ * Idle keep-alive of the pool: shorter than every service's server keep-alive (SERVER_KEEP_ALIVE_MS, 65 s),
+ * so this side always closes an idle connection first and never reuses one the server is closing.
+ */
+const KEEP_ALIVE_MS = 10_000;
+const MAX_CONNECT_MS = 3_000;
+
+/** The one client for calls between services: a keep-alive pool to one upstream origin. */
+export function createServiceClient({
+  name,
+  baseUrl,
+  timeoutMs,
+  connections = 32,
+  logger,
+}: ServiceClientOptions): ServiceClient {
+  const origin = baseUrl.replace(/\/+$/, '');
+  const agent = new Agent({
+    connections,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    connectTimeout: Math.min(timeoutMs, MAX_CONNECT_MS),
+  });
+
+  const failed = (req: ServiceRequest, error: AppError, reason: string, detail: object = {}): AppError => {
+    // The path without its query: queries can carry ids by the hundred.
+    const path = req.path.split('?')[0];
+    logger?.warn(
+      {
+        ...detail,
+        upstream: name,
+        method: req.method,
+        path,
+        requestId: req.caller.requestId,
+        code: error.code,
+      },
+      `${name} call failed: ${reason}`,
+    );
+    return error;
+  };
+  const transportFailure = (req: ServiceRequest, err: unknown, stage: string): AppError =>
+    isTransportTimeout(err)
+      ? failed(req, upstreamTimeout(name), `timed out ${stage}`, { err })
+      : failed(req, upstreamUnavailable(name), `unreachable ${stage}`, { err });
+
+  /** The parsed JSON body of an answer; `undefined` for an empty one. */
+  async function readJson(req: ServiceRequest, res: Dispatcher.ResponseData): Promise<unknown> {
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw transportFailure(req, err, 'while answering');
+    }
+    if (text === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw failed(req, upstreamUnavailable(name), 'answer is not JSON', { status: res.statusCode });
+    }
+  }
+
+  /** The error for a non-2xx answer; the upstream's own errors are the caller's to log, failures are logged here. */
+  async function answerError(req: ServiceRequest, res: Dispatcher.ResponseData): Promise<AppError> {
+    const { statusCode: status } = res;
+    // Only a well-formed `{error}` body is used: one that is not JSON, or fails to arrive, counts as none.
+    const text = await res.body.text().catch(() => '');
+    const body = parseJsonOrUndefined(text);
+    const retryAfter = res.headers['retry-after'];
+    const error = upstreamAnswerError(
+      name,
+      status,
+      body,
+      typeof retryAfter === 'string' ? retryAfter : undefined,
+    );
+    return error.code === UPSTREAM_UNAVAILABLE
+      ? failed(req, error, `answered ${status}`, { status, body })
+      : error;
+  }
+
+  function call<S extends z.ZodType>(req: ServiceRequest & { answer: S }): Promise<z.output<S>>;
+  function call(req: ServiceRequest): Promise<void>;
+  async function call(req: ServiceRequest & { answer?: z.ZodType }): Promise<unknown> {
+    const headers: Record<string, string> = {
+      [REQUEST_ID_HEADER]: req.caller.requestId,
+      accept: 'application/json',
+    };
+    if (req.caller.assertion !== null) headers[IDENTITY_HEADER] = req.caller.assertion;
+    const json = req.json ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
+    if (json !== undefined) headers['content-type'] = 'application/json';
+
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${origin}${req.path}`, {
+        method: req.method,
+        headers,
+        body: json ?? null,
+        dispatcher: agent,
+      });
+    } catch (err) {
+      throw transportFailure(req, err, 'before answering');
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) throw await answerError(req, res);
+    if (!req.answer) {
+      await res.body.dump().catch((err: unknown) => {
+        throw transportFailure(req, err, 'while answering');
+      });
+      return undefined;
+    }
+    const parsed = req.answer.safeParse(await readJson(req, res));
+    if (!parsed.success) {
+      throw failed(req, upstreamUnavailable(name), 'answer in an unexpected shape', {
+        status: res.statusCode,
+        issues: parsed.error.issues,
+      });
+    }
+    return parsed.data;
+  }
+
+  return {
+    call,
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,226 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { z } from 'zod';
+import { IDENTITY_HEADER } from '../src/auth/internal-identity';
+import { AppError } from '../src/errors';
+import { REQUEST_ID_HEADER } from '../src/http/request-context';
+import { createServiceClient, type ServiceClient } from '../src/service-client';
+
+// The client against a real HTTP server on a free port, scripted per test: what the upstream received and how
+// each way an upstream can fail reaches the caller.
+type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
+
+let server: Server;
+let baseUrl: string;
+let handle: Handler;
+const open: ServiceClient[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => handle(req, body, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((client) => client.close()));
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function client(timeoutMs = 2000, url = baseUrl): ServiceClient {
+  const c = createServiceClient({ name: 'users', baseUrl: url, timeoutMs });
+  open.push(c);
+  return c;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+};
+
+const caller = { assertion: 'signed.identity.assertion', requestId: 'req-42' };
+const usersSchema = z.object({ users: z.array(z.object({ id: z.string() })) });
+
+/** The AppError a rejected call ended in. */
+async function failure(call: Promise<unknown>): Promise<AppError> {
+  const err: unknown = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof AppError)) throw new Error(`expected an AppError, got ${String(err)}`);
+  return err;
+}
+
+describe('what the upstream receives', () => {
+  test('the caller’s identity assertion and request id, and a JSON body', async () => {
+    let seen:
+      { headers: IncomingMessage['headers']; method?: string; url?: string; body: string } | undefined;
+    handle = (req, body, res) => {
+      seen = { headers: req.headers, method: req.method, url: req.url, body };
+      res.writeHead(204).end();
+    };
+    await client().call({ method: 'POST', path: '/api/things?x=1', caller, body: { name: 'n' } });
+    expect(seen).toMatchObject({ method: 'POST', url: '/api/things?x=1', body: '{"name":"n"}' });
+    expect(seen?.headers[IDENTITY_HEADER]).toBe('signed.identity.assertion');
+    expect(seen?.headers[REQUEST_ID_HEADER]).toBe('req-42');
+    expect(seen?.headers['content-type']).toBe('application/json');
+  });
+
+  test('no identity header when the body carries the identities (a batch), the request id still', async () => {
+    let headers: IncomingMessage['headers'] = {};
+    let body = '';
+    handle = (req, received, res) => {
+      headers = req.headers;
+      body = received;
+      json(res, 200, { ok: true });
+    };
+    await client().call({
+      method: 'POST',
+      path: '/internal/batches',
+      caller: { assertion: null, requestId: 'batch-1' },
+      json: '{"sends":[1,2]}',
+      answer: z.object({ ok: z.literal(true) }),
+    });
+    expect(headers[IDENTITY_HEADER]).toBeUndefined();
+    expect(headers[REQUEST_ID_HEADER]).toBe('batch-1');
+    expect(body).toBe('{"sends":[1,2]}');
+  });
+
+  test('calls reuse kept-alive connections', async () => {
+    const ports = new Set<number>();
+    handle = (req, _body, res) => {
+      ports.add(req.socket.remotePort ?? 0);
+      json(res, 200, { users: [] });
+    };
+    const c = client();
+    for (let i = 0; i < 10; i += 1) await c.call({ method: 'GET', path: '/u', caller, answer: usersSchema });
+    // A call may leave before the previous connection is back in the pool: at most a second one opens.
+    expect(ports.size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('answers', () => {
+  test('a 2xx answer comes back parsed by its schema', async () => {
+    handle = (_req, _body, res) => json(res, 200, { users: [{ id: 'a', extra: 1 }] });
+    const answer = await client().call({ method: 'GET', path: '/u', caller, answer: usersSchema });
+    expect(answer).toEqual({ users: [{ id: 'a' }] });
+  });
+
+  test('a 2xx answer in another shape is upstream_unavailable', async () => {
+    handle = (_req, _body, res) => json(res, 200, { people: [] });
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable', headers: { 'Retry-After': '1' } });
+  });
+
+  test('a 2xx answer that is not JSON is upstream_unavailable', async () => {
+    handle = (_req, _body, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>');
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+  });
+
+  test('a 4xx refusal passes through with its status, code, message and Retry-After', async () => {
+    handle = (_req, _body, res) =>
+      json(res, 429, { error: { code: 'rate_limited', message: 'Slow down' } }, { 'retry-after': '7' });
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+      message: 'Slow down',
+      headers: { 'Retry-After': '7' },
+    });
+  });
+
+  test('a 404 without an error body is not_found', async () => {
+    handle = (_req, _body, res) => res.writeHead(404).end();
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller }));
+    expect(err).toMatchObject({ status: 404, code: 'not_found' });
+  });
+
+  test('a 5xx internal_error is upstream_unavailable: the upstream’s bug is not the caller’s', async () => {
+    handle = (_req, _body, res) =>
+      json(res, 500, { error: { code: 'internal_error', message: 'Internal server error', errorId: 'abc' } });
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable', headers: { 'Retry-After': '1' } });
+  });
+
+  test('a 5xx without an error body (a proxy, a server draining) is upstream_unavailable', async () => {
+    handle = (_req, _body, res) => res.writeHead(502, { 'content-type': 'text/plain' }).end('Bad Gateway');
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller }));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+  });
+
+  test('a deliberate 5xx with its own code passes through with its Retry-After', async () => {
+    handle = (_req, _body, res) =>
+      json(res, 503, { error: { code: 'sequence_contention', message: 'Too busy' } }, { 'retry-after': '1' });
+    const err = await failure(client().call({ method: 'GET', path: '/u', caller }));
+    expect(err).toMatchObject({ status: 503, code: 'sequence_contention', headers: { 'Retry-After': '1' } });
+  });
+});
+
+describe('transport failures', () => {
+  test('nothing listening at the port is upstream_unavailable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const err = await failure(
+      client(2000, `http://127.0.0.1:${port}`).call({
+        method: 'GET',
+        path: '/u',
+        caller,
+        answer: usersSchema,
+      }),
+    );
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable', headers: { 'Retry-After': '1' } });
+  });
+
+  test('an upstream that never answers is upstream_timeout, within the deadline', async () => {
+    handle = () => undefined;
+    const started = performance.now();
+    const err = await failure(client(300).call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    const elapsed = performance.now() - started;
+    expect(err).toMatchObject({ status: 504, code: 'upstream_timeout' });
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    // The agent's timers are coarse (undici checks them about every 500 ms): the bound allows for that.
+    expect(elapsed).toBeLessThan(1500);
+  });
+
+  test('an answer whose body stops arriving is upstream_timeout', async () => {
+    handle = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"users":[');
+    };
+    const err = await failure(client(300).call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({ status: 504, code: 'upstream_timeout' });
+  });
+
+  test('close() closes the pooled connections; later calls fail upstream_unavailable', async () => {
+    let socket: Socket | undefined;
+    handle = (req, _body, res) => {
+      socket = req.socket;
+      json(res, 200, { users: [] });
+    };
+    const c = createServiceClient({ name: 'users', baseUrl, timeoutMs: 2000 });
+    await c.call({ method: 'GET', path: '/u', caller, answer: usersSchema });
+    const kept = socket;
+    expect(kept?.destroyed).toBe(false);
+    await c.close();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the connection stayed open')), 2000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (kept?.destroyed) done();
+      else kept?.once('close', done);
+    });
+    const err = await failure(c.call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+  });
+});
