@@ -23,7 +23,7 @@ import { median, ms, percentile } from './support/stats';
  */
 const TRIES = bySize(200, 1000);
 const BCRYPT_COST = 8;
-/** Failed logins allowed per account and IP (DESIGN.md §3) before 429: stay under it. */
+/** Failed logins allowed per account and IP (docs/security.md) before 429: stay under it. */
 const WRONG_PER_ACCOUNT = 4;
 
 let mongo: ServiceProcess;

@@ -62,7 +62,7 @@ export const env = {
       .enum(['true', 'false', '1', '0'])
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
-  /** Interface to bind: loopback unless the service is the edge or runs in a private network (DESIGN.md §9). */
+  /** Interface to bind: loopback unless the service is the edge or runs in a private network (docs/security.md). */
   host: (fallback = '127.0.0.1') => z.string().trim().min(1).default(fallback),
   /** An optional variable where unset and empty mean the same (`REDIS_URL=` in a compose file means "none"). */
   optional: <S extends z.ZodType>(schema: S) => z.preprocess(blankAsUnset, schema.optional()),
@@ -102,7 +102,7 @@ export const env = {
       .transform((s) => s.replace(/\\n/g, '\n')),
 };
 
-/** Variables every service shares (DESIGN.md §5). */
+/** Variables every service shares (docs/configuration.md). */
 export const baseEnvSchema = z.object({
   NODE_ENV: env.nodeEnv(),
   LOG_LEVEL: env.logLevel(),

@@ -19,7 +19,7 @@ interface Person {
 }
 
 /**
- * User search with the real chat-api behind it (DESIGN.md §2): an email is shown only of someone who shares a
+ * User search with the real chat-api behind it (docs/http-api.md): an email is shown only of someone who shares a
  * chat with the searcher, or when the query is exactly their email.
  */
 describe('user search shows emails only to people who share a chat', () => {

@@ -32,9 +32,9 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
   REDIS_URL: env.redisUrl(),
   INTERNAL_JWKS: env.jwks(),
   AUTH_URL: env.serviceUrl(),
-  /** Per-user sends. DESIGN.md §2 promises at least 60 per 10 s. */
+  /** Per-user sends. docs/http-api.md promises at least 60 per 10 s. */
   SEND_RATE_LIMIT: rateLimit('messages', { points: 120, durationSeconds: 10 }),
-  // DESIGN.md §9's abuse limits; the defaults are far above what a person does by hand.
+  // docs/security.md's abuse limits; the defaults are far above what a person does by hand.
   /** Chats a user creates (groups, and direct chats that did not exist yet). */
   CHAT_CREATE_RATE_LIMIT: rateLimit('chats', { points: 30, durationSeconds: 600 }),
   /** Users a user adds to groups: each added member counts, also the `memberIds` of a new group. */

@@ -1,7 +1,7 @@
 import type { BlockedUser, Chat, ChatPage } from '@cohort/common';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
-// DESIGN.md §9: someone who blocked you cannot be added by you to a group, and cannot be sent a direct
+// docs/security.md: someone who blocked you cannot be added by you to a group, and cannot be sent a direct
 // message by you (opening the direct chat or sending into the one you share): 403 `blocked`.
 
 let h: Harness;

@@ -7,7 +7,7 @@ import { messageModel } from '../src/data/message.schema';
 import { backfillMembershipActivity } from '../src/data/repositories';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
-// DESIGN.md §2 (GET /api/chats paged) and §9 (no user's chat count slows anyone else down).
+// docs/http-api.md (GET /api/chats paged) and docs/security.md (no user's chat count slows anyone else down).
 
 let h: Harness;
 let db: Connection;

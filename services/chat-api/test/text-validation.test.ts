@@ -1,7 +1,7 @@
 import type { Message, MessageBatchEntry, MessageBatchResult } from '@cohort/common';
 import { ChatClient, newId, startHarness, type Harness } from './harness';
 
-// DESIGN.md §9: every string the API accepts is well-formed Unicode without NUL. A lone surrogate has no
+// docs/security.md: every string the API accepts is well-formed Unicode without NUL. A lone surrogate has no
 // UTF-8 form: accepted, the sender's ack would show it while the store and everyone else got U+FFFD.
 let h: Harness;
 beforeAll(async () => {

@@ -97,7 +97,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
 
   /** The upstream of a public API path; `/internal/*` and anything else is never routed. */
   const apiUpstream = (path: string): UpstreamProxy | undefined => {
-    // Blocking lives in chat-api (DESIGN.md §9); the rest of /api/users is auth's.
+    // Blocking lives in chat-api (docs/security.md); the rest of /api/users is auth's.
     if (/^\/api\/users\/(blocked|[^/]+\/block)\/?$/.test(path)) return chatApi;
     if (isUnder(path, '/api/auth') || isUnder(path, '/api/users')) return auth;
     if (isUnder(path, '/api/chats')) return chatApi;

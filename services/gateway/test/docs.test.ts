@@ -22,7 +22,7 @@ type Json = Record<string, unknown>;
 const REPO_ROOT = join(__dirname, '..', '..', '..');
 const PRETTIER = require.resolve('prettier/bin/prettier.cjs');
 
-/** Every row of DESIGN.md §2 and §9, as OpenAPI spells it: the table must hold at least these. */
+/** Every route of the product contract (HTTP API and the blocking routes), as OpenAPI spells it: the table must hold at least these. */
 const DESIGN_OPERATIONS = [
   'post /api/auth/register',
   'post /api/auth/login',

@@ -3,7 +3,7 @@ import { generateTestKeys, type TestKeys } from '@cohort/testkit';
 import { startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
 
 /**
- * What the gateway tells the services about the client's address (DESIGN.md §9): rate limits key on it, so a
+ * What the gateway tells the services about the client's address (docs/security.md): rate limits key on it, so a
  * client must not be able to choose it by sending X-Forwarded-For or X-Real-IP.
  */
 describe('gateway: the client address it forwards', () => {

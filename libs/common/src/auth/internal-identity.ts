@@ -5,7 +5,7 @@ import type { SigningKey } from './keys';
 import type { AccessClaims } from './access-token';
 
 /**
- * Trusted identity forwarding (DESIGN.md §3), the one mechanism the gateway and realtime use when they
+ * Trusted identity forwarding (docs/security.md), the one mechanism the gateway and realtime use when they
  * call an internal service on a user's behalf: a short-lived EdDSA assertion signed with the forwarder's
  * own key, carried in `x-cohort-identity`. Internal services trust only the public keys in their
  * `INTERNAL_JWKS`; a request without a valid assertion is a 401, whatever identity headers it carries.

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, importPKCS8, importSPKI, type JWK, type KeyLike } from 'jose';
 
-/** ES256 signs access tokens (DESIGN.md §3); EdDSA signs the short internal identity assertions. */
+/** ES256 signs access tokens (docs/security.md); EdDSA signs the short internal identity assertions. */
 export type SigningAlgorithm = 'ES256' | 'EdDSA';
 
 export interface SigningKey {

@@ -1,4 +1,4 @@
-/** Shapes the public API returns (DESIGN.md §2). Dates travel as ISO strings. */
+/** Shapes the public API returns (docs/http-api.md). Dates travel as ISO strings. */
 export interface FullName {
   firstName: string;
   lastName: string;
@@ -31,7 +31,7 @@ export interface Message {
   createdAt: string;
   editedAt?: string;
   deletedAt?: string;
-  /** 1 when stored, +1 on each edit and on the delete (DESIGN.md §9): a client keeps the highest it has seen. */
+  /** 1 when stored, +1 on each edit and on the delete (docs/security.md): a client keeps the highest it has seen. */
   version: number;
 }
 

@@ -30,7 +30,7 @@ import {
 } from './responses';
 
 /**
- * The public HTTP API (DESIGN.md §2, §9) as one table: every route the gateway serves, with its request schemas
+ * The public HTTP API (docs/http-api.md, docs/security.md) as one table: every route the gateway serves, with its request schemas
  * (the ones the services validate with), its success statuses and bodies, and the error statuses and codes it may
  * answer. The OpenAPI document, docs/http-api.md and the route-by-route conformance test are generated from it.
  */

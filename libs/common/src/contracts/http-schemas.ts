@@ -5,7 +5,7 @@ import { textString } from './text';
  * Request schemas of the public HTTP API. The services validate with these and the gateway
  * generates OpenAPI from them, so the documentation cannot drift from what is enforced.
  * Every string field is `textString()` (a `z.string()`): an operator object such as `{"$gt":""}` fails
- * validation, and so does a lone surrogate or NUL (DESIGN.md §9).
+ * validation, and so does a lone surrogate or NUL (docs/security.md).
  */
 
 /** 24-hex MongoDB ObjectId as a string. */

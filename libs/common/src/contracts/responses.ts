@@ -12,7 +12,7 @@ import type {
 import { assertSame, type Same } from './same-type';
 
 /**
- * Response shapes of the public API (DESIGN.md §2) as zod: the route table (http-routes.ts), the socket and bus
+ * Response shapes of the public API (docs/http-api.md) as zod: the route table (http-routes.ts), the socket and bus
  * tables and the generated OpenAPI/AsyncAPI documents use them, and the conformance test parses live answers
  * with them. Objects are strict so a field the contract does not name is caught. The interfaces in domain.ts
  * stay what the services return; the assertions at the bottom make `tsc` fail if the two ever disagree.

@@ -14,7 +14,7 @@ import { chatSchema, messageSchema, responseIdSchema } from './responses';
 import { assertSame, type Same } from './same-type';
 
 /**
- * The Socket.IO contract (DESIGN.md §4) as tables: each client → server event with the payload schema realtime
+ * The Socket.IO contract (docs/socket-events.md) as tables: each client → server event with the payload schema realtime
  * validates with and its ack, each server → client event with its payload. The AsyncAPI document and
  * docs/socket-events.md are generated from them; the types in socket-events.ts are checked against them below.
  */

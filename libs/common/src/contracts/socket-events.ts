@@ -3,7 +3,7 @@ import { clientMsgIdSchema, messageTextSchema, objectIdSchema } from './http-sch
 import { textString } from './text';
 import type { Chat, Message } from './domain';
 
-/** Socket.IO contract (DESIGN.md §4): payload schemas the realtime service validates with, and the typed events. */
+/** Socket.IO contract (docs/socket-events.md): payload schemas the realtime service validates with, and the typed events. */
 export const chatSendPayloadSchema = z.strictObject({
   chatId: objectIdSchema,
   text: messageTextSchema,

@@ -10,7 +10,7 @@ const ILL_FORMED = /[\p{Cs}\u0000]/u;
 
 export const ILL_FORMED_TEXT_MESSAGE = 'must be well-formed Unicode text without NUL characters';
 
-/** Whether `text` is well-formed Unicode (no lone surrogate) without NUL (DESIGN.md §9). */
+/** Whether `text` is well-formed Unicode (no lone surrogate) without NUL (docs/security.md). */
 export function isWellFormedText(text: string): boolean {
   return !ILL_FORMED.test(text);
 }

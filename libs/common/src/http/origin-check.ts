@@ -28,7 +28,7 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 }
 
 /**
- * CSRF defence for cookie-authenticated unsafe methods (DESIGN.md §3): a present Origin that is not
+ * CSRF defence for cookie-authenticated unsafe methods (docs/security.md): a present Origin that is not
  * allowed gets 403 `csrf`. Bearer-token requests are not cookie-driven and pass.
  */
 export function originCheck(allowedOrigins: readonly string[]): RequestHandler {

@@ -37,7 +37,7 @@ export function isLocalAddress(address: string): boolean {
  * Express `trust proxy` for a service behind exactly one forwarder (the edge): the peer is believed about the
  * client only when it is local, and nothing further down X-Forwarded-For is (hop 0 is the socket's peer). With
  * "trust every local address", a client on a local network could name any address it likes and dodge the
- * per-address limits (DESIGN.md §9).
+ * per-address limits (docs/security.md).
  */
 export function trustOneLocalHop(address: string, hop: number): boolean {
   return hop === 0 && isLocalAddress(address);

@@ -10,7 +10,7 @@ export const SERVER_KEEP_ALIVE_MS = 65_000;
 
 export interface ListenOptions {
   port: number;
-  /** Interface to bind; internal services default to loopback (DESIGN.md §9). */
+  /** Interface to bind; internal services default to loopback (docs/security.md). */
   host: string;
   /** Runs when draining starts: ends what `server.close()` does not wait well for (proxied websockets, say). */
   onDrainStart?: () => void;

@@ -12,7 +12,7 @@ import {
   upstreamUnavailable,
 } from './upstream-errors';
 
-/** On whose behalf a call between services is made (DESIGN.md §3, trusted identity forwarding). */
+/** On whose behalf a call between services is made (docs/security.md, trusted identity forwarding). */
 export interface ForwardedCaller {
   /**
    * The identity assertion (`x-cohort-identity`) received or signed for the user, sent unchanged. `null` only

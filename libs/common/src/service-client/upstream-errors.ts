@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../errors';
 
 /**
- * The one set of errors a call to another service ends in, whoever makes it (DESIGN.md §2 error shape):
+ * The one set of errors a call to another service ends in, whoever makes it (docs/http-api.md error shape):
  * - the upstream cannot be reached, fails (a 5xx `internal_error` or no error body) or answers in a shape we
  *   cannot use: 503 `upstream_unavailable` with `Retry-After: 1` (the caller may retry shortly);
  * - it does not answer within the deadline: 504 `upstream_timeout`;

@@ -1,7 +1,7 @@
 import type { ForwardedCaller, FullName } from '@cohort/common';
 import type { AuthContext } from './deps';
 
-/** A user as someone else sees them: the email only where the viewer may know it (DESIGN.md §2). */
+/** A user as someone else sees them: the email only where the viewer may know it (docs/http-api.md). */
 export interface UserCard {
   id: string;
   fullName: FullName;

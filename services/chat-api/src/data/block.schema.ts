@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 
-/** "blockerId blocked blockedId" (DESIGN.md §9): the blocked user can no longer add the blocker or message them directly. */
+/** "blockerId blocked blockedId" (docs/security.md): the blocked user can no longer add the blocker or message them directly. */
 export interface BlockRecord {
   _id: Types.ObjectId;
   blockerId: string;

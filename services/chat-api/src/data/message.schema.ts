@@ -11,7 +11,7 @@ export interface MessageRecord {
   editedAt: Date | null;
   deletedAt: Date | null;
   /**
-   * 1 at insert, +1 with each edit and the delete, in the same findOneAndUpdate as the change (DESIGN.md §9).
+   * 1 at insert, +1 with each edit and the delete, in the same findOneAndUpdate as the change (docs/security.md).
    * Absent on messages stored before versions existed: they read as 1.
    */
   version?: number;

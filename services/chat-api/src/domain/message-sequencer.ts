@@ -2,7 +2,7 @@ import { AppError, type Message } from '@cohort/common';
 import type { MessageRepository } from '../data/message.repository';
 
 /**
- * Assigns each message its chat's next seq: strictly increasing from 1, no gap, no duplicate (DESIGN.md §2).
+ * Assigns each message its chat's next seq: strictly increasing from 1, no gap, no duplicate (docs/http-api.md).
  *
  * Why not `$inc` a counter on the chat and then insert: the increment and the insert are two writes, and
  * everything that fails between them burns a seq for good: the insert losing a clientMsgId race (a

@@ -4,7 +4,7 @@ import type { ChatEvent, EventBus, Logger } from '@cohort/common';
 /**
  * Publishes chat events on the bus channel `chat-events` after their write is committed. Fire-and-forget by
  * design: a publish failure is logged and counted, never turned into a failed request, because the write is
- * already stored and clients recover it with `chat:sync` / `?after=` (DESIGN.md §4). Calls leave in call
+ * already stored and clients recover it with `chat:sync` / `?after=` (docs/socket-events.md). Calls leave in call
  * order (one Redis connection, or setImmediate order in memory), which the sequencer relies on to publish
  * a chat's messages in seq order.
  */

@@ -8,7 +8,7 @@ import {
 import { AppError, type Logger } from '@cohort/common';
 import type { SendRateLimit } from '../config';
 
-/** The per-user send limit (DESIGN.md §2: at least 60 messages per 10 s, bursts included). */
+/** The per-user send limit (docs/http-api.md: at least 60 messages per 10 s, bursts included). */
 export interface SendLimiter {
   /** Takes one send from `userId`'s budget or throws 429 `rate_limited` with Retry-After. */
   consume(userId: string): Promise<void>;

@@ -7,7 +7,7 @@ import { listBlocked } from '../use-cases/list-blocked';
 import { callerOf } from './caller';
 
 /**
- * /api/users/blocked and /api/users/:userId/block (DESIGN.md §9). The gateway routes these three to chat-api and
+ * /api/users/blocked and /api/users/:userId/block (docs/security.md). The gateway routes these three to chat-api and
  * the rest of /api/users to auth. Mounted behind `requireIdentity`.
  */
 export function blocksRouter(deps: UseCaseDeps): Router {

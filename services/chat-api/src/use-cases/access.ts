@@ -1,7 +1,7 @@
 import { AppError, type Chat, type ChatMember } from '@cohort/common';
 import type { Repositories } from './deps';
 
-/** Non-members learn nothing about a chat, not even that it exists (DESIGN.md §2): always this 404. */
+/** Non-members learn nothing about a chat, not even that it exists (docs/http-api.md): always this 404. */
 export const chatNotFound = () => AppError.notFound('Chat not found', 'chat_not_found');
 
 /** The caller's membership, or the same 404 a missing chat gives. */
@@ -31,7 +31,7 @@ export async function chatWithMembers(repos: Repositories, chatId: string): Prom
   return { ...chat, members };
 }
 
-/** DESIGN.md §9: someone who blocked the caller cannot be added by them or messaged directly by them. */
+/** docs/security.md: someone who blocked the caller cannot be added by them or messaged directly by them. */
 export const blockedByUser = () =>
   AppError.forbidden('This user does not accept chats or messages from you', 'blocked');
 

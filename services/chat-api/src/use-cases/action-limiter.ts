@@ -9,7 +9,7 @@ import { AppError, type Logger } from '@cohort/common';
 import type { RateLimit } from '../config';
 
 /**
- * A per-user budget for one kind of action (DESIGN.md §9: chat creation, member additions, message edits),
+ * A per-user budget for one kind of action (docs/security.md: chat creation, member additions, message edits),
  * shared by replicas through Redis. The same shape as the send limit (limits/send-limiter.ts).
  */
 export interface ActionLimiter {

@@ -4,7 +4,7 @@ import type { Caller } from '../domain/caller';
 import type { UseCaseDeps } from './deps';
 
 /**
- * PUT /api/users/:userId/block (DESIGN.md §9): from now on `userId` cannot add the caller to a group, open a
+ * PUT /api/users/:userId/block (docs/security.md): from now on `userId` cannot add the caller to a group, open a
  * direct chat with them or send into the one they share. Blocking again changes nothing. Chats they already
  * share stay (the caller can leave them).
  */

@@ -9,7 +9,7 @@ import type { ActionLimiter } from './action-limiter';
 
 export type { Repositories };
 
-/** DESIGN.md §9's per-user abuse limits. */
+/** docs/security.md's per-user abuse limits. */
 export interface ActionLimits {
   chatCreation: ActionLimiter;
   /** One point per user added to a group (also the members a group is created with). */

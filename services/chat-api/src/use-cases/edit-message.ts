@@ -23,7 +23,7 @@ export async function requireOwnMessage(
 
 /**
  * PATCH /api/chats/:chatId/messages/:messageId: the sender replaces the text; seq and position stay, the
- * version goes up by one in the same write (concurrent edits get distinct versions, DESIGN.md §9).
+ * version goes up by one in the same write (concurrent edits get distinct versions, docs/security.md).
  */
 export async function editMessage(
   deps: UseCaseDeps,

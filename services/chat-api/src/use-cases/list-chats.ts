@@ -5,7 +5,7 @@ import { decodeActivityCursor, encodeActivityCursor } from './page-cursor';
 
 /**
  * GET /api/chats: one page of the caller's chats, newest activity first, each with its last message and unread
- * count. Every query is bounded by the page size, never by how many chats the caller is in (DESIGN.md §9): the
+ * count. Every query is bounded by the page size, never by how many chats the caller is in (docs/security.md): the
  * page comes from the caller's membership rows in activity order (membership.repository.ts pageByActivity),
  * then only that page's chats and last messages are read, by id.
  *

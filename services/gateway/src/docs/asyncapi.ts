@@ -37,7 +37,7 @@ const messageKey = (direction: 'client' | 'server', event: string) =>
   `${direction}.${event.replace(/:/g, '.')}`;
 
 /**
- * AsyncAPI 2.6 document of the Socket.IO contract (DESIGN.md §4), generated from the event tables in libs/common
+ * AsyncAPI 2.6 document of the Socket.IO contract (docs/socket-events.md), generated from the event tables in libs/common
  * (`contracts/socket-contract.ts`): the payload schemas realtime validates with and the acks it answers. In AsyncAPI 2.x `publish` is what clients send to the server and `subscribe` what
  * they receive. Acks are described with the `x-ack` extension (Socket.IO acknowledgements).
  */

@@ -53,8 +53,7 @@ export function clientAddressOf(req: IncomingMessage, trustProxy: boolean): stri
 /**
  * Prepares the headers of a request about to be proxied: hop-by-hop headers dropped (except the upgrade
  * handshake's), X-Forwarded-For and X-Real-IP overwritten with the client's address (never extended: what a
- * client wrote there would otherwise become the address the services' per-address limits key on, DESIGN.md
- * §9), and X-Forwarded-Proto/Host kept when the edge set them, else taken from this connection. Proto stays
+ * client wrote there would otherwise become the address the services' per-address limits key on, docs/security.md), and X-Forwarded-Proto/Host kept when the edge set them, else taken from this connection. Proto stays
  * `http`/`https` for websockets too, so the upstream's own-origin check compares like with like.
  */
 export function prepareForwardedHeaders(req: IncomingMessage, trustProxy: boolean, upgrade = false): void {
