@@ -9,7 +9,7 @@
 import { Pool } from 'undici';
 import { IDENTITY_HEADER } from '@cohort/common';
 import { generateTestKeys, spawnService, startTestMongo } from '@cohort/testkit';
-import { gatewaySigner, newId, signFor } from '../test/harness';
+import { gatewaySigner, newId, signFor } from '../test/support';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import type { ChatPage, Message } from '@cohort/common';
-import { ChatClient, startHarness, type Harness } from './harness';
+import { ChatClient, startHarness, type Harness } from './support';
 
 // docs/security.md: per-user limits on chat creation, member additions and edits; 429 `rate_limited` with
 // Retry-After, and a refused request changes nothing. Small limits here; the defaults are in config.ts.

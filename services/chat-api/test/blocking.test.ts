@@ -1,5 +1,5 @@
 import type { BlockedUser, Chat, ChatPage } from '@cohort/common';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/security.md: someone who blocked you cannot be added by you to a group, and cannot be sent a direct
 // message by you (opening the direct chat or sending into the one you share): 403 `blocked`.

@@ -5,7 +5,7 @@ import { chatModel } from '../src/data/chat.schema';
 import { membershipModel } from '../src/data/membership.schema';
 import { messageModel } from '../src/data/message.schema';
 import { backfillMembershipActivity } from '../src/data/repositories';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/http-api.md (GET /api/chats paged) and docs/security.md (no user's chat count slows anyone else down).
 

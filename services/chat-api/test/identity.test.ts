@@ -1,5 +1,5 @@
 import { createIdentitySigner, generatePemKeyPair, IDENTITY_HEADER, importSigningKey } from '@cohort/common';
-import { newId, signFor, startHarness, type Harness } from './harness';
+import { newId, signFor, startHarness, type Harness } from './support';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { IDENTITY_HEADER, type Chat, type ChatSummary, type Message } from '@cohort/common';
 import { waitFor } from '@cohort/testkit';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // These tests look users up in the real auth service (spawned as a process by the harness).
 let h: Harness;

@@ -1,5 +1,5 @@
 import type { Message, MessageBatchEntry, MessageBatchResult } from '@cohort/common';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // POST /internal/message-batches: realtime's chat:send, many sockets' sends in one request.
 let h: Harness;

@@ -1,7 +1,7 @@
 import mongoose, { Types } from 'mongoose';
 import type { ChatEvent, Message } from '@cohort/common';
 import { messageModel } from '../src/data/message.schema';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/security.md: every message carries `version` (1 when stored, +1 per edit and on the delete, in the same
 // write), and so does every event, so a client keeping the highest version ends on the stored text.

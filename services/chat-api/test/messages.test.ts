@@ -1,5 +1,5 @@
 import { IDENTITY_HEADER, type Message } from '@cohort/common';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 let h: Harness;
 beforeAll(async () => {

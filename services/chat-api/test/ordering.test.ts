@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { IDENTITY_HEADER, type Chat, type Message } from '@cohort/common';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 let h: Harness;
 beforeAll(async () => {

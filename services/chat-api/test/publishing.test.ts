@@ -8,7 +8,7 @@ import {
 } from '@cohort/common';
 import { generateTestKeys, startTestMongo, testLogger, waitFor, type TestMongo } from '@cohort/testkit';
 import { loadChatApiConfig, startChatApi } from '../src';
-import { ChatClient, newId, signFor, gatewaySigner, startHarness, type Harness } from './harness';
+import { ChatClient, newId, signFor, gatewaySigner, startHarness, type Harness } from './support';
 
 const messageOf = (res: { body: unknown }) => (res.body as { message: Message }).message;
 

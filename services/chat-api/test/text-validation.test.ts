@@ -1,5 +1,5 @@
 import type { Message, MessageBatchEntry, MessageBatchResult } from '@cohort/common';
-import { ChatClient, newId, startHarness, type Harness } from './harness';
+import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/security.md: every string the API accepts is well-formed Unicode without NUL. A lone surrogate has no
 // UTF-8 form: accepted, the sender's ack would show it while the store and everyone else got U+FFFD.

@@ -15,7 +15,7 @@ import {
   unsignedToken,
   type Probe,
   type TestGateway,
-} from './helpers';
+} from './support';
 
 const USER = '665f1c2b9a1e4b3c2d1f0a9e';
 

@@ -25,7 +25,7 @@ import {
   type TestMongo,
 } from '@cohort/testkit';
 import { accessFor, type RouteAccess } from '../src';
-import { accessToken } from './helpers';
+import { accessToken } from './support';
 
 /**
  * Route by route, the live stack answers what the contract table (libs/common contracts/http-routes.ts, from

@@ -15,7 +15,7 @@ import {
 import { generateTestKeys } from '@cohort/testkit';
 import { CONTRACT_OPERATIONS } from '../src';
 import { bothCases } from '../src/docs/regex-flags';
-import { startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
+import { startProbe, startTestGateway, type Probe, type TestGateway } from './support';
 
 type Json = Record<string, unknown>;
 

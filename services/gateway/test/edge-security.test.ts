@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { generateTestKeys, type TestKeys } from '@cohort/testkit';
-import { accessToken, startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
+import { accessToken, startProbe, startTestGateway, type Probe, type TestGateway } from './support';
 
 const ALLOWED = 'https://app.example.com';
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { generateTestKeys, type TestKeys } from '@cohort/testkit';
-import { startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
+import { startProbe, startTestGateway, type Probe, type TestGateway } from './support';
 
 /**
  * What the gateway tells the services about the client's address (docs/security.md): rate limits key on it, so a

@@ -9,7 +9,7 @@ import {
   startTestGateway,
   type Probe,
   type TestGateway,
-} from './helpers';
+} from './support';
 
 /** Verification against auth's JWKS endpoint (the default, JWKS_URL), with a key rotation. */
 describe('gateway: keys from auth’s JWKS', () => {

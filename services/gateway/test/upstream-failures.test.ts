@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import request from 'supertest';
 import { freePort, generateTestKeys, type TestKeys } from '@cohort/testkit';
-import { accessToken, startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
+import { accessToken, startProbe, startTestGateway, type Probe, type TestGateway } from './support';
 
 /** Sends a chunked body (no Content-Length) and resolves with the status and body the gateway answered. */
 function sendChunked(

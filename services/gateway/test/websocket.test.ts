@@ -4,7 +4,7 @@ import { Server } from 'socket.io';
 import { io as connect, type Socket } from 'socket.io-client';
 import { IDENTITY_HEADER } from '@cohort/common';
 import { generateTestKeys } from '@cohort/testkit';
-import { startProbe, startTestGateway, type Probe, type TestGateway } from './helpers';
+import { startProbe, startTestGateway, type Probe, type TestGateway } from './support';
 
 /**
  * Websocket upgrades through the gateway in embedded mode. The upstream here is a bare Socket.IO server
