@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster } from '../scripts/cluster/cluster';
+import { startCluster } from '@cohort/testkit';
 
 const HERE = __dirname;
 const ARTILLERY = join(HERE, 'node_modules', '.bin', 'artillery');

@@ -10,7 +10,7 @@ import {
   type ServiceProcess,
   type TestUser,
 } from '@cohort/testkit';
-import { startCluster, startNginx } from '../../scripts/cluster/cluster';
+import { startCluster, startNginx } from '@cohort/testkit';
 import { commandLine, processTree } from './proc';
 
 /** A Socket.IO server process the benches talk to directly (RSS, CPU, held sockets). */
@@ -136,6 +136,9 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       BCRYPT_COST: '4',
       LOGIN_IP_LIMIT: '1000000',
       SEND_RATE_LIMIT: '1000000/10s',
+      CHAT_CREATE_RATE_LIMIT: '1000000/10s',
+      MEMBER_ADD_RATE_LIMIT: '1000000/10s',
+      MESSAGE_EDIT_RATE_LIMIT: '1000000/10s',
       RATE_LIMIT_BURST: '1000000',
       RATE_LIMIT_PER_SECOND: '1000000',
       LOG_LEVEL: 'warn',

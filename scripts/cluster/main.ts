@@ -1,7 +1,7 @@
 // `npm run cluster`: the docker-compose topology as local processes (real nginx and redis-server from
 // Debian packages). Ctrl-C stops everything.
 import { resolve } from 'node:path';
-import { startCluster } from './cluster';
+import { startCluster } from '@cohort/testkit';
 
 async function main(): Promise<void> {
   const cluster = await startCluster({

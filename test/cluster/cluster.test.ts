@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { Message } from '@cohort/common';
 import {
@@ -7,12 +10,13 @@ import {
   connectSocket,
   registerUser,
   socketSend,
+  startCluster,
   syncAll,
   waitFor,
   type ChatSocket,
+  type Cluster,
   type TestUser,
 } from '@cohort/testkit';
-import { startCluster, type Cluster } from '../../scripts/cluster/cluster';
 
 /**
  * Issue 9: the local cluster (real nginx, real redis-server, 3 realtime replicas, 2 gateways) proven with
@@ -25,7 +29,12 @@ beforeAll(async () => {
   cluster = await startCluster({
     realtimeReplicas: 3,
     gateways: 2,
-    env: { BCRYPT_COST: '4', LOGIN_IP_LIMIT: '100000', SEND_RATE_LIMIT: '100000/10s' },
+    env: {
+      BCRYPT_COST: '4',
+      LOGIN_IP_LIMIT: '100000',
+      SEND_RATE_LIMIT: '100000/10s',
+      CHAT_CREATE_RATE_LIMIT: '100000/10s',
+    },
   });
 }, 90_000);
 
@@ -82,6 +91,120 @@ async function rawSession(token: string, cid: string): Promise<string[]> {
   );
   return replicas;
 }
+
+/** One request from a chosen loopback source address (127.0.0.2 is another client as far as nginx can tell). */
+function requestFrom(
+  localAddress: string,
+  path: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${cluster.url}${path}`,
+      { method: init.method ?? 'GET', headers: init.headers ?? {}, localAddress },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      },
+    );
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+describe('the edge (issue 15, issue 20)', () => {
+  it.each([
+    ['the web client', '/'],
+    ['a client-side route', '/chats/665f1c2b9a1e4b3c2d1f0a9e'],
+    ['nginx itself', '/healthz'],
+    ['the gateway', '/api/auth/jwks.json'],
+    ['a gateway refusal', '/api/chats'],
+    ['a realtime replica', '/socket.io/?EIO=4&transport=polling'],
+  ])('sends X-Content-Type-Options exactly once on %s (%s)', async (_what, path) => {
+    const res = await requestFrom('127.0.0.1', path);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('serves the web client with the gateway’s CSP, framing and referrer protection', async () => {
+    const res = await fetch(`${cluster.url}/`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+    expect(csp).toContain(
+      `connect-src 'self' ws://127.0.0.1:${cluster.port} wss://127.0.0.1:${cluster.port}`,
+    );
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("object-src 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+  });
+
+  it('does not echo a malformed Host into the web client’s CSP', async () => {
+    const res = await requestFrom('127.0.0.1', '/', { headers: { host: 'evil.example;script-src' } });
+    const connectSrc = /connect-src([^;]*)/.exec(String(res.headers['content-security-policy']))?.[1];
+    expect(connectSrc?.trim()).toBe("'self'");
+  });
+
+  it.each(['/', '/api/auth/jwks.json'])(
+    'asks for no https upgrade and no HSTS over plain http (%s)',
+    async (path) => {
+      const res = await requestFrom('127.0.0.1', path);
+      expect(String(res.headers['content-security-policy'])).not.toContain('upgrade-insecure-requests');
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+    },
+  );
+
+  it('limits failed logins per real client address, whatever X-Forwarded-For the client sends', async () => {
+    const victim = await registerUser(cluster.url, 'xff');
+    const attempt = (from: string, forged: string) =>
+      requestFrom(from, '/api/auth/login', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-forwarded-for': forged,
+          'x-real-ip': forged,
+        },
+        body: JSON.stringify({ email: victim.user.email, password: 'wrong password' }),
+      });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 6; i += 1) statuses.push((await attempt('127.0.0.1', `203.0.113.${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    // Another real address still has its own attempts: the limit is per address, not global.
+    expect((await attempt('127.0.0.2', '203.0.113.1')).status).toBe(401);
+  });
+
+  it('Redis refuses a client without the password, so no one can publish a forged chat event', async () => {
+    const anonymous = new Redis({
+      host: '127.0.0.1',
+      port: cluster.redis.port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    try {
+      const forged = JSON.stringify({ type: 'chat:new', chatId: 'x', message: {} });
+      await expect(anonymous.publish('chat-events', forged)).rejects.toThrow(/NOAUTH/);
+    } finally {
+      anonymous.disconnect();
+    }
+  });
+
+  it('no service but nginx listens beyond loopback', () => {
+    // The kernel's table of listening TCP sockets: the address each service actually bound.
+    const listening = new Map<number, string>();
+    for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (state !== '0A' || !local) continue;
+      const [addressHex, portHex] = local.split(':');
+      listening.set(parseInt(portHex ?? '', 16), addressHex ?? '');
+    }
+    const services = [cluster.auth, cluster.chatApi, ...cluster.realtime, ...cluster.gateways];
+    for (const service of services) expect(listening.get(service.port)).toBe('0100007F'); // 127.0.0.1
+    expect(cluster.redis.port).toBeGreaterThan(0);
+    expect(listening.get(cluster.redis.port)).toBe('0100007F');
+  });
+});
 
 test('polling-then-upgrade handshakes stick to one replica, and clients spread over all replicas', async () => {
   const user = await registerUser(cluster.url, 'sticky');

@@ -2,13 +2,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '@cohort/testkit';
 import {
   NGINX_DIR,
+  REPO_ROOT,
   renderCohortConf,
   renderDockerConf,
   renderStandaloneNginxConf,
-} from '../../scripts/cluster/nginx-config';
+} from '@cohort/testkit';
 
 const SERVICES = ['auth', 'chat-api', 'gateway', 'realtime'];
 

@@ -5,3 +5,5 @@ export * from './keys';
 export * from './logger';
 export * from './service-process';
 export * from './public-api';
+export * from './cluster/cluster';
+export * from './cluster/nginx-config';

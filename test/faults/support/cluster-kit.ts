@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { spawnService, type ServiceProcess } from '@cohort/testkit';
-import { startCluster, type Cluster, type ClusterOptions } from '../../../scripts/cluster/cluster';
+import { startCluster, type Cluster, type ClusterOptions } from '@cohort/testkit';
 
 /** Limits raised so the fault cases measure faults, not the abuse limits (which have their own tests). */
 export const RAISED_LIMITS: Record<string, string> = {
   BCRYPT_COST: '4',
   LOGIN_IP_LIMIT: '100000',
   SEND_RATE_LIMIT: '100000/10s',
+  CHAT_CREATE_RATE_LIMIT: '100000/10s',
+  MEMBER_ADD_RATE_LIMIT: '100000/10s',
+  MESSAGE_EDIT_RATE_LIMIT: '100000/10s',
   RATE_LIMIT_BURST: '100000',
   RATE_LIMIT_PER_SECOND: '100000',
 };

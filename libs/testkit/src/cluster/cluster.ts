@@ -1,20 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  REPO_ROOT,
-  freePort,
-  generateTestKeys,
-  spawnNodeProcess,
-  spawnService,
-  startRedisServer,
-  waitFor,
-  withDatabase,
-  type RedisServer,
-  type ServiceProcess,
-  type TestKeys,
-} from '@cohort/testkit';
+import { generateTestKeys, type TestKeys } from '../keys';
+import { withDatabase } from '../mongo';
+import { freePort, waitFor } from '../ports';
+import { startRedisServer, type RedisServer } from '../redis-server';
+import { REPO_ROOT, spawnNodeProcess, spawnService, type ServiceProcess } from '../service-process';
 import { renderCohortConf, renderStandaloneNginxConf } from './nginx-config';
 
 export interface ClusterOptions {
@@ -70,7 +63,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   try {
     const keys = await generateTestKeys();
-    const redis = await startRedisServer();
+    // As in docker-compose.yml: Redis requires a password, so no other local user can publish forged events.
+    const redis = await startRedisServer({ password: randomBytes(18).toString('base64url') });
     started.push({ stop: () => redis.close() });
 
     let mongoUrl: string;
@@ -98,6 +92,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...options.env,
     };
     const internalJwks = JSON.stringify(keys.internalJwks);
+    // auth asks chat-api whose emails a searcher may see, and chat-api asks auth whether users exist: chat-api's
+    // port is chosen first so auth, which starts first, can be told it.
+    const chatApiPort = await freePort();
 
     const auth = await spawnService({
       service: 'auth',
@@ -106,12 +103,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         MONGO_URL: mongoUrl,
         JWT_PRIVATE_KEY: keys.access.privateKeyPem,
         INTERNAL_JWKS: internalJwks,
+        CHAT_API_URL: `http://127.0.0.1:${chatApiPort}`,
       },
     });
     started.push(auth);
     const chatApi = await spawnService({
       service: 'chat-api',
-      env: { ...common, MONGO_URL: mongoUrl, INTERNAL_JWKS: internalJwks, AUTH_URL: auth.url },
+      env: {
+        ...common,
+        MONGO_URL: mongoUrl,
+        INTERNAL_JWKS: internalJwks,
+        AUTH_URL: auth.url,
+        PORT: String(chatApiPort),
+      },
     });
     started.push(chatApi);
 
@@ -138,6 +142,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           label: `gateway-${i + 1}`,
           env: {
             ...common,
+            // nginx is in front and the only listener beyond loopback: the gateways bind loopback and take the
+            // client's address from nginx, as in docker-compose.yml.
+            HOST: '127.0.0.1',
+            TRUST_PROXY: 'true',
             AUTH_URL: auth.url,
             CHAT_API_URL: chatApi.url,
             JWKS_URL: `${auth.url}/api/auth/jwks.json`,

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REPO_ROOT } from '../service-process';
 
-export const NGINX_DIR = join(__dirname, '..', '..', 'nginx');
+export const NGINX_DIR = join(REPO_ROOT, 'nginx');
 
 export interface NginxRenderOptions {
   listen: string;
