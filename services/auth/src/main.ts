@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
   createIdentityVerifier,
@@ -14,10 +13,10 @@ import { loadAuthConfig, type AuthConfig } from './config';
 import { createAuthApp } from './app';
 import { createUserRepository } from './data/user.repository';
 import { createSessionRepository } from './data/session.repository';
-import { createPasswordHasher, type PasswordHasher } from './passwords/password-hasher';
+import type { PasswordHasher } from './passwords/password-hasher';
+import { openPasswordChecks } from './passwords/password-checks';
 import { createAccessTokenIssuer } from './tokens/access-token-issuer';
 import { createLoginLimiter } from './limits/login-limiter';
-import { createFairQueue } from './passwords/fair-queue';
 import { createChatApiClient } from './clients/chat-api.client';
 import type { AuthContext } from './use-cases/deps';
 
@@ -52,16 +51,6 @@ export function startAuth({
     // The unique email index must exist before the first registration, or two could share an email.
     await Promise.all([users.ensureIndexes(), sessions.ensureIndexes()]);
 
-    const passwords =
-      givenPasswords ??
-      createPasswordHasher({ cost: config.BCRYPT_COST, threads: config.PASSWORD_HASH_THREADS });
-    if (!givenPasswords) runtime.onClose('password-workers', () => passwords.close());
-    const dummyHash = passwords.hash(randomBytes(24).toString('base64url'));
-    dummyHash.catch((err: unknown) =>
-      runtime.logger.error({ err }, 'could not prepare the dummy password hash'),
-    );
-
-    const threads = Math.max(1, config.PASSWORD_HASH_THREADS);
     const sharedChats = createChatApiClient({
       baseUrl: chatApiUrl ?? (() => config.CHAT_API_URL),
       logger: runtime.logger,
@@ -71,14 +60,7 @@ export function startAuth({
     const ctx: AuthContext = {
       users,
       sessions,
-      passwords,
-      // One task per thread at a time: the pool's own queue would be first come, first served.
-      hashing: createFairQueue({
-        concurrency: threads,
-        maxWaiting: threads * 16,
-        perAddress: config.PASSWORD_CHECKS_PER_ADDRESS,
-        perAccount: config.PASSWORD_CHECKS_PER_ACCOUNT,
-      }),
+      ...openPasswordChecks(config, runtime, givenPasswords),
       sharedChats,
       tokens: createAccessTokenIssuer(
         await importSigningKey(config.JWT_PRIVATE_KEY, 'ES256'),
@@ -94,7 +76,6 @@ export function startAuth({
       logger: runtime.logger,
       refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       refreshReuseGraceSeconds: config.REFRESH_REUSE_GRACE_SECONDS,
-      dummyHash,
     };
     const app = createAuthApp({
       ctx,
