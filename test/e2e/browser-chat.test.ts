@@ -144,3 +144,48 @@ test('two people chat in real time, one catches up after a network drop, and mar
     hostile,
   ]);
 }, 180_000);
+
+test('blocking: the blocked person is told in plain words, and a retry goes through after the unblock', async () => {
+  const stamp = Date.now();
+  const carol = await openBrowser(`carol.${stamp}@example.com`);
+  const dan = await openBrowser(`dan.${stamp}@example.com`);
+  await register(carol, 'Carol');
+  await register(dan, 'Dan');
+
+  // Dan finds Carol by her exact email (the only way a stranger's email shows) and says hello.
+  await dan.page.getByTestId('new-direct-chat').click();
+  await dan.page.getByTestId('user-search').fill(carol.email);
+  await dan.page.getByTestId('user-result').filter({ hasText: carol.email }).click();
+  await send(dan.page, 'Hello Carol');
+  await messageText(dan.page, 'Hello Carol').waitFor();
+
+  // Carol opens the chat and blocks Dan from its header.
+  await carol.page.getByTestId('chat-item').first().click();
+  await messageText(carol.page, 'Hello Carol').waitFor();
+  await carol.page.getByTestId('block-user').click();
+  await carol.page.getByTestId('confirm-block').click();
+  await carol.page.getByTestId('blocked-note').waitFor();
+  await carol.page.getByTestId('unblock-user').waitFor();
+
+  // Dan's next message fails with a readable reason, not a generic error.
+  await send(dan.page, 'Are you ignoring me?');
+  const refused = dan.page.getByTestId('message').filter({ hasText: 'Are you ignoring me?' });
+  await dan.page.locator('[data-testid="message"][data-status="failed"]').waitFor();
+  await expect(refused.textContent()).resolves.toContain("This person isn't accepting messages from you.");
+  await screenshot(dan.page, '05-dan-blocked');
+
+  // Carol's "Blocked users" list names Dan; she unblocks him there.
+  await carol.page.getByTestId('blocked-users-button').click();
+  const entry = carol.page.getByTestId('blocked-user');
+  await entry.filter({ hasText: 'Dan Tester' }).waitFor();
+  await screenshot(carol.page, '06-carol-blocked-list');
+  await entry.getByTestId('unblock-user').click();
+  await entry.waitFor({ state: 'detached' });
+  await carol.page.keyboard.press('Escape');
+
+  // Dan retries the same message: it is stored once and Carol sees it.
+  await refused.getByTestId('retry-button').click();
+  await dan.page.locator('[data-testid="message"][data-status="failed"]').waitFor({ state: 'detached' });
+  await messageText(carol.page, 'Are you ignoring me?').waitFor();
+  await expect(messageText(carol.page, 'Are you ignoring me?').count()).resolves.toBe(1);
+}, 120_000);

@@ -28,8 +28,6 @@ async function user(first, last, viewport) {
   return { context, page, email: `${first.toLowerCase()}.${stamp}@example.com` };
 }
 
-const lastText = (page) => page.getByTestId('message-text').last();
-
 try {
   step('register two users');
   const ada = await user('Ada', 'Lovelace', { width: 1280, height: 800 });

@@ -13,16 +13,21 @@ type Session =
 export function App() {
   const [session, setSession] = useState<Session>({ status: 'loading' });
 
-  const resume = useCallback(() => {
-    setSession({ status: 'loading' });
+  const load = useCallback(() => {
     api.me().then(
       (user) => setSession(user ? { status: 'signed-in', user } : { status: 'anonymous' }),
       () => setSession({ status: 'failed', message: 'Cannot reach the server.' }),
     );
   }, []);
 
+  const resume = () => {
+    setSession({ status: 'loading' });
+    load();
+  };
+
   useEffect(() => {
-    resume();
+    // The first render already shows 'loading'.
+    load();
     setSessionLostHandler(() =>
       setSession((s) =>
         s.status === 'signed-in'
@@ -30,7 +35,7 @@ export function App() {
           : s,
       ),
     );
-  }, [resume]);
+  }, [load]);
 
   switch (session.status) {
     case 'loading':

@@ -1,19 +1,9 @@
-import type { Chat, ChatSummary, Message, PublicUser, UserInfo } from './contract';
+import type { BlockedUser, Chat, ChatPage, Message, PublicUser, UserInfo } from './contract';
+import { ApiError, parseRetryAfter } from './errors';
 
-/** An error the API answered with (`{error:{code,message}}`), or a network failure (status 0). */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError, describeError } from './errors';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 let onSessionLost: () => void = () => undefined;
 
@@ -39,10 +29,9 @@ async function rawRequest(method: Method, path: string, body?: unknown): Promise
 }
 
 async function toApiError(res: Response): Promise<ApiError> {
-  const retryAfter = Number(res.headers.get('retry-after'));
   // A body that is not JSON (a proxy's HTML error page, for example) falls back to the status text.
   const data: unknown = await res.json().catch(() => null);
-  const retry = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
+  const retry = parseRetryAfter(res.headers.get('retry-after'));
   if (isErrorBody(data)) return new ApiError(res.status, data.error.code, data.error.message, retry);
   const fallback =
     res.status >= 500 ? 'The server had a problem. Please try again.' : `Request failed (${res.status})`;
@@ -162,7 +151,23 @@ export const api = {
       (r) => r.users,
     ),
 
-  listChats: () => request<{ chats: ChatSummary[] }>('GET', '/chats').then((r) => r.chats),
+  /** One page of my chats, newest activity first; pass the previous page's `nextCursor` for the next one. */
+  /** The people I blocked, one page at a time (ids only; names come from `usersByIds`). */
+  listBlocked: (cursor?: string | null) =>
+    request<{ users: BlockedUser[]; nextCursor: string | null }>(
+      'GET',
+      cursor ? `/users/blocked?cursor=${encodeURIComponent(cursor)}` : '/users/blocked',
+    ),
+  blockUser: (userId: string) => request<void>('PUT', `/users/${encodeURIComponent(userId)}/block`),
+  unblockUser: (userId: string) => request<void>('DELETE', `/users/${encodeURIComponent(userId)}/block`),
+
+  listChats: (page: { limit?: number; cursor?: string | null } = {}) => {
+    const params = new URLSearchParams();
+    if (page.limit !== undefined) params.set('limit', String(page.limit));
+    if (page.cursor) params.set('cursor', page.cursor);
+    const query = params.toString();
+    return request<ChatPage>('GET', query ? `/chats?${query}` : '/chats');
+  },
   getChat: (chatId: string) => request<{ chat: Chat }>('GET', `/chats/${chatId}`).then((r) => r.chat),
   createGroup: (title: string, memberIds: string[]) =>
     request<{ chat: Chat }>('POST', '/chats', { type: 'group', title, memberIds }).then((r) => r.chat),
@@ -194,21 +199,3 @@ export const api = {
     request<void>('DELETE', `/chats/${chatId}/messages/${messageId}`),
   markRead: (chatId: string, seq: number) => request<void>('POST', `/chats/${chatId}/read`, { seq }),
 };
-
-/** A message fit for a person, from anything thrown by the calls above. */
-export function describeError(err: unknown): string {
-  if (err instanceof ApiError) {
-    if (err.status === 429) {
-      return err.retryAfterSeconds
-        ? `${err.message} Try again in ${formatSeconds(err.retryAfterSeconds)}.`
-        : err.message;
-    }
-    return err.message;
-  }
-  if (err instanceof Error) return err.message;
-  return 'Something went wrong.';
-}
-
-function formatSeconds(s: number): string {
-  return s >= 90 ? `${Math.ceil(s / 60)} minutes` : `${Math.ceil(s)} seconds`;
-}

@@ -1,12 +1,24 @@
 /** The public contract's shapes (DESIGN.md §2 and §4), imported as types only: nothing of libs/common ships to the browser. */
 import type { ClientToServerEvents, ServerToClientEvents } from '@cohort/common';
 
-export type { Ack, Chat, ChatMember, ChatSummary, Message, PublicUser } from '@cohort/common';
+export type {
+  Ack,
+  BlockedUser,
+  Chat,
+  ChatMember,
+  ChatPage,
+  ChatSummary,
+  Message,
+  PublicUser,
+} from '@cohort/common';
 
-/** What `GET /api/users?ids=` and `GET /api/users/search` return for each person. */
+/**
+ * What `GET /api/users?ids=` and `GET /api/users/search` return for each person. `email` only where the caller
+ * may see it (people sharing a chat with them, an exact-email search, themselves): never rely on it for a name.
+ */
 export interface UserInfo {
   id: string;
-  email: string;
+  email?: string;
   fullName: { firstName: string; lastName: string };
 }
 

@@ -62,7 +62,7 @@ export function AuthScreen({ notice, onSignedIn }: Props) {
       <section className="auth-card" aria-labelledby="auth-title">
         <div className="auth-brand">
           <div className="brand-mark" aria-hidden="true" />
-          <span>Cohort</span>
+          <span>cohortGPT</span>
         </div>
         <h1 id="auth-title">{registering ? 'Create your account' : 'Welcome back'}</h1>
         <p className="muted">

@@ -1,9 +1,11 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { describeError } from '../api';
 import type { ChatSummary, UserInfo } from '../contract';
 import { chatTitle, firstName, formatListStamp, fullName, otherMemberId, typingLine } from '../lib/format';
 import { sortedChats } from '../state/store';
 import { useChatState, useController } from '../client/context';
 import { Avatar } from './Avatar';
+import { BlockedUsersDialog } from './BlockedUsersDialog';
 import { Icon } from './Icon';
 
 interface Props {
@@ -21,7 +23,13 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
   const typing = useChatState((s) => s.typing);
   const activeChatId = useChatState((s) => s.activeChatId);
   const connection = useChatState((s) => s.connection);
+  const hasMore = useChatState((s) => s.chatsCursor !== null);
+  const loadingMore = useChatState((s) => s.chatsLoadingMore);
   const [filter, setFilter] = useState('');
+  const [blockedOpen, setBlockedOpen] = useState(false);
+  const [moreError, setMoreError] = useState<string | null>(null);
+  const listRef = useRef<HTMLElement>(null);
+  const endRef = useRef<HTMLDivElement>(null);
   const me = controller.me;
 
   const list = useMemo(() => {
@@ -29,6 +37,29 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
     const f = filter.trim().toLowerCase();
     return f ? all.filter((c) => chatTitle(c, me.id, users).toLowerCase().includes(f)) : all;
   }, [chats, filter, users, me.id]);
+
+  const loadMore = () => {
+    setMoreError(null);
+    controller.loadMoreChats().catch((err: unknown) => setMoreError(describeError(err)));
+  };
+
+  // The next page loads by itself when the end of the list scrolls into view (the button is the fallback,
+  // and what keyboard users reach). A failure stops it until the button is used.
+  const autoLoad = hasMore && loaded && !loadingMore && moreError === null;
+  useEffect(() => {
+    const end = endRef.current;
+    if (!autoLoad || !end || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) {
+          controller.loadMoreChats().catch((err: unknown) => setMoreError(describeError(err)));
+        }
+      },
+      { root: listRef.current, rootMargin: '200px' },
+    );
+    observer.observe(end);
+    return () => observer.disconnect();
+  }, [autoLoad, controller]);
 
   const myName = fullName(users[me.id]);
   return (
@@ -39,6 +70,16 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
           <span className="me-name">{myName}</span>
           <span className="muted small">{me.email}</span>
         </div>
+        <button
+          type="button"
+          className="icon-btn"
+          data-testid="blocked-users-button"
+          aria-label="Blocked users"
+          title="Blocked users"
+          onClick={() => setBlockedOpen(true)}
+        >
+          <Icon name="block" />
+        </button>
         <button
           type="button"
           className="icon-btn"
@@ -70,7 +111,7 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
           />
         </div>
       )}
-      <nav className="chat-list-wrap" aria-label="Conversations">
+      <nav className="chat-list-wrap" aria-label="Conversations" ref={listRef}>
         {!loaded && <p className="muted list-note">Loading chats…</p>}
         {loaded && list.length === 0 && (
           <p className="muted list-note">
@@ -91,7 +132,26 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
             />
           ))}
         </ul>
+        {loaded && hasMore && (
+          <div className="list-more" ref={endRef}>
+            {moreError && (
+              <p className="form-error small" role="alert">
+                {moreError}
+              </p>
+            )}
+            <button
+              type="button"
+              className="btn ghost"
+              data-testid="load-more-chats"
+              disabled={loadingMore}
+              onClick={loadMore}
+            >
+              {loadingMore ? 'Loading…' : 'Load more chats'}
+            </button>
+          </div>
+        )}
       </nav>
+      {blockedOpen && <BlockedUsersDialog onClose={() => setBlockedOpen(false)} />}
     </>
   );
 }

@@ -2,6 +2,7 @@ import { useCallback, useRef, useState } from 'react';
 import { chatTitle, firstName, otherMemberId, typingLine } from '../lib/format';
 import { useChatState, useController } from '../client/context';
 import { Avatar } from './Avatar';
+import { BlockButton } from './BlockButton';
 import { Composer } from './Composer';
 import { Icon } from './Icon';
 import { MembersDialog } from './MembersDialog';
@@ -14,6 +15,7 @@ export function Conversation({ chatId }: { chatId: string }) {
   const users = useChatState((s) => s.users);
   const online = useChatState((s) => s.online);
   const typing = useChatState((s) => s.typing[chatId]);
+  const blocked = useChatState((s) => s.blocked);
   const [editingKey, setEditingKey] = useState<string | null>(null);
   const [membersOpen, setMembersOpen] = useState(false);
   const composerRef = useRef<HTMLTextAreaElement>(null);
@@ -94,6 +96,7 @@ export function Conversation({ chatId }: { chatId: string }) {
             {subtitle}
           </p>
         </div>
+        {other && <BlockButton userId={other} name={title} variant="header" />}
         {chat.type === 'group' && (
           <button
             type="button"
@@ -114,6 +117,11 @@ export function Conversation({ chatId }: { chatId: string }) {
         onEdit={setEditingKey}
         onStopEditing={stopEditing}
       />
+      {other && other in blocked && (
+        <p className="blocked-note" role="status" data-testid="blocked-note">
+          You blocked {title}. They can’t send you messages.
+        </p>
+      )}
       <Composer ref={composerRef} chatId={chatId} onEditLast={editLast} />
       {membersOpen && <MembersDialog chatId={chatId} onClose={() => setMembersOpen(false)} />}
     </section>

@@ -4,6 +4,7 @@ import type { UserInfo } from '../contract';
 import { fullName } from '../lib/format';
 import { useChatState, useController } from '../client/context';
 import { Avatar } from './Avatar';
+import { BlockButton } from './BlockButton';
 import { Modal } from './Modal';
 import { UserSearch } from './UserSearch';
 
@@ -38,7 +39,7 @@ export function MembersDialog({ chatId, onClose }: Props) {
       // A fresh, empty search box (focused again) for the next person.
       setSearchKey((k) => k + 1);
     } catch (err) {
-      setError(describeError(err));
+      setError(describeError(err, 'add'));
     } finally {
       setBusyId(null);
     }
@@ -67,6 +68,9 @@ export function MembersDialog({ chatId, onClose }: Props) {
               <span className="muted small">
                 {m.role === 'owner' ? 'owner' : online[m.userId] ? 'online' : ''}
               </span>
+              {m.userId !== controller.me.id && (
+                <BlockButton userId={m.userId} name={fullName(users[m.userId])} variant="tiny" />
+              )}
             </li>
           );
         })}

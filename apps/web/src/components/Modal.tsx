@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, type ReactNode } from 'react';
+import { useEffect, useEffectEvent, useId, useRef, type ReactNode } from 'react';
 import { Icon } from './Icon';
 
 interface Props {
@@ -12,8 +12,8 @@ interface Props {
 export function Modal({ title, onClose, children, footer }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
-  const onCloseRef = useRef(onClose);
-  onCloseRef.current = onClose;
+  // The latest onClose without reopening the dialog when the parent passes a new function.
+  const onCancelEvent = useEffectEvent(() => onClose());
 
   useEffect(() => {
     const dialog = ref.current;
@@ -21,7 +21,7 @@ export function Modal({ title, onClose, children, footer }: Props) {
     if (!dialog.open) dialog.showModal();
     const onCancel = (e: Event) => {
       e.preventDefault();
-      onCloseRef.current();
+      onCancelEvent();
     };
     dialog.addEventListener('cancel', onCancel);
     return () => {

@@ -32,7 +32,7 @@ function DirectChatDialog({ onClose, onCreated }: Omit<Props, 'mode'>) {
     try {
       onCreated(await controller.createDirect(user.id));
     } catch (err) {
-      setError(describeError(err));
+      setError(describeError(err, 'direct'));
       setBusyId(null);
     }
   };
@@ -84,7 +84,7 @@ function GroupChatDialog({ onClose, onCreated }: Omit<Props, 'mode'>) {
         ),
       );
     } catch (err) {
-      setError(describeError(err));
+      setError(describeError(err, 'group'));
       setBusy(false);
     }
   };

@@ -23,33 +23,35 @@ type Status =
   | { kind: 'done'; users: UserInfo[] }
   | { kind: 'error'; message: string };
 
+/** The answer for one query; any other query shows as loading until its own answer arrives. */
+type Answer = { query: string; status: Extract<Status, { kind: 'done' | 'error' }> };
+
 export function UserSearch({ label, onPick, exclude, selected, busyId = null, autoFocus = false }: Props) {
   const controller = useController();
   const online = useChatState((s) => s.online);
   const [query, setQuery] = useState('');
-  const [status, setStatus] = useState<Status>({ kind: 'idle' });
+  const [answer, setAnswer] = useState<Answer | null>(null);
   const inputId = useId();
   const resultsId = useId();
+  const q = query.trim();
+  // Derived rather than set from the effect: the status always belongs to the query on screen.
+  const status: Status = !q ? { kind: 'idle' } : answer?.query === q ? answer.status : { kind: 'loading' };
 
   useEffect(() => {
-    const q = query.trim();
-    if (!q) {
-      setStatus({ kind: 'idle' });
-      return;
-    }
+    if (!q) return;
     let current = true;
-    setStatus({ kind: 'loading' });
     const timer = window.setTimeout(() => {
       controller.searchUsers(q).then(
-        (users) => current && setStatus({ kind: 'done', users }),
-        (err: unknown) => current && setStatus({ kind: 'error', message: describeError(err) }),
+        (users) => current && setAnswer({ query: q, status: { kind: 'done', users } }),
+        (err: unknown) =>
+          current && setAnswer({ query: q, status: { kind: 'error', message: describeError(err) } }),
       );
     }, 200);
     return () => {
       current = false;
       window.clearTimeout(timer);
     };
-  }, [query, controller]);
+  }, [q, controller]);
 
   const users =
     status.kind === 'done'
@@ -83,7 +85,7 @@ export function UserSearch({ label, onPick, exclude, selected, busyId = null, au
           </p>
         )}
         {status.kind === 'done' && users.length === 0 && (
-          <p className="muted small">No one found for “{query.trim()}”.</p>
+          <p className="muted small">No one found for “{q}”.</p>
         )}
         {users.length > 0 && (
           <ul className="result-list">
@@ -103,7 +105,8 @@ export function UserSearch({ label, onPick, exclude, selected, busyId = null, au
                     <Avatar id={u.id} name={fullName(u)} online={online[u.id]} size="sm" />
                     <span className="result-text">
                       <span className="result-name">{fullName(u)}</span>
-                      <span className="muted small">{u.email}</span>
+                      {/* The email only of people sharing a chat with me (or found by their exact email). */}
+                      {u.email && <span className="muted small">{u.email}</span>}
                     </span>
                     {isSelected && <Icon name="check" size={18} />}
                   </button>

@@ -1,9 +1,10 @@
 import type { ChatSummary, UserInfo } from '../contract';
 
+/** A person's name; their email when they have no name and it is visible to me (it often is not). */
 export function fullName(user: UserInfo | undefined): string {
   if (!user) return '…';
   const name = `${user.fullName.firstName} ${user.fullName.lastName}`.trim();
-  return name || user.email;
+  return name || user.email || 'Unknown user';
 }
 
 export function firstName(user: UserInfo | undefined): string {

@@ -25,6 +25,7 @@ function msg(seq: number, over: Partial<Message> = {}): Message {
     text: `message ${seq}`,
     clientMsgId: `client-${seq}`,
     createdAt: new Date(Date.UTC(2025, 0, 1, 12, 0, seq)).toISOString(),
+    version: 1,
     ...over,
   };
 }
@@ -102,6 +103,15 @@ describe('applyChange', () => {
     const list = mergeMessages([], [msg(1), msg(2)]);
     const next = applyChange(list, msg(2, { text: 'fixed', editedAt: '2025-01-02T00:00:00.000Z' }));
     expect(next[1]).toMatchObject({ text: 'fixed', editedAt: '2025-01-02T00:00:00.000Z' });
+  });
+
+  it('keeps the highest version, whatever order two edits of the same millisecond arrive in', () => {
+    const at = '2025-01-02T00:00:00.000Z';
+    const second = msg(1, { text: 'second', editedAt: at, version: 3 });
+    const first = msg(1, { text: 'first', editedAt: at, version: 2 });
+    const list = mergeMessages([], [msg(1)]);
+    expect(applyChange(applyChange(list, first), second)[0]?.text).toBe('second');
+    expect(applyChange(applyChange(list, second), first)[0]?.text).toBe('second');
   });
 
   it('ignores changes to messages outside the loaded window (history stays contiguous)', () => {

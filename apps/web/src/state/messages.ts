@@ -19,6 +19,8 @@ export interface UiMessage {
   createdAt: string;
   editedAt?: string;
   deletedAt?: string;
+  /** The stored copy's version (absent while pending): 1 when stored, +1 per edit and on the delete. */
+  version?: number;
   status: MessageStatus;
   error?: string;
 }
@@ -27,7 +29,7 @@ function messageKey(senderId: string, clientMsgId: string): string {
   return `${senderId}:${clientMsgId}`;
 }
 
-export function fromServer(m: Message): UiMessage {
+function fromServer(m: Message): UiMessage {
   return {
     key: messageKey(m.senderId, m.clientMsgId || m.id),
     id: m.id,
@@ -39,6 +41,7 @@ export function fromServer(m: Message): UiMessage {
     createdAt: m.createdAt,
     ...(m.editedAt ? { editedAt: m.editedAt } : {}),
     ...(m.deletedAt ? { deletedAt: m.deletedAt } : {}),
+    ...(m.version !== undefined ? { version: m.version } : {}),
     status: 'sent',
   };
 }
@@ -66,6 +69,15 @@ export function makePending(input: {
 /** Which of two versions of the same stored message is the later one: a delete is final, then the latest edit wins. */
 function newer(current: UiMessage, incoming: Message): UiMessage {
   if (current.status !== 'sent') return fromServer(incoming);
+  // The server's version decides when both copies carry one (DESIGN.md §9): two edits within the same
+  // millisecond have the same editedAt, never the same version.
+  if (
+    current.version !== undefined &&
+    incoming.version !== undefined &&
+    current.version !== incoming.version
+  ) {
+    return incoming.version > current.version ? { ...fromServer(incoming), key: current.key } : current;
+  }
   if (current.deletedAt && !incoming.deletedAt) return current;
   if (!current.deletedAt && incoming.deletedAt) return fromServer(incoming);
   if (current.editedAt && (!incoming.editedAt || incoming.editedAt < current.editedAt)) return current;

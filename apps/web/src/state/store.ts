@@ -1,4 +1,4 @@
-import type { Chat, ChatSummary, Message, UserInfo } from '../contract';
+import type { BlockedUser, Chat, ChatSummary, Message, UserInfo } from '../contract';
 import {
   addPending,
   applyChange,
@@ -24,8 +24,15 @@ export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
 
 export interface ChatState {
   meId: string;
+  /** The chats held: the pages of `GET /api/chats` loaded so far, plus any that events brought. */
   chats: Readonly<Record<string, ChatSummary>>;
+  /** The first page has arrived. */
   chatsLoaded: boolean;
+  /** Where the next page of the list starts (`nextCursor`); null when every page is held. */
+  chatsCursor: string | null;
+  /** More than the first page is held: a reload of the first page keeps the deeper cursor. */
+  chatsDeep: boolean;
+  chatsLoadingMore: boolean;
   threads: Readonly<Record<string, Thread>>;
   users: Readonly<Record<string, UserInfo>>;
   online: Readonly<Record<string, boolean>>;
@@ -33,10 +40,18 @@ export interface ChatState {
   typing: Readonly<Record<string, Readonly<Record<string, number>>>>;
   activeChatId: string | null;
   connection: ConnectionStatus;
+  /** Why the last connection attempt was refused, when the server said (`too_many_connections`). */
+  connectionReason: string | null;
+  /** The people I blocked: userId → when. */
+  blocked: Readonly<Record<string, string>>;
+  blockedLoaded: boolean;
+  blockedCursor: string | null;
 }
 
 export type Action =
-  | { type: 'chats/loaded'; chats: ChatSummary[] }
+  | { type: 'chats/loaded'; chats: ChatSummary[]; nextCursor: string | null }
+  | { type: 'chats/page'; chats: ChatSummary[]; nextCursor: string | null }
+  | { type: 'chats/loading-more'; loading: boolean }
   | { type: 'chat/upsert'; chat: Chat }
   | { type: 'chat/removed'; chatId: string }
   | { type: 'messages/received'; chatId: string; messages: Message[]; viewing: boolean }
@@ -59,19 +74,28 @@ export type Action =
   | { type: 'users/loaded'; users: UserInfo[] }
   | { type: 'active'; chatId: string | null }
   | { type: 'seen'; chatId: string }
-  | { type: 'connection'; status: ConnectionStatus };
+  | { type: 'connection'; status: ConnectionStatus; reason?: string | null }
+  | { type: 'blocked/loaded'; users: BlockedUser[]; nextCursor: string | null; first: boolean }
+  | { type: 'blocked/changed'; userId: string; blockedAt: string | null };
 
 export function initialState(meId: string): ChatState {
   return {
     meId,
     chats: {},
     chatsLoaded: false,
+    chatsCursor: null,
+    chatsDeep: false,
+    chatsLoadingMore: false,
     threads: {},
     users: {},
     online: {},
     typing: {},
     activeChatId: null,
     connection: 'connecting',
+    connectionReason: null,
+    blocked: {},
+    blockedLoaded: false,
+    blockedCursor: null,
   };
 }
 
@@ -89,11 +113,31 @@ export function sortedChats(chats: Readonly<Record<string, ChatSummary>>): ChatS
   });
 }
 
+/**
+ * Of two copies of the same stored message, the one to keep: the higher version (DESIGN.md §9: events carry
+ * versions, so a late `chat:updated` never wins over a later edit); without them, or at the same one, the incoming.
+ */
+export function laterCopy(current: Message, incoming: Message): Message {
+  if (current.id !== incoming.id) return incoming;
+  if (
+    current.version !== undefined &&
+    incoming.version !== undefined &&
+    current.version !== incoming.version
+  ) {
+    return incoming.version > current.version ? incoming : current;
+  }
+  return incoming;
+}
+
 /** A server summary replaces ours unless ours has already seen later messages (events can overtake a list reply). */
 function mergeSummary(local: ChatSummary | undefined, server: ChatSummary): ChatSummary {
   if (!local) return server;
   const members = server.members ?? local.members;
-  const base = { ...server, ...(members ? { members } : {}) };
+  const lastMessage =
+    local.lastMessage && server.lastMessage
+      ? laterCopy(local.lastMessage, server.lastMessage)
+      : server.lastMessage;
+  const base = { ...server, lastMessage, ...(members ? { members } : {}) };
   if (local.lastSeq > server.lastSeq) {
     return {
       ...base,
@@ -131,6 +175,7 @@ function bumpSummary(
   if (
     last &&
     changed &&
+    laterCopy(last, changed) === changed &&
     (changed.text !== last.text || changed.editedAt !== last.editedAt || changed.deletedAt !== last.deletedAt)
   ) {
     next = { ...next, lastMessage: changed };
@@ -190,13 +235,49 @@ export function reducer(state: ChatState, action: Action): ChatState {
     case 'chats/loaded': {
       const chats: Record<string, ChatSummary> = {};
       for (const c of action.chats) chats[c.id] = mergeSummary(state.chats[c.id], c);
-      return { ...state, chats, chatsLoaded: true };
+      // Chats held but not on this first page: gone (left, or removed while away) when they would have been
+      // on it, i.e. the page is the whole list or they are newer than its oldest entry; kept otherwise
+      // (later pages, and chats events brought).
+      const complete = action.nextCursor === null;
+      const oldest = action.chats.reduce<string | null>((min, c) => {
+        const at = activityOf(c);
+        return min === null || at < min ? at : min;
+      }, null);
+      for (const [id, local] of Object.entries(state.chats)) {
+        if (id in chats) continue;
+        const wouldBeOnPage = complete || (oldest !== null && activityOf(local) > oldest);
+        if (!wouldBeOnPage) chats[id] = local;
+      }
+      // Activity only moves a chat up, so a deeper cursor still marks where the unseen chats begin.
+      const deep = state.chatsDeep && !complete;
+      return {
+        ...state,
+        chats,
+        chatsLoaded: true,
+        chatsCursor: deep ? state.chatsCursor : action.nextCursor,
+        chatsDeep: deep,
+      };
     }
+    case 'chats/page': {
+      const chats = { ...state.chats };
+      for (const c of action.chats) chats[c.id] = mergeSummary(state.chats[c.id], c);
+      return {
+        ...state,
+        chats,
+        chatsCursor: action.nextCursor,
+        chatsDeep: true,
+        chatsLoadingMore: false,
+      };
+    }
+    case 'chats/loading-more':
+      return state.chatsLoadingMore === action.loading
+        ? state
+        : { ...state, chatsLoadingMore: action.loading };
     case 'chat/upsert': {
       const local = state.chats[action.chat.id];
       const members = action.chat.members ?? local?.members;
       const chat: ChatSummary = {
-        ...(local ?? { lastMessage: null, unread: 0 }),
+        ...(local ?? { lastMessage: null, unread: 0, mentionsUnread: 0 }),
         ...action.chat,
         ...(members ? { members } : {}),
         lastSeq: Math.max(local?.lastSeq ?? 0, action.chat.lastSeq),
@@ -277,7 +358,7 @@ export function reducer(state: ChatState, action: Action): ChatState {
       const m = action.message;
       let next = withItems(state, m.chatId, (items) => applyChange(items, m));
       const chat = next.chats[m.chatId];
-      if (chat?.lastMessage && chat.lastMessage.id === m.id) {
+      if (chat?.lastMessage && chat.lastMessage.id === m.id && laterCopy(chat.lastMessage, m) === m) {
         next = { ...next, chats: { ...next.chats, [chat.id]: { ...chat, lastMessage: m } } };
       }
       return next;
@@ -301,7 +382,8 @@ export function reducer(state: ChatState, action: Action): ChatState {
       return updated === chat ? state : { ...state, chats: { ...state.chats, [chat.id]: updated } };
     }
     case 'typing': {
-      if (action.userId === state.meId) return state;
+      // Someone I blocked is not shown typing to me either.
+      if (action.userId === state.meId || action.userId in state.blocked) return state;
       const current = state.typing[action.chatId] ?? {};
       return {
         ...state,
@@ -339,20 +421,27 @@ export function reducer(state: ChatState, action: Action): ChatState {
       if (!chat || chat.unread === 0) return state;
       return { ...state, chats: { ...state.chats, [chat.id]: { ...chat, unread: 0 } } };
     }
-    case 'connection':
-      if (state.connection === action.status) return state;
+    case 'connection': {
+      const reason = action.status === 'connected' ? null : (action.reason ?? null);
+      if (state.connection === action.status && state.connectionReason === reason) return state;
+      if (state.connection === action.status) return { ...state, connectionReason: reason };
       // Offline we cannot know who else is: drop the dots until presence:get refills them on reconnect.
       return action.status === 'disconnected'
-        ? { ...state, connection: action.status, online: {}, typing: {} }
-        : { ...state, connection: action.status };
+        ? { ...state, connection: action.status, connectionReason: reason, online: {}, typing: {} }
+        : { ...state, connection: action.status, connectionReason: reason };
+    }
+    case 'blocked/loaded': {
+      const blocked: Record<string, string> = action.first ? {} : { ...state.blocked };
+      for (const u of action.users) blocked[u.id] = u.blockedAt;
+      return { ...state, blocked, blockedLoaded: true, blockedCursor: action.nextCursor };
+    }
+    case 'blocked/changed': {
+      if (action.blockedAt === null) {
+        if (!(action.userId in state.blocked)) return state;
+        return { ...state, blocked: dropKey(state.blocked, action.userId) };
+      }
+      if (action.userId in state.blocked) return state;
+      return { ...state, blocked: { ...state.blocked, [action.userId]: action.blockedAt } };
+    }
   }
-}
-
-/** The users whose typing should show in a chat right now (expired entries are swept by a timer). */
-export function typingIn(state: ChatState, chatId: string, now: number): string[] {
-  const users = state.typing[chatId];
-  if (!users) return [];
-  return Object.entries(users)
-    .filter(([, until]) => until > now)
-    .map(([id]) => id);
 }
