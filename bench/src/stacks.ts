@@ -140,6 +140,8 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       MEMBER_ADD_RATE_LIMIT: '1000000/10s',
       MESSAGE_EDIT_RATE_LIMIT: '1000000/10s',
       RATE_LIMIT_BURST: '1000000',
+      USER_EVENT_RATE_LIMIT: '100000000/10s',
+      MAX_SOCKETS_PER_USER: '1000000',
       RATE_LIMIT_PER_SECOND: '1000000',
       LOG_LEVEL: 'warn',
       ...profilingEnv(),

@@ -1,13 +1,10 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import { randomUUID } from 'node:crypto';
-import { Server, type DisconnectReason, type Event } from 'socket.io';
+import type { Redis } from 'ioredis';
+import { Server, type DisconnectReason } from 'socket.io';
 import {
-  AppError,
   createBaseApp,
   createOpsRouter,
   errorHandler,
-  extractAccessToken,
-  isAllowedOrigin,
   notFoundHandler,
   type AccessTokenVerifier,
   type EventBus,
@@ -20,16 +17,22 @@ import type { AdapterFactory } from './adapter';
 import type { ChatApiClient } from './clients/chat-api.client';
 import type { RealtimeConfig } from './config';
 import { createChatEventDelivery, startBusConsumers } from './consumers/bus.consumers';
-import { createAuthHandlers, verifyToken } from './handlers/auth.handlers';
+import type { EventHandlers } from './events/event-handler';
+import { createEventRouter } from './events/event-router';
+import { createUserEventLimit } from './events/user-event-limit';
+import { createAuthHandlers } from './handlers/auth.handlers';
 import { createChatHandlers } from './handlers/chat.handlers';
-import { ackOf, handlerTable, runEvent } from './handlers/handler-kit';
 import { createPresenceHandlers } from './handlers/presence.handlers';
+import { authenticateHandshake } from './handshake/authenticate-handshake';
+import { createMemoryConnectionQuota, createRedisConnectionQuota } from './handshake/connection-quota';
 import { LocalSockets } from './local-sockets';
-import { KNOWN_CLIENT_EVENTS, type RealtimeMetrics } from './metrics';
+import type { RealtimeMetrics } from './metrics';
+import { createPresenceTracker } from './presence/presence-tracker';
 import type { PresenceStore } from './presence/presence.store';
-import { TokenBuckets } from './rate-limit';
 import { createRoomNames } from './room-names';
-import { chatRoom, userRoom, type AckError, type RealtimeServer, type RealtimeSocket } from './socket-types';
+import { createRevocationCheck } from './sessions/revocation-check';
+import { createTokenExpiry } from './sessions/token-expiry';
+import type { RealtimeServer, RealtimeSocket } from './socket-types';
 
 export type RealtimeServerConfig = Pick<
   RealtimeConfig,
@@ -39,6 +42,8 @@ export type RealtimeServerConfig = Pick<
   | 'MAX_PAYLOAD_BYTES'
   | 'RATE_LIMIT_BURST'
   | 'RATE_LIMIT_PER_SECOND'
+  | 'USER_EVENT_RATE_LIMIT'
+  | 'MAX_SOCKETS_PER_USER'
   | 'PRESENCE_TTL_MS'
   | 'REVOCATION_CHECK_MS'
   | 'NODE_ENV'
@@ -59,6 +64,8 @@ export interface RealtimeServerDeps {
   readiness?: Record<string, ReadinessCheck>;
   /** False while the bus subscription is down (Redis away); absent = the in-process bus, always up. */
   busConnected?: () => boolean;
+  /** Shares the per-user limits (sockets, events) between replicas; absent = kept in this process (embedded). */
+  redis?: Redis;
 }
 
 export interface RealtimeApp {
@@ -74,32 +81,11 @@ export interface RealtimeApp {
   close(graceMs?: number): Promise<void>;
 }
 
-/** The handshake refusal the contract names (DESIGN.md §4); `unavailable` when we, not the client, are at fault. */
-const refusal = (code: 'unauthorized' | 'unavailable') => new Error(code);
-
-// What a socket's `handshake.auth` holds once verified (one shared empty object).
-const NO_AUTH = Object.freeze({});
-
-// Sessions checked against the denylist per Redis round trip by the periodic revocation check.
-const REVOCATION_CHUNK = 500;
-const CREDENTIAL_HEADER = /^(cookie|authorization)$/i;
-
 /**
- * Once verified, the claims are all a socket needs: Socket.IO and Engine.IO keep the handshake (its `auth`, and
- * the request with its headers) for the connection's whole life, so the ~0.8 KiB token it came with, in `auth`
- * or in the cookie, would stay in memory as long.
+ * Builds the replica's HTTP server (ops routes) and Socket.IO server, and wires its parts: the handshake
+ * (handshake/), the event router and its handlers (events/, handlers/), the sessions' expiry and revocation
+ * (sessions/), presence (presence/) and delivery from the bus (consumers/). Never listens.
  */
-function forgetCredentials(socket: RealtimeSocket): void {
-  socket.handshake.auth = NO_AUTH;
-  const { headers } = socket.handshake;
-  // Assigned rather than deleted: a deleted property would turn the headers object into a larger dictionary.
-  if (headers.cookie !== undefined) headers.cookie = undefined;
-  if (headers.authorization !== undefined) headers.authorization = undefined;
-  const raw = socket.request.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) if (CREDENTIAL_HEADER.test(raw[i]!)) raw[i + 1] = '';
-}
-
-/** Builds the replica's HTTP server (ops routes) and Socket.IO server. Never listens. */
 export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
   const { config, logger, bus, verifyAccessToken, chatApi, presence, metrics } = deps;
 
@@ -140,114 +126,72 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
   });
   io.of('/').adapter.on('error', (err: unknown) => logger.error({ err }, 'adapter error'));
 
+  const sockets = io.of('/').sockets;
   const localSockets = new LocalSockets();
-  const roomName = createRoomNames(io.of('/').adapter);
   let draining = false;
+  const connections = deps.redis
+    ? createRedisConnectionQuota({
+        redis: deps.redis,
+        max: config.MAX_SOCKETS_PER_USER,
+        ttlMs: config.PRESENCE_TTL_MS,
+        logger,
+      })
+    : createMemoryConnectionQuota(config.MAX_SOCKETS_PER_USER);
 
-  io.use(async (socket: RealtimeSocket, next) => {
-    if (draining) return next(refusal('unavailable'));
-    const { headers } = socket.handshake;
-    if (!isAllowedOrigin(headers, config.ALLOWED_ORIGINS, socket.handshake.secure)) {
-      logger.info({ origin: headers.origin }, 'handshake refused: origin not allowed');
-      return next(refusal('unauthorized'));
-    }
-    const auth: unknown = socket.handshake.auth;
-    const fromAuth = typeof auth === 'object' && auth !== null && 'token' in auth ? auth.token : undefined;
-    const token =
-      typeof fromAuth === 'string' && fromAuth.length > 0
-        ? fromAuth
-        : extractAccessToken({ authorization: headers.authorization, cookie: headers.cookie })?.token;
-    if (!token) return next(refusal('unauthorized'));
-
-    let claims;
-    try {
-      claims = await verifyToken(verifyAccessToken, token, logger);
-    } catch (err) {
-      return next(refusal(err instanceof AppError && err.status === 401 ? 'unauthorized' : 'unavailable'));
-    }
-    forgetCredentials(socket);
-    socket.data = {
-      userId: claims.userId,
-      sessionId: claims.sessionId,
-      tokenId: claims.tokenId,
-      tokenExpiresAt: claims.expiresAt,
-      tokenIssuedAt: claims.issuedAt,
-    };
-
-    // Rooms are joined before the client sees `connect`: once connected, nothing published for its chats is missed.
-    localSockets.startHandshake(socket, claims.userId);
-    try {
-      const chatIds = await chatApi.memberships(claims, randomUUID());
-      await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)].map(roomName));
-      next();
-    } catch (err) {
-      logger.warn({ err, userId: claims.userId }, 'handshake failed: memberships unavailable');
-      next(refusal(err instanceof AppError && err.status === 401 ? 'unauthorized' : 'unavailable'));
-    } finally {
-      localSockets.endHandshake(socket, claims.userId);
-    }
-  });
+  io.use(
+    authenticateHandshake({
+      allowedOrigins: config.ALLOWED_ORIGINS,
+      verifyAccessToken,
+      chatApi,
+      localSockets,
+      connections,
+      roomName: createRoomNames(io.of('/').adapter),
+      draining: () => draining,
+      logger,
+    }),
+  );
 
   const delivery = createChatEventDelivery({ io, localSockets, metrics, logger });
-  const registerChat = createChatHandlers({
-    chatApi,
-    metrics,
-    logger,
-    deliver: delivery,
-    busConnected: deps.busConnected ?? (() => true),
-  });
-  const auth = createAuthHandlers({
-    verify: verifyAccessToken,
-    localSockets,
-    metrics,
-    logger,
-    sockets: io.of('/').sockets,
-  });
-  const presenceHandlers = createPresenceHandlers({
+  const expiry = createTokenExpiry({ sockets, metrics, logger });
+  const presenceTracker = createPresenceTracker({
     io,
     store: presence,
-    chatApi,
+    connections,
     metrics,
     logger,
     heartbeatMs: Math.max(1000, Math.floor(config.PRESENCE_TTL_MS / 3)),
   });
-  const sharedHandlers = handlerTable(auth.handlers, presenceHandlers.handlers);
-  // Chat's handlers are registered per socket, so only once it sends its first chat event: idle sockets never do.
-  const withChatHandlers = new WeakSet<RealtimeSocket>();
-  const rateLimits = new TokenBuckets(config.RATE_LIMIT_BURST, config.RATE_LIMIT_PER_SECOND);
+  const revocation = deps.denylist
+    ? createRevocationCheck({
+        denylist: deps.denylist,
+        localSockets,
+        logger,
+        intervalMs: config.REVOCATION_CHECK_MS,
+      })
+    : undefined;
 
-  const refuse = (args: readonly unknown[], error: AckError) => {
-    try {
-      ackOf(args)?.(error);
-    } catch (err) {
-      logger.warn({ err }, 'ack failed');
-    }
+  // A handler for every event of the contract (the type says so): the router refuses any other name.
+  const handlers: EventHandlers = {
+    ...createChatHandlers({
+      chatApi,
+      metrics,
+      deliver: delivery,
+      busConnected: deps.busConnected ?? (() => true),
+    }),
+    ...createAuthHandlers({ verify: verifyAccessToken, localSockets, expiry, logger }),
+    ...createPresenceHandlers({ store: presence, chatApi }),
   };
-
-  /**
-   * The first stop of every client event (a socket's only middleware): counted, rate limited, refused when
-   * unknown, then run by its shared handler; events without one go on to the socket's listeners.
-   */
-  const route = (socket: RealtimeSocket, [event, ...args]: Event, next: (err?: Error) => void): void => {
-    const known = KNOWN_CLIENT_EVENTS.has(event);
-    metrics.eventsIn.inc({ event: known ? event : 'unknown' });
-    if (!rateLimits.take(socket)) {
-      metrics.rateLimited.inc();
-      return refuse(args, {
-        ok: false,
-        error: { code: 'rate_limited', message: 'Too many events; slow down and retry' },
-      });
-    }
-    if (!known)
-      return refuse(args, { ok: false, error: { code: 'unknown_event', message: `Unknown event` } });
-    const handler = sharedHandlers.get(event);
-    if (handler) return runEvent(socket, event, args, logger, handler);
-    if (!withChatHandlers.has(socket)) {
-      withChatHandlers.add(socket);
-      registerChat(socket);
-    }
-    next();
-  };
+  const route = createEventRouter({
+    handlers,
+    metrics,
+    logger,
+    rateLimit: { burst: config.RATE_LIMIT_BURST, perSecond: config.RATE_LIMIT_PER_SECOND },
+    userLimit: createUserEventLimit({
+      limit: config.USER_EVENT_RATE_LIMIT,
+      logger,
+      ...(deps.redis ? { redis: deps.redis } : {}),
+    }),
+  });
 
   function onError(this: RealtimeSocket, err: Error): void {
     logger.warn({ err, socketId: this.id }, 'socket error');
@@ -257,61 +201,39 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
   function onDisconnecting(this: RealtimeSocket, reason: DisconnectReason): void {
     metrics.connectedSockets.dec();
     localSockets.removeSession(this, this.data.sessionId);
-    presenceHandlers.remove(this);
+    // Even while draining (unlike presence): the user reconnecting elsewhere needs the place back at once.
+    connections.release(this.data.userId, this.id);
+    presenceTracker.remove(this);
     logger.debug({ socketId: this.id, userId: this.data.userId, reason }, 'socket disconnected');
   }
 
-  // Besides the middleware's closure, every function registered here is shared by every socket: an idle socket's
+  // Besides the router's closure, every function registered here is shared by every socket: an idle socket's
   // own state is its Socket.IO objects, its `data` and one entry in `localSockets`.
   io.on('connection', (socket) => {
     metrics.connectedSockets.inc();
     localSockets.addSession(socket, socket.data.sessionId);
-    socket.use((packet, next) => route(socket, packet, next));
+    socket.use((packet) => route(socket, packet));
     socket.on('error', onError);
     socket.on('disconnecting', onDisconnecting);
-    auth.watch(socket);
-    presenceHandlers.add(socket);
+    expiry.watch(socket);
+    presenceTracker.add(socket);
   });
 
   let unsubscribe: Unsubscribe | undefined;
-  let revocationTimer: NodeJS.Timeout | undefined;
-  const checkRevocations = async () => {
-    const { denylist } = deps;
-    if (!denylist) return;
-    // One round trip per chunk of sessions, not one per session.
-    const sessions = localSockets.sessions();
-    for (let start = 0; start < sessions.length; start += REVOCATION_CHUNK) {
-      const chunk = sessions.slice(start, start + REVOCATION_CHUNK);
-      const revoked = await denylist.revokedAmong(
-        chunk.map(([sessionId, sockets]) => [sessionId, ...sockets.map((s) => s.data.tokenId)]),
-      );
-      chunk.forEach(([sessionId, sockets], i) => {
-        if (!revoked[i]) return;
-        logger.info(
-          { sessionId, sockets: sockets.length },
-          'revoked session found by the periodic check: disconnecting',
-        );
-        for (const socket of sockets) socket.disconnect(true);
-      });
-    }
-  };
 
   return {
     httpServer,
     io,
     async start() {
       unsubscribe = await startBusConsumers({ io, bus, localSockets, metrics, logger, delivery });
-      presenceHandlers.start();
-      revocationTimer = setInterval(() => {
-        checkRevocations().catch((err: unknown) => logger.warn({ err }, 'revocation check failed'));
-      }, config.REVOCATION_CHECK_MS);
-      revocationTimer.unref();
+      presenceTracker.start();
+      revocation?.start();
     },
     async close(graceMs = 3000) {
       draining = true;
-      clearInterval(revocationTimer);
-      presenceHandlers.drain();
-      auth.close();
+      revocation?.stop();
+      presenceTracker.drain();
+      expiry.close();
       const closed = new Promise<void>((resolve) => {
         // Closes every engine connection (clients see "transport close" and reconnect elsewhere) and the HTTP server.
         void io.close(() => resolve());

@@ -1,10 +1,31 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseEnvSchema, env, loadConfig } from '@cohort/common';
+import { baseEnvSchema, configLoader, env } from '@cohort/common';
 
 /** An unset variable and one set to '' mean the same (compose files often pass empty values). */
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 const optional = <S extends z.ZodType>(schema: S) => z.preprocess(blankToUndefined, schema.optional());
+
+/** A per-user budget: `points` events per `durationSeconds`. */
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+/** `<count>/<seconds>s`, e.g. `600/10s`; unset or empty = `fallback`. */
+const rateLimit = (what: string, fallback: RateLimit) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+\/\d+s$/, `must look like 600/10s (${what} per seconds)`)
+      .transform((raw): RateLimit => {
+        const [points, duration] = raw.slice(0, -1).split('/');
+        return { points: Number(points), durationSeconds: Number(duration) };
+      })
+      .refine((l) => l.points > 0 && l.durationSeconds > 0, 'both numbers must be positive')
+      .default(fallback),
+  );
 
 export const realtimeEnvSchema = baseEnvSchema
   .extend({
@@ -37,6 +58,13 @@ export const realtimeEnvSchema = baseEnvSchema
     /** Per-socket token bucket over every client event. */
     RATE_LIMIT_BURST: env.positiveInt(60),
     RATE_LIMIT_PER_SECOND: env.positiveInt(20),
+    /**
+     * Every client event of a user, over all their sockets on every replica (Redis; in-process when embedded):
+     * more sockets must not multiply a user's budget. The per-socket bucket above stays in front of it.
+     */
+    USER_EVENT_RATE_LIMIT: rateLimit('events', { points: 600, durationSeconds: 10 }),
+    /** Concurrent sockets of one user over every replica; one more handshake is refused (`too_many_connections`). */
+    MAX_SOCKETS_PER_USER: env.positiveInt(20),
     CHAT_API_TIMEOUT_MS: env.positiveInt(5000),
     /** A socket not refreshed for this long counts as gone (crashed replica). */
     PRESENCE_TTL_MS: env.positiveInt(30_000),
@@ -54,9 +82,5 @@ export const realtimeEnvSchema = baseEnvSchema
 
 export type RealtimeConfig = z.infer<typeof realtimeEnvSchema>;
 
-/** Reads and validates the environment once; a bad value throws a ConfigError naming it. */
-export function loadRealtimeConfig(
-  source: Readonly<Record<string, string | undefined>> = process.env,
-): Readonly<RealtimeConfig> {
-  return loadConfig(realtimeEnvSchema, source);
-}
+/** Reads and validates the environment once; a missing or bad variable throws a ConfigError naming it. */
+export const loadRealtimeConfig = configLoader(realtimeEnvSchema);

@@ -59,6 +59,7 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
           : createMemoryPresenceStore(),
         metrics: createRealtimeMetrics(config.REPLICA_ID),
         busConnected: () => runtime.busReceiving(),
+        ...(redis ? { redis } : {}),
         adapter: redis
           ? createRedisAdapter({
               mode: config.ADAPTER_MODE,

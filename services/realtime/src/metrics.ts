@@ -3,22 +3,13 @@ import { createMetrics, type ServiceMetrics } from '@cohort/common';
 
 export interface RealtimeMetrics extends ServiceMetrics {
   connectedSockets: Gauge;
+  /** Labelled by event name; names outside the contract count as `unknown` (the labels stay bounded). */
   eventsIn: Counter<'event'>;
   eventsOut: Counter<'event'>;
   rateLimited: Counter;
   /** chat:send received → ack sent (the chat-api round trip included). */
   sendAckSeconds: Histogram<'outcome'>;
 }
-
-/** Labels are bounded: client-chosen event names collapse into `unknown`. */
-export const KNOWN_CLIENT_EVENTS = new Set([
-  'chat:send',
-  'chat:sync',
-  'chat:typing',
-  'chat:read',
-  'auth:refresh',
-  'presence:get',
-]);
 
 export function createRealtimeMetrics(replica: string): RealtimeMetrics {
   const base = createMetrics('realtime', { replica });

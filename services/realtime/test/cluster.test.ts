@@ -126,6 +126,18 @@ describe('realtime replicas on one Redis', () => {
     });
   });
 
+  it('serves every client event from shared handlers: a socket that used them holds no listener of its own', async () => {
+    const socket = await join(alice, 0);
+    await sent(socket, chat.id, 'shared handlers');
+    expect(await request(socket, 'chat:sync', { chatId: chat.id, afterSeq: 0, limit: 1 })).toMatchObject({
+      ok: true,
+    });
+    expect(await request(socket, 'presence:get', { chatId: chat.id })).toMatchObject({ ok: true });
+    const server = replicas[0]!.io.of('/').sockets.get(socket.id ?? '');
+    // Its own listeners are the two shared lifecycle functions; no event handler was registered on it.
+    expect(server?.eventNames().sort()).toEqual(['disconnecting', 'error']);
+  });
+
   it('delivers a message sent over REST the same way as one sent over a socket', async () => {
     const sockets = [await join(alice, 1), await join(bob, 2)];
     const arrivals = sockets.map((s) => nextEvent(s, 'chat:new', newIn(chat.id)));

@@ -39,4 +39,18 @@ describe('realtime configuration', () => {
       'http://auth:3001/api/auth/jwks.json',
     );
   });
+
+  it('caps sockets at 20 per user and events at 600 per 10 s per user by default, both settable', () => {
+    expect(loadRealtimeConfig(base)).toMatchObject({
+      MAX_SOCKETS_PER_USER: 20,
+      USER_EVENT_RATE_LIMIT: { points: 600, durationSeconds: 10 },
+    });
+    expect(
+      loadRealtimeConfig({ ...base, MAX_SOCKETS_PER_USER: '5', USER_EVENT_RATE_LIMIT: '100/60s' }),
+    ).toMatchObject({ MAX_SOCKETS_PER_USER: 5, USER_EVENT_RATE_LIMIT: { points: 100, durationSeconds: 60 } });
+    expect(() => loadRealtimeConfig({ ...base, USER_EVENT_RATE_LIMIT: '100 per minute' })).toThrow(
+      /USER_EVENT_RATE_LIMIT/,
+    );
+    expect(() => loadRealtimeConfig({ ...base, MAX_SOCKETS_PER_USER: '0' })).toThrow(/MAX_SOCKETS_PER_USER/);
+  });
 });

@@ -1,4 +1,4 @@
-import { TokenBuckets } from '../src/rate-limit';
+import { TokenBuckets } from '../src/events/rate-limit';
 
 describe('per-socket token buckets', () => {
   it('allows a burst, refuses beyond it, and refills at the configured rate', () => {

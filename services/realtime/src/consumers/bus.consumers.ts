@@ -27,7 +27,12 @@ export interface ChatEventDeliveryDeps {
 export type ChatEventDelivery = (event: ChatEvent) => void;
 
 // Bus payloads come from our own services, but a malformed one must be dropped, not crash the replica.
-const messageSchema = z.looseObject({ id: z.string(), chatId: z.string(), seq: z.number() });
+const messageSchema = z.looseObject({
+  id: z.string(),
+  chatId: z.string(),
+  seq: z.number(),
+  version: z.number().optional(),
+});
 const idList = z.array(z.string()).max(10_000);
 const chatEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('chat:new'), chatId: z.string(), message: messageSchema }),
@@ -48,25 +53,30 @@ const sessionEventSchema = z.object({
   userId: z.string(),
 });
 
-/** Insertion-ordered set with a size bound: remembers the most recent keys. */
-class RecentKeys {
-  private readonly keys = new Set<string>();
+/** Insertion-ordered map with a size bound: the highest version delivered of the most recent keys. */
+class RecentVersions {
+  private readonly versions = new Map<string, number>();
   constructor(private readonly max: number) {}
-  /** True when `key` was already seen; records it otherwise. */
-  seen(key: string): boolean {
-    if (this.keys.has(key)) return true;
-    this.keys.add(key);
-    if (this.keys.size > this.max) {
-      const oldest = this.keys.values().next().value;
-      if (oldest !== undefined) this.keys.delete(oldest);
+  /** True when `key` was already delivered at `version` or later; records `version` otherwise. */
+  stale(key: string, version: number): boolean {
+    const known = this.versions.get(key);
+    if (known !== undefined && known >= version) return true;
+    this.versions.delete(key);
+    this.versions.set(key, version);
+    if (this.versions.size > this.max) {
+      const oldest = this.versions.keys().next().value;
+      if (oldest !== undefined) this.versions.delete(oldest);
     }
     return false;
   }
 }
 
 /**
- * Delivery to this replica's sockets (`io.local`). A message is remembered by id and version, so a publisher
- * that retries, or the send handler's fallback while the bus is down, never makes a client see it twice.
+ * Delivery to this replica's sockets (`io.local`). A message is remembered by id and `version` (chat-api's
+ * count of its writes: 1 when stored, +1 per edit and on the delete), so a publisher that retries, or the send
+ * handler's fallback while the bus is down, never makes a client see it twice, while two edits of the same
+ * millisecond are two versions and both are delivered; an edit older than one already delivered here is dropped
+ * (its text is not the stored one).
  */
 export function createChatEventDelivery({
   io,
@@ -75,7 +85,7 @@ export function createChatEventDelivery({
   logger,
   dedupeSize = 10_000,
 }: ChatEventDeliveryDeps): ChatEventDelivery {
-  const recent = new RecentKeys(dedupeSize);
+  const recent = new RecentVersions(dedupeSize);
   const local = io.local;
 
   return (raw: ChatEvent) => {
@@ -91,9 +101,18 @@ export function createChatEventDelivery({
       case 'chat:updated':
       case 'chat:deleted': {
         const message = event.message as unknown as Message;
-        // A publisher that retries (at-least-once) must not make a client see a message twice.
-        if (recent.seen(`${event.type}|${message.id}|${message.editedAt ?? ''}|${message.deletedAt ?? ''}`))
-          return;
+        // A new message and its later writes are tracked apart: an edit overtaking the `chat:new` of the send
+        // handler's fallback must not hide it. Without a version (a publisher predating it), the write's time is
+        // the key, as before.
+        const stream = event.type === 'chat:new' ? 'n' : 'w';
+        const seen =
+          event.message.version !== undefined
+            ? recent.stale(`${stream}|${message.id}`, event.message.version)
+            : recent.stale(
+                `${event.type}|${message.id}|${message.editedAt ?? ''}|${message.deletedAt ?? ''}`,
+                0,
+              );
+        if (seen) return;
         local.to(room).emit(event.type, { message });
         break;
       }

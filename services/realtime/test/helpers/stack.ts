@@ -51,6 +51,8 @@ export interface Stack {
   removeMember(owner: TestUser, chatId: string, member: TestUser): Promise<void>;
   /** Sends through chat-api's REST route (as a browser would through the gateway). */
   postMessage(sender: TestUser, chatId: string, text: string, clientMsgId: string): Promise<Message>;
+  /** Edits through chat-api's REST route. */
+  editMessage(user: TestUser, chatId: string, messageId: string, text: string): Promise<Message>;
   listMessages(user: TestUser, chatId: string, afterSeq: number): Promise<Message[]>;
   logout(user: TestUser): Promise<void>;
   close(): Promise<void>;
@@ -185,6 +187,15 @@ export async function startStack(): Promise<Stack> {
             text,
             clientMsgId,
           })) as { message: Message }
+        ).message;
+      },
+      async editMessage(user, chatId, messageId, text) {
+        return (
+          (await call(user, chatApi.url, 'PATCH', `/api/chats/${chatId}/messages/${messageId}`, {
+            text,
+          })) as {
+            message: Message;
+          }
         ).message;
       },
       async listMessages(user, chatId, afterSeq) {

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  extractAccessToken,
+  isAllowedOrigin,
+  type AccessTokenVerifier,
+  type Logger,
+} from '@cohort/common';
+import type { ChatApiClient } from '../clients/chat-api.client';
+import type { LocalSockets } from '../local-sockets';
+import { socketDataOf } from '../sessions/claims';
+import { verifyToken } from '../sessions/verify-token';
+import { chatRoom, userRoom, type RealtimeSocket } from '../socket-types';
+import type { ConnectionQuota } from './connection-quota';
+import { forgetCredentials } from './forget-credentials';
+
+export interface HandshakeDeps {
+  /** Browser origins allowed besides the replica's own. */
+  allowedOrigins: readonly string[];
+  verifyAccessToken: AccessTokenVerifier;
+  chatApi: ChatApiClient;
+  localSockets: LocalSockets;
+  /** The cap on a user's sockets over every replica. */
+  connections: ConnectionQuota;
+  /** The shared string of a room name (room-names.ts). */
+  roomName: (room: string) => string;
+  /** True once the replica is closing: new handshakes are refused. */
+  draining: () => boolean;
+  logger: Logger;
+}
+
+/** Socket.IO's connection middleware (`io.use`). */
+export type HandshakeMiddleware = (socket: RealtimeSocket, next: (err?: Error) => void) => Promise<void>;
+
+/**
+ * The handshake refusals the contract names (DESIGN.md §4, §9); `unavailable` when we, not the client, are at
+ * fault; `too_many_connections` when the user already holds `MAX_SOCKETS_PER_USER` sockets.
+ */
+const refusal = (code: 'unauthorized' | 'unavailable' | 'too_many_connections') => new Error(code);
+
+const refusalOf = (err: unknown) =>
+  refusal(err instanceof AppError && err.status === 401 ? 'unauthorized' : 'unavailable');
+
+/** The token a client presents: `auth.token`, else `Authorization: Bearer`, else the token cookie. */
+function presentedToken(socket: RealtimeSocket): string | undefined {
+  const { auth, headers } = socket.handshake;
+  const fromAuth: unknown =
+    typeof auth === 'object' && auth !== null && 'token' in auth ? auth.token : undefined;
+  if (typeof fromAuth === 'string' && fromAuth.length > 0) return fromAuth;
+  return extractAccessToken({ authorization: headers.authorization, cookie: headers.cookie })?.token;
+}
+
+/**
+ * Who may connect, and with which rooms: the Origin is checked, the token verified (then dropped from the
+ * handshake), the claims become the socket's `data`, and the socket joins its user room and the rooms of every
+ * chat chat-api lists for it — before the client sees `connect`, so nothing published for its chats is missed.
+ */
+export function authenticateHandshake({
+  allowedOrigins,
+  verifyAccessToken,
+  chatApi,
+  localSockets,
+  connections,
+  roomName,
+  draining,
+  logger,
+}: HandshakeDeps): HandshakeMiddleware {
+  return async (socket, next) => {
+    if (draining()) return next(refusal('unavailable'));
+    const { headers } = socket.handshake;
+    if (!isAllowedOrigin(headers, allowedOrigins, socket.handshake.secure)) {
+      logger.info({ origin: headers.origin }, 'handshake refused: origin not allowed');
+      return next(refusal('unauthorized'));
+    }
+    const token = presentedToken(socket);
+    if (!token) return next(refusal('unauthorized'));
+
+    let claims;
+    try {
+      claims = await verifyToken(verifyAccessToken, token, logger);
+    } catch (err) {
+      return next(refusalOf(err));
+    }
+    forgetCredentials(socket);
+    socket.data = socketDataOf(claims);
+
+    // Taken before any room is joined; given back below on failure, else by the socket's `disconnecting`.
+    if (!(await connections.acquire(claims.userId, socket.id))) {
+      logger.info({ userId: claims.userId }, 'handshake refused: too many connections');
+      return next(refusal('too_many_connections'));
+    }
+
+    // Bus events for the user reach the socket from here on (chat:added/removed), though it is not connected yet.
+    localSockets.startHandshake(socket, claims.userId);
+    try {
+      const chatIds = await chatApi.memberships(claims, randomUUID());
+      await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)].map(roomName));
+      // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here.
+      if (socket.conn.readyState !== 'open') connections.release(claims.userId, socket.id);
+      next();
+    } catch (err) {
+      connections.release(claims.userId, socket.id);
+      logger.warn({ err, userId: claims.userId }, 'handshake failed: memberships unavailable');
+      next(refusalOf(err));
+    } finally {
+      localSockets.endHandshake(socket, claims.userId);
+    }
+  };
+}
