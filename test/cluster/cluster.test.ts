@@ -34,6 +34,8 @@ beforeAll(async () => {
       LOGIN_IP_LIMIT: '100000',
       SEND_RATE_LIMIT: '100000/10s',
       CHAT_CREATE_RATE_LIMIT: '100000/10s',
+      // One user opens 30 raw sessions below, to see them spread: more than the default socket cap.
+      MAX_SOCKETS_PER_USER: '1000',
     },
   });
 }, 90_000);

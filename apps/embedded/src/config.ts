@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { baseEnvSchema, env, loadConfig } from '@cohort/common';
+import { baseEnvSchema, configLoader, env } from '@cohort/common';
 
 export const REPO_ROOT = resolve(__dirname, '../../..');
 
@@ -19,8 +19,5 @@ export const embeddedEnvSchema = baseEnvSchema.extend({
 
 export type EmbeddedConfig = z.infer<typeof embeddedEnvSchema>;
 
-export function loadEmbeddedConfig(
-  source: Readonly<Record<string, string | undefined>> = process.env,
-): Readonly<EmbeddedConfig> {
-  return loadConfig(embeddedEnvSchema, source);
-}
+/** Reads and validates the environment once; a missing or bad variable throws a ConfigError naming it. */
+export const loadEmbeddedConfig = configLoader(embeddedEnvSchema);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ async function assertPortFree(port: number, host: string): Promise<void> {
 }
 
 /**
- * Embedded mode (DESIGN.md §1): auth, chat-api, one realtime replica and the gateway in this process,
+ * Embedded mode (docs/architecture.md): auth, chat-api, one realtime replica and the gateway in this process,
  * on the embedded MongoDB-compatible store, sharing one in-process bus and one denylist instead of Redis.
  * The internal services listen on free loopback ports (their HOST default); only the gateway is the public
  * origin, on the launcher's HOST, and it also serves the web client and proxies /socket.io. The launcher is a
@@ -51,13 +52,25 @@ export async function startEmbedded(
   const runtime = createRuntime({ service: 'embedded', logger: launcherLogger, shutdownTimeoutMs: 15_000 });
   const shutdown = (reason: string) => runtime.shutdown(reason);
   try {
-    const mongo = await startEmbeddedMongo({ host: '127.0.0.1', dataDir: join(config.DATA_DIR, 'mongo') });
+    // The store requires credentials (docs/security.md): a fresh random password each run, known only to
+    // this process, so no other local user can read or write the data through its port.
+    const mongoUser = { username: 'cohort', password: randomBytes(24).toString('base64url') };
+    const mongo = await startEmbeddedMongo({
+      host: '127.0.0.1',
+      dataDir: join(config.DATA_DIR, 'mongo'),
+      auth: mongoUser,
+    });
     runtime.onClose('mongo-embedded', () => mongo.close());
-    const mongoUrl = `${mongo.uri}/cohort`;
+    const mongoHost = new URL(mongo.uri).host;
+    const mongoUrl = `mongodb://${mongoUser.username}:${mongoUser.password}@${mongoHost}/cohort?authSource=admin`;
     // No REDIS_URL here: the runtime's bus and denylist are in-process, shared by every service.
     const shared = { bus: runtime.bus(), denylist: runtime.denylist() };
 
+    // auth asks chat-api who shares a chat (user search) and chat-api asks auth who exists: auth starts first
+    // and reads chat-api's address once it is known.
+    const lateBound: { chatApiUrl?: string } = {};
     const auth = await startAuth({
+      chatApiUrl: () => lateBound.chatApiUrl,
       config: loadAuthConfig({
         ...common,
         MONGO_URL: mongoUrl,
@@ -83,6 +96,7 @@ export async function startEmbedded(
     });
     runtime.onClose('chat-api', () => chatApi.close());
     const chatApiUrl = `http://127.0.0.1:${chatApi.port}`;
+    lateBound.chatApiUrl = chatApiUrl;
 
     const realtime = await startRealtime({
       config: loadRealtimeConfig({

@@ -1,4 +1,4 @@
-/** The public contract's shapes (DESIGN.md §2 and §4), imported as types only: nothing of libs/common ships to the browser. */
+/** The public contract's shapes (docs/http-api.md and docs/socket-events.md), imported as types only: nothing of libs/common ships to the browser. */
 import type { ClientToServerEvents, ServerToClientEvents } from '@cohort/common';
 
 export type {

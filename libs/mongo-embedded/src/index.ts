@@ -1,7 +1,8 @@
 /**
- * Public API of the embedded MongoDB-compatible store (DESIGN.md §6): an in-process TCP server
+ * Public API of the embedded MongoDB-compatible store (see its README): an in-process TCP server
  * speaking the MongoDB wire protocol, so the official driver and mongoose run unchanged.
  */
+import { ScramAuthenticator, type StoreUser } from './auth/scram';
 import { Store } from './engine/store';
 import { Persistence } from './persistence/persistence';
 import { WireServer } from './server';
@@ -9,13 +10,22 @@ import { WireServer } from './server';
 export interface EmbeddedMongoOptions {
   /** 0 (default) picks a free port. */
   port?: number;
+  /** Default 127.0.0.1: the store is reachable from this machine only. */
   host?: string;
-  /** Directory for durable data; in-memory only when absent. */
+  /** Directory for durable data (created 0700, files 0600); in-memory only when absent. */
   dataDir?: string;
+  /**
+   * Require this user (SCRAM-SHA-256) on every connection: before authenticating, a connection may
+   * only run the handshake (hello, ping, buildInfo, saslStart/saslContinue, endSessions); anything
+   * else answers code 13 Unauthorized. Connect with `mongodb://user:password@host:port/db?authSource=admin`.
+   */
+  auth?: StoreUser;
 }
 
+export type { StoreUser } from './auth/scram';
+
 export interface EmbeddedMongo {
-  /** `mongodb://127.0.0.1:PORT` (no database path; append `/dbname`). */
+  /** `mongodb://127.0.0.1:PORT` (no database path and no credentials; append `/dbname`). */
   readonly uri: string;
   readonly port: number;
   close(): Promise<void>;
@@ -43,6 +53,7 @@ export interface InternalOptions {
 export async function startEmbeddedMongo(
   options: EmbeddedMongoOptions & InternalOptions = {},
 ): Promise<StartedEmbeddedMongo> {
+  const authenticator = options.auth ? new ScramAuthenticator(options.auth) : undefined;
   const store = new Store();
   const persistence = options.dataDir
     ? Persistence.open(options.dataDir, store, {
@@ -57,6 +68,7 @@ export async function startEmbeddedMongo(
     store,
     persistence,
     sweepIntervalMs: options.sweepIntervalMs ?? 60_000,
+    authenticator,
   });
   let port: number;
   try {

@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Document } from 'bson';
+import type { AuthState, ScramAuthenticator } from './auth/scram';
 import type { CommandContext, ServerInfo } from './commands/context';
 import { CursorRegistry } from './commands/cursors';
 import { runCommand } from './commands/dispatch';
@@ -21,6 +22,18 @@ export interface ServerOptions {
   store: Store;
   /** How often TTL indexes, idle cursors and stale transactions are swept (MongoDB: 60 s). */
   sweepIntervalMs: number;
+  /** When set, connections must authenticate (SCRAM-SHA-256) before anything but the handshake. */
+  authenticator?: ScramAuthenticator;
+}
+
+/** One client connection: its framing buffer, its authentication, and whether a reply is pending. */
+interface Connection {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly auth: AuthState;
+  pending: Buffer;
+  /** A long read is still running: later messages wait, replies stay in request order. */
+  busy: boolean;
 }
 
 /** The TCP side: frames messages, runs each command synchronously, writes the reply. */
@@ -56,6 +69,11 @@ export class WireServer {
     return port;
   }
 
+  /** Where the server listens (its address shows what it is reachable from). */
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
   /** TTL deletes, idle cursors, transactions past their lifetime. */
   sweep(now = new Date()): void {
     this.options.store.sweepExpired(now);
@@ -74,34 +92,58 @@ export class WireServer {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const connectionId = this.nextConnectionId++;
-    let pending: Buffer = Buffer.alloc(0);
+    const conn: Connection = {
+      id: this.nextConnectionId++,
+      socket,
+      auth: { authenticated: this.options.authenticator === undefined },
+      pending: Buffer.alloc(0),
+      busy: false,
+    };
     socket.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 4) {
-        const length = pending.readInt32LE(0);
-        if (length < 16 || length > MAX_MESSAGE_SIZE) {
-          socket.destroy();
-          return;
-        }
-        if (pending.length < length) break;
-        const message = pending.subarray(0, length);
-        pending = pending.subarray(length);
-        const reply = this.handle(message, connectionId);
-        if (reply === null) {
-          socket.destroy();
-          return;
-        }
-        if (reply) socket.write(reply);
-      }
+      conn.pending = conn.pending.length === 0 ? chunk : Buffer.concat([conn.pending, chunk]);
+      this.drain(conn);
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
   }
 
-  /** The encoded reply, undefined when none is expected, null when the connection must close. */
-  private handle(message: Buffer, connectionId: number): Buffer | undefined | null {
-    let request;
+  /** Handles the complete messages buffered on a connection, one at a time, in order. */
+  private drain(conn: Connection): void {
+    const { socket } = conn;
+    while (!conn.busy && conn.pending.length >= 4 && !socket.destroyed) {
+      const length = conn.pending.readInt32LE(0);
+      if (length < 16 || length > MAX_MESSAGE_SIZE) {
+        socket.destroy();
+        return;
+      }
+      if (conn.pending.length < length) break;
+      const message = conn.pending.subarray(0, length);
+      conn.pending = conn.pending.subarray(length);
+      const reply = this.handle(message, conn);
+      if (reply === null) {
+        socket.destroy();
+        return;
+      }
+      if (reply instanceof Promise) {
+        conn.busy = true;
+        void reply.then((buf) => {
+          conn.busy = false;
+          if (socket.destroyed) return;
+          if (buf) socket.write(buf);
+          this.drain(conn);
+        });
+        return;
+      }
+      if (reply) socket.write(reply);
+    }
+  }
+
+  /**
+   * The encoded reply (a promise of it for a long read), undefined when none is expected, null when
+   * the connection must close.
+   */
+  private handle(message: Buffer, conn: Connection): Buffer | undefined | null | Promise<Buffer | undefined> {
+    let request: ReturnType<typeof decodeRequest>;
     try {
       request = decodeRequest(message);
     } catch (err) {
@@ -115,10 +157,12 @@ export class WireServer {
       cursors: this.cursors,
       txns: this.txns,
       server: this.info as ServerInfo,
-      connectionId,
+      connectionId: conn.id,
       db: request.db,
+      authenticator: this.options.authenticator,
+      auth: conn.auth,
     };
-    let reply: Document;
+    let reply: Document | Promise<Document>;
     try {
       reply = runCommand(request.command, ctx);
     } catch (err) {
@@ -127,13 +171,17 @@ export class WireServer {
       // Acknowledged writes reach the journal file before the reply leaves.
       this.options.persistence?.flush();
     }
-    if (request.noReply) return undefined;
-    const responseId = this.nextResponseId++;
-    const encode = request.legacy ? encodeOpReply : encodeOpMsg;
-    try {
-      return encode(reply, responseId, request.header.requestId);
-    } catch (err) {
-      return encode(internalError(err), responseId, request.header.requestId);
-    }
+    const finish = (doc: Document): Buffer | undefined => {
+      if (request.noReply) return undefined;
+      const responseId = this.nextResponseId++;
+      const encode = request.legacy ? encodeOpReply : encodeOpMsg;
+      try {
+        return encode(doc, responseId, request.header.requestId);
+      } catch (err) {
+        return encode(internalError(err), responseId, request.header.requestId);
+      }
+    };
+    if (reply instanceof Promise) return reply.catch(internalError).then(finish);
+    return finish(reply);
   }
 }

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -177,4 +177,40 @@ describe('persistence', () => {
     },
     60_000,
   );
+
+  // Issue 20: the journal holds password and refresh-token hashes and every message.
+  embeddedOnly('keeps the data directory and its files readable by their owner only', async () => {
+    const parent = freshDir();
+    const dataDir = join(parent, 'nested', 'mongo');
+    const previousUmask = process.umask(0o022);
+    try {
+      const modes = (): Record<string, string> => {
+        const out: Record<string, string> = { '.': (statSync(dataDir).mode & 0o777).toString(8) };
+        for (const f of readdirSync(dataDir)) out[f] = (statSync(join(dataDir, f)).mode & 0o777).toString(8);
+        return out;
+      };
+      const first = await startEmbeddedMongo({ dataDir, compactThresholdBytes: 16 * 1024 });
+      await withClient(first, async (client) => {
+        const coll = client.db('persist').collection('secrets');
+        await coll.insertMany(Array.from({ length: 300 }, (_, i) => ({ i, hash: 'x'.repeat(100) })));
+        await coll.insertOne({ last: true });
+      });
+      const live = modes();
+      expect(Object.keys(live)).toEqual(expect.arrayContaining(['.', 'LOCK', 'snapshot.bson']));
+      expect(live).toEqual(Object.fromEntries(Object.keys(live).map((k) => [k, k === '.' ? '700' : '600'])));
+      await first.close();
+
+      // A directory left open by an earlier version is tightened when the store opens it.
+      chmodSync(dataDir, 0o755);
+      for (const f of readdirSync(dataDir)) chmodSync(join(dataDir, f), 0o644);
+      const second = await startEmbeddedMongo({ dataDir });
+      const reopened = modes();
+      expect(reopened).toEqual(
+        Object.fromEntries(Object.keys(reopened).map((k) => [k, k === '.' ? '700' : '600'])),
+      );
+      await second.close();
+    } finally {
+      process.umask(previousUmask);
+    }
+  });
 });

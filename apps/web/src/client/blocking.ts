@@ -3,7 +3,7 @@ import type { ChatStore } from './chat-store';
 import type { UserDirectory } from './user-directory';
 
 /**
- * The people I blocked (DESIGN.md §9): they can no longer message me, add me to groups, or see my typing and
+ * The people I blocked (docs/security.md): they can no longer message me, add me to groups, or see my typing and
  * presence. The list is paged by the server; names come from the user directory like everyone else's.
  */
 export class Blocking {

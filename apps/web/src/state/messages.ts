@@ -69,7 +69,7 @@ export function makePending(input: {
 /** Which of two versions of the same stored message is the later one: a delete is final, then the latest edit wins. */
 function newer(current: UiMessage, incoming: Message): UiMessage {
   if (current.status !== 'sent') return fromServer(incoming);
-  // The server's version decides when both copies carry one (DESIGN.md §9): two edits within the same
+  // The server's version decides when both copies carry one (docs/security.md): two edits within the same
   // millisecond have the same editedAt, never the same version.
   if (
     current.version !== undefined &&

@@ -114,7 +114,7 @@ export function sortedChats(chats: Readonly<Record<string, ChatSummary>>): ChatS
 }
 
 /**
- * Of two copies of the same stored message, the one to keep: the higher version (DESIGN.md §9: events carry
+ * Of two copies of the same stored message, the one to keep: the higher version (docs/security.md: events carry
  * versions, so a late `chat:updated` never wins over a later edit); without them, or at the same one, the incoming.
  */
 export function laterCopy(current: Message, incoming: Message): Message {

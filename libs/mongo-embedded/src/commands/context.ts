@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import type { AuthState, ScramAuthenticator } from '../auth/scram';
 import type { Store } from '../engine/store';
 import type { CursorRegistry } from './cursors';
 import type { TransactionRegistry } from './transactions';
@@ -18,7 +19,15 @@ export interface CommandContext {
   readonly connectionId: number;
   /** The database the command targets (`$db`). */
   readonly db: string;
+  /** The store's user when it requires credentials (options.auth), else undefined. */
+  readonly authenticator: ScramAuthenticator | undefined;
+  /** This connection's authentication state. */
+  readonly auth: AuthState;
 }
 
-/** Handlers are synchronous: each command is atomic with respect to every other one. */
-export type CommandHandler = (cmd: Document, ctx: CommandContext) => Document;
+/**
+ * Writes and admin commands are synchronous: each is atomic with respect to every other command.
+ * Reads may answer with a promise when they run long: they then proceed in time slices between
+ * which other commands run (engine/cooperative.ts).
+ */
+export type CommandHandler = (cmd: Document, ctx: CommandContext) => Document | Promise<Document>;

@@ -1,4 +1,5 @@
 import type { Document } from 'bson';
+import { speculativeAuthenticate } from './auth';
 import type { CommandContext, CommandHandler } from './context';
 
 export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
@@ -26,7 +27,15 @@ const hello: CommandHandler = (cmd: Document, ctx: CommandContext) => {
     readOnly: false,
     ok: 1,
   };
-  if (cmd.saslSupportedMechs !== undefined) reply.saslSupportedMechs = [];
+  if (cmd.saslSupportedMechs !== undefined) {
+    if (!ctx.authenticator) reply.saslSupportedMechs = [];
+    else {
+      const mechs = ctx.authenticator.mechanismsFor(cmd.saslSupportedMechs);
+      if (mechs) reply.saslSupportedMechs = mechs;
+    }
+  }
+  const speculative = speculativeAuthenticate(cmd, ctx);
+  if (speculative) reply.speculativeAuthenticate = speculative;
   return reply;
 };
 
@@ -52,7 +61,13 @@ export const handshakeCommands: Record<string, CommandHandler> = {
   buildinfo: buildInfo,
   getLastError: () => ({ n: 0, err: null, ok: 1 }),
   whatsmyuri: () => ({ you: '127.0.0.1:0', ok: 1 }),
-  connectionStatus: () => ({ authInfo: { authenticatedUsers: [], authenticatedUserRoles: [] }, ok: 1 }),
+  connectionStatus: (_cmd, ctx) => ({
+    authInfo: {
+      authenticatedUsers: ctx.auth.user ? [{ user: ctx.auth.user, db: ctx.authenticator?.database }] : [],
+      authenticatedUserRoles: [],
+    },
+    ok: 1,
+  }),
   getParameter: () => ({ ok: 1 }),
   getCmdLineOpts: () => ({ argv: [], parsed: {}, ok: 1 }),
   hostInfo: () => ({ system: { currentTime: new Date(), hostname: 'localhost' }, ok: 1 }),

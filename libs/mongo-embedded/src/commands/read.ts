@@ -3,6 +3,8 @@ import { Aggregator } from 'mingo';
 import type { Collection, QueryOptions, QueryStats } from '../engine/collection';
 import { deepClone, type Doc, isPlainObject, pathValues } from '../engine/document';
 import { compareValues } from '../engine/bson-order';
+import { type Steps, drive } from '../engine/cooperative';
+import { Deadline } from '../engine/deadline';
 import { MongoCommandError, toMongoError } from '../engine/errors';
 import type { IndexPlan } from '../engine/planner';
 import { parseSort } from '../engine/sort';
@@ -33,23 +35,39 @@ function parseFind(cmd: Document, ctx: CommandContext): FindRequest {
   };
 }
 
-function runQuery(coll: Collection, filter: Doc, options: QueryOptions): { docs: Doc[]; stats: QueryStats } {
+function* runQuery(
+  coll: Collection,
+  filter: Doc,
+  options: QueryOptions,
+): Steps<{ docs: Doc[]; stats: QueryStats }> {
   try {
-    const { entries, stats } = coll.query(filter, options);
+    const { entries, stats } = yield* coll.run(filter, options);
     return { docs: entries.map(([, d]) => d), stats };
   } catch (err) {
     throw toMongoError(err);
   }
 }
 
-const find: CommandHandler = (cmd, ctx) => {
+/**
+ * A read command as interruptible steps: it honours `maxTimeMS` (code 50 once it passes) and, when
+ * long, lets other commands run between its slices (engine/cooperative.ts).
+ */
+function interruptible(run: (cmd: Document, ctx: CommandContext) => Steps<Document>): CommandHandler {
+  return (cmd, ctx) => {
+    const deadline = Deadline.fromCommand(cmd);
+    return drive(run(cmd, ctx), deadline);
+  };
+}
+
+const find = interruptible(function* (cmd, ctx) {
   const req = parseFind(cmd, ctx);
   const batchSize = optionalNumber(cmd, 'batchSize');
   const singleBatch = cmd.singleBatch === true || Number(cmd.limit) < 0;
   if (!req.coll) return ctx.cursors.first(req.ns, [], batchSize, true);
-  const { docs } = runQuery(req.coll, req.filter, req.options);
+  const { docs } = yield* runQuery(req.coll, req.filter, req.options);
+  yield;
   return ctx.cursors.first(req.ns, project(docs, req.projection, req.filter), batchSize, singleBatch);
-};
+});
 
 const getMore: CommandHandler = (cmd, ctx) => {
   const id = Number(cmd.getMore);
@@ -63,7 +81,7 @@ const killCursors: CommandHandler = (cmd, ctx) => {
   return { cursorsKilled: killed, cursorsNotFound: notFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
 };
 
-const count: CommandHandler = (cmd, ctx) => {
+const count = interruptible(function* (cmd, ctx) {
   const coll = existing(ctx, collectionName(cmd, 'count'));
   if (!coll) return { n: 0, ok: 1 };
   const query = optionalDoc(cmd, 'query') ?? {};
@@ -73,23 +91,24 @@ const count: CommandHandler = (cmd, ctx) => {
     const total = Math.max(0, coll.docs.size - skip);
     return { n: limit ? Math.min(limit, total) : total, ok: 1 };
   }
-  return { n: runQuery(coll, query, { skip, limit }).docs.length, ok: 1 };
-};
+  return { n: (yield* runQuery(coll, query, { skip, limit })).docs.length, ok: 1 };
+});
 
-const distinct: CommandHandler = (cmd, ctx) => {
+const distinct = interruptible(function* (cmd, ctx) {
   const coll = existing(ctx, collectionName(cmd, 'distinct'));
   const key = cmd.key;
   if (typeof key !== 'string')
     throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or not a string");
   if (!coll) return { values: [], ok: 1 };
-  const { docs } = runQuery(coll, optionalDoc(cmd, 'query') ?? {}, {});
+  const { docs } = yield* runQuery(coll, optionalDoc(cmd, 'query') ?? {}, {});
   const parts = key.split('.');
   const all: unknown[] = [];
   for (const doc of docs) for (const v of pathValues(doc, parts).values) if (v !== undefined) all.push(v);
+  yield;
   all.sort(compareValues);
   const values = all.filter((v, i) => i === 0 || compareValues(v, all[i - 1]) !== 0);
   return { values, ok: 1 };
-};
+});
 
 interface PipelinePrefix {
   filter: Doc;
@@ -125,7 +144,10 @@ function splitPipeline(pipeline: Doc[]): PipelinePrefix {
   return { filter, options, rest: pipeline.slice(i) };
 }
 
-function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?: QueryStats; ns: string } {
+function* runAggregate(
+  cmd: Document,
+  ctx: CommandContext,
+): Steps<{ docs: Doc[]; stats?: QueryStats; ns: string }> {
   if (typeof cmd.aggregate !== 'string') {
     throw new MongoCommandError(115, 'aggregate without a collection is not supported by the embedded store');
   }
@@ -142,7 +164,7 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
   const { filter, options, rest } = splitPipeline(pipeline);
   let input: Doc[] = [];
   let stats: QueryStats | undefined;
-  if (coll) ({ docs: input, stats } = runQuery(coll, filter, options));
+  if (coll) ({ docs: input, stats } = yield* runQuery(coll, filter, options));
   if (rest.length === 0) return { docs: input, stats, ns };
   const resolver = (from: string): Doc[] => {
     const other = existing(ctx, from);
@@ -153,6 +175,7 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
     const readOnly = rest.every((stage) => Object.keys(stage).every((k) => READ_ONLY_STAGES.has(k)));
     let docs = readOnly ? input : input.map((d) => deepClone(d));
     let segment: Doc[] = [];
+    // mingo runs a segment of stages in one go: the interrupt points are between segments.
     const runSegment = (): void => {
       if (segment.length === 0) return;
       docs = new Aggregator(segment, { collectionResolver: resolver }).run(docs) as Doc[];
@@ -161,10 +184,12 @@ function runAggregate(cmd: Document, ctx: CommandContext): { docs: Doc[]; stats?
     for (const stage of rest) {
       const lookup = simpleLookup(stage);
       if (lookup) {
+        yield;
         runSegment();
-        docs = indexedLookup(docs, lookup, ctx);
+        docs = yield* indexedLookup(docs, lookup, ctx);
       } else segment.push(stage);
     }
+    yield;
     runSegment();
     return { docs, stats, ns };
   } catch (err) {
@@ -203,26 +228,29 @@ function simpleLookup(stage: Doc): SimpleLookup | undefined {
   return { from, localField, foreignField, as };
 }
 
-function indexedLookup(docs: Doc[], lookup: SimpleLookup, ctx: CommandContext): Doc[] {
+function* indexedLookup(docs: Doc[], lookup: SimpleLookup, ctx: CommandContext): Steps<Doc[]> {
   const foreign = existing(ctx, lookup.from);
   const parts = lookup.localField.split('.');
-  return docs.map((doc) => {
+  const out: Doc[] = [];
+  for (const doc of docs) {
     // A missing local field joins foreign documents whose field is null or missing, as in MongoDB.
     const values = pathValues(doc, parts).values.map((v) => (v === undefined ? null : v));
     const matches = foreign
-      ? foreign.query({ [lookup.foreignField]: { $in: values } }).entries.map(([, d]) => deepClone(d))
+      ? (yield* foreign.run({ [lookup.foreignField]: { $in: values } })).entries.map(([, d]) => deepClone(d))
       : [];
-    return { ...doc, [lookup.as]: matches };
-  });
+    out.push({ ...doc, [lookup.as]: matches });
+    yield;
+  }
+  return out;
 }
 
-const aggregate: CommandHandler = (cmd, ctx) => {
-  if (cmd.explain === true) return explainReply(cmd, ctx, 'aggregate');
-  const { docs, ns } = runAggregate(cmd, ctx);
+const aggregate = interruptible(function* (cmd, ctx) {
+  if (cmd.explain === true) return yield* explainReply(cmd, ctx, 'aggregate');
+  const { docs, ns } = yield* runAggregate(cmd, ctx);
   const cursor = optionalDoc(cmd, 'cursor');
   const batchSize = cursor?.batchSize === undefined ? undefined : Number(cursor.batchSize);
   return ctx.cursors.first(ns, docs, batchSize);
-};
+});
 
 function ixscanStage(plan: IndexPlan): Doc {
   return {
@@ -246,7 +274,11 @@ function planStage(stats: QueryStats | undefined, sorted: boolean): Doc {
 }
 
 /** `explain` for find, count and aggregate: the plan and the documents it examined. */
-function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggregate' | 'count'): Document {
+function* explainReply(
+  cmd: Document,
+  ctx: CommandContext,
+  kind: 'find' | 'aggregate' | 'count',
+): Steps<Document> {
   const started = Date.now();
   let stats: QueryStats | undefined;
   let nReturned = 0;
@@ -259,7 +291,7 @@ function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggreg
     filter = req.filter;
     sorted = req.options.sort !== undefined;
     if (req.coll) {
-      const r = runQuery(req.coll, req.filter, req.options);
+      const r = yield* runQuery(req.coll, req.filter, req.options);
       stats = r.stats;
       nReturned = r.docs.length;
     }
@@ -268,12 +300,12 @@ function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggreg
     filter = optionalDoc(cmd, 'query') ?? {};
     ns = `${ctx.db}.${String(cmd.count)}`;
     if (coll) {
-      const r = runQuery(coll, filter, {});
+      const r = yield* runQuery(coll, filter, {});
       stats = r.stats;
       nReturned = r.docs.length;
     }
   } else {
-    const r = runAggregate(cmd, ctx);
+    const r = yield* runAggregate(cmd, ctx);
     ns = r.ns;
     stats = r.stats;
     nReturned = r.docs.length;
@@ -296,13 +328,14 @@ function explainReply(cmd: Document, ctx: CommandContext, kind: 'find' | 'aggreg
   };
 }
 
-const explain: CommandHandler = (cmd, ctx) => {
+const explain = interruptible(function* (cmd, ctx) {
   const inner = optionalDoc(cmd, 'explain');
   if (!inner) throw new MongoCommandError(9, 'explain command requires a nested object');
   const kind = Object.keys(inner)[0];
-  if (kind === 'find' || kind === 'aggregate' || kind === 'count') return explainReply(inner, ctx, kind);
+  if (kind === 'find' || kind === 'aggregate' || kind === 'count')
+    return yield* explainReply(inner, ctx, kind);
   throw new MongoCommandError(115, `explain of ${String(kind)} is not supported by the embedded store`);
-};
+});
 
 export const readCommands: Record<string, CommandHandler> = {
   find,

@@ -2,12 +2,23 @@ import type { Document } from 'bson';
 import { valuesEqual } from '../engine/bson-order';
 import type { Collection } from '../engine/collection';
 import { type Doc, isPlainObject } from '../engine/document';
+import { Deadline } from '../engine/deadline';
 import { MongoCommandError, toMongoError } from '../engine/errors';
 import { parseSort } from '../engine/sort';
 import { applyUpdate, buildUpsert, withId } from '../engine/update';
 import type { CommandContext, CommandHandler } from './context';
 import { project } from './project';
 import { collectionName, docArray, existing, optionalDoc } from './util';
+
+/**
+ * A write error for one statement, or a throw for an interruption: like mongod, an expired
+ * `maxTimeMS` fails the whole command (code 50) instead of one statement.
+ */
+function statementError(err: unknown, index: number): Document {
+  const mongoErr = toMongoError(err);
+  if (mongoErr.code === 50) throw mongoErr;
+  return mongoErr.toWriteError(index);
+}
 
 function checkNewDocument(doc: Doc): void {
   const id = doc._id;
@@ -31,7 +42,7 @@ const insert: CommandHandler = (cmd, ctx) => {
       coll.insert(doc);
       n++;
     } catch (err) {
-      writeErrors.push(toMongoError(err).toWriteError(i));
+      writeErrors.push(statementError(err, i));
       if (ordered) break;
     }
   }
@@ -51,12 +62,13 @@ function updateOne(
   ctx: CommandContext,
   name: string,
   stmt: { q: Doc; u: unknown; multi: boolean; upsert: boolean; arrayFilters?: Doc[]; sort?: Doc },
+  deadline: Deadline,
 ): UpdateOutcome {
   const coll: Collection | undefined = stmt.upsert
     ? ctx.store.ensureCollection(ctx.db, name)
     : existing(ctx, name);
   const entries = coll
-    ? coll.query(stmt.q, { limit: stmt.multi ? 0 : 1, sort: parseSort(stmt.sort) }).entries
+    ? coll.query(stmt.q, { limit: stmt.multi ? 0 : 1, sort: parseSort(stmt.sort) }, deadline).entries
     : [];
   if (entries.length === 0) {
     if (!stmt.upsert || !coll) return { matched: 0, modified: 0 };
@@ -89,6 +101,7 @@ function arrayFiltersOf(stmt: Doc): Doc[] | undefined {
 }
 
 const update: CommandHandler = (cmd, ctx) => {
+  const deadline = Deadline.fromCommand(cmd);
   const name = collectionName(cmd, 'update');
   const updates = docArray(cmd, 'updates');
   const ordered = cmd.ordered !== false;
@@ -107,14 +120,19 @@ const update: CommandHandler = (cmd, ctx) => {
       ) {
         throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
       }
-      const out = updateOne(ctx, name, {
-        q,
-        u: stmt.u,
-        multi: stmt.multi === true,
-        upsert: stmt.upsert === true,
-        arrayFilters: arrayFiltersOf(stmt),
-        sort: optionalDoc(stmt, 'sort'),
-      });
+      const out = updateOne(
+        ctx,
+        name,
+        {
+          q,
+          u: stmt.u,
+          multi: stmt.multi === true,
+          upsert: stmt.upsert === true,
+          arrayFilters: arrayFiltersOf(stmt),
+          sort: optionalDoc(stmt, 'sort'),
+        },
+        deadline,
+      );
       if (out.upsertedId !== undefined) {
         n++;
         upserted.push({ index: i, _id: out.upsertedId });
@@ -123,7 +141,7 @@ const update: CommandHandler = (cmd, ctx) => {
         nModified += out.modified;
       }
     } catch (err) {
-      writeErrors.push(toMongoError(err).toWriteError(i));
+      writeErrors.push(statementError(err, i));
       if (ordered) break;
     }
   }
@@ -135,6 +153,7 @@ const update: CommandHandler = (cmd, ctx) => {
 };
 
 const del: CommandHandler = (cmd, ctx) => {
+  const deadline = Deadline.fromCommand(cmd);
   const name = collectionName(cmd, 'delete');
   const deletes = docArray(cmd, 'deletes');
   const ordered = cmd.ordered !== false;
@@ -147,9 +166,9 @@ const del: CommandHandler = (cmd, ctx) => {
       if (!coll) continue;
       const q = isPlainObject(stmt.q) ? stmt.q : {};
       const limit = Number(stmt.limit ?? 0) === 1 ? 1 : 0;
-      for (const [rid] of coll.query(q, { limit }).entries) if (coll.remove(rid)) n++;
+      for (const [rid] of coll.query(q, { limit }, deadline).entries) if (coll.remove(rid)) n++;
     } catch (err) {
-      writeErrors.push(toMongoError(err).toWriteError(i));
+      writeErrors.push(statementError(err, i));
       if (ordered) break;
     }
   }
@@ -157,6 +176,7 @@ const del: CommandHandler = (cmd, ctx) => {
 };
 
 const findAndModify: CommandHandler = (cmd, ctx) => {
+  const deadline = Deadline.fromCommand(cmd);
   const name =
     typeof cmd.findAndModify === 'string' ? cmd.findAndModify : collectionName(cmd, 'findandmodify');
   const query = optionalDoc(cmd, 'query') ?? {};
@@ -169,19 +189,24 @@ const findAndModify: CommandHandler = (cmd, ctx) => {
     throw new MongoCommandError(9, 'Either an update or remove=true must be specified');
   if (remove) {
     const coll = existing(ctx, name);
-    const found = coll?.query(query, { sort, limit: 1 }).entries[0];
+    const found = coll?.query(query, { sort, limit: 1 }, deadline).entries[0];
     if (!coll || !found) return { lastErrorObject: { n: 0 }, value: null, ok: 1 };
     coll.remove(found[0]);
     return { lastErrorObject: { n: 1 }, value: project([found[1]], fields, query)[0] ?? null, ok: 1 };
   }
-  const out = updateOne(ctx, name, {
-    q: query,
-    u: cmd.update,
-    multi: false,
-    upsert: cmd.upsert === true,
-    arrayFilters: arrayFiltersOf(cmd),
-    sort: optionalDoc(cmd, 'sort'),
-  });
+  const out = updateOne(
+    ctx,
+    name,
+    {
+      q: query,
+      u: cmd.update,
+      multi: false,
+      upsert: cmd.upsert === true,
+      arrayFilters: arrayFiltersOf(cmd),
+      sort: optionalDoc(cmd, 'sort'),
+    },
+    deadline,
+  );
   const returnNew = cmd.new === true;
   if (out.upsertedId !== undefined) {
     const value = returnNew && out.after ? (project([out.after], fields, query)[0] ?? null) : null;

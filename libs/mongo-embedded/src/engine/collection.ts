@@ -1,5 +1,6 @@
 import { Query } from 'mingo';
 import { compareValues, RANK, typeRank } from './bson-order';
+import { CHECK_EVERY, Deadline } from './deadline';
 import type { Doc } from './document';
 import { MongoCommandError } from './errors';
 import { Index, type IndexSpec } from './index-tree';
@@ -184,27 +185,49 @@ export class Collection {
     return compareValues(key.v[0], v[0]) === 0 ? key.r : undefined;
   }
 
-  /** Runs a filter through the best index (or a scan), then sorts, skips and limits. */
-  query(filter: Doc, options: QueryOptions = {}): QueryResult {
+  /**
+   * Runs a filter through the best index (or a scan), then sorts, skips and limits, synchronously
+   * (writes use this: their read and write are atomic). The deadline is checked at interrupt points.
+   */
+  query(filter: Doc, options: QueryOptions = {}, deadline: Deadline = Deadline.NONE): QueryResult {
+    const run = this.run(filter, options);
+    for (;;) {
+      const step = run.next();
+      if (step.done) return step.value;
+      deadline.check();
+    }
+  }
+
+  /**
+   * The query as steps: it pauses (yields) every CHECK_EVERY documents or keys examined, so a
+   * driver can check a deadline or let other commands run. While paused the collection may change:
+   * index scans seek again (see Index.scan) and the document map's iterator is live, so a document
+   * deleted meanwhile is skipped and one replaced meanwhile is read as it is now, as in MongoDB
+   * after a yield.
+   */
+  *run(filter: Doc, options: QueryOptions = {}): Generator<void, QueryResult, void> {
     const plan = planQuery(this.indexes.values(), filter, options.sort);
-    const exact = plan.kind === 'ixscan' && plan.exact;
-    const matcher = Object.keys(filter).length > 0 && !exact ? new Query(filter) : undefined;
+    // An index scan matches only what its bounds leave undecided; other plans match the whole filter.
+    const toMatch = plan.kind === 'ixscan' ? plan.residual : filter;
+    const matcher = toMatch && Object.keys(toMatch).length > 0 ? new Query(toMatch) : undefined;
     const skip = options.skip ?? 0;
     const want = options.limit ? skip + options.limit : Infinity;
     const entries: Array<[number, Doc]> = [];
     let examined = 0;
     let keysExamined = 0;
+    let work = 0;
     const needsSort = options.sort !== undefined && options.sort.length > 0;
     if (plan.kind === 'ixscan') {
       const canStop = plan.providesSort || !needsSort;
-      const seen = plan.index.multikey ? new Set<number>() : undefined;
+      // A multikey index holds a record under several keys, and a record updated while the scan
+      // is paused may reappear further on: each is returned once.
+      const seen = new Set<number>();
       const keysBefore = plan.index.keysExamined;
-      const test = plan.exact ? undefined : matcher;
+      const test = matcher;
       for (const rid of plan.index.scan(plan.intervals, plan.reverse)) {
-        if (seen) {
-          if (seen.has(rid)) continue;
-          seen.add(rid);
-        }
+        if (++work % CHECK_EVERY === 0) yield;
+        if (seen.has(rid)) continue;
+        seen.add(rid);
         const doc = this.docs.get(rid);
         if (!doc) continue;
         examined++;
@@ -218,6 +241,7 @@ export class Collection {
       for (const branch of plan.branches) {
         const keysBefore = branch.index.keysExamined;
         for (const rid of branch.index.scan(branch.intervals, false)) {
+          if (++work % CHECK_EVERY === 0) yield;
           if (seen.has(rid)) continue;
           seen.add(rid);
           const doc = this.docs.get(rid);
@@ -230,6 +254,7 @@ export class Collection {
       }
     } else {
       for (const entry of this.docs) {
+        if (++work % CHECK_EVERY === 0) yield;
         examined++;
         if (matcher && !matcher.test(entry[1])) continue;
         entries.push(entry);
@@ -239,6 +264,8 @@ export class Collection {
     this.docsExamined += examined;
     let result = entries;
     if (needsSort && !(plan.kind === 'ixscan' && plan.providesSort)) {
+      // An interrupt point before the in-memory sort, the last long step.
+      yield;
       const order = new Map<Doc, number>(entries.map(([rid, doc]) => [doc, rid]));
       result = sortDocs(
         entries.map(([, d]) => d),

@@ -43,6 +43,8 @@ export class Index {
   readonly tree: OrderedMap<IndexKey, true>;
   multikey = false;
   keysExamined = 0;
+  /** Bumped by every change to the tree (a paused scan then seeks again). */
+  version = 0;
 
   constructor(readonly spec: IndexSpec) {
     const entries = Object.entries(spec.key);
@@ -136,38 +138,52 @@ export class Index {
   }
 
   add(rid: number, tuples: readonly unknown[][]): void {
+    this.version++;
     for (const v of tuples) this.tree.setElement({ v, r: rid }, true);
   }
 
   remove(rid: number, tuples: readonly unknown[][]): void {
+    this.version++;
     for (const v of tuples) this.tree.eraseElementByKey({ v, r: rid });
   }
 
-  /** Record ids within the intervals, in index order (or reversed). */
+  /**
+   * Record ids within the intervals, in index order (or reversed). The consumer may pause between
+   * two ids and let writes run (a yielding read): a changed tree invalidates the iterator, so the
+   * scan then seeks again from the last key it returned, as MongoDB restores a cursor after a yield.
+   */
   *scan(intervals: readonly ScanInterval[], reverse: boolean): Generator<number> {
     if (!reverse) {
       for (const iv of intervals) {
-        const it = this.tree.lowerBound(iv.start);
+        let it = this.tree.lowerBound(iv.start);
         while (it.isAccessible()) {
           const key = it.pointer[0];
           if (this.compareKeys(key, iv.end) > 0) break;
           this.keysExamined++;
+          const version = this.version;
           yield key.r;
-          it.next();
+          if (this.version !== version) it = this.tree.upperBound(key);
+          else it.next();
         }
       }
       return;
     }
     // pre() on the first element throws instead of leaving the tree: stop there by identity.
-    const firstKey = this.tree.front()?.[0];
+    let firstKey = this.tree.front()?.[0];
     for (let i = intervals.length - 1; i >= 0; i--) {
       const iv = intervals[i] as ScanInterval;
-      const it = this.tree.reverseLowerBound(iv.end);
+      let it = this.tree.reverseLowerBound(iv.end);
       while (it.isAccessible()) {
         const key = it.pointer[0];
         if (this.compareKeys(key, iv.start) < 0) break;
         this.keysExamined++;
+        const version = this.version;
         yield key.r;
+        if (this.version !== version) {
+          it = this.tree.reverseUpperBound(key);
+          firstKey = this.tree.front()?.[0];
+          continue;
+        }
         if (key === firstKey) break;
         it.pre();
       }

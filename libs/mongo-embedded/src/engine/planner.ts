@@ -16,6 +16,8 @@ export type IndexPlan = {
   providesSort: boolean;
   /** The bounds express the whole filter: scanned documents need no further matching. */
   exact: boolean;
+  /** What scanned documents must still match (undefined when `exact`). */
+  residual: Doc | undefined;
 };
 
 /** A top-level `$or` whose every branch (with the rest of the filter) can use an index. */
@@ -55,7 +57,15 @@ interface ValueInterval {
   hi: Bound;
 }
 
+/** Most branches of a top-level `$or` planned as a union of index scans. */
 const MAX_INTERVALS = 512;
+
+/**
+ * Most scan intervals produced by `$in` lists on several index fields (they multiply). The first
+ * bounded field is always kept whatever its length: a large `$in` stays a sequence of point seeks
+ * (one O(log n) seek per distinct value) instead of becoming a collection scan.
+ */
+const MAX_SCAN_INTERVALS = 100_000;
 
 function isBoundable(v: unknown): boolean {
   if (v instanceof RegExp || Array.isArray(v)) return false;
@@ -155,9 +165,10 @@ function buildCandidate(index: Index, conds: Map<string, FieldCondition>): Candi
     }
     break;
   }
-  // Keep the number of scan intervals bounded ($in on several fields multiplies them).
-  while (bounded.length > 1 && bounded.reduce((n, ivs) => n * ivs.length, 1) > MAX_INTERVALS) bounded.pop();
-  if (bounded.length === 1 && (bounded[0] as ValueInterval[]).length > MAX_INTERVALS) bounded.pop();
+  // Keep the number of scan intervals bounded ($in on several fields multiplies them); the first
+  // field's points are always kept, however many.
+  const limit = Math.max(MAX_SCAN_INTERVALS, bounded[0]?.length ?? 0);
+  while (bounded.length > 1 && bounded.reduce((n, ivs) => n * ivs.length, 1) > limit) bounded.pop();
   return {
     index,
     bounded,
@@ -244,34 +255,39 @@ function isExactScalar(v: unknown): boolean {
   return EXACT_RANKS.has(typeRank(v)) && !(typeof v === 'number' && Number.isNaN(v));
 }
 
-/**
- * Whether index bounds alone decide the filter: every field is a bounded index field, compared with
- * scalars by operators the bounds represent fully, on an index holding no arrays.
- */
-function isExact(filter: Doc, index: Index, boundedFields: number): boolean {
-  if (index.multikey || index.sparse || index.partial) return false;
-  const bounded = new Set(index.fields.slice(0, boundedFields));
-  for (const [field, value] of Object.entries(filter)) {
-    if (!bounded.has(field)) return false;
-    if (!isPlainObject(value)) {
-      if (!isExactScalar(value)) return false;
-      continue;
-    }
-    const ops = Object.entries(value);
-    if (ops.length === 0) return false;
-    const isRange = ops.every(([op]) => op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte');
-    if (isRange) {
-      const rank = typeRank(ops[0]?.[1]);
-      if (!ops.every(([, v]) => isExactScalar(v) && typeRank(v) === rank)) return false;
-      continue;
-    }
-    if (ops.length !== 1) return false;
-    const [op, arg] = ops[0] as [string, unknown];
-    if (op === '$eq' && isExactScalar(arg)) continue;
-    if (op === '$in' && Array.isArray(arg) && arg.length > 0 && arg.every(isExactScalar)) continue;
-    return false;
+/** Whether the bounds on a bounded field decide its condition exactly (scalars, operators the bounds represent). */
+function conditionIsExact(value: unknown): boolean {
+  if (!isPlainObject(value)) return isExactScalar(value);
+  const ops = Object.entries(value);
+  if (ops.length === 0) return false;
+  const isRange = ops.every(([op]) => op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte');
+  if (isRange) {
+    const rank = typeRank(ops[0]?.[1]);
+    return ops.every(([, v]) => isExactScalar(v) && typeRank(v) === rank);
   }
-  return true;
+  if (ops.length !== 1) return false;
+  const [op, arg] = ops[0] as [string, unknown];
+  if (op === '$eq') return isExactScalar(arg);
+  return op === '$in' && Array.isArray(arg) && arg.length > 0 && arg.every(isExactScalar);
+}
+
+/**
+ * What remains to be matched on the documents an index scan yields: the filter without the
+ * conditions its bounds decide exactly (every bounded field compared with scalars, on an index
+ * holding no arrays), undefined when nothing remains. A large `$in` is then never re-tested
+ * document by document (mingo's `$in` is a linear search of the list).
+ */
+function residualFilter(filter: Doc, index: Index, boundedFields: number): Doc | undefined {
+  if (index.multikey || index.sparse || index.partial) return filter;
+  const bounded = new Set(index.fields.slice(0, boundedFields));
+  const rest: Doc = {};
+  let any = false;
+  for (const [field, value] of Object.entries(filter)) {
+    if (bounded.has(field) && conditionIsExact(value)) continue;
+    rest[field] = value;
+    any = true;
+  }
+  return any ? rest : undefined;
 }
 
 /** Chooses how to read a collection for a filter and an optional sort. */
@@ -302,12 +318,14 @@ export function planQuery(indexList: Iterable<Index>, filter: Doc, sort: SortSpe
   }
   if (!best) return planOr(indexes, filter) ?? { kind: 'collscan' };
   const intervals = toScanIntervals(best.c.index, best.c.bounded);
+  const residual = residualFilter(filter, best.c.index, best.c.bounded.length);
   return {
     kind: 'ixscan',
     index: best.c.index,
     intervals,
     reverse: best.dir < 0,
     providesSort: best.dir !== 0,
-    exact: isExact(filter, best.c.index, best.c.bounded.length),
+    exact: residual === undefined,
+    residual,
   };
 }

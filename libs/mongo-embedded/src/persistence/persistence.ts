@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   closeSync,
   existsSync,
   fsyncSync,
@@ -30,6 +31,12 @@ const SNAPSHOT_TMP = 'snapshot.bson.tmp';
 const LOCK = 'LOCK';
 const FORMAT = 1;
 const WRITE_CHUNK = 4 * 1024 * 1024;
+/**
+ * The journal and snapshot hold password and token hashes and every message: readable by the
+ * owner only, whatever the umask (docs/security.md, exposure).
+ */
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
 
 function journalName(gen: number): string {
   return `journal-${gen}.log`;
@@ -41,6 +48,14 @@ function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Tightens a data directory written by an earlier version (or under a lax umask) to owner-only. */
+function restrictModes(dir: string): void {
+  chmodSync(dir, DIR_MODE);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile()) chmodSync(join(dir, entry.name), FILE_MODE);
   }
 }
 
@@ -86,7 +101,8 @@ export class Persistence {
 
   /** Opens (or creates) a data directory, loads it into `store` and starts journaling. */
   static open(dir: string, store: Store, options: PersistenceOptions = {}): Persistence {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    restrictModes(dir);
     const p = new Persistence(dir, store, options);
     p.lock();
     try {
@@ -108,7 +124,8 @@ export class Persistence {
       }
       if (pid === process.pid) throw new Error(`data directory ${this.dir} is already open in this process`);
     }
-    writeFileSync(path, String(process.pid));
+    writeFileSync(path, String(process.pid), { mode: FILE_MODE });
+    chmodSync(path, FILE_MODE);
   }
 
   private unlock(): void {
@@ -135,7 +152,7 @@ export class Persistence {
       if ((m && Number(m[1]) !== this.gen) || name === SNAPSHOT_TMP) unlinkSync(join(this.dir, name));
     }
     const journalPath = join(this.dir, journalName(this.gen));
-    this.fd = openSync(journalPath, existsSync(journalPath) ? 'r+' : 'w+');
+    this.fd = openSync(journalPath, existsSync(journalPath) ? 'r+' : 'w+', FILE_MODE);
     const buf = readFileSync(journalPath);
     const { records, validBytes } = readRecords(buf);
     for (const rec of records) this.store.apply(rec as MutationRecord);
@@ -144,7 +161,7 @@ export class Persistence {
       fsyncSync(this.fd);
     }
     closeSync(this.fd);
-    this.fd = openSync(journalPath, 'a');
+    this.fd = openSync(journalPath, 'a', FILE_MODE);
     this.journalBytes = validBytes;
   }
 
@@ -189,7 +206,7 @@ export class Persistence {
     this.flushPendingOnly();
     const nextGen = this.gen + 1;
     const tmpPath = join(this.dir, SNAPSHOT_TMP);
-    const fd = openSync(tmpPath, 'w');
+    const fd = openSync(tmpPath, 'w', FILE_MODE);
     let bytes = 0;
     try {
       let chunk: Buffer[] = [];
@@ -226,7 +243,7 @@ export class Persistence {
     fsyncDir(this.dir);
     const oldFd = this.fd;
     const oldPath = join(this.dir, journalName(this.gen));
-    this.fd = openSync(join(this.dir, journalName(nextGen)), 'a');
+    this.fd = openSync(join(this.dir, journalName(nextGen)), 'a', FILE_MODE);
     this.gen = nextGen;
     closeSync(oldFd);
     unlinkSync(oldPath);

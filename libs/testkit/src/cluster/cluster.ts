@@ -68,6 +68,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     started.push({ stop: () => redis.close() });
 
     let mongoUrl: string;
+    const storePassword = randomBytes(18).toString('base64url');
     if (options.mongoUrl) {
       mongoUrl = options.mongoUrl;
     } else {
@@ -79,10 +80,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           ...(options.env?.NODE_OPTIONS ? { NODE_OPTIONS: options.env.NODE_OPTIONS } : {}),
           ...(options.env?.BENCH_PROFILE_DIR ? { BENCH_PROFILE_DIR: options.env.BENCH_PROFILE_DIR } : {}),
           ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+          STORE_USERNAME: 'cohort',
+          STORE_PASSWORD: storePassword,
         },
       });
       started.push(mongo);
-      mongoUrl = withDatabase(`mongodb://127.0.0.1:${mongo.port}`, 'cohort');
+      mongoUrl = withDatabase(
+        `mongodb://cohort:${storePassword}@127.0.0.1:${mongo.port}/?authSource=admin`,
+        'cohort',
+      );
     }
 
     const common = {

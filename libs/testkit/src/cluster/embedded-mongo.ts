@@ -9,6 +9,10 @@ async function main(): Promise<void> {
     port: Number(process.env.PORT ?? 0),
     host: '127.0.0.1',
     ...(process.env.DATA_DIR ? { dataDir: process.env.DATA_DIR } : {}),
+    // Credentials, as a real deployment's database requires: no other local user can read or write the data.
+    ...(process.env.STORE_USERNAME && process.env.STORE_PASSWORD
+      ? { auth: { username: process.env.STORE_USERNAME, password: process.env.STORE_PASSWORD } }
+      : {}),
   });
   logger.info({ port: server.port, dataDir: process.env.DATA_DIR ?? null }, 'listening');
   const stop = () => {

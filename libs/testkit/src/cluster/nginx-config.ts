@@ -16,11 +16,14 @@ export function renderCohortConf({ listen, realtime, gateways, webRoot }: NginxR
   const template = readFileSync(join(NGINX_DIR, 'cohort.conf.template'), 'utf8');
   const servers = (addresses: string[], extra: string) =>
     addresses.map((a) => `  server ${a}${extra};`).join('\n');
-  return template
-    .replace('{{REALTIME_SERVERS}}', servers(realtime, ' max_fails=1 fail_timeout=5s'))
-    .replace('{{GATEWAY_SERVERS}}', servers(gateways, ' max_fails=1 fail_timeout=5s'))
-    .replace('{{LISTEN}}', listen)
-    .replace('{{WEB_ROOT}}', webRoot);
+  return (
+    template
+      .replace('{{REALTIME_SERVERS}}', servers(realtime, ' max_fails=1 fail_timeout=5s'))
+      // Gateways: one refused connection (a restart) must not take a gateway out for long, nor the whole tier.
+      .replace('{{GATEWAY_SERVERS}}', servers(gateways, ' max_fails=3 fail_timeout=2s'))
+      .replace('{{LISTEN}}', listen)
+      .replace('{{WEB_ROOT}}', webRoot)
+  );
 }
 
 /** A complete nginx.conf for running our server block as an unprivileged process under `prefix`. */
