@@ -27,6 +27,7 @@ const ACK_STATUS: Readonly<Record<string, number>> = {
   unavailable: 502,
   upstream_unavailable: 502,
   sequence_contention: 503,
+  store_unavailable: 503,
   timeout: 504,
   upstream_timeout: 504,
 };

@@ -39,6 +39,12 @@ export function configLoader<S extends z.ZodType>(
   return (source = process.env) => loadConfig(schema, source);
 }
 
+/** A budget of `points` actions per `durationSeconds` (per user, per address…). */
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
 /** Reusable variable schemas, so every service reads the same names the same way. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
@@ -93,6 +99,20 @@ export const env = {
       })
       .pipe(z.object({ keys: z.array(jwkSchema).min(1, 'must list at least one key') }))
       .transform((set): JSONWebKeySet => ({ keys: set.keys.map((key): JWK => ({ ...key })) })),
+  /** A rate limit written `<count>/<seconds>s` (`120/10s`); unset or empty = `fallback`. */
+  rateLimit: (what: string, fallback: RateLimit) =>
+    z.preprocess(
+      blankAsUnset,
+      z
+        .string()
+        .regex(/^\d+\/\d+s$/, `must look like 120/10s (${what} per seconds)`)
+        .transform((raw): RateLimit => {
+          const [points, duration] = raw.slice(0, -1).split('/');
+          return { points: Number(points), durationSeconds: Number(duration) };
+        })
+        .refine((l) => l.points > 0 && l.durationSeconds > 0, 'both numbers must be positive')
+        .default(fallback),
+    ),
   positiveInt: (fallback: number) => z.coerce.number().int().positive().default(fallback),
   /** A PEM key, allowing `\n` escapes so it fits in one environment line. */
   pem: () =>
@@ -107,4 +127,6 @@ export const baseEnvSchema = z.object({
   NODE_ENV: env.nodeEnv(),
   LOG_LEVEL: env.logLevel(),
   HOST: env.host(),
+  /** At shutdown, how long the service stays up but not ready before it stops accepting (rolling restarts). */
+  SHUTDOWN_READY_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
 });

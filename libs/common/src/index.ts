@@ -26,3 +26,4 @@ export * from './runtime/runtime';
 export * from './runtime/http-listener';
 export * from './batcher';
 export * from './service-client';
+export * from './limits/shared-limiter';

@@ -10,11 +10,22 @@ describe('loadConfig', () => {
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       HOST: '127.0.0.1',
+      SHUTDOWN_READY_DELAY_MS: 0,
       PORT: 3000,
       MONGO_URL: 'mongodb://localhost/x',
       ORIGINS: ['http://a', 'http://b'],
     });
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads SHUTDOWN_READY_DELAY_MS as milliseconds, refusing a negative one', () => {
+    const base = { MONGO_URL: 'mongodb://x/y' };
+    expect(loadConfig(schema, { ...base, SHUTDOWN_READY_DELAY_MS: '2000' }).SHUTDOWN_READY_DELAY_MS).toBe(
+      2000,
+    );
+    expect(() => loadConfig(schema, { ...base, SHUTDOWN_READY_DELAY_MS: '-1' })).toThrow(
+      /SHUTDOWN_READY_DELAY_MS/,
+    );
   });
 
   it('refuses a missing variable, naming it', () => {

@@ -1,8 +1,9 @@
+import mongoose from 'mongoose';
 import request from 'supertest';
 import { z } from 'zod';
 import { AppError } from '../src/errors';
 import { createBaseApp } from '../src/http/base-app';
-import { errorHandler, notFoundHandler } from '../src/http/error-handler';
+import { errorHandler, isStoreUnavailableError, notFoundHandler } from '../src/http/error-handler';
 import { createMetrics } from '../src/http/metrics';
 import { createOpsRouter } from '../src/http/ops-routes';
 import { originCheck } from '../src/http/origin-check';
@@ -32,6 +33,10 @@ function buildApp(readiness: Record<string, () => Promise<unknown>> = {}) {
     await Promise.resolve();
     throw new AppError(409, 'email_taken', 'Email already registered');
   });
+  app.get('/store-down', async () => {
+    await Promise.resolve();
+    throw new mongoose.mongo.MongoNotConnectedError('Client must be connected before running operations');
+  });
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
   return app;
@@ -58,6 +63,42 @@ describe('error mapping', () => {
     expect(res.body.error.code).toBe('internal_error');
     expect(res.body.error.errorId).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.stringify(res.body)).not.toContain('secret internal detail');
+  });
+
+  it('answers a store that cannot be reached with a retryable 503 store_unavailable, not a 500', async () => {
+    const res = await request(app).get('/store-down');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: { code: 'store_unavailable', message: expect.any(String) } });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+  });
+
+  it('tells the driver connection and selection errors from other store errors', () => {
+    const { mongo } = mongoose;
+    const refused = new mongo.MongoNetworkError('connect ECONNREFUSED 127.0.0.1:27017');
+    expect(isStoreUnavailableError(refused)).toBe(true);
+    expect(isStoreUnavailableError(new mongo.MongoNotConnectedError('not connected'))).toBe(true);
+    expect(isStoreUnavailableError(new mongo.MongoTopologyClosedError())).toBe(true);
+    const selection = Object.assign(new Error('Server selection timed out after 5000 ms'), {
+      name: 'MongoServerSelectionError',
+    });
+    expect(isStoreUnavailableError(selection)).toBe(true);
+    // A bulk write (insertMany) reports a refused connection in its errorResponse.
+    const bulk = Object.assign(new Error('connect ECONNREFUSED'), {
+      name: 'MongoBulkWriteError',
+      errorResponse: refused,
+    });
+    expect(isStoreUnavailableError(bulk)).toBe(true);
+    expect(isStoreUnavailableError(Object.assign(new Error('wrapped'), { cause: refused }))).toBe(true);
+    const primaryGone = Object.assign(new Error('not primary'), { name: 'MongoServerError', code: 10107 });
+    expect(isStoreUnavailableError(primaryGone)).toBe(true);
+    // Ordinary refusals stay what they are.
+    const duplicate = Object.assign(new Error('E11000 duplicate key'), {
+      name: 'MongoServerError',
+      code: 11000,
+    });
+    expect(isStoreUnavailableError(duplicate)).toBe(false);
+    expect(isStoreUnavailableError(new Error('boom'))).toBe(false);
+    expect(isStoreUnavailableError(undefined)).toBe(false);
   });
 
   it('answers unknown paths with a JSON 404', async () => {

@@ -69,6 +69,32 @@ describe('runtime', () => {
     await expect(stopping).resolves.toMatchObject({ ok: true });
   });
 
+  it('with a ready delay, keeps serving (not ready, Connection: close) for the delay before closing', async () => {
+    const running = await startService(
+      { service: 'svc', logger, config: { ...config, SHUTDOWN_READY_DELAY_MS: 300 } },
+      async (runtime) => {
+        const server = createServer((_req, res) => res.end('ok'));
+        const port = await runtime.listen(server, { port: 0, host: '127.0.0.1' });
+        return { port, accepting: runtime.readiness.accepting! };
+      },
+    );
+    const agent = new Agent({ keepAlive: true });
+    try {
+      const started = Date.now();
+      const stopping = running.shutdown('test');
+      await expect(running.accepting()).rejects.toThrow('shutting down');
+      // Still accepting new connections during the delay, each told to close after its answer.
+      const during = await get(running.port, agent);
+      expect(during.text).toBe('ok');
+      expect(during.headers.connection).toBe('close');
+      await expect(stopping).resolves.toMatchObject({ ok: true });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      await expect(get(running.port, agent)).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('tells a busy keep-alive connection to close, and does not wait for its client to stop sending', async () => {
     const runtime = createRuntime({ service: 'svc', logger, drainTimeoutMs: 5_000 });
     let slowArrived: () => void = () => undefined;
@@ -160,6 +186,25 @@ describe('runtime', () => {
       expect(await runtime.denylist().isRevoked('jti-1')).toBe(true);
       expect(runtime.readiness.redis).toBeUndefined();
       await expect(runtime.shutdown('test')).resolves.toMatchObject({ ok: true });
+    });
+
+    it('a frozen Redis fails a command within the command timeout instead of holding it', async () => {
+      const runtime = createRuntime({ service: 'svc', logger, redisUrl: redis.url });
+      const admin = runtime.redisConnection('admin');
+      try {
+        await runtime.readiness.redis?.();
+        await admin.ping();
+        // CLIENT PAUSE holds every other client's commands, as a stopped (SIGSTOP) server would.
+        await admin.call('CLIENT', 'PAUSE', '2500', 'ALL');
+        const started = Date.now();
+        await expect(runtime.redis()!.get('some-key')).rejects.toThrow(/timed out/i);
+        const elapsed = Date.now() - started;
+        expect(elapsed).toBeGreaterThanOrEqual(900);
+        expect(elapsed).toBeLessThan(2000);
+      } finally {
+        await admin.call('CLIENT', 'UNPAUSE').catch(() => undefined);
+        await runtime.shutdown('test');
+      }
     });
 
     it('with REDIS_URL: two runtimes share bus and denylist through Redis, and close their connections', async () => {

@@ -224,3 +224,76 @@ describe('transport failures', () => {
     expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable' });
   });
 });
+
+describe('retries while an upstream restarts', () => {
+  const freePort = async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    return port;
+  };
+
+  test('a refused connection is retried, even for a POST, until the upstream listens', async () => {
+    const port = await freePort();
+    const late = createServer((_req, res) => json(res, 201, { users: [{ id: 'u1' }] }));
+    setTimeout(() => late.listen(port, '127.0.0.1'), 300);
+    try {
+      const answer = await client(2000, `http://127.0.0.1:${port}`).call({
+        method: 'POST',
+        path: '/u',
+        caller,
+        body: { any: 'thing' },
+        answer: usersSchema,
+      });
+      expect(answer).toEqual({ users: [{ id: 'u1' }] });
+    } finally {
+      late.closeAllConnections();
+      await new Promise((resolve) => late.close(resolve));
+    }
+  });
+
+  test('refused for longer than the retry budget is upstream_unavailable, soon after the budget', async () => {
+    const port = await freePort();
+    const c = createServiceClient({
+      name: 'users',
+      baseUrl: `http://127.0.0.1:${port}`,
+      timeoutMs: 2000,
+      retryBudgetMs: 300,
+    });
+    open.push(c);
+    const started = performance.now();
+    const err = await failure(c.call({ method: 'GET', path: '/u', caller, answer: usersSchema }));
+    expect(err).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test('a reset connection is retried for a GET or an idempotent call, never for another POST', async () => {
+    let seen = 0;
+    handle = (req, _body, res) => {
+      seen += 1;
+      // The first request of each pair is dropped as a restarting server would; the next one is answered.
+      if (seen % 2 === 1) req.socket.destroy();
+      else json(res, 200, { users: [] });
+    };
+    await expect(client().call({ method: 'GET', path: '/u', caller, answer: usersSchema })).resolves.toEqual({
+      users: [],
+    });
+    expect(seen).toBe(2);
+    const keyed = client().call({
+      method: 'POST',
+      path: '/u',
+      caller,
+      body: { clientMsgId: 'm1' },
+      idempotent: true,
+      answer: usersSchema,
+    });
+    await expect(keyed).resolves.toEqual({ users: [] });
+    expect(seen).toBe(4);
+    const plain = await failure(
+      client().call({ method: 'POST', path: '/u', caller, body: {}, answer: usersSchema }),
+    );
+    expect(plain).toMatchObject({ status: 503, code: 'upstream_unavailable' });
+    expect(seen).toBe(5);
+  });
+});

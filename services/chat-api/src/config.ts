@@ -1,30 +1,10 @@
 import { z } from 'zod';
-import { baseEnvSchema, configLoader, env } from '@cohort/common';
+import { baseEnvSchema, configLoader, env, type RateLimit } from '@cohort/common';
 
-/** Unset and empty are the same thing for optional variables (`SEND_RATE_LIMIT=` in a compose file). */
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-
-/** A per-user budget: `points` actions per `durationSeconds`. */
-export interface RateLimit {
-  points: number;
-  durationSeconds: number;
-}
+export type { RateLimit } from '@cohort/common';
 export type SendRateLimit = RateLimit;
 
-/** `<count>/<seconds>s` per user, e.g. `120/10s`; unset or empty = `fallback`. */
-const rateLimit = (what: string, fallback: RateLimit) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^\d+\/\d+s$/, `must look like 120/10s (${what} per seconds)`)
-      .transform((raw): RateLimit => {
-        const [points, duration] = raw.slice(0, -1).split('/');
-        return { points: Number(points), durationSeconds: Number(duration) };
-      })
-      .refine((l) => l.points > 0 && l.durationSeconds > 0, 'both numbers must be positive')
-      .default(fallback),
-  );
+const { rateLimit } = env;
 
 export const chatApiEnvSchema = baseEnvSchema.extend({
   PORT: env.port(3002),

@@ -470,6 +470,36 @@ describe('the live API conforms to the contract table, route by route', () => {
         },
       ],
     },
+    'PATCH /api/chats/:chatId': {
+      success: [
+        {
+          name: 'the owner renames a group',
+          expect: 200,
+          run: async (c) =>
+            c('PATCH', `/api/chats/${await createGroup(alice, [bob.user.id])}`, {
+              as: alice,
+              body: { title: '  renamed  ' },
+            }),
+        },
+      ],
+      errors: [
+        {
+          name: 'a blank title',
+          expect: 400,
+          run: (c) => c('PATCH', `/api/chats/${group.chatId}`, { as: alice, body: { title: '   ' } }),
+        },
+        {
+          name: 'a member who is not the owner',
+          expect: 403,
+          run: (c) => c('PATCH', `/api/chats/${group.chatId}`, { as: bob, body: { title: 'mine' } }),
+        },
+        {
+          name: 'not a member',
+          expect: 404,
+          run: (c) => c('PATCH', `/api/chats/${group.chatId}`, { as: carol, body: { title: 'mine' } }),
+        },
+      ],
+    },
     'POST /api/chats/:chatId/members': {
       success: [
         {
@@ -553,6 +583,20 @@ describe('the live API conforms to the contract table, route by route', () => {
             }),
         },
         {
+          name: 'a reply mentioning a member',
+          expect: 201,
+          run: (c) =>
+            c('POST', `/api/chats/${group.chatId}/messages`, {
+              as: bob,
+              body: {
+                text: '@alice yes',
+                clientMsgId: randomUUID(),
+                replyTo: group.messageId,
+                mentions: [alice.user.id],
+              },
+            }),
+        },
+        {
           name: 'the same clientMsgId again',
           expect: 200,
           run: async (c) => {
@@ -567,6 +611,24 @@ describe('the live API conforms to the contract table, route by route', () => {
         },
       ],
       errors: [
+        {
+          name: 'a reply to a message of another chat',
+          expect: 400,
+          run: async (c) =>
+            c('POST', `/api/chats/${await createGroup(alice, [])}/messages`, {
+              as: alice,
+              body: { text: 're', clientMsgId: randomUUID(), replyTo: group.messageId },
+            }),
+        },
+        {
+          name: 'a mention of a non-member',
+          expect: 400,
+          run: (c) =>
+            c('POST', `/api/chats/${group.chatId}/messages`, {
+              as: bob,
+              body: { text: '@carol', clientMsgId: randomUUID(), mentions: [carol.user.id] },
+            }),
+        },
         {
           name: 'a blank text',
           expect: 400,
@@ -638,6 +700,134 @@ describe('the live API conforms to the contract table, route by route', () => {
           name: 'an unknown message',
           expect: 404,
           run: (c) => c('DELETE', `/api/chats/${group.chatId}/messages/${unknownId()}`, { as: bob }),
+        },
+      ],
+    },
+    'PUT /api/chats/:chatId/messages/:messageId/reactions/:emoji': {
+      success: [
+        {
+          name: 'a member reacts (twice: idempotent)',
+          expect: 204,
+          run: async (c) => {
+            const path = `/api/chats/${group.chatId}/messages/${group.messageId}/reactions/${encodeURIComponent('👍🏽')}`;
+            must(await c('PUT', path, { as: bob }), 204, 'first reaction');
+            return c('PUT', path, { as: bob });
+          },
+        },
+      ],
+      errors: [
+        {
+          name: 'two emoji',
+          expect: 400,
+          run: (c) =>
+            c(
+              'PUT',
+              `/api/chats/${group.chatId}/messages/${group.messageId}/reactions/${encodeURIComponent('👍👍')}`,
+              {
+                as: bob,
+              },
+            ),
+        },
+        {
+          name: 'a 21st distinct emoji',
+          expect: 400,
+          run: async (c) => {
+            const messageId = await sendMessage(alice, group.chatId);
+            const react = (e: string) =>
+              c(
+                'PUT',
+                `/api/chats/${group.chatId}/messages/${messageId}/reactions/${encodeURIComponent(e)}`,
+                {
+                  as: alice,
+                },
+              );
+            for (const e of [...'😀😃😄😁😆😅🤣😂🙂🙃😉😊😇🥰😍🤩😘😗😚😙'])
+              must(await react(e), 204, 'react');
+            return react('🤔');
+          },
+        },
+        {
+          name: 'not a member',
+          expect: 404,
+          run: (c) =>
+            c(
+              'PUT',
+              `/api/chats/${group.chatId}/messages/${group.messageId}/reactions/${encodeURIComponent('👍')}`,
+              {
+                as: carol,
+              },
+            ),
+        },
+        {
+          name: 'a deleted message',
+          expect: 409,
+          run: async (c) => {
+            const messageId = await sendMessage(alice, group.chatId);
+            must(
+              await c('DELETE', `/api/chats/${group.chatId}/messages/${messageId}`, { as: alice }),
+              204,
+              'delete',
+            );
+            return c(
+              'PUT',
+              `/api/chats/${group.chatId}/messages/${messageId}/reactions/${encodeURIComponent('👍')}`,
+              {
+                as: bob,
+              },
+            );
+          },
+        },
+      ],
+    },
+    'DELETE /api/chats/:chatId/messages/:messageId/reactions/:emoji': {
+      success: [
+        {
+          name: 'a member takes a reaction back',
+          expect: 204,
+          run: async (c) => {
+            const path = `/api/chats/${group.chatId}/messages/${group.messageId}/reactions/${encodeURIComponent('🎉')}`;
+            must(await c('PUT', path, { as: bob }), 204, 'react');
+            return c('DELETE', path, { as: bob });
+          },
+        },
+      ],
+      errors: [
+        {
+          name: 'not an emoji',
+          expect: 400,
+          run: (c) =>
+            c('DELETE', `/api/chats/${group.chatId}/messages/${group.messageId}/reactions/a`, { as: bob }),
+        },
+        {
+          name: 'an unknown message',
+          expect: 404,
+          run: (c) =>
+            c(
+              'DELETE',
+              `/api/chats/${group.chatId}/messages/${unknownId()}/reactions/${encodeURIComponent('👍')}`,
+              {
+                as: bob,
+              },
+            ),
+        },
+        {
+          name: 'a deleted message',
+          expect: 409,
+          run: async (c) => {
+            const messageId = await sendMessage(alice, group.chatId);
+            must(
+              await c('DELETE', `/api/chats/${group.chatId}/messages/${messageId}`, { as: alice }),
+              204,
+              'delete',
+            );
+            return c(
+              'DELETE',
+              `/api/chats/${group.chatId}/messages/${messageId}/reactions/${encodeURIComponent('👍')}`,
+              {
+                as: bob,
+              },
+            );
+          },
         },
       ],
     },
@@ -896,6 +1086,45 @@ describe('the live API conforms to the contract table, route by route', () => {
       );
       daveSocket.disconnect();
       await serverEvent('presence', offline);
+    });
+
+    it('chat:send carries replyTo and mentions to the stored message', async () => {
+      const original = await sendMessage(alice, group.chatId);
+      const ack = await clientEvent('chat:send', bobSocket, {
+        chatId: group.chatId,
+        text: '@alice reply over the socket',
+        clientMsgId: randomUUID(),
+        replyTo: original,
+        mentions: [alice.user.id],
+      });
+      expect(ack).toMatchObject({ ok: true, message: { replyTo: original, mentions: [alice.user.id] } });
+    });
+
+    it('a rename over HTTP reaches members as chat:changed', async () => {
+      const changed = next(bobSocket, 'chat:changed', (p) => (p.chat as { id?: string }).id === group.chatId);
+      must(
+        await call('PATCH', `/api/chats/${group.chatId}`, { as: alice, body: { title: 'renamed live' } }),
+        200,
+        'rename',
+      );
+      await serverEvent('chat:changed', changed);
+    });
+
+    it('a reaction over HTTP reaches members as chat:reactions (the full summary)', async () => {
+      const messageId = await sendMessage(alice, group.chatId);
+      const reacted = next(bobSocket, 'chat:reactions', (p) => p.messageId === messageId);
+      must(
+        await call(
+          'PUT',
+          `/api/chats/${group.chatId}/messages/${messageId}/reactions/${encodeURIComponent('👀')}`,
+          {
+            as: alice,
+          },
+        ),
+        204,
+        'react',
+      );
+      await serverEvent('chat:reactions', reacted);
     });
 
     it('refuses a payload of the wrong shape with an error ack of the contract', async () => {

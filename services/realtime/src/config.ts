@@ -1,51 +1,24 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseEnvSchema, configLoader, env } from '@cohort/common';
+import { baseEnvSchema, configLoader, env, type RateLimit } from '@cohort/common';
 
-/** An unset variable and one set to '' mean the same (compose files often pass empty values). */
-const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optional = <S extends z.ZodType>(schema: S) => z.preprocess(blankToUndefined, schema.optional());
+const { optional, rateLimit } = env;
 
-/** A per-user budget: `points` events per `durationSeconds`. */
-export interface RateLimit {
-  points: number;
-  durationSeconds: number;
-}
-
-/** `<count>/<seconds>s`, e.g. `600/10s`; unset or empty = `fallback`. */
-const rateLimit = (what: string, fallback: RateLimit) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^\d+\/\d+s$/, `must look like 600/10s (${what} per seconds)`)
-      .transform((raw): RateLimit => {
-        const [points, duration] = raw.slice(0, -1).split('/');
-        return { points: Number(points), durationSeconds: Number(duration) };
-      })
-      .refine((l) => l.points > 0 && l.durationSeconds > 0, 'both numbers must be positive')
-      .default(fallback),
-  );
+export type { RateLimit } from '@cohort/common';
 
 export const realtimeEnvSchema = baseEnvSchema
   .extend({
     PORT: env.port(3003),
     /** Names this replica in logs, metrics, `/healthz` and the `x-replica` handshake header. */
-    REPLICA_ID: z
-      .preprocess(
-        blankToUndefined,
-        z
-          .string()
-          .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits and . _ - only')
-          .optional(),
-      )
-      .transform((v) => v ?? `${hostname()}-${process.pid}`),
+    REPLICA_ID: optional(
+      z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits and . _ - only'),
+    ).transform((v) => v ?? `${hostname()}-${process.pid}`),
     /** Unset: embedded mode (in-memory adapter, bus, denylist and presence). */
-    REDIS_URL: optional(env.url()),
+    REDIS_URL: env.redisUrl(),
     JWKS_URL: optional(env.url()),
     JWT_PUBLIC_KEY: optional(env.pem()),
     INTERNAL_SIGNING_KEY: env.pem(),
-    CHAT_API_URL: env.url(),
+    CHAT_API_URL: env.serviceUrl(),
     ALLOWED_ORIGINS: env.list(),
     /**
      * `sharded` (Redis 7 SPUBLISH, one channel per room, a replica subscribes only to rooms it has members in)

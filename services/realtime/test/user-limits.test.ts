@@ -12,7 +12,7 @@ const MAX_SOCKETS = 3;
 const TTL_MS = 3000;
 
 /**
- * DESIGN.md §9 for realtime: a cap on a user's sockets over every replica, one event budget per user over all
+ * docs/security.md for realtime: a cap on a user's sockets over every replica, one event budget per user over all
  * their sockets, and edits delivered by version. Three replicas in this process on one real Redis, auth and
  * chat-api as processes, real socket.io-clients.
  */

@@ -16,6 +16,8 @@ describe('isTransient (what a send retries by itself)', () => {
     expect(isTransient(new ApiError(0, 'timeout', 'no answer'))).toBe(true);
     expect(isTransient(new ApiError(503, 'sequence_contention', 'busy chat'))).toBe(true);
     expect(isTransient(new ApiError(502, 'http_502', 'bad gateway'))).toBe(true);
+    // The store briefly away (a restart): an ack with that code is retried like any outage.
+    expect(isTransient(ackError({ code: 'store_unavailable', message: 'store away' }))).toBe(true);
     expect(isTransient(new Error('anything else thrown'))).toBe(true);
   });
 

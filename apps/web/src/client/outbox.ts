@@ -17,6 +17,7 @@ const TRANSIENT_CODES = new Set([
   'upstream_timeout',
   'upstream_unavailable',
   'sequence_contention',
+  'store_unavailable',
   'network_error',
 ]);
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BusChannels, ChatEvent, SessionEvent } from './bus-events';
-import { chatSchema, messageSchema, responseIdSchema } from './responses';
+import { chatSchema, messageSchema, reactionSummarySchema, responseIdSchema } from './responses';
 import { assertSame, type Same } from './same-type';
 
 /**
@@ -23,6 +23,14 @@ export const chatEventSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('chat:added'), chatId, userIds, chat: chatSchema }),
   z.strictObject({ type: z.literal('chat:removed'), chatId, userIds }),
+  z.strictObject({ type: z.literal('chat:changed'), chatId, chat: chatSchema }),
+  z.strictObject({
+    type: z.literal('chat:reactions'),
+    chatId,
+    messageId: responseIdSchema,
+    reactions: z.array(reactionSummarySchema),
+    reactionsVersion: z.number().int().min(1),
+  }),
 ]);
 
 export const sessionEventSchema = z.discriminatedUnion('type', [
@@ -55,6 +63,9 @@ export const BUS_CHANNELS = {
       'chat:read': 'A member moved their read marker (→ socket `chat:read`).',
       'chat:added': 'Users were added to a chat: their sockets join the room (→ socket `chat:added`).',
       'chat:removed': 'Users left or were removed: their sockets leave the room (→ socket `chat:removed`).',
+      'chat:changed': 'A chat was renamed (→ socket `chat:changed`).',
+      'chat:reactions':
+        'A message’s reactions changed: the full summary, with `reactionsVersion` (→ socket `chat:reactions`).',
     },
   },
   'session-events': {

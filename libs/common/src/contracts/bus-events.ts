@@ -1,4 +1,4 @@
-import type { Chat, Message } from './domain';
+import type { Chat, Message, ReactionSummary } from './domain';
 
 /**
  * Events services publish for each other (Redis pub/sub in the cluster, an in-process bus when embedded).
@@ -10,7 +10,15 @@ export type ChatEvent =
   | { type: 'chat:deleted'; chatId: string; message: Message }
   | { type: 'chat:read'; chatId: string; userId: string; seq: number }
   | { type: 'chat:added'; chatId: string; userIds: string[]; chat: Chat }
-  | { type: 'chat:removed'; chatId: string; userIds: string[] };
+  | { type: 'chat:removed'; chatId: string; userIds: string[] }
+  | { type: 'chat:changed'; chatId: string; chat: Chat }
+  | {
+      type: 'chat:reactions';
+      chatId: string;
+      messageId: string;
+      reactions: ReactionSummary[];
+      reactionsVersion: number;
+    };
 
 export type SessionEvent = { type: 'session:revoked'; sessionId: string; userId: string };
 

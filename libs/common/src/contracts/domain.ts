@@ -21,6 +21,13 @@ export interface ChatMember {
   lastReadSeq: number;
 }
 
+/** One emoji's reactions on a message: `userIds` are the first 10 who reacted, `count` all of them. */
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  userIds: string[];
+}
+
 export interface Message {
   id: string;
   chatId: string;
@@ -33,6 +40,14 @@ export interface Message {
   deletedAt?: string;
   /** 1 when stored, +1 on each edit and on the delete (docs/security.md): a client keeps the highest it has seen. */
   version: number;
+  /** The message this one replies to (same chat). */
+  replyTo?: string;
+  /** Users mentioned (members of the chat); absent when none. */
+  mentions?: string[];
+  /** Reactions by emoji, in the order each emoji was first used; absent when none. */
+  reactions?: ReactionSummary[];
+  /** +1 on each reaction change (absent before the first): a client keeps the summary with the highest. */
+  reactionsVersion?: number;
 }
 
 export interface Chat {
@@ -50,6 +65,8 @@ export interface Chat {
 export interface ChatSummary extends Chat {
   lastMessage: Message | null;
   unread: number;
+  /** Messages after my read marker that mention me (not deleted). */
+  mentionsUnread: number;
 }
 
 /** `GET /api/chats`: one page, newest activity first; `nextCursor` is null on the last page. */

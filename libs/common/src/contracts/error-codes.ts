@@ -16,6 +16,18 @@ export const ERROR_CODES = {
   invalid_cursor: { statuses: [400], meaning: '`cursor` is not a `nextCursor` a previous page gave.' },
   invalid_direct_chat: { statuses: [400], meaning: 'A direct chat needs another user than the caller.' },
   invalid_block: { statuses: [400], meaning: 'A user cannot block themselves.' },
+  invalid_reply: {
+    statuses: [400],
+    meaning: '`replyTo` is not the id of a message of this chat.',
+  },
+  invalid_mention: {
+    statuses: [400],
+    meaning: 'A mentioned user is not a member of the chat (`details.userIds`).',
+  },
+  too_many_reactions: {
+    statuses: [400],
+    meaning: 'The message already carries 20 distinct emoji: only those can be added.',
+  },
   weak_password: { statuses: [400], meaning: 'The password is on the list of too common passwords.' },
   bad_request: { statuses: [400], meaning: 'Any other malformed request.' },
   unauthorized: {
@@ -37,10 +49,14 @@ export const ERROR_CODES = {
   forbidden: { statuses: [403], meaning: 'The caller may not do this.' },
   not_owner: { statuses: [403], meaning: 'Only the chat owner may add or remove other members.' },
   not_sender: { statuses: [403], meaning: 'Only the sender may edit or delete a message.' },
-  direct_chat_fixed: { statuses: [403], meaning: 'The members of a direct chat cannot change.' },
+  direct_chat_fixed: {
+    statuses: [403],
+    meaning: 'The members (and the title) of a direct chat cannot change.',
+  },
   blocked: {
     statuses: [403],
-    meaning: 'The other user blocked the caller (no direct chat, no group addition, no message).',
+    meaning:
+      'The other user blocked the caller (no direct chat, no group addition, no message, no mention of them).',
   },
   not_found: { statuses: [404], meaning: 'No such route (unknown `/api/*` path).' },
   chat_not_found: {
@@ -54,7 +70,10 @@ export const ERROR_CODES = {
   },
   member_not_found: { statuses: [404], meaning: 'The user is not a member of this chat.' },
   email_taken: { statuses: [409], meaning: 'An account with this email (case-insensitive) exists.' },
-  message_deleted: { statuses: [409], meaning: 'The message was deleted and cannot be edited.' },
+  message_deleted: {
+    statuses: [409],
+    meaning: 'The message was deleted and cannot be edited or reacted to.',
+  },
   payload_too_large: {
     statuses: [413],
     meaning: 'The request body is larger than the limit (64 KB by default).',
@@ -87,6 +106,10 @@ export const ERROR_CODES = {
   sequence_contention: {
     statuses: [503],
     meaning: 'The chat is too busy to order the message right now; retry the send.',
+  },
+  store_unavailable: {
+    statuses: [503],
+    meaning: 'The store is briefly unreachable; retry after `Retry-After`.',
   },
   upstream_timeout: { statuses: [504], meaning: 'The service behind the route did not answer in time.' },
   timeout: {

@@ -11,8 +11,10 @@ import {
   loginBodySchema,
   memberParamsSchema,
   messageParamsSchema,
+  reactionParamsSchema,
   readMarkerBodySchema,
   registerBodySchema,
+  renameChatBodySchema,
   sendMessageBodySchema,
   userLookupQuerySchema,
   userParamsSchema,
@@ -132,6 +134,15 @@ function contractRoute(spec: RouteSpec): HttpRoute {
     addError(errors, 503, 'Sessions cannot be verified right now (`auth_unavailable`)', ['auth_unavailable']);
   }
   addError(errors, 500, 'Unexpected failure (`internal_error`, with `errorId`)', ['internal_error']);
+  // Every auth and chat-api route reads or writes the store, except the published keys.
+  if ((spec.service === 'chat-api' || spec.service === 'auth') && spec.operationId !== 'getJwks')
+    addError(
+      errors,
+      503,
+      'The store is briefly unreachable (`store_unavailable`)',
+      ['store_unavailable'],
+      true,
+    );
   if (spec.service !== 'gateway') {
     addError(errors, 502, 'The service behind the route is unreachable (`upstream_unavailable`)', [
       'upstream_unavailable',
@@ -170,6 +181,7 @@ const named = {
   SendMessageBody: sendMessageBodySchema.meta({ id: 'SendMessageBody' }),
   EditMessageBody: editMessageBodySchema.meta({ id: 'EditMessageBody' }),
   ReadMarkerBody: readMarkerBodySchema.meta({ id: 'ReadMarkerBody' }),
+  RenameChatBody: renameChatBodySchema.meta({ id: 'RenameChatBody' }),
 };
 
 /** A document served by the gateway itself: any JSON object. */
@@ -385,9 +397,11 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     service: 'chat-api',
     auth: 'session',
     tag: 'chats',
-    summary: 'My chats, newest activity first, each with its last message and unread count',
+    summary: 'My chats, newest activity first, each with its last message, unread and unread-mention counts',
     description:
-      'At most `limit` per page (default 50, at most 100); pass `nextCursor` as `cursor` for the next page.',
+      'At most `limit` per page (default 50, at most 100); pass `nextCursor` as `cursor` for the next page. ' +
+      '`mentionsUnread`: the messages after my read marker that mention me (deleted ones excluded), counted up to ' +
+      '100.',
     request: { query: listChatsQuerySchema },
     success: { 200: { description: 'A page of chats', body: chatPageSchema } },
     errors: {
@@ -405,6 +419,28 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     request: { params: chatParamsSchema },
     success: { 200: { description: 'The chat', body: chatEnvelopeSchema } },
     errors: { 404: chatNotFound },
+  }),
+  contractRoute({
+    operationId: 'renameChat',
+    method: 'patch',
+    path: '/api/chats/:chatId',
+    service: 'chat-api',
+    auth: 'session',
+    tag: 'chats',
+    summary: 'Rename a group (owner only); members get `chat:changed`',
+    request: { params: chatParamsSchema, body: named.RenameChatBody },
+    success: { 200: { description: 'Renamed: the chat with its members', body: chatEnvelopeSchema } },
+    errors: {
+      400: {
+        description: 'A title blank or over 100 characters after trimming',
+        codes: ['validation_error'],
+      },
+      403: {
+        description: 'Not the owner (`not_owner`), or a direct chat (`direct_chat_fixed`)',
+        codes: ['not_owner', 'direct_chat_fixed'],
+      },
+      404: chatNotFound,
+    },
   }),
   contractRoute({
     operationId: 'addMember',
@@ -473,14 +509,24 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     service: 'chat-api',
     auth: 'session',
     tag: 'messages',
-    summary: 'Send a message (idempotent by clientMsgId)',
+    summary: 'Send a message (idempotent by clientMsgId), optionally a reply and with mentions',
+    description:
+      '`replyTo`: a message of the same chat (`invalid_reply` otherwise). `mentions`: at most 50 members of the ' +
+      'chat (`invalid_mention` otherwise); mentioning a member who blocked me is 403 `blocked`.',
     request: { params: chatParamsSchema, body: named.SendMessageBody },
     success: {
       200: { description: 'The same clientMsgId again: the SAME message', body: messageEnvelopeSchema },
       201: { description: 'Stored', body: messageEnvelopeSchema },
     },
     errors: {
-      403: { description: 'The other member of a direct chat blocked me (`blocked`)', codes: ['blocked'] },
+      400: {
+        description: 'Invalid body, a reply to a message of another chat, or a mention of a non-member',
+        codes: ['validation_error', 'invalid_reply', 'invalid_mention'],
+      },
+      403: {
+        description: 'The other member of a direct chat, or a user mentioned, blocked me (`blocked`)',
+        codes: ['blocked'],
+      },
       404: chatNotFound,
       429: rateLimited('Send rate limit (at least 60 messages per 10 s are allowed)'),
       503: {
@@ -498,10 +544,18 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     auth: 'session',
     tag: 'messages',
     summary: 'Edit my message (its `version` goes up by one)',
+    description: '`mentions` present replaces the message’s mentions (`[]` removes them); absent keeps them.',
     request: { params: messageParamsSchema, body: named.EditMessageBody },
     success: { 200: { description: 'Edited', body: messageEnvelopeSchema } },
     errors: {
-      403: { description: 'Not the sender (`not_sender`)', codes: ['not_sender'] },
+      400: {
+        description: 'Invalid body, or a mention of a non-member',
+        codes: ['validation_error', 'invalid_mention'],
+      },
+      403: {
+        description: 'Not the sender (`not_sender`), or a user mentioned blocked me (`blocked`)',
+        codes: ['not_sender', 'blocked'],
+      },
       404: { description: 'Unknown chat or message', codes: ['chat_not_found', 'message_not_found'] },
       409: { description: 'The message was deleted (`message_deleted`)', codes: ['message_deleted'] },
       429: rateLimited('Edit budget spent'),
@@ -520,6 +574,50 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     errors: {
       403: { description: 'Not the sender (`not_sender`)', codes: ['not_sender'] },
       404: { description: 'Unknown chat or message', codes: ['chat_not_found', 'message_not_found'] },
+    },
+  }),
+  contractRoute({
+    operationId: 'addReaction',
+    method: 'put',
+    path: '/api/chats/:chatId/messages/:messageId/reactions/:emoji',
+    service: 'chat-api',
+    auth: 'session',
+    tag: 'messages',
+    summary: 'React to a message with one emoji (idempotent); members get `chat:reactions`',
+    description:
+      '`emoji` is one emoji, URL-encoded, at most 32 bytes. A message carries at most 20 distinct emoji. ' +
+      'Reacting again with the same emoji changes nothing.',
+    request: { params: reactionParamsSchema },
+    success: { 204: { description: 'I react with this emoji' } },
+    errors: {
+      400: {
+        description: 'Not one emoji, or a 21st distinct emoji (`too_many_reactions`)',
+        codes: ['validation_error', 'too_many_reactions'],
+      },
+      404: {
+        description: 'Unknown chat (or not a member) or message',
+        codes: ['chat_not_found', 'message_not_found'],
+      },
+      409: { description: 'The message was deleted (`message_deleted`)', codes: ['message_deleted'] },
+    },
+  }),
+  contractRoute({
+    operationId: 'removeReaction',
+    method: 'delete',
+    path: '/api/chats/:chatId/messages/:messageId/reactions/:emoji',
+    service: 'chat-api',
+    auth: 'session',
+    tag: 'messages',
+    summary: 'Take back my reaction (idempotent); members get `chat:reactions`',
+    request: { params: reactionParamsSchema },
+    success: { 204: { description: 'I do not react with this emoji (any more)' } },
+    errors: {
+      400: { description: 'Not one emoji', codes: ['validation_error'] },
+      404: {
+        description: 'Unknown chat (or not a member) or message',
+        codes: ['chat_not_found', 'message_not_found'],
+      },
+      409: { description: 'The message was deleted (`message_deleted`)', codes: ['message_deleted'] },
     },
   }),
   contractRoute({

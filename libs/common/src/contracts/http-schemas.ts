@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { textString } from './text';
+import { EMOJI_MAX_BYTES, isSingleEmoji } from './emoji';
 
 /**
  * Request schemas of the public HTTP API. The services validate with these and the gateway
@@ -82,11 +83,33 @@ export const clientMsgIdSchema = textString()
   .max(100)
   .regex(/^[A-Za-z0-9_:.-]+$/, 'letters, digits and _ : . - only');
 
+/** At most this many users mentioned by one message (docs/http-api.md §Conversations). */
+export const MENTIONS_MAX = 50;
+/** `mentions`: user ids, each a member of the chat who has not blocked the sender (checked by chat-api). */
+export const mentionsSchema = z
+  .array(objectIdSchema)
+  .max(MENTIONS_MAX, `at most ${MENTIONS_MAX} mentions`)
+  .meta({ description: 'Users mentioned: members of the chat, at most 50 (duplicates count once)' });
+/** `replyTo`: the id of a message of the same chat. */
+export const replyToSchema = objectIdSchema.meta({ description: 'The id of a message of the same chat' });
+
 export const sendMessageBodySchema = z.strictObject({
   text: messageTextSchema,
   clientMsgId: clientMsgIdSchema,
+  replyTo: replyToSchema.optional(),
+  mentions: mentionsSchema.optional(),
 });
-export const editMessageBodySchema = z.strictObject({ text: messageTextSchema });
+/** `mentions` absent: the message's mentions stay; present: they are replaced (`[]` removes them all). */
+export const editMessageBodySchema = z.strictObject({
+  text: messageTextSchema,
+  mentions: mentionsSchema.optional(),
+});
+
+export const CHAT_TITLE_MAX_LENGTH = 100;
+/** `PATCH /api/chats/:chatId`: a group's new title, 1–100 characters after trimming. */
+export const renameChatBodySchema = z.strictObject({
+  title: textString().trim().min(1, 'must not be blank').max(CHAT_TITLE_MAX_LENGTH),
+});
 
 const seqParam = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const listMessagesQuerySchema = z
@@ -122,10 +145,26 @@ export const chatParamsSchema = z.object({ chatId: objectIdSchema });
 export const memberParamsSchema = z.object({ chatId: objectIdSchema, userId: objectIdSchema });
 export const messageParamsSchema = z.object({ chatId: objectIdSchema, messageId: objectIdSchema });
 
+/** At most this many distinct emoji on one message. */
+export const REACTIONS_MAX_DISTINCT = 20;
+/** One emoji (URL-encoded in the path), at most 32 UTF-8 bytes. */
+export const emojiSchema = textString()
+  .refine((e) => Buffer.byteLength(e, 'utf8') <= EMOJI_MAX_BYTES, `must be at most ${EMOJI_MAX_BYTES} bytes`)
+  .refine(isSingleEmoji, 'must be exactly one emoji')
+  .meta({ description: 'One emoji, URL-encoded (at most 32 UTF-8 bytes)', example: '👍' });
+/** `PUT|DELETE /api/chats/:chatId/messages/:messageId/reactions/:emoji`. */
+export const reactionParamsSchema = z.object({
+  chatId: objectIdSchema,
+  messageId: objectIdSchema,
+  emoji: emojiSchema,
+});
+
 export type RegisterBody = z.infer<typeof registerBodySchema>;
 export type LoginBody = z.infer<typeof loginBodySchema>;
 export type CreateChatBody = z.infer<typeof createChatBodySchema>;
 export type SendMessageBody = z.infer<typeof sendMessageBodySchema>;
+export type EditMessageBody = z.infer<typeof editMessageBodySchema>;
+export type RenameChatBody = z.infer<typeof renameChatBodySchema>;
 export type ListMessagesQuery = z.infer<typeof listMessagesQuerySchema>;
 export type ListChatsQuery = z.infer<typeof listChatsQuerySchema>;
 export type ListBlockedQuery = z.infer<typeof listBlockedQuerySchema>;

@@ -1,6 +1,7 @@
 export * from './domain';
 export * from './http-schemas';
 export * from './text';
+export * from './emoji';
 export * from './socket-events';
 export * from './bus-events';
 export * from './message-batch';

@@ -9,7 +9,7 @@ import type { Message } from './domain';
  */
 export const MESSAGE_BATCH_MAX = 100;
 
-/** Only the envelope is checked here; each entry's chatId, text and clientMsgId are validated as a single send. */
+/** Only the envelope is checked here; each entry's chatId, text, clientMsgId, replyTo and mentions are validated as a single send. */
 export const messageBatchBodySchema = z.strictObject({
   sends: z
     .array(
@@ -19,6 +19,8 @@ export const messageBatchBodySchema = z.strictObject({
         chatId: z.string(),
         text: z.string(),
         clientMsgId: z.string(),
+        replyTo: z.string().optional(),
+        mentions: z.array(z.string()).optional(),
       }),
     )
     .min(1)

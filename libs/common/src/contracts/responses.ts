@@ -8,6 +8,7 @@ import type {
   FullName,
   Message,
   PublicUser,
+  ReactionSummary,
 } from './domain';
 import { assertSame, type Same } from './same-type';
 
@@ -61,6 +62,14 @@ export const chatMemberSchema = z
   })
   .meta({ id: 'ChatMember' });
 
+export const reactionSummarySchema = z
+  .strictObject({
+    emoji: z.string().meta({ example: '👍' }),
+    count: z.number().int().min(1).meta({ description: 'How many users reacted with this emoji' }),
+    userIds: z.array(id).max(10).meta({ description: 'The first (up to) 10 users who reacted' }),
+  })
+  .meta({ id: 'ReactionSummary' });
+
 export const messageSchema = z
   .strictObject({
     id,
@@ -77,6 +86,19 @@ export const messageSchema = z
       .int()
       .min(1)
       .meta({ description: '1 when stored, +1 on each edit and on the delete' }),
+    replyTo: id.optional().meta({ description: 'The message (same chat) this one replies to' }),
+    mentions: z.array(id).max(50).optional().meta({ description: 'Users mentioned; absent when none' }),
+    reactions: z
+      .array(reactionSummarySchema)
+      .max(20)
+      .optional()
+      .meta({ description: 'By emoji, in the order each was first used; absent when none' }),
+    reactionsVersion: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: '+1 on each reaction change: keep the summary with the highest' }),
   })
   .meta({ id: 'Message' });
 
@@ -94,7 +116,13 @@ export const chatSchema = z
   .meta({ id: 'Chat' });
 
 export const chatSummarySchema = chatSchema
-  .extend({ lastMessage: messageSchema.nullable(), unread: z.number().int().min(0) })
+  .extend({
+    lastMessage: messageSchema.nullable(),
+    unread: z.number().int().min(0),
+    mentionsUnread: z.number().int().min(0).meta({
+      description: 'Messages after my read marker that mention me (deleted ones excluded), counted up to 100',
+    }),
+  })
   .meta({ id: 'ChatSummary', description: 'An entry of GET /api/chats' });
 
 export const blockedUserSchema = z
@@ -136,6 +164,7 @@ export const jwksSchema = z
 assertSame<Same<z.infer<typeof fullNameSchema>, FullName>>();
 assertSame<Same<z.infer<typeof userSchema>, PublicUser>>();
 assertSame<Same<z.infer<typeof chatMemberSchema>, ChatMember>>();
+assertSame<Same<z.infer<typeof reactionSummarySchema>, ReactionSummary>>();
 assertSame<Same<z.infer<typeof messageSchema>, Message>>();
 assertSame<Same<z.infer<typeof chatSchema>, Chat>>();
 assertSame<Same<z.infer<typeof chatSummarySchema>, ChatSummary>>();

@@ -10,7 +10,7 @@ import {
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from './socket-events';
-import { chatSchema, messageSchema, responseIdSchema } from './responses';
+import { chatSchema, messageSchema, reactionSummarySchema, responseIdSchema } from './responses';
 import { assertSame, type Same } from './same-type';
 
 /**
@@ -56,10 +56,20 @@ export const SOCKET_COMMON_ERRORS: readonly ErrorCode[] = [
 export const SOCKET_CLIENT_EVENTS = {
   'chat:send': {
     summary:
-      'Send a message. Acked only after it is stored; the same clientMsgId returns the same message, delivered once.',
+      'Send a message (optionally replying with `replyTo`, mentioning members with `mentions`). Acked only after ' +
+      'it is stored; the same clientMsgId returns the same message, delivered once.',
     payload: chatSendPayloadSchema,
     ack: ackSchema({ message: messageSchema }),
-    errors: ['chat_not_found', 'blocked', 'sequence_contention', 'unavailable', 'timeout'],
+    errors: [
+      'chat_not_found',
+      'blocked',
+      'invalid_reply',
+      'invalid_mention',
+      'sequence_contention',
+      'store_unavailable',
+      'unavailable',
+      'timeout',
+    ],
   },
   'chat:sync': {
     summary: 'Fetch what was missed while away: messages after `afterSeq`, ascending, up to 100.',
@@ -129,6 +139,20 @@ export const SOCKET_SERVER_EVENTS = {
   'chat:removed': {
     summary: 'I was removed from a chat (the socket leaves its room).',
     payload: z.strictObject({ chatId: responseIdSchema }),
+  },
+  'chat:changed': {
+    summary: 'A chat was renamed: the chat (without its members), to every member.',
+    payload: z.strictObject({ chat: chatSchema }),
+  },
+  'chat:reactions': {
+    summary:
+      'A message’s reactions changed: the full summary (not a delta); keep the one with the highest `reactionsVersion`.',
+    payload: z.strictObject({
+      chatId: responseIdSchema,
+      messageId: responseIdSchema,
+      reactions: z.array(reactionSummarySchema),
+      reactionsVersion: z.number().int().min(1),
+    }),
   },
   'auth:expired': {
     summary: 'The access token expired: the server closes this socket next (refresh, then reconnect).',

@@ -1,13 +1,21 @@
 import { z } from 'zod';
-import { clientMsgIdSchema, messageTextSchema, objectIdSchema } from './http-schemas';
+import {
+  clientMsgIdSchema,
+  mentionsSchema,
+  messageTextSchema,
+  objectIdSchema,
+  replyToSchema,
+} from './http-schemas';
 import { textString } from './text';
-import type { Chat, Message } from './domain';
+import type { Chat, Message, ReactionSummary } from './domain';
 
 /** Socket.IO contract (docs/socket-events.md): payload schemas the realtime service validates with, and the typed events. */
 export const chatSendPayloadSchema = z.strictObject({
   chatId: objectIdSchema,
   text: messageTextSchema,
   clientMsgId: clientMsgIdSchema,
+  replyTo: replyToSchema.optional(),
+  mentions: mentionsSchema.optional(),
 });
 export const chatSyncPayloadSchema = z.strictObject({
   chatId: objectIdSchema,
@@ -53,6 +61,13 @@ export interface ServerToClientEvents {
   presence: (payload: { userId: string; online: boolean }) => void;
   'chat:added': (payload: { chat: Chat }) => void;
   'chat:removed': (payload: { chatId: string }) => void;
+  'chat:changed': (payload: { chat: Chat }) => void;
+  'chat:reactions': (payload: {
+    chatId: string;
+    messageId: string;
+    reactions: ReactionSummary[];
+    reactionsVersion: number;
+  }) => void;
   /** Sent just before the server closes a socket whose access token expired (browsers refresh over HTTP). */
   'auth:expired': (payload: { reason: 'expired' }) => void;
 }

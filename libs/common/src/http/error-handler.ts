@@ -25,6 +25,55 @@ function fromHttpError(err: unknown): AppError | null {
   return new AppError(status, 'bad_request', 'Bad request');
 }
 
+/**
+ * MongoDB driver (and mongoose) errors that mean "the store cannot be reached right now" rather than "this
+ * request is wrong": a restart, failover or network blip. Retrying shortly succeeds, so they are 503s.
+ */
+const STORE_UNREACHABLE_NAMES = new Set([
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoServerSelectionError',
+  'MongooseServerSelectionError',
+  'MongoNotConnectedError',
+  'MongoPoolClearedError',
+  'MongoTopologyClosedError',
+  'MongoServerClosedError',
+]);
+/** Server codes of a primary going away: ShutdownInProgress, InterruptedAtShutdown, NotWritablePrimary, … */
+const STORE_UNREACHABLE_CODES = new Set([91, 189, 10107, 11600, 11602, 13435, 13436]);
+/** Seconds a client waits before retrying: a restarting store is usually back within one or two. */
+export const STORE_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Whether `err` is the store being unreachable (see STORE_UNREACHABLE_NAMES), or wraps such an error as its
+ * `cause` or, for a bulk write (MongoBulkWriteError), its `errorResponse`.
+ */
+export function isStoreUnavailableError(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const e = current as {
+      name?: unknown;
+      code?: unknown;
+      errorLabels?: unknown;
+      cause?: unknown;
+      errorResponse?: unknown;
+    };
+    if (typeof e.name === 'string' && STORE_UNREACHABLE_NAMES.has(e.name)) return true;
+    if (e.name === 'MongoServerError' && typeof e.code === 'number' && STORE_UNREACHABLE_CODES.has(e.code))
+      return true;
+    if (Array.isArray(e.errorLabels) && e.errorLabels.includes('ResetPool')) return true;
+    current = e.cause ?? (e.name === 'MongoBulkWriteError' ? e.errorResponse : undefined);
+  }
+  return false;
+}
+
+/** 503 `store_unavailable` with Retry-After: the answer to a store outage (HTTP and, through chat-api, socket acks). */
+export function storeUnavailable(): AppError {
+  return new AppError(503, 'store_unavailable', 'The message store is unavailable; try again shortly', {
+    'Retry-After': String(STORE_RETRY_AFTER_SECONDS),
+  });
+}
+
 /** The one error middleware: AppError → its status and code; anything else → 500 with a logged errorId. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
@@ -32,7 +81,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    const known = err instanceof AppError ? err : fromHttpError(err);
+    const storeDown = !(err instanceof AppError) && isStoreUnavailableError(err);
+    if (storeDown) (req.log ?? logger).warn({ err }, 'store unavailable');
+    const known = err instanceof AppError ? err : storeDown ? storeUnavailable() : fromHttpError(err);
     if (known) {
       for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
       const body: ErrorBody = { error: { code: known.code, message: known.message } };

@@ -19,6 +19,11 @@ export interface ListenOptions {
 export interface HttpListener {
   readonly port: number;
   /**
+   * Keeps serving but answers every request with `Connection: close`, so pooled clients (the gateway's agents,
+   * nginx) retire their connections here one by one before the listener closes.
+   */
+  retireConnections(): void;
+  /**
    * Stops accepting, answers requests still arriving on open keep-alive connections with `Connection: close`,
    * waits up to `drainMs` for in-flight requests, then ends whatever is left.
    */
@@ -40,6 +45,9 @@ export async function listenHttp(
   const bound = await listen(server, port, host);
   return {
     port: bound,
+    retireConnections() {
+      draining = true;
+    },
     async drain(drainMs) {
       draining = true;
       if (!server.listening) return { forced: false };

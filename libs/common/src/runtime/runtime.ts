@@ -31,6 +31,11 @@ export interface RuntimeOptions {
   shutdownTimeoutMs?: number | undefined;
   /** Bound on waiting for in-flight HTTP requests before their connections are ended. */
   drainTimeoutMs?: number | undefined;
+  /**
+   * `SHUTDOWN_READY_DELAY_MS`: how long shutdown keeps serving, not ready, before the listener closes, so a
+   * balancer polling `/readyz` stops sending here first. 0 closes at once.
+   */
+  readyDelayMs?: number | undefined;
 }
 
 /**
@@ -74,7 +79,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     ...(options.shutdownTimeoutMs ? { timeoutMs: options.shutdownTimeoutMs } : {}),
   });
   const readiness: Record<string, ReadinessCheck> = {};
+  const readyDelayMs = options.readyDelayMs ?? 0;
   let stopping = false;
+  let shuttingDown: Promise<ShutdownResult> | undefined;
+  const listeners: { retireConnections(): void }[] = [];
 
   const onClose = (name: string, close: () => Promise<void> | void) => {
     steps.unshift({ name, close: async () => close() });
@@ -86,6 +94,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       url: redisUrl,
       logger,
       name: `${service}-${role}`,
+      // Only the command connection times commands out: a subscriber's (un)subscribe waits for Redis instead.
+      ...(role === 'command' ? {} : { commandTimeoutMs: 0 }),
       ...(redisOptions ? { options: redisOptions } : {}),
     });
     onClose(`redis ${role}`, () => closeRedis(client));
@@ -142,6 +152,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     onClose,
     async listen(server, listenOptions) {
       const listener = await listenHttp(server, listenOptions);
+      listeners.push(listener);
       // Not ready from the first moment of shutdown, so a balancer polling /readyz stops sending here.
       readiness.accepting = async () => {
         if (stopping) throw new Error('shutting down');
@@ -154,7 +165,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
     shutdown(reason) {
       stopping = true;
-      return shutdown(reason);
+      shuttingDown ??= (async () => {
+        if (readyDelayMs > 0 && listeners.length > 0) {
+          logger.info({ readyDelayMs, reason }, 'not ready; serving on before closing the listener');
+          for (const listener of listeners) listener.retireConnections();
+          await new Promise((resolve) => setTimeout(resolve, readyDelayMs));
+        }
+        return shutdown(reason);
+      })();
+      return shuttingDown;
     },
   };
 }
@@ -163,6 +182,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 export interface ServiceConfig {
   LOG_LEVEL: string;
   REDIS_URL?: string | undefined;
+  SHUTDOWN_READY_DELAY_MS?: number | undefined;
 }
 
 /** What every service's `start…()` takes: its config, and what a launcher composing services lends it. */
@@ -215,6 +235,7 @@ export async function startService<C extends ServiceConfig, T extends { port: nu
     shared: definition.shared,
     shutdownTimeoutMs: definition.shutdownTimeoutMs,
     drainTimeoutMs: definition.drainTimeoutMs,
+    readyDelayMs: config.SHUTDOWN_READY_DELAY_MS,
   });
   let built: T;
   try {

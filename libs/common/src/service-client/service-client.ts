@@ -32,6 +32,12 @@ export interface ServiceRequest {
   body?: unknown;
   /** A body already serialized as JSON (entries serialized once, then joined), instead of `body`. */
   json?: string;
+  /**
+   * Whether repeating the call is harmless even if the upstream did get it: a GET is; so is a call keyed by
+   * the caller (message sends carry their clientMsgId). Such a call is retried also when its connection is
+   * reset; any call is retried when the connection is refused (it never reached the upstream).
+   */
+  idempotent?: boolean;
 }
 
 export interface ServiceClient {
@@ -58,6 +64,11 @@ export interface ServiceClientOptions {
   connections?: number;
   /** Where failures other than the upstream's own refusals are logged (warn), with their reason. */
   logger?: Logger;
+  /**
+   * How long a call keeps retrying a refused or reset connection (an upstream restarting), short jittered
+   * pauses in between; default the lesser of 2 s and `timeoutMs`. 0 = no retries.
+   */
+  retryBudgetMs?: number;
 }
 
 /**
@@ -66,6 +77,25 @@ export interface ServiceClientOptions {
  */
 const KEEP_ALIVE_MS = 10_000;
 const MAX_CONNECT_MS = 3_000;
+const DEFAULT_RETRY_BUDGET_MS = 2_000;
+
+/** Transport failures of a connection that was never made: the upstream cannot have seen the request. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED']);
+/** A connection dropped under the request (a restarting upstream closing it): it may have been seen. */
+const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** Whether a transport failure may be retried: refused always, dropped only for an idempotent call. */
+export function isRetryableTransportFailure(err: unknown, idempotent: boolean): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return NOT_CONNECTED.has(code) || (idempotent && DROPPED.has(code));
+}
+
+/** Pause before retry `attempt` (1, 2, …): 50, 100, 200, 400 ms then 400, each ±50 % so callers spread out. */
+export function retryPauseMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(400, 50 * 2 ** (attempt - 1));
+  return Math.round(base * (0.5 + random()));
+}
 
 /** The one client for calls between services: a keep-alive pool to one upstream origin. */
 export function createServiceClient({
@@ -74,6 +104,7 @@ export function createServiceClient({
   timeoutMs,
   connections = 32,
   logger,
+  retryBudgetMs = Math.min(DEFAULT_RETRY_BUDGET_MS, timeoutMs),
 }: ServiceClientOptions): ServiceClient {
   const origin = baseUrl.replace(/\/+$/, '');
   const agent = new Agent({
@@ -150,16 +181,24 @@ export function createServiceClient({
     const json = req.json ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
     if (json !== undefined) headers['content-type'] = 'application/json';
 
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(`${origin}${req.path}`, {
-        method: req.method,
-        headers,
-        body: json ?? null,
-        dispatcher: agent,
-      });
-    } catch (err) {
-      throw transportFailure(req, err, 'before answering');
+    const idempotent = req.idempotent ?? req.method === 'GET';
+    const giveUpAt = performance.now() + retryBudgetMs;
+    let res: Dispatcher.ResponseData | undefined;
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await request(`${origin}${req.path}`, {
+          method: req.method,
+          headers,
+          body: json ?? null,
+          dispatcher: agent,
+        });
+      } catch (err) {
+        // An upstream restarting refuses or drops connections for about a second: wait it out, within the budget.
+        const pause = retryPauseMs(attempt);
+        if (!isRetryableTransportFailure(err, idempotent) || performance.now() + pause > giveUpAt)
+          throw transportFailure(req, err, 'before answering');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
     if (res.statusCode < 200 || res.statusCode >= 300) throw await answerError(req, res);
     if (!req.answer) {

@@ -20,7 +20,7 @@ export function renderCohortConf({ listen, realtime, gateways, webRoot }: NginxR
     template
       .replace('{{REALTIME_SERVERS}}', servers(realtime, ' max_fails=1 fail_timeout=5s'))
       // Gateways: one refused connection (a restart) must not take a gateway out for long, nor the whole tier.
-      .replace('{{GATEWAY_SERVERS}}', servers(gateways, ' max_fails=3 fail_timeout=2s'))
+      .replace('{{GATEWAY_SERVERS}}', servers(gateways, ' max_fails=3 fail_timeout=1s'))
       .replace('{{LISTEN}}', listen)
       .replace('{{WEB_ROOT}}', webRoot)
   );

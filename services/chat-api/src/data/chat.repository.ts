@@ -41,6 +41,8 @@ export interface ChatRepository {
    */
   recordMessages(latest: readonly { chatId: string; seq: number; at: Date }[]): Promise<void>;
   setOwner(chatId: string, ownerId: string): Promise<void>;
+  /** Sets the title; the chat after it, or null when it does not exist. */
+  rename(chatId: string, title: string): Promise<Chat | null>;
 }
 
 export function createChatRepository(model: ChatModel): ChatRepository {
@@ -101,6 +103,16 @@ export function createChatRepository(model: ChatModel): ChatRepository {
     },
     async setOwner(chatId, ownerId) {
       await model.updateOne({ _id: new Types.ObjectId(chatId) }, { $set: { ownerId } });
+    },
+    async rename(chatId, title) {
+      const record = await model
+        .findOneAndUpdate(
+          { _id: new Types.ObjectId(chatId) },
+          { $set: { title } },
+          { returnDocument: 'after' },
+        )
+        .lean<ChatRecord>();
+      return record ? toChat(record) : null;
     },
   };
 }

@@ -38,6 +38,8 @@ export interface MembershipRepository {
   find(chatId: string, userId: string): Promise<ChatMember | null>;
   /** Which of `chatIds` the user is a member of: point lookups on chat_user_unique (keep `chatIds` to a few hundred). */
   chatsWithMember(chatIds: readonly string[], userId: string): Promise<Set<string>>;
+  /** Which of `userIds` (at most a few hundred) are members of `chatId`. */
+  membersAmong(chatId: string, userIds: readonly string[]): Promise<Set<string>>;
   /** Members of a chat, earliest joined first. */
   listByChat(chatId: string): Promise<ChatMember[]>;
   listByUser(userId: string): Promise<MyMembership[]>;
@@ -75,6 +77,13 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         .find({ chatId: { $in: chatIds.map(oid) }, userId }, { chatId: 1 })
         .lean<Pick<MembershipRecord, '_id' | 'chatId'>[]>();
       return new Set(rows.map((r) => r.chatId.toHexString()));
+    },
+    async membersAmong(chatId, userIds) {
+      if (userIds.length === 0) return new Set();
+      const rows = await model
+        .find({ chatId: oid(chatId), userId: { $in: [...new Set(userIds)] } }, { userId: 1 })
+        .lean<Pick<MembershipRecord, '_id' | 'userId'>[]>();
+      return new Set(rows.map((r) => r.userId));
     },
     async listByChat(chatId) {
       // Index scan on chat_user_unique's chatId prefix; a chat's members are few, so they are ordered here.

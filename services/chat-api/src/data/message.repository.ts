@@ -1,10 +1,11 @@
 import { Types } from 'mongoose';
-import type { Message } from '@cohort/common';
+import type { Message, ReactionSummary } from '@cohort/common';
 import {
   MESSAGE_CLIENT_ID_INDEX,
   MESSAGE_SEQ_INDEX,
   type MessageModel,
   type MessageRecord,
+  type ReactionRecord,
 } from './message.schema';
 import { isDuplicateOn } from './mongo-errors';
 
@@ -21,8 +22,34 @@ export function toMessage(record: MessageRecord): Message {
   };
   if (record.editedAt) message.editedAt = record.editedAt.toISOString();
   if (record.deletedAt) message.deletedAt = record.deletedAt.toISOString();
+  if (record.replyTo) message.replyTo = record.replyTo.toHexString();
+  if (record.mentions && record.mentions.length > 0) message.mentions = record.mentions;
+  const reactions = summarizeReactions(record.reactions);
+  if (reactions.length > 0) message.reactions = reactions;
+  if (record.reactionsVersion) message.reactionsVersion = record.reactionsVersion;
   return message;
 }
+
+/** How many of the users who reacted with an emoji a summary names (the first ones). */
+export const REACTION_USERS_SHOWN = 10;
+
+/** The public summary: entries emptied by removals are left out; `count` is every user, `userIds` the first 10. */
+export function summarizeReactions(records: readonly ReactionRecord[] | undefined): ReactionSummary[] {
+  return (records ?? [])
+    .filter((r) => r.userIds.length > 0)
+    .map((r) => ({
+      emoji: r.emoji,
+      count: r.userIds.length,
+      userIds: r.userIds.slice(0, REACTION_USERS_SHOWN),
+    }));
+}
+
+/**
+ * What a reaction change did: `changed` (stored, with the message after it), `unchanged` (already so: nothing
+ * to publish), or why it was refused.
+ */
+export type ReactionOutcome =
+  { status: 'changed' | 'unchanged'; message: Message } | { status: 'not_found' | 'deleted' | 'full' };
 
 export interface NewMessage {
   seq: number;
@@ -30,6 +57,8 @@ export interface NewMessage {
   text: string;
   clientMsgId: string;
   createdAt: Date;
+  replyTo?: string | undefined;
+  mentions?: readonly string[] | undefined;
 }
 
 /**
@@ -59,9 +88,38 @@ export interface MessageRepository {
   list(chatId: string, page: MessagePage): Promise<Message[]>;
   /** The messages at the given (chat, seq) points, keyed by chatId. */
   findAt(points: readonly { chatId: string; seq: number }[]): Promise<Map<string, Message>>;
-  edit(chatId: string, messageId: string, text: string, at: Date): Promise<Message | null>;
+  /** Replaces the text, and the mentions when `mentions` is given. */
+  edit(
+    chatId: string,
+    messageId: string,
+    text: string,
+    at: Date,
+    mentions?: readonly string[],
+  ): Promise<Message | null>;
+  /** Removes the text and the mentions (so they stop counting as unread mentions). */
   softDelete(chatId: string, messageId: string, at: Date): Promise<Message | null>;
+  /**
+   * Adds `userId` to the reactions of `emoji` on a message that is not deleted, creating the emoji's entry when
+   * the message has fewer than `maxDistinct` (`full` otherwise). Atomic single-document updates only.
+   */
+  addReaction(
+    chatId: string,
+    messageId: string,
+    emoji: string,
+    userId: string,
+    maxDistinct: number,
+  ): Promise<ReactionOutcome>;
+  /** Takes `userId` out of the reactions of `emoji` (an emptied entry is dropped). */
+  removeReaction(chatId: string, messageId: string, emoji: string, userId: string): Promise<ReactionOutcome>;
+  /**
+   * How many messages of the chat after `afterSeq`, not deleted, mention `userId`, counting at most `cap`: one
+   * range of chat_mentions_seq.
+   */
+  countMentions(chatId: string, userId: string, afterSeq: number, cap: number): Promise<number>;
 }
+
+/** Attempts of an add or remove whose conditional updates lost a race to a concurrent change of the same entry. */
+const REACTION_ATTEMPTS = 10;
 
 interface BulkWriteErrorEntry {
   index: number;
@@ -121,6 +179,9 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         editedAt: null,
         deletedAt: null,
         version: 1,
+        // Only when present: the driver would store an undefined field as null.
+        ...(input.replyTo ? { replyTo: oid(input.replyTo) } : {}),
+        ...(input.mentions && input.mentions.length > 0 ? { mentions: [...input.mentions] } : {}),
       }));
       try {
         // The driver's insertMany: the records are fully built and typed here, so mongoose's document
@@ -163,12 +224,21 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
       for (const record of records) found.set(record.chatId.toHexString(), toMessage(record));
       return found;
     },
-    async edit(chatId, messageId, text, at) {
+    async edit(chatId, messageId, text, at, mentions) {
       const record = await model
         .findOneAndUpdate(
           { _id: oid(messageId), chatId: oid(chatId), deletedAt: null },
           // `$literal`: in a pipeline a text such as "$seq" would otherwise read as a field path.
-          [{ $set: { text: { $literal: text }, editedAt: at, version: nextVersion } }],
+          [
+            {
+              $set: {
+                text: { $literal: text },
+                editedAt: at,
+                version: nextVersion,
+                ...(mentions ? { mentions: { $literal: [...mentions] } } : {}),
+              },
+            },
+          ],
           { returnDocument: 'after', updatePipeline: true },
         )
         .lean<MessageRecord>();
@@ -178,11 +248,84 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
       const record = await model
         .findOneAndUpdate(
           { _id: oid(messageId), chatId: oid(chatId), deletedAt: null },
-          [{ $set: { text: '', deletedAt: at, version: nextVersion } }],
+          [{ $set: { text: '', mentions: { $literal: [] }, deletedAt: at, version: nextVersion } }],
           { returnDocument: 'after', updatePipeline: true },
         )
         .lean<MessageRecord>();
       return record ? toMessage(record) : null;
+    },
+    async addReaction(chatId, messageId, emoji, userId, maxDistinct) {
+      const live = { _id: oid(messageId), chatId: oid(chatId), deletedAt: null };
+      for (let attempt = 0; attempt < REACTION_ATTEMPTS; attempt++) {
+        // The emoji's entry is there without me: join it (`$` is the entry $elemMatch found).
+        let record = await model
+          .findOneAndUpdate(
+            { ...live, reactions: { $elemMatch: { emoji, userIds: { $ne: userId } } } },
+            { $addToSet: { 'reactions.$.userIds': userId }, $inc: { reactionsVersion: 1 } },
+            { returnDocument: 'after' },
+          )
+          .lean<MessageRecord>();
+        if (record) return { status: 'changed', message: toMessage(record) };
+        // No entry yet: create it, only while the message has room for one more distinct emoji. Both conditions
+        // hold in the same atomic update, so two users starting the same emoji at once cannot make two entries.
+        record = await model
+          .findOneAndUpdate(
+            {
+              ...live,
+              'reactions.emoji': { $ne: emoji },
+              [`reactions.${maxDistinct - 1}`]: { $exists: false },
+            },
+            { $push: { reactions: { emoji, userIds: [userId] } }, $inc: { reactionsVersion: 1 } },
+            { returnDocument: 'after' },
+          )
+          .lean<MessageRecord>();
+        if (record) return { status: 'changed', message: toMessage(record) };
+        const current = await model
+          .findOne({ _id: oid(messageId), chatId: oid(chatId) })
+          .lean<MessageRecord>();
+        if (!current) return { status: 'not_found' };
+        if (current.deletedAt) return { status: 'deleted' };
+        const entry = current.reactions?.find((r) => r.emoji === emoji);
+        if (entry?.userIds.includes(userId)) return { status: 'unchanged', message: toMessage(current) };
+        if (!entry && (current.reactions?.length ?? 0) >= maxDistinct) return { status: 'full' };
+        // The entry appeared or went away between the two updates: try again.
+      }
+      throw new Error('reaction update kept losing races');
+    },
+    async removeReaction(chatId, messageId, emoji, userId) {
+      const filter = { _id: oid(messageId), chatId: oid(chatId) };
+      let record = await model
+        .findOneAndUpdate(
+          { ...filter, deletedAt: null, reactions: { $elemMatch: { emoji, userIds: userId } } },
+          { $pull: { 'reactions.$.userIds': userId }, $inc: { reactionsVersion: 1 } },
+          { returnDocument: 'after' },
+        )
+        .lean<MessageRecord>();
+      if (record) {
+        // Drop entries nobody reacts with any more, so they stop counting towards the 20. Conditional on being
+        // empty: a user who joined the entry meanwhile keeps it.
+        if (record.reactions?.some((r) => r.userIds.length === 0)) {
+          record =
+            (await model
+              .findOneAndUpdate(
+                { ...filter, reactions: { $elemMatch: { userIds: { $size: 0 } } } },
+                { $pull: { reactions: { userIds: { $size: 0 } } } },
+                { returnDocument: 'after' },
+              )
+              .lean<MessageRecord>()) ?? record;
+        }
+        return { status: 'changed', message: toMessage(record) };
+      }
+      const current = await model.findOne(filter).lean<MessageRecord>();
+      if (!current) return { status: 'not_found' };
+      if (current.deletedAt) return { status: 'deleted' };
+      return { status: 'unchanged', message: toMessage(current) };
+    },
+    async countMentions(chatId, userId, afterSeq, cap) {
+      return model.countDocuments(
+        { chatId: oid(chatId), mentions: userId, seq: { $gt: afterSeq }, deletedAt: null },
+        { limit: cap },
+      );
     },
   };
 }

@@ -15,10 +15,28 @@ export interface MessageRecord {
    * Absent on messages stored before versions existed: they read as 1.
    */
   version?: number;
+  /** The message of the same chat this one replies to (checked at send: message-references.ts). */
+  replyTo?: Types.ObjectId | null;
+  /** User ids mentioned, deduplicated; absent or empty when none. Cleared by the delete. */
+  mentions?: string[];
+  /**
+   * One entry per emoji, in first-use order, holding every user who reacted with it. Changed only by single
+   * atomic updates ($push of a new entry guarded by "not there yet and fewer than 20", $addToSet/$pull of a user
+   * in an entry), never read-modify-write, so concurrent reactions from many users never lose one.
+   */
+  reactions?: ReactionRecord[];
+  /** +1 in the same update as each reaction change: orders `chat:reactions` summaries for clients. */
+  reactionsVersion?: number;
+}
+
+export interface ReactionRecord {
+  emoji: string;
+  userIds: string[];
 }
 
 export const MESSAGE_SEQ_INDEX = 'chat_seq_unique';
 export const MESSAGE_CLIENT_ID_INDEX = 'chat_sender_client_msg_unique';
+export const MESSAGE_MENTIONS_INDEX = 'chat_mentions_seq';
 
 export const messageSchema = new Schema<MessageRecord>(
   {
@@ -31,6 +49,13 @@ export const messageSchema = new Schema<MessageRecord>(
     editedAt: { type: Date, default: null },
     deletedAt: { type: Date, default: null },
     version: { type: Number, min: 1 },
+    replyTo: { type: Schema.Types.ObjectId, default: undefined },
+    mentions: { type: [String], default: undefined },
+    reactions: {
+      type: [new Schema<ReactionRecord>({ emoji: String, userIds: [String] }, { _id: false })],
+      default: undefined,
+    },
+    reactionsVersion: { type: Number, min: 1 },
   },
   { collection: 'messages', versionKey: false },
 );
@@ -43,6 +68,10 @@ messageSchema.index(
   { chatId: 1, senderId: 1, clientMsgId: 1 },
   { unique: true, name: MESSAGE_CLIENT_ID_INDEX },
 );
+
+// GET /api/chats' mentionsUnread: for one chat and one user, the mentions after a read marker are one range of
+// this (multikey) index, counted with a cap (list-chats.ts). Messages without mentions index as null, never scanned.
+messageSchema.index({ chatId: 1, mentions: 1, seq: 1 }, { name: MESSAGE_MENTIONS_INDEX });
 
 export type MessageModel = Model<MessageRecord>;
 

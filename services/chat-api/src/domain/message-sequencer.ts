@@ -42,6 +42,8 @@ export interface MessageDraft {
   senderId: string;
   text: string;
   clientMsgId: string;
+  replyTo?: string;
+  mentions?: string[];
 }
 
 interface Pending {

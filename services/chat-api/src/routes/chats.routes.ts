@@ -7,6 +7,7 @@ import {
   memberParamsSchema,
   parseOrThrow,
   readMarkerBodySchema,
+  renameChatBodySchema,
 } from '@cohort/common';
 import type { UseCaseDeps } from '../use-cases/deps';
 import { createChat } from '../use-cases/create-chat';
@@ -15,9 +16,10 @@ import { getChat } from '../use-cases/get-chat';
 import { addMember } from '../use-cases/add-member';
 import { removeMember } from '../use-cases/remove-member';
 import { markRead } from '../use-cases/mark-read';
+import { renameChat } from '../use-cases/rename-chat';
 import { callerOf } from './caller';
 
-/** /api/chats, /api/chats/:chatId, members and read markers. Mounted behind `requireIdentity`. */
+/** /api/chats, /api/chats/:chatId (read, rename), members and read markers. Mounted behind `requireIdentity`. */
 export function chatsRouter(deps: UseCaseDeps): Router {
   const router = Router();
 
@@ -35,6 +37,12 @@ export function chatsRouter(deps: UseCaseDeps): Router {
   router.get('/:chatId', async (req, res) => {
     const { chatId } = parseOrThrow(chatParamsSchema, req.params);
     res.json({ chat: await getChat(deps, callerOf(req), chatId) });
+  });
+
+  router.patch('/:chatId', async (req, res) => {
+    const { chatId } = parseOrThrow(chatParamsSchema, req.params);
+    const { title } = parseOrThrow(renameChatBodySchema, req.body);
+    res.json({ chat: await renameChat(deps, callerOf(req), chatId, title) });
   });
 
   router.post('/:chatId/members', async (req, res) => {

@@ -5,6 +5,7 @@ import {
   listMessagesQuerySchema,
   messageParamsSchema,
   parseOrThrow,
+  reactionParamsSchema,
   sendMessageBodySchema,
 } from '@cohort/common';
 import type { UseCaseDeps } from '../use-cases/deps';
@@ -12,9 +13,10 @@ import { listMessages } from '../use-cases/list-messages';
 import { sendMessage } from '../use-cases/send-message';
 import { editMessage } from '../use-cases/edit-message';
 import { deleteMessage } from '../use-cases/delete-message';
+import { addReaction, removeReaction } from '../use-cases/react-to-message';
 import { callerOf } from './caller';
 
-/** /api/chats/:chatId/messages[/:messageId]. Mounted behind `requireIdentity`. */
+/** /api/chats/:chatId/messages[/:messageId[/reactions/:emoji]]. Mounted behind `requireIdentity`. */
 export function messagesRouter(deps: UseCaseDeps): Router {
   const router = Router({ mergeParams: true });
 
@@ -33,13 +35,25 @@ export function messagesRouter(deps: UseCaseDeps): Router {
 
   router.patch('/:messageId', async (req, res) => {
     const { chatId, messageId } = parseOrThrow(messageParamsSchema, req.params);
-    const { text } = parseOrThrow(editMessageBodySchema, req.body);
-    res.json({ message: await editMessage(deps, callerOf(req), chatId, messageId, text) });
+    const { text, mentions } = parseOrThrow(editMessageBodySchema, req.body);
+    res.json({ message: await editMessage(deps, callerOf(req), chatId, messageId, text, mentions) });
   });
 
   router.delete('/:messageId', async (req, res) => {
     const { chatId, messageId } = parseOrThrow(messageParamsSchema, req.params);
     await deleteMessage(deps, callerOf(req), chatId, messageId);
+    res.status(204).end();
+  });
+
+  router.put('/:messageId/reactions/:emoji', async (req, res) => {
+    const { chatId, messageId, emoji } = parseOrThrow(reactionParamsSchema, req.params);
+    await addReaction(deps, callerOf(req), chatId, messageId, emoji);
+    res.status(204).end();
+  });
+
+  router.delete('/:messageId/reactions/:emoji', async (req, res) => {
+    const { chatId, messageId, emoji } = parseOrThrow(reactionParamsSchema, req.params);
+    await removeReaction(deps, callerOf(req), chatId, messageId, emoji);
     res.status(204).end();
   });
 

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   chatParamsSchema,
+  isStoreUnavailableError,
   parseOrThrow,
   sendMessageBodySchema,
+  storeUnavailable,
   type IdentityVerifier,
   type MessageBatchEntry,
   type MessageBatchResult,
@@ -29,14 +31,17 @@ export async function sendMessageBatch(
         const body = parseOrThrow(sendMessageBodySchema, {
           text: entry.text,
           clientMsgId: entry.clientMsgId,
+          replyTo: entry.replyTo,
+          mentions: entry.mentions,
         });
         const caller = { userId, assertion: entry.identity, requestId: entry.requestId };
         const { message, created } = await sendMessage(deps, caller, chatId, body);
         return { status: created ? 201 : 200, message };
       } catch (err) {
-        if (err instanceof AppError) {
-          return { status: err.status, error: { code: err.code, message: err.message } };
-        }
+        // A store outage is a retryable 503 for the socket ack too, never an internal_error.
+        const known =
+          err instanceof AppError ? err : isStoreUnavailableError(err) ? storeUnavailable() : null;
+        if (known) return { status: known.status, error: { code: known.code, message: known.message } };
         const errorId = randomUUID();
         deps.logger.error({ err, errorId, requestId: entry.requestId }, 'unhandled error in a batched send');
         return { status: 500, error: { code: 'internal_error', message: 'Internal server error', errorId } };

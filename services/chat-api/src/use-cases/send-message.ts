@@ -1,13 +1,15 @@
-import type { Message, SendMessageBody } from '@cohort/common';
+import { AppError, type Message, type SendMessageBody } from '@cohort/common';
 import type { Caller } from '../domain/caller';
 import { blockedByUser, requireMembership } from './access';
 import type { UseCaseDeps } from './deps';
+import { checkMessageReferences } from './message-references';
 
 /**
  * POST /api/chats/:chatId/messages (and realtime's chat:send through it). Stores the message with the
  * chat's next seq, publishes chat:new and records it (record-stored-messages.ts) before answering. The same
  * clientMsgId from the same sender returns the stored original (created: false) and publishes nothing: a
- * retry after a lost answer is harmless. Into a direct chat whose other member blocked the sender: 403 `blocked`.
+ * retry after a lost answer is harmless, and free: it is never refused by the send limit and costs no budget.
+ * Into a direct chat whose other member blocked the sender: 403 `blocked`.
  */
 export async function sendMessage(
   deps: UseCaseDeps,
@@ -28,13 +30,27 @@ export async function sendMessage(
     // process is seen within the cache's window, like a removal.
     recentMembers.remember(chatId, caller.userId);
   }
-  await sendLimiter.consume(caller.userId);
+  // replyTo and mentions before the limit: a refused reference stores nothing and costs no budget.
+  const references = await checkMessageReferences(repos, chatId, caller.userId, body);
+  try {
+    await sendLimiter.consume(caller.userId);
+  } catch (err) {
+    // Over the limit: a retry of a stored message still gets its original (a 429 there would make the
+    // client show a delivered message as failed). Looked up only here, so a fresh send pays no extra read.
+    if (err instanceof AppError && err.status === 429) {
+      const stored = await repos.messages.findByClientMsgId(chatId, caller.userId, body.clientMsgId);
+      if (stored) return { message: stored, created: false };
+    }
+    throw err;
+  }
   // No pre-read of (chatId, senderId, clientMsgId): the sequencer's insert is refused by that unique index
   // for a retry and answers with the stored original, so a fresh send (the common case) costs one store
-  // round trip less.
-  return sequencer.append(
+  // round trip less; the point that retry took is given back below.
+  const result = await sequencer.append(
     chatId,
-    { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId },
+    { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId, ...references },
     (message) => events.publish({ type: 'chat:new', chatId, message }),
   );
+  if (!result.created) await sendLimiter.refund(caller.userId);
+  return result;
 }

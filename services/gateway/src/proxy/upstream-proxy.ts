@@ -1,6 +1,14 @@
-import { Agent, ServerResponse, type ClientRequest, type IncomingMessage } from 'node:http';
+import {
+  Agent,
+  ServerResponse,
+  type AgentOptions,
+  type ClientRequest,
+  type ClientRequestArgs,
+  type IncomingMessage,
+} from 'node:http';
+import { createConnection, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { AppError, type Logger } from '@cohort/common';
+import { AppError, retryPauseMs, type Logger } from '@cohort/common';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { writeError } from '../http/error-response';
@@ -40,6 +48,11 @@ export interface UpstreamProxyOptions {
   metrics: UpstreamMetrics;
   /** Concurrent connections to this upstream per gateway process (keep-alive pool). */
   maxSockets?: number;
+  /**
+   * How long a request keeps retrying while the upstream refuses connections (a restart), or, for a GET or
+   * HEAD, drops one before answering; default the lesser of 2 s and `timeoutMs`. 0 = no retries.
+   */
+  retryBudgetMs?: number;
 }
 
 export interface UpstreamProxy {
@@ -55,6 +68,11 @@ export interface UpstreamProxy {
 
 interface InFlight {
   timer?: NodeJS.Timeout;
+  /** When the request stops retrying a dropped connection (ms, performance.now()). */
+  giveUpAt: number;
+  attempts: number;
+  /** The body as it streamed through, kept for an idempotency-keyed POST so a retry can send it again. */
+  body?: Buffer[];
   proxyReq?: ClientRequest;
   /** Set once the gateway has given up on the upstream; later events for this request are ignored. */
   outcome?: 'timeout' | 'too_large';
@@ -72,6 +90,60 @@ const UNAVAILABLE = new Set([
   'ECONNABORTED',
 ]);
 
+/** A dropped connection before any answer: the upstream may or may not have seen the request. */
+const DROPPED = new Set(['ECONNRESET', 'EPIPE']);
+/**
+ * POST routes keyed by the caller (docs/http-api.md): a message send carries its clientMsgId, and a repeat
+ * answers the stored message, so sending it again after a dropped connection stores nothing twice.
+ */
+const KEYED_POST = /^\/api\/chats\/[^/?]+\/messages(\?|$)/;
+const DEFAULT_RETRY_BUDGET_MS = 2_000;
+
+/**
+ * A keep-alive agent whose new connections are retried while the upstream refuses them (ECONNREFUSED: the
+ * request never reached it, so this is safe for every method), with short jittered pauses, within
+ * `budgetMs`. The request's body waits in its ClientRequest meanwhile; the gateway's deadline still applies.
+ */
+class RetryingAgent extends Agent {
+  constructor(
+    options: AgentOptions,
+    private readonly budgetMs: number,
+    private readonly onRetry: (attempt: number, err: Error) => void,
+  ) {
+    super(options);
+  }
+
+  override createConnection(
+    options: ClientRequestArgs,
+    callback?: (err: Error | null, stream: Duplex) => void,
+  ): Duplex | null | undefined {
+    if (!callback || this.budgetMs <= 0) return createConnection(options as NetConnectOpts);
+    const done = callback;
+    const giveUpAt = performance.now() + this.budgetMs;
+    const attempt = (n: number) => {
+      const socket: Socket = createConnection(options as NetConnectOpts);
+      const onError = (err: NodeJS.ErrnoException) => {
+        socket.off('connect', onConnect);
+        const pause = retryPauseMs(n);
+        if (err.code !== 'ECONNREFUSED' || performance.now() + pause > giveUpAt) {
+          done(err, socket);
+          return;
+        }
+        this.onRetry(n, err);
+        setTimeout(() => attempt(n + 1), pause);
+      };
+      const onConnect = () => {
+        socket.off('error', onError);
+        done(null, socket);
+      };
+      socket.once('error', onError);
+      socket.once('connect', onConnect);
+    };
+    attempt(1);
+    return undefined;
+  }
+}
+
 /**
  * One upstream behind http-proxy-middleware, with what a front door needs around it: a keep-alive agent,
  * a deadline (504 `upstream_timeout`), connection failures as 502 `upstream_unavailable`, a body limit
@@ -81,15 +153,21 @@ const UNAVAILABLE = new Set([
 export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProxy {
   const { name, target, timeoutMs, bodyLimitBytes, logger, metrics } = options;
   const maxSockets = options.maxSockets ?? 256;
+  const retryBudgetMs = options.retryBudgetMs ?? Math.min(DEFAULT_RETRY_BUDGET_MS, timeoutMs);
   // LIFO keeps a few sockets hot under light load; idle ones are dropped before the upstream's own
   // keep-alive timeout closes them (Node honours the upstream's `Keep-Alive: timeout=` hint).
-  const agent = new Agent({
-    keepAlive: true,
-    maxSockets,
-    maxFreeSockets: Math.min(maxSockets, 64),
-    scheduling: 'lifo',
-    timeout: 30_000,
-  });
+  const agent = new RetryingAgent(
+    {
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: Math.min(maxSockets, 64),
+      scheduling: 'lifo',
+      timeout: 30_000,
+    },
+    retryBudgetMs,
+    (attempt, err) =>
+      logger.debug({ upstream: name, attempt, err: { message: err.message } }, 'upstream refused; retrying'),
+  );
   const inFlight = new WeakMap<IncomingMessage, InFlight>();
 
   const fail = (req: IncomingMessage, res: ServerResponse, kind: 'timeout' | 'unavailable', err?: Error) => {
@@ -167,6 +245,36 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
           if (!res.writableEnded) fail(req, res, 'timeout', err);
           return;
         }
+        // A GET or HEAD, or a keyed POST, whose connection a restarting upstream dropped before answering:
+        // ask again. A GET has no body to lose; a keyed POST's body was kept as it streamed through.
+        const method = req.method ?? 'GET';
+        const repeatable = method === 'GET' || method === 'HEAD' || state?.body !== undefined;
+        if (state && code && DROPPED.has(code) && repeatable && !res.headersSent && req.complete) {
+          state.attempts += 1;
+          const pause = retryPauseMs(state.attempts);
+          if (performance.now() + pause <= state.giveUpAt) {
+            logger.debug(
+              { upstream: name, attempt: state.attempts, url: req.url },
+              'upstream dropped; retrying',
+            );
+            setTimeout(() => {
+              if (state.outcome || res.writableEnded) return;
+              const body = state.body;
+              if (body) {
+                // http-proxy pipes `req` into the upstream request, and `req` was read by the first attempt:
+                // this request's pipe now replays the bytes kept (http-proxy-middleware has no per-request
+                // body option).
+                req.pipe = <T extends NodeJS.WritableStream>(destination: T) => {
+                  for (const chunk of body) destination.write(chunk);
+                  destination.end();
+                  return destination;
+                };
+              }
+              void proxy(req, res, () => undefined);
+            }, pause);
+            return;
+          }
+        }
         if (code && !UNAVAILABLE.has(code)) logger.error({ upstream: name, err }, 'unexpected proxy error');
         fail(req, res, 'unavailable', err);
       },
@@ -183,8 +291,17 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         next(new AppError(413, 'payload_too_large', 'Request body too large'));
         return;
       }
-      const state: InFlight = {};
+      const state: InFlight = { giveUpAt: performance.now() + retryBudgetMs, attempts: 0 };
       inFlight.set(req, state);
+      if (req.method === 'POST' && KEYED_POST.test(req.url ?? '')) {
+        // At most the body limit (checked above and while streaming below).
+        const kept: Buffer[] = [];
+        state.body = kept;
+        req.on('data', (chunk: Buffer) => kept.push(chunk));
+        // Adding a 'data' listener starts the flow; paused again, nothing streams until http-proxy pipes the
+        // request (its pipe resumes it), so no chunk passes before the upstream request listens.
+        req.pause();
+      }
       const started = process.hrtime.bigint();
 
       if (declared === undefined && req.headers['transfer-encoding'] !== undefined) {

@@ -13,6 +13,7 @@ import {
   type Logger,
   type Message,
   type MessageBatchEntry,
+  type ChatSendPayload,
 } from '@cohort/common';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
@@ -22,7 +23,7 @@ export interface ChatApiClient {
   sendMessage(
     who: AccessClaims,
     chatId: string,
-    body: { text: string; clientMsgId: string },
+    body: Omit<ChatSendPayload, 'chatId'>,
     requestId: string,
   ): Promise<{ message: Message; created: boolean }>;
   messagesAfter(
@@ -51,7 +52,7 @@ export interface ChatApiClientOptions {
 }
 
 const UPSTREAM = 'chat-api';
-// chat-api's message shape (DESIGN.md §2), checked before it is handed to clients.
+// chat-api's message shape (docs/http-api.md), checked before it is handed to clients.
 const messageSchema = z.looseObject({
   id: z.string(),
   chatId: z.string(),
@@ -107,6 +108,9 @@ export function createChatApiClient({
         path: '/internal/message-batches',
         caller: { assertion: null, requestId: randomUUID() },
         json: `{"sends":[${entries.join(',')}]}`,
+        // Every entry is keyed by its clientMsgId: replaying the batch after a dropped connection stores nothing
+        // twice (a stored entry answers 200 with the original).
+        idempotent: true,
         answer: batchBodySchema,
       });
       return results.map((result) => {
@@ -167,6 +171,8 @@ export function createChatApiClient({
         method: 'POST',
         path: `${chatPath(chatId)}/read`,
         caller: await onBehalfOf(who, requestId),
+        // Setting a read marker twice sets it once.
+        idempotent: true,
         body: { seq },
       });
     },

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import type { Chat, ChatEvent, EventBus, Logger, Message, SessionEvent, Unsubscribe } from '@cohort/common';
+import type {
+  Chat,
+  ChatEvent,
+  EventBus,
+  Logger,
+  Message,
+  ReactionSummary,
+  SessionEvent,
+  Unsubscribe,
+} from '@cohort/common';
 import type { LocalSockets } from '../local-sockets';
 import type { RealtimeMetrics } from '../metrics';
 import { chatRoom, userRoom, type RealtimeServer } from '../socket-types';
@@ -46,6 +55,14 @@ const chatEventSchema = z.discriminatedUnion('type', [
     chat: z.looseObject({ id: z.string() }),
   }),
   z.object({ type: z.literal('chat:removed'), chatId: z.string(), userIds: idList }),
+  z.object({ type: z.literal('chat:changed'), chatId: z.string(), chat: z.looseObject({ id: z.string() }) }),
+  z.object({
+    type: z.literal('chat:reactions'),
+    chatId: z.string(),
+    messageId: z.string(),
+    reactions: z.array(z.looseObject({ emoji: z.string(), count: z.number() })).max(20),
+    reactionsVersion: z.number(),
+  }),
 ]);
 const sessionEventSchema = z.object({
   type: z.literal('session:revoked'),
@@ -133,6 +150,17 @@ export function createChatEventDelivery({
         for (const userId of event.userIds)
           for (const s of localSockets.handshakingOf(userId)) void s.leave(room);
         local.to(users).emit('chat:removed', { chatId: event.chatId });
+        break;
+      }
+      case 'chat:changed':
+        local.to(room).emit('chat:changed', { chat: event.chat as unknown as Chat });
+        break;
+      case 'chat:reactions': {
+        // The whole summary, versioned: a client keeps the highest, whatever order replicas deliver in.
+        if (recent.stale(`r|${event.messageId}`, event.reactionsVersion)) return;
+        const { chatId, messageId, reactionsVersion } = event;
+        const reactions = event.reactions as unknown as ReactionSummary[];
+        local.to(room).emit('chat:reactions', { chatId, messageId, reactions, reactionsVersion });
         break;
       }
     }

@@ -1,15 +1,9 @@
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
-import type { Logger } from '@cohort/common';
-import type { RateLimit } from '../config';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { createSharedLimiter, type Logger, type RateLimit } from '@cohort/common';
 
 /**
- * A user's budget of client events over all their sockets on every replica (DESIGN.md §9): a per-socket bucket
+ * A user's budget of client events over all their sockets on every replica (docs/security.md): a per-socket bucket
  * alone lets every extra socket multiply it.
  */
 export interface UserEventLimit {
@@ -25,19 +19,7 @@ export interface UserEventLimitOptions {
 }
 
 export function createUserEventLimit({ limit, logger, redis }: UserEventLimitOptions): UserEventLimit {
-  const base = { keyPrefix: 'cohort:realtime-events', points: limit.points, duration: limit.durationSeconds };
-  const limiter: RateLimiterAbstract = redis
-    ? new RateLimiterRedis({
-        ...base,
-        storeClient: redis,
-        // Once a user is over the budget, this replica refuses their events without asking Redis until the window
-        // ends: a flood costs Redis one command per replica and window, not one per event.
-        inMemoryBlockOnConsumed: limit.points,
-        rejectIfRedisNotReady: true,
-        // While Redis is away the budget is kept per replica rather than refusing every event.
-        insuranceLimiter: new RateLimiterMemory(base),
-      })
-    : new RateLimiterMemory(base);
+  const limiter = createSharedLimiter({ name: 'realtime-events', limit, redis, blockWhenSpent: true });
   return {
     take(userId) {
       return limiter.consume(userId).then(

@@ -39,13 +39,9 @@ export function createChatHandlers({
     'chat:send': {
       payload: chatSendPayloadSchema,
       timer: metrics.sendAckSeconds,
-      async handle(socket, { chatId, text, clientMsgId }, reply, requestId) {
-        const { message, created } = await chatApi.sendMessage(
-          claimsOf(socket),
-          chatId,
-          { text, clientMsgId },
-          requestId,
-        );
+      async handle(socket, { chatId, ...body }, reply, requestId) {
+        // text, clientMsgId and the optional replyTo and mentions: chat-api checks the references.
+        const { message, created } = await chatApi.sendMessage(claimsOf(socket), chatId, body, requestId);
         reply({ ok: true, message });
         // Delivery normally comes only from the bus (in seq order, exactly once). While this replica's bus
         // subscription is down the bus cannot reach it: deliver what was just stored to the local sockets

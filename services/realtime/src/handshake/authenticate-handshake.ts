@@ -33,7 +33,7 @@ export interface HandshakeDeps {
 export type HandshakeMiddleware = (socket: RealtimeSocket, next: (err?: Error) => void) => Promise<void>;
 
 /**
- * The handshake refusals the contract names (DESIGN.md §4, §9); `unavailable` when we, not the client, are at
+ * The handshake refusals the contract names (docs/socket-events.md, docs/security.md); `unavailable` when we, not the client, are at
  * fault; `too_many_connections` when the user already holds `MAX_SOCKETS_PER_USER` sockets.
  */
 const refusal = (code: 'unauthorized' | 'unavailable' | 'too_many_connections') => new Error(code);

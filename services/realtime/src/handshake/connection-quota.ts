@@ -8,7 +8,7 @@ export interface QuotaUser {
 }
 
 /**
- * The cap on a user's concurrent sockets over every replica (DESIGN.md §9). A handshake takes a place before the
+ * The cap on a user's concurrent sockets over every replica (docs/security.md). A handshake takes a place before the
  * client sees `connect`; one more than the cap is refused, the user's existing sockets are never dropped.
  */
 export interface ConnectionQuota {

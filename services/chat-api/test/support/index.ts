@@ -26,7 +26,7 @@ import {
   waitFor,
   withDatabase,
 } from '@cohort/testkit';
-import { loadChatApiConfig, startChatApi } from '../src';
+import { loadChatApiConfig, startChatApi } from '../../src';
 
 /** A fresh 24-hex id, like the user ids auth hands out. */
 export const newId = (): string => randomBytes(12).toString('hex');

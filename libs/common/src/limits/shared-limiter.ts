@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import type { RateLimit } from '../config';
+import { AppError } from '../errors';
+import type { Logger } from '../logger';
+
+export interface SharedLimiterOptions {
+  /** Redis key prefix and log name, e.g. `chat-send`. */
+  name: string;
+  limit: RateLimit;
+  /** Shared by replicas when given; in-process otherwise (embedded mode). */
+  redis?: Redis | undefined;
+  /**
+   * Once a key is over its budget, refuse it in this process without asking Redis until the window ends: a flood
+   * then costs Redis one command per process and window, not one per attempt.
+   */
+  blockWhenSpent?: boolean;
+}
+
+/**
+ * A rate-limiter-flexible limiter shared by replicas through Redis, in-process without it. While Redis is away
+ * the budget is kept per process rather than refusing everyone: limits are abuse control, and no product path may
+ * depend on Redis being up.
+ */
+export function createSharedLimiter({
+  name,
+  limit,
+  redis,
+  blockWhenSpent,
+}: SharedLimiterOptions): RateLimiterAbstract {
+  const base = { keyPrefix: `cohort:${name}`, points: limit.points, duration: limit.durationSeconds };
+  if (!redis) return new RateLimiterMemory(base);
+  return new RateLimiterRedis({
+    ...base,
+    storeClient: redis,
+    rejectIfRedisNotReady: true,
+    insuranceLimiter: new RateLimiterMemory(base),
+    ...(blockWhenSpent ? { inMemoryBlockOnConsumed: limit.points } : {}),
+  });
+}
+
+/** A per-key budget whose refusal is the HTTP contract's 429 `rate_limited` with Retry-After. */
+export interface BudgetLimiter {
+  /** Takes `points` from `key`'s budget or throws 429 with Retry-After (nothing taken then). */
+  consume(key: string, points?: number): Promise<void>;
+  /** Gives back what a consume took for an action that then did not happen (a retry of a stored send, say). */
+  refund(key: string, points?: number): Promise<void>;
+}
+
+export interface BudgetLimiterOptions extends SharedLimiterOptions {
+  /** The 429's message, e.g. "Too many chats created: try again later". */
+  message: string;
+  logger: Logger;
+}
+
+/** A shared budget per key (per user, usually) for one kind of action. A limiter failure lets the action through. */
+export function createBudgetLimiter({ message, logger, ...options }: BudgetLimiterOptions): BudgetLimiter {
+  const limiter = createSharedLimiter(options);
+  const giveBack = (key: string, points: number) =>
+    limiter.reward(key, points).then(
+      () => undefined,
+      (err: unknown) => logger.warn({ err, limiter: options.name }, 'could not give back points'),
+    );
+  return {
+    async consume(key, points = 1) {
+      if (points <= 0) return;
+      try {
+        await limiter.consume(key, points);
+      } catch (rejection) {
+        if (rejection instanceof RateLimiterRes) {
+          // A refused consume still counted its points in the window: give them back, so a refusal costs
+          // nothing and someone just over the limit is not kept out longer by retrying.
+          await giveBack(key, points);
+          throw AppError.tooManyRequests(rejection.msBeforeNext / 1000, message);
+        }
+        logger.error(
+          { err: rejection, limiter: options.name },
+          'rate limiter failed; letting the action through',
+        );
+      }
+    },
+    async refund(key, points = 1) {
+      if (points > 0) await giveBack(key, points);
+    },
+  };
+}
