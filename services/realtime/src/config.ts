@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { baseEnvSchema, configLoader, env, type RateLimit } from '@cohort/common';
+import { baseEnvSchema, configLoader, env } from '@cohort/common';
 
 const { optional, rateLimit } = env;
 

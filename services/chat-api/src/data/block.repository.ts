@@ -13,6 +13,11 @@ export interface BlockRepository {
   listBlocked(blockerId: string, limit: number, afterId?: string): Promise<BlockedUser[]>;
   /** Which of `userIds` (at most a few hundred) blocked `userId`. */
   whoBlocked(userId: string, userIds: readonly string[]): Promise<string[]>;
+  /**
+   * Up to `limit` users in a block relation with `userId`, either way (they blocked `userId` or `userId` blocked
+   * them), without duplicates: two indexed queries, each bounded by `limit`.
+   */
+  blockPartners(userId: string, limit: number): Promise<string[]>;
   /** Whether the other member of the direct chat `chatId` blocked `senderId` (false for any other chat). */
   blocksDirectSend(chatId: string, senderId: string): Promise<boolean>;
 }
@@ -57,6 +62,22 @@ export function createBlockRepository(model: BlockModel): BlockRepository {
         .find({ blockerId: { $in: [...new Set(userIds)] }, blockedId: userId }, { blockerId: 1 })
         .lean<Pick<BlockRecord, 'blockerId'>[]>();
       return records.map((r) => r.blockerId);
+    },
+    async blockPartners(userId, limit) {
+      const [blocked, blockers] = await Promise.all([
+        model
+          .find({ blockerId: userId }, { _id: 0, blockedId: 1 })
+          .sort({ blockedId: 1 })
+          .limit(limit)
+          .lean<Pick<BlockRecord, 'blockedId'>[]>(),
+        model
+          .find({ blockedId: userId }, { _id: 0, blockerId: 1 })
+          .sort({ blockerId: 1 })
+          .limit(limit)
+          .lean<Pick<BlockRecord, 'blockerId'>[]>(),
+      ]);
+      const partners = new Set([...blocked.map((r) => r.blockedId), ...blockers.map((r) => r.blockerId)]);
+      return [...partners].slice(0, limit);
     },
     async blocksDirectSend(chatId, senderId) {
       const found = await model.exists({ directChatId: new Types.ObjectId(chatId), blockedId: senderId });

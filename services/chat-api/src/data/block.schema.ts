@@ -28,6 +28,8 @@ export const blockSchema = new Schema<BlockRecord>(
 blockSchema.index({ blockerId: 1, blockedId: 1 }, { unique: true, name: 'blocker_blocked_unique' });
 // Sending into a direct chat: did the other member block the sender.
 blockSchema.index({ directChatId: 1, blockedId: 1 }, { name: 'direct_chat_blocked' });
+// GET /internal/memberships: who blocked the caller (equality on blockedId, blockerId read from the index).
+blockSchema.index({ blockedId: 1, blockerId: 1 }, { name: 'blocked_blocker' });
 
 export type BlockModel = Model<BlockRecord>;
 

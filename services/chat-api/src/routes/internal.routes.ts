@@ -10,11 +10,21 @@ import type { UseCaseDeps } from '../use-cases/deps';
 import { listMyChatIds } from '../use-cases/list-my-chat-ids';
 import { sendMessageBatch } from '../use-cases/send-message-batch';
 
+/** The most block partners the handshake answer carries (docs/security.md: every store query is bounded). */
+export const BLOCK_PARTNERS_MAX = 1000;
+
 /** /internal/*: for realtime, never routed by the gateway, and still behind `requireIdentity`. */
 export function internalRouter(deps: UseCaseDeps): Router {
   const router = Router();
+  // One round trip per handshake: the chats whose rooms the socket joins, and the users in a block relation with
+  // the caller either way, whom realtime keeps out of each other's typing and presence.
   router.get('/memberships', async (req, res) => {
-    res.json({ chatIds: await listMyChatIds(deps, identityOf(req).userId) });
+    const { userId } = identityOf(req);
+    const [chatIds, blockPartners] = await Promise.all([
+      listMyChatIds(deps, userId),
+      deps.repos.blocks.blockPartners(userId, BLOCK_PARTNERS_MAX),
+    ]);
+    res.json({ chatIds, blockPartners });
   });
   return router;
 }

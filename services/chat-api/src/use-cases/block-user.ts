@@ -9,10 +9,12 @@ import type { UseCaseDeps } from './deps';
  * share stay (the caller can leave them).
  */
 export async function blockUser(deps: UseCaseDeps, caller: Caller, userId: string): Promise<void> {
-  const { repos, users, recentMembers, now } = deps;
+  const { repos, users, recentMembers, events, now } = deps;
   if (userId === caller.userId) throw AppError.badRequest('You cannot block yourself', 'invalid_block');
   await users.assertUsersExist([userId], caller);
   await repos.blocks.block(caller.userId, userId, now());
   // The send path trusts a recent membership check for a moment; the blocked user's next send re-checks.
   recentMembers.forget(directChatId(caller.userId, userId), userId);
+  // Realtime stops relaying typing and presence between the two (both ways) on every replica holding either.
+  events.publish({ type: 'users:block', userIds: [caller.userId, userId], blocked: true });
 }
