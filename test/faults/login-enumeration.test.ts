@@ -33,7 +33,7 @@ let accounts: TestUser[] = [];
 beforeAll(async () => {
   const keys = await generateTestKeys();
   mongo = await spawnNodeProcess({
-    entry: join(REPO_ROOT, 'scripts', 'cluster', 'embedded-mongo.ts'),
+    entry: join(REPO_ROOT, 'libs', 'testkit', 'src', 'cluster', 'embedded-mongo.ts'),
     label: 'mongo',
     env: {},
   });

@@ -1,4 +1,7 @@
 import type { BlockedUser, Chat, ChatPage } from '@cohort/common';
+import mongoose from 'mongoose';
+import { waitFor } from '@cohort/testkit';
+import { blockModel } from '../src/data/block.schema';
 import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/security.md: someone who blocked you cannot be added by you to a group, and cannot be sent a direct
@@ -133,5 +136,100 @@ describe('what a block prevents', () => {
     const direct = chatOf(await bob.post('/api/chats', { type: 'direct', userId: carol.userId })).id;
     const outsider = await mallory.send(direct, 'not mine');
     expect(outsider.status).toBe(404);
+  });
+});
+
+describe('block partners for realtime (docs/security.md: no typing or presence across a block)', () => {
+  const partnersOf = async (client: ChatClient) => {
+    const res = await client.get('/internal/memberships');
+    expect(res.status).toBe(200);
+    return (res.body as { chatIds: string[]; blockPartners: string[] }).blockPartners.sort();
+  };
+  const blockEvent = (a: string, b: string, blocked: boolean) =>
+    h.recorder.next(
+      (e) => e.type === 'users:block' && e.userIds[0] === a && e.userIds[1] === b && e.blocked === blocked,
+    );
+
+  test('/internal/memberships names the users in a block relation with the caller, either way, with its chats', async () => {
+    const [bob, mallory, eve, carol] = [
+      await register('bob'),
+      await register('mallory'),
+      await register('eve'),
+      await register('carol'),
+    ];
+    const group = await bob.createGroup();
+    expect(await partnersOf(bob)).toEqual([]);
+
+    await put(bob, `/api/users/${mallory.userId}/block`);
+    await put(eve, `/api/users/${bob.userId}/block`);
+    const res = await bob.get('/internal/memberships');
+    expect(res.body).toEqual({ chatIds: [group], blockPartners: expect.any(Array) });
+    // Whom bob blocked and who blocked bob; carol, in neither relation, is not named.
+    expect(await partnersOf(bob)).toEqual([mallory.userId, eve.userId].sort());
+    expect(await partnersOf(mallory)).toEqual([bob.userId]);
+    expect(await partnersOf(eve)).toEqual([bob.userId]);
+    expect(await partnersOf(carol)).toEqual([]);
+    // Blocked both ways, named once.
+    await put(mallory, `/api/users/${bob.userId}/block`);
+    expect(await partnersOf(bob)).toEqual([mallory.userId, eve.userId].sort());
+    expect(await partnersOf(mallory)).toEqual([bob.userId]);
+
+    await bob.delete(`/api/users/${mallory.userId}/block`);
+    expect(await partnersOf(bob)).toEqual([mallory.userId, eve.userId].sort());
+    await mallory.delete(`/api/users/${bob.userId}/block`);
+    expect(await partnersOf(bob)).toEqual([eve.userId]);
+    expect(await partnersOf(mallory)).toEqual([]);
+  });
+
+  test('blocking and unblocking publish users:block; an unblock that leaves the other block publishes nothing', async () => {
+    const [bob, mallory] = [await register('bob'), await register('mallory')];
+    await put(bob, `/api/users/${mallory.userId}/block`);
+    expect(await blockEvent(bob.userId, mallory.userId, true)).toEqual({
+      type: 'users:block',
+      userIds: [bob.userId, mallory.userId],
+      blocked: true,
+    });
+    await put(mallory, `/api/users/${bob.userId}/block`);
+    await blockEvent(mallory.userId, bob.userId, true);
+
+    // mallory still blocks bob: the pair stays in a block relation.
+    await bob.delete(`/api/users/${mallory.userId}/block`);
+    await mallory.delete(`/api/users/${bob.userId}/block`);
+    await blockEvent(mallory.userId, bob.userId, false);
+    const ended = h.recorder.events.filter((e) => e.type === 'users:block' && !e.blocked);
+    expect(ended.filter((e) => e.type === 'users:block' && e.userIds.includes(bob.userId))).toEqual([
+      { type: 'users:block', userIds: [mallory.userId, bob.userId], blocked: false },
+    ]);
+    // Unblocking someone not blocked publishes nothing either: the block after it (published in order by the
+    // same connection) is the fence.
+    await bob.delete(`/api/users/${mallory.userId}/block`);
+    await put(bob, `/api/users/${mallory.userId}/block`);
+    const ofPair = (blocked: boolean) =>
+      h.recorder.events.filter(
+        (e) => e.type === 'users:block' && e.blocked === blocked && e.userIds.includes(bob.userId),
+      );
+    await waitFor(() => expect(ofPair(true)).toHaveLength(3), 5000, 20);
+    expect(ofPair(false)).toHaveLength(1);
+  });
+
+  test('the answer is bounded: at most 1,000 partners', async () => {
+    const bob = await register('bob');
+    // Written straight to the store: a thousand and more blocks through the API would take the test's time.
+    const db = await mongoose.createConnection(h.mongo.url).asPromise();
+    try {
+      await blockModel(db).insertMany(
+        Array.from({ length: 1001 }, () => ({
+          blockerId: new mongoose.Types.ObjectId().toHexString(),
+          blockedId: bob.userId,
+          directChatId: new mongoose.Types.ObjectId(),
+          createdAt: new Date(),
+        })),
+      );
+    } finally {
+      await db.close();
+    }
+    const partners = await partnersOf(bob);
+    expect(partners).toHaveLength(1000);
+    expect(new Set(partners).size).toBe(1000);
   });
 });

@@ -225,7 +225,7 @@ describe('leaving and the internal membership list', () => {
       userIds: [alice.userId],
     });
     expect((await alice.get(`/api/chats/${chatId}`)).status).toBe(404);
-    expect((await alice.get('/internal/memberships')).body).toEqual({ chatIds: [] });
+    expect((await alice.get('/internal/memberships')).body).toEqual({ chatIds: [], blockPartners: [] });
   });
 
   test('a non-member cannot remove anyone: 404', async () => {

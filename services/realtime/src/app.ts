@@ -14,6 +14,7 @@ import {
   type Unsubscribe,
 } from '@cohort/common';
 import type { AdapterFactory } from './adapter';
+import { BlockPartners } from './block-partners';
 import type { ChatApiClient } from './clients/chat-api.client';
 import type { RealtimeConfig } from './config';
 import { createChatEventDelivery, startBusConsumers } from './consumers/bus.consumers';
@@ -32,7 +33,7 @@ import type { PresenceStore } from './presence/presence.store';
 import { createRoomNames } from './room-names';
 import { createRevocationCheck } from './sessions/revocation-check';
 import { createTokenExpiry } from './sessions/token-expiry';
-import type { RealtimeServer, RealtimeSocket } from './socket-types';
+import { userRoom, type RealtimeServer, type RealtimeSocket } from './socket-types';
 
 export type RealtimeServerConfig = Pick<
   RealtimeConfig,
@@ -128,6 +129,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
 
   const sockets = io.of('/').sockets;
   const localSockets = new LocalSockets();
+  const blockPartners = new BlockPartners();
   let draining = false;
   const connections = deps.redis
     ? createRedisConnectionQuota({
@@ -144,6 +146,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
       verifyAccessToken,
       chatApi,
       localSockets,
+      blockPartners,
       connections,
       roomName: createRoomNames(io.of('/').adapter),
       draining: () => draining,
@@ -151,12 +154,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     }),
   );
 
-  const delivery = createChatEventDelivery({ io, localSockets, metrics, logger });
+  const delivery = createChatEventDelivery({ io, localSockets, blockPartners, metrics, logger });
   const expiry = createTokenExpiry({ sockets, metrics, logger });
   const presenceTracker = createPresenceTracker({
     io,
     store: presence,
     connections,
+    blockPartners,
     metrics,
     logger,
     heartbeatMs: Math.max(1000, Math.floor(config.PRESENCE_TTL_MS / 3)),
@@ -177,9 +181,10 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
       metrics,
       deliver: delivery,
       busConnected: deps.busConnected ?? (() => true),
+      blockPartners,
     }),
     ...createAuthHandlers({ verify: verifyAccessToken, localSockets, expiry, logger }),
-    ...createPresenceHandlers({ store: presence, chatApi }),
+    ...createPresenceHandlers({ store: presence, chatApi, blockPartners }),
   };
   const route = createEventRouter({
     handlers,
@@ -197,6 +202,15 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     logger.warn({ err, socketId: this.id }, 'socket error');
   }
 
+  const localRooms = io.of('/').adapter.rooms;
+  // A user's block partners are kept while they have a socket here (this one is still in its user room).
+  function forgetPartnersIfLast(socket: RealtimeSocket): void {
+    const { userId } = socket.data;
+    const mine = localRooms.get(userRoom(userId));
+    const others = mine ? mine.size - (mine.has(socket.id) ? 1 : 0) : 0;
+    if (others === 0 && localSockets.handshakingOf(userId).length === 0) blockPartners.forget(userId);
+  }
+
   // The last moment the socket's rooms are known (presence needs them); `disconnect` follows in the same tick.
   function onDisconnecting(this: RealtimeSocket, reason: DisconnectReason): void {
     metrics.connectedSockets.dec();
@@ -204,6 +218,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     // Even while draining (unlike presence): the user reconnecting elsewhere needs the place back at once.
     connections.release(this.data.userId, this.id);
     presenceTracker.remove(this);
+    forgetPartnersIfLast(this);
     logger.debug({ socketId: this.id, userId: this.data.userId, reason }, 'socket disconnected');
   }
 
@@ -225,7 +240,15 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     httpServer,
     io,
     async start() {
-      unsubscribe = await startBusConsumers({ io, bus, localSockets, metrics, logger, delivery });
+      unsubscribe = await startBusConsumers({
+        io,
+        bus,
+        localSockets,
+        blockPartners,
+        metrics,
+        logger,
+        delivery,
+      });
       presenceTracker.start();
       revocation?.start();
     },

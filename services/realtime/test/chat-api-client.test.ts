@@ -21,7 +21,10 @@ beforeAll(async () => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(
       status === 200
-        ? JSON.stringify({ chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'] })
+        ? JSON.stringify({
+            chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'],
+            blockPartners: ['cccccccccccccccccccccccc'],
+          })
         : JSON.stringify({
             error:
               status >= 500
@@ -59,7 +62,10 @@ describe('memberships (every handshake needs it)', () => {
   test('a transient 5xx is retried once', async () => {
     answers = [503];
     served = 0;
-    await expect(client.memberships(who, 'req-1')).resolves.toEqual(['aaaaaaaaaaaaaaaaaaaaaaaa']);
+    await expect(client.memberships(who, 'req-1')).resolves.toEqual({
+      chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'],
+      blockPartners: ['cccccccccccccccccccccccc'],
+    });
     expect(served).toBe(2);
   });
 

@@ -31,6 +31,11 @@ export const chatEventSchema = z.discriminatedUnion('type', [
     reactions: z.array(reactionSummarySchema),
     reactionsVersion: z.number().int().min(1),
   }),
+  z.strictObject({
+    type: z.literal('users:block'),
+    userIds: z.array(responseIdSchema).length(2),
+    blocked: z.boolean(),
+  }),
 ]);
 
 export const sessionEventSchema = z.discriminatedUnion('type', [
@@ -66,6 +71,8 @@ export const BUS_CHANNELS = {
       'chat:changed': 'A chat was renamed (→ socket `chat:changed`).',
       'chat:reactions':
         'A message’s reactions changed: the full summary, with `reactionsVersion` (→ socket `chat:reactions`).',
+      'users:block':
+        'Two users entered or left a block relation: realtime stops or resumes relaying typing and presence between them.',
     },
   },
   'session-events': {

@@ -18,7 +18,13 @@ export type ChatEvent =
       messageId: string;
       reactions: ReactionSummary[];
       reactionsVersion: number;
-    };
+    }
+  /**
+   * Two users entered (`blocked: true`) or left a block relation, whichever of them blocked the other: realtime
+   * stops or resumes relaying typing and presence between them. `userIds` holds exactly the two; not about
+   * one chat, hence no `chatId`.
+   */
+  | { type: 'users:block'; userIds: string[]; blocked: boolean };
 
 export type SessionEvent = { type: 'session:revoked'; sessionId: string; userId: string };
 

@@ -40,7 +40,7 @@ export function createChatEventPublisher(
         (err: unknown) => {
           failed.inc();
           logger.error(
-            { err, event: event.type, chatId: event.chatId },
+            { err, event: event.type, chatId: 'chatId' in event ? event.chatId : undefined },
             'chat event publish failed; clients recover it with ?after=',
           );
         },

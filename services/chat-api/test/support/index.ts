@@ -86,12 +86,12 @@ export class EventRecorder {
     await waitFor(async () => {
       const chatId = `probe-${newId()}`;
       await this.bus.publish('chat-events', { type: 'chat:removed', chatId, userIds: [] });
-      await this.next((e) => e.chatId === chatId, 500);
+      await this.next((e) => 'chatId' in e && e.chatId === chatId, 500);
     }, 15_000);
   }
 
   ofChat(chatId: string): ChatEvent[] {
-    return this.events.filter((e) => e.chatId === chatId);
+    return this.events.filter((e) => 'chatId' in e && e.chatId === chatId);
   }
 
   async close(): Promise<void> {

@@ -16,10 +16,18 @@ import {
   type ChatSendPayload,
 } from '@cohort/common';
 
+/** `GET /internal/memberships`: what a socket needs at its handshake. */
+export interface Memberships {
+  /** Ids of the caller's chats. */
+  chatIds: string[];
+  /** Users the caller blocked or who blocked the caller (at most 1,000): no typing or presence either way. */
+  blockPartners: string[];
+}
+
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
 export interface ChatApiClient {
-  /** Ids of the caller's chats (`GET /internal/memberships`). */
-  memberships(who: AccessClaims, requestId: string): Promise<string[]>;
+  /** The caller's chats and block partners (`GET /internal/memberships`). */
+  memberships(who: AccessClaims, requestId: string): Promise<Memberships>;
   sendMessage(
     who: AccessClaims,
     chatId: string,
@@ -74,7 +82,10 @@ const batchBodySchema = z.object({
   ),
 });
 const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
-const membershipsBodySchema = z.object({ chatIds: z.array(z.string()) });
+const membershipsBodySchema = z.object({
+  chatIds: z.array(z.string()),
+  blockPartners: z.array(z.string()).max(1000),
+});
 const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
 
 export function createChatApiClient({
@@ -135,11 +146,11 @@ export function createChatApiClient({
           answer: membershipsBodySchema,
         });
       try {
-        return (await once()).chatIds;
+        return await once();
       } catch (err) {
         if (!(err instanceof AppError) || err.status < 500) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
-        return (await once()).chatIds;
+        return await once();
       }
     },
     async sendMessage(who, chatId, payload, requestId) {

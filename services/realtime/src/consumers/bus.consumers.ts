@@ -9,6 +9,7 @@ import type {
   SessionEvent,
   Unsubscribe,
 } from '@cohort/common';
+import type { BlockPartners } from '../block-partners';
 import type { LocalSockets } from '../local-sockets';
 import type { RealtimeMetrics } from '../metrics';
 import { chatRoom, userRoom, type RealtimeServer } from '../socket-types';
@@ -17,6 +18,7 @@ export interface BusConsumersDeps {
   io: RealtimeServer;
   bus: EventBus;
   localSockets: LocalSockets;
+  blockPartners: BlockPartners;
   metrics: RealtimeMetrics;
   logger: Logger;
   /** Delivery to local sockets, shared with the send handler's outage fallback (made here when absent). */
@@ -26,6 +28,8 @@ export interface BusConsumersDeps {
 export interface ChatEventDeliveryDeps {
   io: RealtimeServer;
   localSockets: LocalSockets;
+  /** Updated on `users:block` for the users with sockets here. */
+  blockPartners: BlockPartners;
   metrics: RealtimeMetrics;
   logger: Logger;
   /** How many recent message deliveries are remembered to drop a re-published duplicate. */
@@ -63,6 +67,11 @@ const chatEventSchema = z.discriminatedUnion('type', [
     reactions: z.array(z.looseObject({ emoji: z.string(), count: z.number() })).max(20),
     reactionsVersion: z.number(),
   }),
+  z.object({
+    type: z.literal('users:block'),
+    userIds: z.tuple([z.string(), z.string()]),
+    blocked: z.boolean(),
+  }),
 ]);
 const sessionEventSchema = z.object({
   type: z.literal('session:revoked'),
@@ -98,12 +107,17 @@ class RecentVersions {
 export function createChatEventDelivery({
   io,
   localSockets,
+  blockPartners,
   metrics,
   logger,
   dedupeSize = 10_000,
 }: ChatEventDeliveryDeps): ChatEventDelivery {
   const recent = new RecentVersions(dedupeSize);
   const local = io.local;
+  const localRooms = io.of('/').adapter.rooms;
+  // A socket here, connected or still in the handshake (a socket joins its user room late in the handshake).
+  const hasLocalSockets = (userId: string) =>
+    localRooms.has(userRoom(userId)) || localSockets.handshakingOf(userId).length > 0;
 
   return (raw: ChatEvent) => {
     const parsed = chatEventSchema.safeParse(raw);
@@ -112,6 +126,13 @@ export function createChatEventDelivery({
       return;
     }
     const event = parsed.data;
+    if (event.type === 'users:block') {
+      // Only users with sockets here get an entry: the others fetch their partners at their next handshake.
+      const [a, b] = event.userIds;
+      if (hasLocalSockets(a)) blockPartners.update(a, b, event.blocked);
+      if (hasLocalSockets(b)) blockPartners.update(b, a, event.blocked);
+      return;
+    }
     const room = chatRoom(event.chatId);
     switch (event.type) {
       case 'chat:new':
@@ -178,11 +199,13 @@ export async function startBusConsumers({
   io,
   bus,
   localSockets,
+  blockPartners,
   metrics,
   logger,
   delivery,
 }: BusConsumersDeps): Promise<Unsubscribe> {
-  const onChatEvent = delivery ?? createChatEventDelivery({ io, localSockets, metrics, logger });
+  const onChatEvent =
+    delivery ?? createChatEventDelivery({ io, localSockets, blockPartners, metrics, logger });
 
   const onSessionEvent = (raw: SessionEvent) => {
     const parsed = sessionEventSchema.safeParse(raw);

@@ -6,12 +6,13 @@ import {
   chatTypingPayloadSchema,
   PAGE_LIMIT_MAX,
 } from '@cohort/common';
+import type { BlockPartners } from '../block-partners';
 import type { ChatApiClient } from '../clients/chat-api.client';
 import type { ChatEventDelivery } from '../consumers/bus.consumers';
 import type { EventHandlers } from '../events/event-handler';
 import type { RealtimeMetrics } from '../metrics';
 import { claimsOf } from '../sessions/claims';
-import { chatRoom } from '../socket-types';
+import { chatRoom, userRoom } from '../socket-types';
 
 export interface ChatHandlersDeps {
   chatApi: ChatApiClient;
@@ -20,6 +21,8 @@ export interface ChatHandlersDeps {
   deliver: ChatEventDelivery;
   /** False while this replica cannot receive bus events (Redis away). */
   busConnected: () => boolean;
+  /** Users who do not get the sender's typing (docs/security.md "Blocking"). */
+  blockPartners: BlockPartners;
 }
 
 export type ChatHandlers = EventHandlers<'chat:send' | 'chat:sync' | 'chat:read' | 'chat:typing'>;
@@ -34,6 +37,7 @@ export function createChatHandlers({
   metrics,
   deliver,
   busConnected,
+  blockPartners,
 }: ChatHandlersDeps): ChatHandlers {
   return {
     'chat:send': {
@@ -72,7 +76,14 @@ export function createChatHandlers({
         const room = chatRoom(chatId);
         // Room membership is the authorization: it mirrors chat-api's memberships for this socket.
         if (!socket.rooms.has(room)) throw AppError.notFound('No such chat');
-        socket.to(room).emit('chat:typing', { chatId, userId: socket.data.userId });
+        const { userId } = socket.data;
+        // Neither side of a block sees the other type; except() by user room holds on every replica.
+        const partners = blockPartners.of(userId);
+        const to = socket.to(room);
+        (partners.size > 0 ? to.except([...partners].map(userRoom)) : to).emit('chat:typing', {
+          chatId,
+          userId,
+        });
         metrics.eventsOut.inc({ event: 'chat:typing' });
         reply({ ok: true });
       },

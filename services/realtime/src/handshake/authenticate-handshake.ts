@@ -6,6 +6,7 @@ import {
   type AccessTokenVerifier,
   type Logger,
 } from '@cohort/common';
+import type { BlockPartners } from '../block-partners';
 import type { ChatApiClient } from '../clients/chat-api.client';
 import type { LocalSockets } from '../local-sockets';
 import { socketDataOf } from '../sessions/claims';
@@ -20,6 +21,8 @@ export interface HandshakeDeps {
   verifyAccessToken: AccessTokenVerifier;
   chatApi: ChatApiClient;
   localSockets: LocalSockets;
+  /** Filled here for the connecting user from the memberships answer. */
+  blockPartners: BlockPartners;
   /** The cap on a user's sockets over every replica. */
   connections: ConnectionQuota;
   /** The shared string of a room name (room-names.ts). */
@@ -60,6 +63,7 @@ export function authenticateHandshake({
   verifyAccessToken,
   chatApi,
   localSockets,
+  blockPartners,
   connections,
   roomName,
   draining,
@@ -93,10 +97,12 @@ export function authenticateHandshake({
     // Bus events for the user reach the socket from here on (chat:added/removed), though it is not connected yet.
     localSockets.startHandshake(socket, claims.userId);
     try {
-      const chatIds = await chatApi.memberships(claims, randomUUID());
+      const { chatIds, blockPartners: partners } = await chatApi.memberships(claims, randomUUID());
       await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)].map(roomName));
-      // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here.
+      // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here
+      // (and keep no partners for it: nothing would drop them).
       if (socket.conn.readyState !== 'open') connections.release(claims.userId, socket.id);
+      else blockPartners.set(claims.userId, partners);
       next();
     } catch (err) {
       connections.release(claims.userId, socket.id);

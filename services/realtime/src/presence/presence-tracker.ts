@@ -1,4 +1,5 @@
 import type { Logger } from '@cohort/common';
+import type { BlockPartners } from '../block-partners';
 import type { ConnectionQuota } from '../handshake/connection-quota';
 import type { RealtimeMetrics } from '../metrics';
 import { chatRoom, userRoom, type RealtimeServer, type RealtimeSocket } from '../socket-types';
@@ -9,6 +10,8 @@ export interface PresenceTrackerDeps {
   store: PresenceStore;
   /** The per-user socket cap, whose places the same heartbeat keeps alive. */
   connections?: Pick<ConnectionQuota, 'refresh'>;
+  /** Users who never get the announcing user's presence (docs/security.md "Blocking"). */
+  blockPartners: BlockPartners;
   metrics: RealtimeMetrics;
   logger: Logger;
   /** How often this replica re-asserts its sockets and sweeps dead replicas. */
@@ -42,6 +45,7 @@ export function createPresenceTracker({
   io,
   store,
   connections,
+  blockPartners,
   metrics,
   logger,
   heartbeatMs,
@@ -50,9 +54,18 @@ export function createPresenceTracker({
   let draining = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const announce = (userId: string, chatIds: readonly string[], online: boolean) => {
+  // The partners are those this replica knows for the user: the replica holding the user's socket announces, and
+  // the adapter applies except() by user room on every replica, so the partners' sockets anywhere are skipped.
+  // A sweep (the user's replica died) knows none: that offline notice reaches everyone in the chats.
+  const announce = (
+    userId: string,
+    chatIds: readonly string[],
+    online: boolean,
+    partners: ReadonlySet<string> = blockPartners.of(userId),
+  ) => {
     if (chatIds.length === 0) return;
-    io.to(chatIds.map(chatRoom)).except(userRoom(userId)).emit('presence', { userId, online });
+    const except = [userRoom(userId), ...[...partners].map(userRoom)];
+    io.to(chatIds.map(chatRoom)).except(except).emit('presence', { userId, online });
     metrics.eventsOut.inc({ event: 'presence' });
   };
 
@@ -84,9 +97,11 @@ export function createPresenceTracker({
       if (draining) return;
       const { userId } = socket.data;
       const chatIds = chatIdsOf(socket);
+      // Read now: the entry goes with the user's last socket here, before the store answers.
+      const partners = blockPartners.of(userId);
       store.remove(userId, socket.id).then(
         (last) => {
-          if (last) announce(userId, chatIds, false);
+          if (last) announce(userId, chatIds, false, partners);
         },
         (err: unknown) => logger.warn({ err, userId }, 'presence remove failed'),
       );

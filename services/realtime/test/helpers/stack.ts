@@ -55,6 +55,9 @@ export interface Stack {
   editMessage(user: TestUser, chatId: string, messageId: string, text: string): Promise<Message>;
   listMessages(user: TestUser, chatId: string, afterSeq: number): Promise<Message[]>;
   logout(user: TestUser): Promise<void>;
+  /** PUT / DELETE /api/users/:userId/block through chat-api. */
+  block(blocker: TestUser, blocked: TestUser): Promise<void>;
+  unblock(blocker: TestUser, blocked: TestUser): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -210,6 +213,12 @@ export async function startStack(): Promise<Stack> {
       },
       async logout(user) {
         await call(user, auth.url, 'POST', '/api/auth/logout');
+      },
+      async block(blocker, blocked) {
+        await call(blocker, chatApi.url, 'PUT', `/api/users/${blocked.id}/block`);
+      },
+      async unblock(blocker, blocked) {
+        await call(blocker, chatApi.url, 'DELETE', `/api/users/${blocked.id}/block`);
       },
       async close() {
         await Promise.allSettled(replicas.map((r) => r.close()));
