@@ -57,8 +57,9 @@ if (forTests) {
   }
 }
 
-// The web client: build it when its bundle is missing or older than its sources.
-if (forWeb) {
+// The web client: build it when its bundle is missing or older than its sources. Tests need it too: nginx and the
+// gateway serve it, and the browser test drives it.
+if (forWeb || forTests) {
   const webDir = join(root, 'apps', 'web');
   const built = join(webDir, 'dist', 'index.html');
   const newest = (dir) => {
