@@ -1079,11 +1079,15 @@ describe('the live API conforms to the contract table, route by route', () => {
       const removed = next(daveSocket, 'chat:removed', (p) => p.chatId === chatId);
       must(await call('DELETE', `/api/chats/${chatId}/members/${dave.user.id}`, { as: dave }), 204, 'leave');
       await serverEvent('chat:removed', removed);
+      const readded = next(daveSocket, 'chat:added', (p) => (p.chat as { id?: string }).id === chatId);
       must(
         await call('POST', `/api/chats/${chatId}/members`, { as: alice, body: { userId: dave.user.id } }),
         201,
         're-add',
       );
+      // His socket is in the chat's room again once the bus event reached his replica: only then is his going
+      // offline announced there (the 201 can arrive first).
+      await serverEvent('chat:added', readded);
       daveSocket.disconnect();
       await serverEvent('presence', offline);
     });
