@@ -14,7 +14,6 @@ import {
 } from '@cohort/testkit';
 import { crashed, spawnChatApiLike, startFaultCluster, type FaultCluster } from './support/cluster-kit';
 import { report } from './support/report';
-import { respawnAuth, respawnGateway } from './support/respawn';
 import { bySize } from './support/size';
 import { ms, percentile } from './support/stats';
 import { openStore, type StoreProbe } from './support/store';
@@ -218,7 +217,7 @@ test('restarting auth, chat-api and each gateway under load: no failure beyond r
   await restart(
     'auth',
     () => cluster.auth.stop(),
-    () => respawnAuth(cluster, cluster.auth.port),
+    () => cluster.respawn('auth'),
   );
   await restart(
     'chat-api',
@@ -229,7 +228,7 @@ test('restarting auth, chat-api and each gateway under load: no failure beyond r
     await restart(
       `gateway-${i + 1}`,
       () => gateway.stop(),
-      () => respawnGateway(cluster, `gateway-${i + 1}`, gateway.port),
+      () => cluster.respawn(`gateway-${i + 1}`),
     );
   }
 

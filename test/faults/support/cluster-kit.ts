@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { spawnService, type ServiceProcess } from '@cohort/testkit';
+import type { ServiceProcess } from '@cohort/testkit';
 import { startCluster, type Cluster, type ClusterOptions } from '@cohort/testkit';
 
 /** Limits raised so the fault cases measure faults, not the abuse limits (which have their own tests). */
@@ -38,20 +38,9 @@ export function spawnChatApiLike(
   cluster: FaultCluster,
   overrides: { mongoUrl?: string; env?: Record<string, string> } = {},
 ): Promise<ServiceProcess> {
-  return spawnService({
-    service: 'chat-api',
-    label: 'chat-api',
-    env: {
-      NODE_ENV: 'production',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-      REDIS_URL: cluster.redis.url,
-      ...cluster.env,
-      MONGO_URL: overrides.mongoUrl ?? cluster.mongoUrl,
-      INTERNAL_JWKS: JSON.stringify(cluster.keys.internalJwks),
-      AUTH_URL: cluster.auth.url,
-      ...overrides.env,
-      PORT: String(cluster.chatApi.port),
-    },
+  return cluster.respawn('chat-api', {
+    ...(overrides.mongoUrl ? { MONGO_URL: overrides.mongoUrl } : {}),
+    ...overrides.env,
   });
 }
 

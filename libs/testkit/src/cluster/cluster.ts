@@ -7,7 +7,13 @@ import { generateTestKeys, type TestKeys } from '../keys';
 import { withDatabase } from '../mongo';
 import { freePort, waitFor } from '../ports';
 import { startRedisServer, type RedisServer } from '../redis-server';
-import { REPO_ROOT, spawnNodeProcess, spawnService, type ServiceProcess } from '../service-process';
+import {
+  REPO_ROOT,
+  spawnNodeProcess,
+  spawnService,
+  type ServiceName,
+  type ServiceProcess,
+} from '../service-process';
 import { renderCohortConf, renderStandaloneNginxConf } from './nginx-config';
 
 export interface ClusterOptions {
@@ -41,6 +47,12 @@ export interface Cluster {
   readonly realtime: ServiceProcess[];
   readonly gateways: ServiceProcess[];
   readonly nginx: NginxProcess;
+  /**
+   * Starts a service process again exactly as the cluster started it (same environment, same port), with `env`
+   * on top: for restarts under load and for a chat-api behind a proxy. The process it replaces (`auth`,
+   * `chat-api`, `realtime-N`, `gateway-N`) must be gone first; the caller stops what this returns.
+   */
+  respawn(label: string, env?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -98,65 +110,58 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ...options.env,
     };
     const internalJwks = JSON.stringify(keys.internalJwks);
+    // What each service was started with, so a restart is the same process again.
+    const launched = new Map<string, { service: ServiceName; env: Record<string, string> }>();
+    const launch = async (service: ServiceName, label: string, env: Record<string, string>) => {
+      const started = await spawnService({ service, label, env });
+      launched.set(label, { service, env: { ...env, PORT: String(started.port) } });
+      return started;
+    };
     // auth asks chat-api whose emails a searcher may see, and chat-api asks auth whether users exist: chat-api's
     // port is chosen first so auth, which starts first, can be told it.
     const chatApiPort = await freePort();
 
-    const auth = await spawnService({
-      service: 'auth',
-      env: {
-        ...common,
-        MONGO_URL: mongoUrl,
-        JWT_PRIVATE_KEY: keys.access.privateKeyPem,
-        INTERNAL_JWKS: internalJwks,
-        CHAT_API_URL: `http://127.0.0.1:${chatApiPort}`,
-      },
+    const auth = await launch('auth', 'auth', {
+      ...common,
+      MONGO_URL: mongoUrl,
+      JWT_PRIVATE_KEY: keys.access.privateKeyPem,
+      INTERNAL_JWKS: internalJwks,
+      CHAT_API_URL: `http://127.0.0.1:${chatApiPort}`,
     });
     started.push(auth);
-    const chatApi = await spawnService({
-      service: 'chat-api',
-      env: {
-        ...common,
-        MONGO_URL: mongoUrl,
-        INTERNAL_JWKS: internalJwks,
-        AUTH_URL: auth.url,
-        PORT: String(chatApiPort),
-      },
+    const chatApi = await launch('chat-api', 'chat-api', {
+      ...common,
+      MONGO_URL: mongoUrl,
+      INTERNAL_JWKS: internalJwks,
+      AUTH_URL: auth.url,
+      PORT: String(chatApiPort),
     });
     started.push(chatApi);
 
     const realtime = await Promise.all(
       Array.from({ length: replicaCount }, (_, i) =>
-        spawnService({
-          service: 'realtime',
-          label: `realtime-${i + 1}`,
-          env: {
-            ...common,
-            REPLICA_ID: `realtime-${i + 1}`,
-            JWKS_URL: `${auth.url}/api/auth/jwks.json`,
-            INTERNAL_SIGNING_KEY: keys.realtimeIdentity.privateKeyPem,
-            CHAT_API_URL: chatApi.url,
-          },
+        launch('realtime', `realtime-${i + 1}`, {
+          ...common,
+          REPLICA_ID: `realtime-${i + 1}`,
+          JWKS_URL: `${auth.url}/api/auth/jwks.json`,
+          INTERNAL_SIGNING_KEY: keys.realtimeIdentity.privateKeyPem,
+          CHAT_API_URL: chatApi.url,
         }),
       ),
     );
     started.push(...realtime);
     const gateways = await Promise.all(
       Array.from({ length: gatewayCount }, (_, i) =>
-        spawnService({
-          service: 'gateway',
-          label: `gateway-${i + 1}`,
-          env: {
-            ...common,
-            // nginx is in front and the only listener beyond loopback: the gateways bind loopback and take the
-            // client's address from nginx, as in docker-compose.yml.
-            HOST: '127.0.0.1',
-            TRUST_PROXY: 'true',
-            AUTH_URL: auth.url,
-            CHAT_API_URL: chatApi.url,
-            JWKS_URL: `${auth.url}/api/auth/jwks.json`,
-            INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
-          },
+        launch('gateway', `gateway-${i + 1}`, {
+          ...common,
+          // nginx is in front and the only listener beyond loopback: the gateways bind loopback and take the
+          // client's address from nginx, as in docker-compose.yml.
+          HOST: '127.0.0.1',
+          TRUST_PROXY: 'true',
+          AUTH_URL: auth.url,
+          CHAT_API_URL: chatApi.url,
+          JWKS_URL: `${auth.url}/api/auth/jwks.json`,
+          INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
         }),
       ),
     );
@@ -176,7 +181,25 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       if (!res.ok) throw new Error(`edge not ready: ${res.status}`);
     }, 15_000);
 
-    return { url, port, keys, redis, mongoUrl, auth, chatApi, realtime, gateways, nginx, stop: stopAll };
+    const respawn = (label: string, env: Record<string, string> = {}) => {
+      const spec = launched.get(label);
+      if (!spec) return Promise.reject(new Error(`no service ${label} in this cluster`));
+      return spawnService({ service: spec.service, label, env: { ...spec.env, ...env } });
+    };
+    return {
+      url,
+      port,
+      keys,
+      redis,
+      mongoUrl,
+      auth,
+      chatApi,
+      realtime,
+      gateways,
+      nginx,
+      respawn,
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;
