@@ -27,3 +27,4 @@ export * from './runtime/http-listener';
 export * from './batcher';
 export * from './service-client';
 export * from './limits/shared-limiter';
+export * from './assistant';

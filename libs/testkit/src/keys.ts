@@ -5,10 +5,11 @@ export interface TestKeys {
   /** ES256 pair auth signs access tokens with. */
   access: PemKeyPair;
   accessJwks: JSONWebKeySet;
-  /** EdDSA pairs the gateway and realtime sign forwarded identities with. */
+  /** EdDSA pairs the gateway, realtime and the assistant sign forwarded identities with. */
   gatewayIdentity: PemKeyPair;
   realtimeIdentity: PemKeyPair;
-  /** What internal services trust: both forwarders' public keys. */
+  assistantIdentity: PemKeyPair;
+  /** What internal services trust: the forwarders' public keys. */
   internalJwks: JSONWebKeySet;
 }
 
@@ -17,15 +18,18 @@ export async function generateTestKeys(): Promise<TestKeys> {
   const access = generatePemKeyPair('ES256');
   const gatewayIdentity = generatePemKeyPair('EdDSA');
   const realtimeIdentity = generatePemKeyPair('EdDSA');
+  const assistantIdentity = generatePemKeyPair('EdDSA');
   return {
     access,
     accessJwks: { keys: [await publicJwkFromPem(access.publicKeyPem, 'ES256')] },
     gatewayIdentity,
     realtimeIdentity,
+    assistantIdentity,
     internalJwks: {
       keys: [
         await publicJwkFromPem(gatewayIdentity.publicKeyPem, 'EdDSA'),
         await publicJwkFromPem(realtimeIdentity.publicKeyPem, 'EdDSA'),
+        await publicJwkFromPem(assistantIdentity.publicKeyPem, 'EdDSA'),
       ],
     },
   };

@@ -1,5 +1,8 @@
 import { createServer } from 'node:http';
 import {
+  ASSISTANT_EMAIL,
+  ASSISTANT_FULL_NAME,
+  ASSISTANT_USER_ID,
   createIdentityVerifier,
   createMetrics,
   importSigningKey,
@@ -50,6 +53,12 @@ export function startAuth({
     const sessions = createSessionRepository(mongo);
     // The unique email index must exist before the first registration, or two could share an email.
     await Promise.all([users.ensureIndexes(), sessions.ensureIndexes()]);
+    // The assistant is a user like any member (DESIGN §7): its record exists before the first request.
+    await users.ensurePasswordless(
+      ASSISTANT_USER_ID,
+      { email: ASSISTANT_EMAIL, fullName: ASSISTANT_FULL_NAME },
+      new Date(),
+    );
 
     const sharedChats = createChatApiClient({
       baseUrl: chatApiUrl ?? (() => config.CHAT_API_URL),

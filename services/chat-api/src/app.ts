@@ -13,6 +13,9 @@ import {
 } from '@cohort/common';
 import type { ChatApiConfig } from './config';
 import type { ChatEventPublisher } from './events/chat-event-publisher';
+import { createAssistantTriggers, type AssistantTriggers } from './events/assistant-triggers';
+import { createChatTypeCache } from './domain/chat-type-cache';
+import { searchRouter } from './routes/search.routes';
 import { createMessageSequencer, type MessageSequencer } from './domain/message-sequencer';
 import { createMembershipCache } from './domain/membership-cache';
 import type { SendLimiter } from './limits/send-limiter';
@@ -35,12 +38,15 @@ export interface ChatApiAppDeps {
     | 'CHAT_CREATE_RATE_LIMIT'
     | 'MEMBER_ADD_RATE_LIMIT'
     | 'MESSAGE_EDIT_RATE_LIMIT'
+    | 'SEARCH_RATE_LIMIT'
   >;
   logger: Logger;
   metrics: ServiceMetrics;
   repos: Repositories;
   users: UserDirectory;
   events: ChatEventPublisher;
+  /** Where triggers for the assistant go (trigger log); none: nothing is handed to an assistant. */
+  triggers?: AssistantTriggers;
   sendLimiter: SendLimiter;
   /** Where the abuse limits (chat creation, member additions, edits) are shared among replicas; in-process without. */
   redis?: Redis | undefined;
@@ -60,6 +66,8 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
     repos,
     users: deps.users,
     events: deps.events,
+    triggers: deps.triggers ?? createAssistantTriggers(undefined, logger),
+    chatTypes: createChatTypeCache(repos.chats),
     sendLimiter: deps.sendLimiter,
     limits: {
       chatCreation: limiter(
@@ -73,6 +81,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
         'Too many members added: try again later',
       ),
       messageEdits: limiter('message-edit', config.MESSAGE_EDIT_RATE_LIMIT, 'Too many edits: slow down'),
+      searches: limiter('search', config.SEARCH_RATE_LIMIT, 'Too many searches: slow down'),
     },
     recentMembers: createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS }),
     sequencer:
@@ -105,6 +114,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   app.use('/api/chats', chatsRouter(useCases));
   // Only the block routes of /api/users live here (the gateway sends the rest to auth).
   app.use('/api/users', identified, blocksRouter(useCases));
+  app.use('/api/search', identified, searchRouter(useCases));
   app.use('/internal/message-batches', messageBatchRouter(useCases, verifyIdentity));
   app.use('/internal/shared-chat-users', identified, contactsRouter(useCases));
   app.use('/internal', identified, internalRouter(useCases));

@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import {
   createMetrics,
+  createRedisTriggerLogWriter,
+  type TriggerLogWriter,
   runService,
   startService,
   type RunningService,
@@ -10,10 +12,14 @@ import { loadChatApiConfig, type ChatApiConfig } from './config';
 import { createChatApiApp } from './app';
 import { openRepositories } from './data/repositories';
 import { createChatEventPublisher } from './events/chat-event-publisher';
+import { createAssistantTriggers } from './events/assistant-triggers';
 import { createSendLimiter } from './limits/send-limiter';
 import { createAuthUserDirectory } from './clients/auth-users.client';
 
-export type StartChatApiOptions = StartOptions<ChatApiConfig>;
+export type StartChatApiOptions = StartOptions<ChatApiConfig> & {
+  /** Where the assistant's triggers go when no Redis is configured (embedded: the in-process log). */
+  triggerLog?: TriggerLogWriter;
+};
 
 /** Composition root: models and their indexes, the event publisher, the user directory; then listens. */
 export function startChatApi(options: StartChatApiOptions): Promise<RunningService> {
@@ -31,6 +37,9 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
 
       const events = createChatEventPublisher(runtime.bus(), log, metrics.registry);
       runtime.onClose('pending-publishes', () => events.flush());
+      const triggerLog = options.triggerLog ?? (redis ? createRedisTriggerLogWriter(redis) : undefined);
+      const triggers = createAssistantTriggers(triggerLog, log, metrics.registry);
+      runtime.onClose('pending-triggers', () => triggers.flush());
       const users = createAuthUserDirectory({ baseUrl: config.AUTH_URL, logger: log });
       runtime.onClose('auth-client', () => users.close());
 
@@ -41,6 +50,7 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
         repos,
         users,
         events,
+        triggers,
         ...(redis ? { redis } : {}),
         sendLimiter: createSendLimiter({
           limit: config.SEND_RATE_LIMIT,

@@ -93,14 +93,23 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
         bodyLimitBytes: SOCKET_IO_BODY_LIMIT,
       })
     : undefined;
+  const assistant = config.ASSISTANT_URL
+    ? createUpstreamProxy({ ...common, name: 'assistant', target: config.ASSISTANT_URL })
+    : undefined;
+  // The assistant is not among the readiness checks: without it the chat works, so the gateway stays in rotation.
   const upstreams = [auth, chatApi, ...(realtime ? [realtime] : [])];
+  const toAssistant: Pick<UpstreamProxy, 'web'> = assistant ?? {
+    web: (_req, _res, next) =>
+      next(new AppError(503, 'upstream_unavailable', 'The assistant service is not running here')),
+  };
 
   /** The upstream of a public API path; `/internal/*` and anything else is never routed. */
-  const apiUpstream = (path: string): UpstreamProxy | undefined => {
+  const apiUpstream = (path: string): Pick<UpstreamProxy, 'web'> | undefined => {
     // Blocking lives in chat-api (docs/security.md); the rest of /api/users is auth's.
     if (/^\/api\/users\/(blocked|[^/]+\/block)\/?$/.test(path)) return chatApi;
     if (isUnder(path, '/api/auth') || isUnder(path, '/api/users')) return auth;
-    if (isUnder(path, '/api/chats')) return chatApi;
+    if (path === '/api/assistant' || /^\/api\/chats\/[^/]+\/summary\/?$/.test(path)) return toAssistant;
+    if (isUnder(path, '/api/chats') || isUnder(path, '/api/search')) return chatApi;
     return undefined;
   };
 
@@ -196,6 +205,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
     close() {
       for (const socket of sockets) socket.destroy();
       for (const upstream of upstreams) upstream.close();
+      assistant?.close();
     },
   };
 }

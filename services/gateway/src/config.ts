@@ -15,6 +15,8 @@ export const gatewayEnvSchema = baseEnvSchema
     TRUST_PROXY: env.bool(false),
     AUTH_URL: env.serviceUrl(),
     CHAT_API_URL: env.serviceUrl(),
+    /** The assistant service (DESIGN §7): `/api/assistant` and `/api/chats/:chatId/summary`. Unset: those answer 503. */
+    ASSISTANT_URL: optional(env.serviceUrl()),
     /** Set in the embedded mode: `/socket.io` (websocket upgrades included) is proxied to it. */
     REALTIME_URL: optional(env.serviceUrl()),
     /** Directory of the built web client, served with an SPA fallback to index.html. */

@@ -169,6 +169,8 @@ describe('gateway: API documents', () => {
             ]?.name,
         );
       expect(names('publish')?.sort()).toEqual([
+        'ai:resume',
+        'ai:stop',
         'auth:refresh',
         'chat:read',
         'chat:send',
@@ -178,6 +180,7 @@ describe('gateway: API documents', () => {
       ]);
       expect(names('subscribe')?.sort()).toEqual(
         [
+          'ai:delta',
           'auth:expired',
           'chat:added',
           'chat:changed',

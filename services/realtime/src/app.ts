@@ -7,6 +7,7 @@ import {
   errorHandler,
   notFoundHandler,
   type AccessTokenVerifier,
+  type AiStreamStore,
   type EventBus,
   type Logger,
   type ReadinessCheck,
@@ -24,6 +25,8 @@ import { createUserEventLimit } from './events/user-event-limit';
 import { createAuthHandlers } from './handlers/auth.handlers';
 import { createChatHandlers } from './handlers/chat.handlers';
 import { createPresenceHandlers } from './handlers/presence.handlers';
+import { createAiHandlers } from './handlers/ai.handlers';
+import { startAiDeltaRelay } from './consumers/ai-deltas';
 import { authenticateHandshake } from './handshake/authenticate-handshake';
 import { createMemoryConnectionQuota, createRedisConnectionQuota } from './handshake/connection-quota';
 import { LocalSockets } from './local-sockets';
@@ -67,6 +70,8 @@ export interface RealtimeServerDeps {
   busConnected?: () => boolean;
   /** Shares the per-user limits (sockets, events) between replicas; absent = kept in this process (embedded). */
   redis?: Redis;
+  /** The assistant's stream store (`ai:resume`, `ai:stop`): Redis in the cluster, the launcher's in-process one embedded. */
+  aiStreams: AiStreamStore;
 }
 
 export interface RealtimeApp {
@@ -185,6 +190,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     }),
     ...createAuthHandlers({ verify: verifyAccessToken, localSockets, expiry, logger }),
     ...createPresenceHandlers({ store: presence, chatApi, blockPartners }),
+    ...createAiHandlers({ streams: deps.aiStreams, bus }),
   };
   const route = createEventRouter({
     handlers,
@@ -240,15 +246,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     httpServer,
     io,
     async start() {
-      unsubscribe = await startBusConsumers({
-        io,
-        bus,
-        localSockets,
-        blockPartners,
-        metrics,
-        logger,
-        delivery,
-      });
+      const [chatEvents, aiDeltas] = await Promise.all([
+        startBusConsumers({ io, bus, localSockets, blockPartners, metrics, logger, delivery }),
+        startAiDeltaRelay({ io, bus, metrics, logger }),
+      ]);
+      unsubscribe = async () => {
+        await Promise.all([chatEvents(), aiDeltas()]);
+      };
       presenceTracker.start();
       revocation?.start();
     },

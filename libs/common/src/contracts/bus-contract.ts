@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BusChannels, ChatEvent, SessionEvent } from './bus-events';
+import type { AiControlEvent, AiEvent, BusChannels, ChatEvent, SessionEvent } from './bus-events';
 import { chatSchema, messageSchema, reactionSummarySchema, responseIdSchema } from './responses';
 import { assertSame, type Same } from './same-type';
 
@@ -46,8 +46,23 @@ export const sessionEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+export const aiEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('ai:delta'),
+    chatId,
+    streamId: z.string(),
+    replyTo: responseIdSchema,
+    index: z.number().int().min(0),
+    delta: z.string(),
+  }),
+]);
+
+export const aiControlEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('ai:stop'), chatId, streamId: z.string(), userId: responseIdSchema }),
+]);
+
 export interface BusChannelSpec {
-  publisher: 'auth' | 'chat-api';
+  publisher: 'auth' | 'chat-api' | 'assistant' | 'realtime';
   consumers: readonly string[];
   summary: string;
   message: z.ZodType;
@@ -82,8 +97,26 @@ export const BUS_CHANNELS = {
     message: sessionEventSchema,
     types: { 'session:revoked': 'The session and every access token issued for it are no longer valid.' },
   },
+  'ai-events': {
+    publisher: 'assistant',
+    consumers: ['realtime'],
+    summary: 'An answer being streamed; realtime relays each delta to the chat’s room on every replica.',
+    message: aiEventSchema,
+    types: { 'ai:delta': 'The next piece of an answer, in index order (→ socket `ai:delta`).' },
+  },
+  'ai-control': {
+    publisher: 'realtime',
+    consumers: ['assistant'],
+    summary: 'A member’s request about an answer being generated.',
+    message: aiControlEventSchema,
+    types: {
+      'ai:stop': 'Stop the stream: the replica generating it cancels the call and stores what it has.',
+    },
+  },
 } as const satisfies Record<keyof BusChannels, BusChannelSpec>;
 
 // Compile-time drift checks against bus-events.ts.
 assertSame<Same<z.output<typeof chatEventSchema>, ChatEvent>>();
 assertSame<Same<z.output<typeof sessionEventSchema>, SessionEvent>>();
+assertSame<Same<z.output<typeof aiEventSchema>, AiEvent>>();
+assertSame<Same<z.output<typeof aiControlEventSchema>, AiControlEvent>>();

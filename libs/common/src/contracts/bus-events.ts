@@ -1,4 +1,5 @@
 import type { Chat, Message, ReactionSummary } from './domain';
+import type { AiDelta } from './socket-events';
 
 /**
  * Events services publish for each other (Redis pub/sub in the cluster, an in-process bus when embedded).
@@ -28,7 +29,15 @@ export type ChatEvent =
 
 export type SessionEvent = { type: 'session:revoked'; sessionId: string; userId: string };
 
+/** The assistant streams an answer: realtime relays each delta to the chat's room (→ socket `ai:delta`). */
+export type AiEvent = { type: 'ai:delta' } & AiDelta;
+
+/** A member asked to stop an answer (socket `ai:stop`): the replica generating it cancels the provider call. */
+export type AiControlEvent = { type: 'ai:stop'; chatId: string; streamId: string; userId: string };
+
 export interface BusChannels {
   'chat-events': ChatEvent;
   'session-events': SessionEvent;
+  'ai-events': AiEvent;
+  'ai-control': AiControlEvent;
 }

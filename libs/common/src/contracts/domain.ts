@@ -11,7 +11,8 @@ export interface PublicUser {
   createdAt: string;
 }
 
-export type ChatType = 'group' | 'direct';
+/** `assistant`: a personal chat between one user and the assistant (DESIGN §7), made by `POST /api/chats {type:"assistant"}`. */
+export type ChatType = 'group' | 'direct' | 'assistant';
 export type MemberRole = 'owner' | 'member';
 
 export interface ChatMember {
@@ -26,6 +27,26 @@ export interface ReactionSummary {
   emoji: string;
   count: number;
   userIds: string[];
+}
+
+/** How an assistant answer ended (DESIGN §7). */
+export type AiStatus = 'done' | 'stopped' | 'failed';
+/** Why an assistant answer failed. */
+export type AiErrorCode =
+  'ai_not_configured' | 'ai_provider_unavailable' | 'ai_budget_exceeded' | 'ai_timeout' | 'ai_interrupted';
+
+export interface AiUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** On a message the assistant stored: the stream it was generated as and how it ended. */
+export interface MessageAi {
+  streamId: string;
+  status: AiStatus;
+  model: string;
+  usage?: AiUsage;
+  error?: { code: AiErrorCode; message: string };
 }
 
 export interface Message {
@@ -48,6 +69,8 @@ export interface Message {
   reactions?: ReactionSummary[];
   /** +1 on each reaction change (absent before the first): a client keeps the summary with the highest. */
   reactionsVersion?: number;
+  /** Present on the assistant's answers only. */
+  ai?: MessageAi;
 }
 
 export interface Chat {
@@ -79,4 +102,29 @@ export interface ChatPage {
 export interface BlockedUser {
   id: string;
   blockedAt: string;
+}
+
+/** `GET /api/assistant`: the assistant as a user (a member like any other) and whether a model answers. */
+export interface AssistantInfo {
+  id: string;
+  fullName: FullName;
+  enabled: boolean;
+  /** The configured model; null when none. */
+  model: string | null;
+}
+
+/** `POST /api/chats/:chatId/summary`: "catch me up" over the messages after my read marker. */
+export interface ChatSummaryText {
+  summary: string;
+  /** The first and last seq summarised (both 0 when there was nothing unread). */
+  fromSeq: number;
+  toSeq: number;
+}
+
+/** An entry of `GET /api/search/messages`. */
+export interface SearchResult {
+  message: Message;
+  chatId: string;
+  /** MongoDB's text score: higher is a better match. */
+  score: number;
 }

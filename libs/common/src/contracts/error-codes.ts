@@ -30,6 +30,11 @@ export const ERROR_CODES = {
   },
   weak_password: { statuses: [400], meaning: 'The password is on the list of too common passwords.' },
   bad_request: { statuses: [400], meaning: 'Any other malformed request.' },
+  stream_not_found: {
+    statuses: [404],
+    meaning:
+      'Socket `ai:resume`/`ai:stop`: no assistant stream of that id in that chat (expired, or never one the caller may see).',
+  },
   unauthorized: {
     statuses: [401],
     meaning: 'Missing, invalid, expired or revoked access token (or forwarded identity).',

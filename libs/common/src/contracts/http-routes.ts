@@ -13,6 +13,7 @@ import {
   messageParamsSchema,
   reactionParamsSchema,
   readMarkerBodySchema,
+  searchMessagesQuerySchema,
   registerBodySchema,
   renameChatBodySchema,
   sendMessageBodySchema,
@@ -21,7 +22,10 @@ import {
   userSearchQuerySchema,
 } from './http-schemas';
 import {
+  assistantEnvelopeSchema,
   blockedPageSchema,
+  chatSummaryTextSchema,
+  searchResultsSchema,
   chatEnvelopeSchema,
   chatPageSchema,
   jwksSchema,
@@ -45,7 +49,7 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type RouteAuth = 'public' | 'session' | 'optional-session' | 'refresh-cookie';
 
 /** Who answers: the gateway itself, or the service it proxies the path to. */
-export type RouteService = 'gateway' | 'auth' | 'chat-api';
+export type RouteService = 'gateway' | 'auth' | 'chat-api' | 'assistant';
 
 export interface SuccessResponse {
   description: string;
@@ -71,7 +75,7 @@ export interface HttpRoute {
   path: string;
   service: RouteService;
   auth: RouteAuth;
-  tag: 'auth' | 'users' | 'blocking' | 'chats' | 'messages' | 'docs';
+  tag: 'auth' | 'users' | 'blocking' | 'chats' | 'messages' | 'search' | 'assistant' | 'docs';
   summary: string;
   description?: string;
   request: {
@@ -631,6 +635,57 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     request: { params: chatParamsSchema, body: named.ReadMarkerBody },
     success: { 204: { description: 'Stored' } },
     errors: { 404: chatNotFound },
+  }),
+  // search
+  contractRoute({
+    operationId: 'searchMessages',
+    method: 'get',
+    path: '/api/search/messages',
+    service: 'chat-api',
+    auth: 'session',
+    tag: 'search',
+    summary: 'Word search over the messages of my chats, best matches first',
+    description:
+      '`q` (1–200 characters) is MongoDB text-search syntax: words (any of them), "exact phrases" (all of them) and ' +
+      '-excluded words; English stemming, case and diacritics ignored. Only chats the caller is a member of are ' +
+      'searched (`chatId` narrows to one of them), never deleted messages. `limit` at most 50, default 20. A ' +
+      'member of more chats than the search covers gets the most recently active ones searched.',
+    request: { query: searchMessagesQuerySchema },
+    success: { 200: { description: 'Matches, best first', body: searchResultsSchema } },
+    errors: {
+      400: { description: 'Blank or over 200 characters, or not a string', codes: ['validation_error'] },
+      404: chatNotFound,
+      429: rateLimited('Search budget spent'),
+    },
+  }),
+  // the assistant (DESIGN §7)
+  contractRoute({
+    operationId: 'getAssistant',
+    method: 'get',
+    path: '/api/assistant',
+    service: 'assistant',
+    auth: 'session',
+    tag: 'assistant',
+    summary: 'The assistant as a user (add it to a group by its id) and whether a model answers',
+    success: { 200: { description: 'The assistant', body: assistantEnvelopeSchema } },
+  }),
+  contractRoute({
+    operationId: 'catchUp',
+    method: 'post',
+    path: '/api/chats/:chatId/summary',
+    service: 'assistant',
+    auth: 'session',
+    tag: 'assistant',
+    summary: 'Catch me up: a summary of the messages after my read marker (at most 500)',
+    description:
+      'With a model configured, the model’s summary (charged to my daily token budget); without one, or when the ' +
+      'model fails, an extractive summary computed locally (the most informative messages, quoted).',
+    request: { params: chatParamsSchema },
+    success: { 200: { description: 'The summary', body: chatSummaryTextSchema } },
+    errors: {
+      404: chatNotFound,
+      429: rateLimited('Summary budget spent'),
+    },
   }),
   // documents (the gateway itself)
   contractRoute({

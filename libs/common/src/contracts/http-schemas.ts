@@ -69,6 +69,11 @@ export const createChatBodySchema = z.discriminatedUnion('type', [
     memberIds: z.array(objectIdSchema).max(500).optional(),
   }),
   z.strictObject({ type: z.literal('direct'), userId: objectIdSchema }),
+  /** A new personal chat with the assistant (each call makes a new one, like "New chat"). */
+  z.strictObject({
+    type: z.literal('assistant'),
+    title: textString().trim().min(1).max(120).optional(),
+  }),
 ]);
 
 export const addMemberBodySchema = z.strictObject({ userId: objectIdSchema });
@@ -159,6 +164,21 @@ export const reactionParamsSchema = z.object({
   emoji: emojiSchema,
 });
 
+export const SEARCH_QUERY_MAX_LENGTH = 200;
+export const SEARCH_LIMIT_MAX = 50;
+/**
+ * `GET /api/search/messages?q=&chatId=&limit=`: MongoDB `$text` syntax (words, "phrases", -negation) over the
+ * caller's chats; `chatId` narrows it to one of them.
+ */
+export const searchMessagesQuerySchema = z.object({
+  q: textString().trim().min(1, 'must not be blank').max(SEARCH_QUERY_MAX_LENGTH),
+  chatId: objectIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(SEARCH_LIMIT_MAX).default(20),
+});
+
+/** An assistant stream's id (the assistant makes them: 8–64 URL-safe characters). */
+export const streamIdSchema = textString().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be a stream id');
+
 export type RegisterBody = z.infer<typeof registerBodySchema>;
 export type LoginBody = z.infer<typeof loginBodySchema>;
 export type CreateChatBody = z.infer<typeof createChatBodySchema>;
@@ -168,3 +188,4 @@ export type RenameChatBody = z.infer<typeof renameChatBodySchema>;
 export type ListMessagesQuery = z.infer<typeof listMessagesQuerySchema>;
 export type ListChatsQuery = z.infer<typeof listChatsQuerySchema>;
 export type ListBlockedQuery = z.infer<typeof listBlockedQuerySchema>;
+export type SearchMessagesQuery = z.infer<typeof searchMessagesQuerySchema>;

@@ -11,3 +11,4 @@ export * from './http-routes';
 export * from './socket-contract';
 export * from './bus-contract';
 export * from './contract-docs';
+export * from './assistant-answer';

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import type {
+  AssistantInfo,
+  ChatSummaryText,
+  MessageAi,
+  SearchResult,
   BlockedUser,
   Chat,
   ChatMember,
@@ -70,6 +74,32 @@ export const reactionSummarySchema = z
   })
   .meta({ id: 'ReactionSummary' });
 
+export const messageAiSchema = z
+  .strictObject({
+    streamId: z.string().meta({ description: 'The `ai:delta` stream this answer was generated as' }),
+    status: z.enum(['done', 'stopped', 'failed']),
+    model: z.string().meta({ description: 'The model that answered (empty when none is configured)' }),
+    usage: z
+      .strictObject({
+        promptTokens: z.number().int().min(0),
+        completionTokens: z.number().int().min(0),
+      })
+      .optional(),
+    error: z
+      .strictObject({
+        code: z.enum([
+          'ai_not_configured',
+          'ai_provider_unavailable',
+          'ai_budget_exceeded',
+          'ai_timeout',
+          'ai_interrupted',
+        ]),
+        message: z.string(),
+      })
+      .optional(),
+  })
+  .meta({ id: 'MessageAi', description: 'On the assistant’s answers: the stream and how it ended' });
+
 export const messageSchema = z
   .strictObject({
     id,
@@ -99,13 +129,14 @@ export const messageSchema = z
       .min(1)
       .optional()
       .meta({ description: '+1 on each reaction change: keep the summary with the highest' }),
+    ai: messageAiSchema.optional().meta({ description: 'Present on the assistant’s answers only' }),
   })
   .meta({ id: 'Message' });
 
 export const chatSchema = z
   .strictObject({
     id,
-    type: z.enum(['group', 'direct']),
+    type: z.enum(['group', 'direct', 'assistant']),
     title: z.string(),
     ownerId: id,
     members: z.array(chatMemberSchema).optional(),
@@ -145,6 +176,29 @@ export const blockedPageSchema = z
   .meta({ id: 'BlockedPage' });
 export const messageEnvelopeSchema = z.strictObject({ message: messageSchema });
 export const messagesEnvelopeSchema = z.strictObject({ messages: z.array(messageSchema) });
+export const assistantEnvelopeSchema = z.strictObject({
+  assistant: z
+    .strictObject({
+      id,
+      fullName: fullNameSchema,
+      enabled: z.boolean().meta({ description: 'false when no model is configured' }),
+      model: z.string().nullable(),
+    })
+    .meta({ id: 'Assistant' }),
+});
+export const chatSummaryTextSchema = z
+  .strictObject({
+    summary: z.string(),
+    fromSeq: z.number().int().min(0),
+    toSeq: z.number().int().min(0),
+  })
+  .meta({ id: 'CatchUp', description: 'A summary of the messages after my read marker (at most 500)' });
+export const searchResultsSchema = z.strictObject({
+  results: z.array(
+    z.strictObject({ message: messageSchema, chatId: id, score: z.number() }).meta({ id: 'SearchResult' }),
+  ),
+});
+
 export const jwksSchema = z
   .strictObject({
     keys: z
@@ -170,3 +224,7 @@ assertSame<Same<z.infer<typeof chatSchema>, Chat>>();
 assertSame<Same<z.infer<typeof chatSummarySchema>, ChatSummary>>();
 assertSame<Same<z.infer<typeof chatPageSchema>, ChatPage>>();
 assertSame<Same<z.infer<typeof blockedUserSchema>, BlockedUser>>();
+assertSame<Same<z.infer<typeof messageAiSchema>, MessageAi>>();
+assertSame<Same<z.infer<typeof assistantEnvelopeSchema>['assistant'], AssistantInfo>>();
+assertSame<Same<z.infer<typeof chatSummaryTextSchema>, ChatSummaryText>>();
+assertSame<Same<z.infer<typeof searchResultsSchema>['results'][number], SearchResult>>();

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ErrorCode } from './error-codes';
 import {
+  aiResumePayloadSchema,
+  aiStopPayloadSchema,
   authRefreshPayloadSchema,
   chatReadPayloadSchema,
   chatSendPayloadSchema,
@@ -100,6 +102,26 @@ export const SOCKET_CLIENT_EVENTS = {
     ack: ackSchema({ online: z.array(responseIdSchema) }),
     errors: ['chat_not_found', 'unavailable', 'timeout'],
   },
+  'ai:resume': {
+    summary:
+      'Catch up on an assistant answer: the deltas after `afterIndex` (−1: all) and whether the stream ended. ' +
+      'Any replica answers, also after the one that streamed died; once `ended`, the stored answer (`chat:new`, ' +
+      '`chat:sync`) is the whole text.',
+    payload: aiResumePayloadSchema,
+    ack: ackSchema({
+      deltas: z.array(z.strictObject({ index: z.number().int().min(0), delta: z.string() })),
+      ended: z.boolean(),
+    }),
+    errors: ['stream_not_found', 'unavailable'],
+  },
+  'ai:stop': {
+    summary:
+      'Stop an assistant answer being generated (any member): the stored answer keeps what was generated, ' +
+      'status `stopped`.',
+    payload: aiStopPayloadSchema,
+    ack: ackSchema({}),
+    errors: ['stream_not_found', 'unavailable'],
+  },
 } as const satisfies Record<keyof ClientToServerEvents, ClientEventSpec>;
 
 export const SOCKET_SERVER_EVENTS = {
@@ -152,6 +174,19 @@ export const SOCKET_SERVER_EVENTS = {
       messageId: responseIdSchema,
       reactions: z.array(reactionSummarySchema),
       reactionsVersion: z.number().int().min(1),
+    }),
+  },
+  'ai:delta': {
+    summary:
+      'A piece of an assistant answer, to every socket of the chat on every replica, in `index` order (coalesced: ' +
+      'tens of ms per delta). The stored answer (`chat:new`, `message.ai`) is the deltas joined in index order; a ' +
+      'client that missed some asks `ai:resume`.',
+    payload: z.strictObject({
+      chatId: responseIdSchema,
+      streamId: z.string(),
+      replyTo: responseIdSchema,
+      index: z.number().int().min(0),
+      delta: z.string(),
     }),
   },
   'auth:expired': {

@@ -5,6 +5,7 @@ import {
   messageTextSchema,
   objectIdSchema,
   replyToSchema,
+  streamIdSchema,
 } from './http-schemas';
 import { textString } from './text';
 import type { Chat, Message, ReactionSummary } from './domain';
@@ -25,6 +26,25 @@ export const chatSyncPayloadSchema = z.strictObject({
 export const chatTypingPayloadSchema = z.strictObject({ chatId: objectIdSchema });
 export const chatReadPayloadSchema = z.strictObject({ chatId: objectIdSchema, seq: z.number().int().min(0) });
 
+/** Catch up on an assistant stream: the deltas after `afterIndex` (−1: from the start). */
+export const aiResumePayloadSchema = z.strictObject({
+  chatId: objectIdSchema,
+  streamId: streamIdSchema,
+  afterIndex: z.number().int().min(-1),
+});
+/** Stop an assistant answer being generated (any member of the chat). */
+export const aiStopPayloadSchema = z.strictObject({ chatId: objectIdSchema, streamId: streamIdSchema });
+
+/** A piece of an assistant answer as it streams (`index` counts from 0 in each stream). */
+export interface AiDelta {
+  chatId: string;
+  streamId: string;
+  /** The triggering message's id. */
+  replyTo: string;
+  index: number;
+  delta: string;
+}
+
 /** A client that holds its token (non-browser) extends a live socket past the token's expiry. */
 export const authRefreshPayloadSchema = z.strictObject({ token: textString().min(1).max(4096) });
 /** Who among a chat's members is online now (`presence` events carry only changes). */
@@ -36,6 +56,8 @@ export type PresenceGetPayload = z.infer<typeof presenceGetPayloadSchema>;
 export type ChatSyncPayload = z.infer<typeof chatSyncPayloadSchema>;
 export type ChatTypingPayload = z.infer<typeof chatTypingPayloadSchema>;
 export type ChatReadPayload = z.infer<typeof chatReadPayloadSchema>;
+export type AiResumePayload = z.infer<typeof aiResumePayloadSchema>;
+export type AiStopPayload = z.infer<typeof aiStopPayloadSchema>;
 
 export interface AckError {
   ok: false;
@@ -50,6 +72,11 @@ export interface ClientToServerEvents {
   'chat:read': (payload: ChatReadPayload, ack?: (res: Ack<object>) => void) => void;
   'auth:refresh': (payload: AuthRefreshPayload, ack: (res: Ack<{ expiresAt: number }>) => void) => void;
   'presence:get': (payload: PresenceGetPayload, ack: (res: Ack<{ online: string[] }>) => void) => void;
+  'ai:resume': (
+    payload: AiResumePayload,
+    ack: (res: Ack<{ deltas: { index: number; delta: string }[]; ended: boolean }>) => void,
+  ) => void;
+  'ai:stop': (payload: AiStopPayload, ack: (res: Ack<object>) => void) => void;
 }
 
 export interface ServerToClientEvents {
@@ -68,6 +95,7 @@ export interface ServerToClientEvents {
     reactions: ReactionSummary[];
     reactionsVersion: number;
   }) => void;
+  'ai:delta': (payload: AiDelta) => void;
   /** Sent just before the server closes a socket whose access token expired (browsers refresh over HTTP). */
   'auth:expired': (payload: { reason: 'expired' }) => void;
 }

@@ -37,7 +37,15 @@ export interface UserRepository {
   search(input: UserSearch): Promise<UserSummary[]>;
   /** Waits until the indexes (the unique email index above all) exist. */
   ensureIndexes(): Promise<void>;
+  /**
+   * Creates a user with a fixed id unless it exists (the assistant, DESIGN §7), with no password: its stored hash is
+   * not a bcrypt hash, so no password ever matches it.
+   */
+  ensurePasswordless(userId: string, input: { email: string; fullName: FullName }, now: Date): Promise<void>;
 }
+
+/** The stored "hash" of a user that can never log in (not a bcrypt hash: login treats it as no account). */
+export const NO_PASSWORD = '!';
 
 type StoredUser = Pick<UserDoc, '_id' | 'email' | 'fullName' | 'createdAt'>;
 
@@ -85,6 +93,25 @@ export function createUserRepository(connection: Connection): UserRepository {
         createdAt: now,
       });
       return toPublicUser(doc);
+    },
+
+    async ensurePasswordless(userId, input, now) {
+      await User.updateOne(
+        { _id: new Types.ObjectId(userId) },
+        {
+          $setOnInsert: {
+            email: input.email,
+            passwordHash: NO_PASSWORD,
+            fullName: input.fullName,
+            search: {
+              firstName: input.fullName.firstName.toLowerCase(),
+              lastName: input.fullName.lastName.toLowerCase(),
+            },
+            createdAt: now,
+          },
+        },
+        { upsert: true },
+      );
     },
 
     async findCredentialsByEmail(email) {

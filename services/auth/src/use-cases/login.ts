@@ -1,4 +1,5 @@
 import { AppError, type LoginBody, type PublicUser } from '@cohort/common';
+import { NO_PASSWORD } from '../data/user.repository';
 import type { AuthContext } from './deps';
 import { startSession, type SessionTokens } from './session-tokens';
 
@@ -24,7 +25,9 @@ export async function login(ctx: AuthContext, body: LoginBody, ip: string): Prom
   // password is that long: refuse before the lookup and the hash, which makes the answer and its timing
   // the same whether the account exists or not (and spends no hashing on it).
   if (Buffer.byteLength(body.password, 'utf8') > BCRYPT_MAX_BYTES) throw invalidCredentials();
-  const credentials = await ctx.users.findCredentialsByEmail(body.email);
+  const found = await ctx.users.findCredentialsByEmail(body.email);
+  // A passwordless account (the assistant) is no account to log in to: the same dummy comparison, the same 401.
+  const credentials = found && found.passwordHash !== NO_PASSWORD ? found : null;
   const hash = credentials?.passwordHash ?? (await ctx.dummyHash);
   const matches = await ctx.hashing.run({ address: ip, account: body.email }, () =>
     ctx.passwords.compare(body.password, hash),

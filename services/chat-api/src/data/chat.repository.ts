@@ -28,7 +28,13 @@ export function directChatId(userA: string, userB: string): string {
 export interface ChatRepository {
   findById(chatId: string): Promise<Chat | null>;
   findByIds(chatIds: readonly string[]): Promise<Chat[]>;
-  createGroup(input: { title: string; ownerId: string; now: Date }): Promise<Chat>;
+  /** A group, or an assistant chat (DESIGN §7): both are plain chats with an owner and a title. */
+  createGroup(input: {
+    title: string;
+    ownerId: string;
+    now: Date;
+    type?: 'group' | 'assistant';
+  }): Promise<Chat>;
   /** Inserts the direct chat with its pair-derived id; `existing` when it was already there (or just won by a racer). */
   createDirect(input: {
     chatId: string;
@@ -58,9 +64,9 @@ export function createChatRepository(model: ChatModel): ChatRepository {
         .lean<ChatRecord[]>();
       return records.map(toChat);
     },
-    async createGroup({ title, ownerId, now }) {
+    async createGroup({ title, ownerId, now, type = 'group' }) {
       const doc = await model.create({
-        type: 'group',
+        type,
         title,
         ownerId,
         lastSeq: 0,

@@ -19,7 +19,7 @@ export interface ChatRecord {
 // on the caller's chat ids, find-or-create of a direct chat by its pair-derived _id): no secondary index.
 export const chatSchema = new Schema<ChatRecord>(
   {
-    type: { type: String, enum: ['group', 'direct'], required: true },
+    type: { type: String, enum: ['group', 'direct', 'assistant'], required: true },
     title: { type: String, default: '' },
     ownerId: { type: String, required: true },
     lastSeq: { type: Number, default: 0, min: 0 },

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import type { Message, ReactionSummary } from '@cohort/common';
+import type { Message, MessageAi, ReactionSummary } from '@cohort/common';
 import {
   MESSAGE_CLIENT_ID_INDEX,
   MESSAGE_SEQ_INDEX,
@@ -27,8 +27,12 @@ export function toMessage(record: MessageRecord): Message {
   const reactions = summarizeReactions(record.reactions);
   if (reactions.length > 0) message.reactions = reactions;
   if (record.reactionsVersion) message.reactionsVersion = record.reactionsVersion;
+  if (record.ai) message.ai = record.ai;
   return message;
 }
+
+/** A search that takes longer is stopped by the store (code 50 → 503 `store_unavailable`). */
+export const SEARCH_MAX_TIME_MS = 3000;
 
 /** How many of the users who reacted with an emoji a summary names (the first ones). */
 export const REACTION_USERS_SHOWN = 10;
@@ -59,6 +63,7 @@ export interface NewMessage {
   createdAt: Date;
   replyTo?: string | undefined;
   mentions?: readonly string[] | undefined;
+  ai?: MessageAi | undefined;
 }
 
 /**
@@ -79,6 +84,15 @@ export interface MessagePage {
 
 export interface MessageRepository {
   findByClientMsgId(chatId: string, senderId: string, clientMsgId: string): Promise<Message | null>;
+  /**
+   * `$text` search (MongoDB syntax in `q`) over the messages of `chatIds`, not deleted, best text score first;
+   * bounded by `limit` and by a server-side time limit.
+   */
+  searchText(
+    chatIds: readonly string[],
+    q: string,
+    limit: number,
+  ): Promise<{ message: Message; score: number }[]>;
   findById(chatId: string, messageId: string): Promise<Message | null>;
   /** The highest stored seq of a chat (0 when empty). */
   maxSeq(chatId: string): Promise<number>;
@@ -148,6 +162,18 @@ const nextVersion = { $add: [{ $ifNull: ['$version', 1] }, 1] };
 export function createMessageRepository(model: MessageModel): MessageRepository {
   const oid = (id: string) => new Types.ObjectId(id);
   return {
+    async searchText(chatIds, q, limit) {
+      const records = await model
+        .find(
+          { $text: { $search: q }, chatId: { $in: chatIds.map(oid) }, deletedAt: null },
+          { score: { $meta: 'textScore' } },
+        )
+        .sort({ score: { $meta: 'textScore' } })
+        .limit(limit)
+        .maxTimeMS(SEARCH_MAX_TIME_MS)
+        .lean<(MessageRecord & { score: number })[]>();
+      return records.map(({ score, ...record }) => ({ message: toMessage(record), score }));
+    },
     async findByClientMsgId(chatId, senderId, clientMsgId) {
       const record = await model
         .findOne({ chatId: oid(chatId), senderId, clientMsgId })
@@ -182,6 +208,7 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         // Only when present: the driver would store an undefined field as null.
         ...(input.replyTo ? { replyTo: oid(input.replyTo) } : {}),
         ...(input.mentions && input.mentions.length > 0 ? { mentions: [...input.mentions] } : {}),
+        ...(input.ai ? { ai: input.ai } : {}),
       }));
       try {
         // The driver's insertMany: the records are fully built and typed here, so mongoose's document

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { MessageAi } from '@cohort/common';
 
 export interface MessageRecord {
   _id: Types.ObjectId;
@@ -27,6 +28,8 @@ export interface MessageRecord {
   reactions?: ReactionRecord[];
   /** +1 in the same update as each reaction change: orders `chat:reactions` summaries for clients. */
   reactionsVersion?: number;
+  /** The assistant's answers only: the stream it was generated as and how it ended (DESIGN §7). */
+  ai?: MessageAi;
 }
 
 export interface ReactionRecord {
@@ -56,6 +59,8 @@ export const messageSchema = new Schema<MessageRecord>(
       default: undefined,
     },
     reactionsVersion: { type: Number, min: 1 },
+    // Written once with the answer and never queried: kept as the plain object the assistant sent.
+    ai: { type: Schema.Types.Mixed, default: undefined },
   },
   { collection: 'messages', versionKey: false },
 );
@@ -72,6 +77,11 @@ messageSchema.index(
 // GET /api/chats' mentionsUnread: for one chat and one user, the mentions after a read marker are one range of
 // this (multikey) index, counted with a cap (list-chats.ts). Messages without mentions index as null, never scanned.
 messageSchema.index({ chatId: 1, mentions: 1, seq: 1 }, { name: MESSAGE_MENTIONS_INDEX });
+
+// GET /api/search/messages and the assistant's lexical memory: `$text` over message text, English stemming, scored
+// (DESIGN §8). The search's scope (chatId $in, deletedAt null) is part of the same query.
+export const MESSAGE_TEXT_INDEX = 'message_text';
+messageSchema.index({ text: 'text' }, { name: MESSAGE_TEXT_INDEX, default_language: 'english' });
 
 export type MessageModel = Model<MessageRecord>;
 

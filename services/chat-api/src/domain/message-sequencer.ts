@@ -1,4 +1,4 @@
-import { AppError, type Message } from '@cohort/common';
+import { AppError, type Message, type MessageAi } from '@cohort/common';
 import type { MessageRepository } from '../data/message.repository';
 
 /**
@@ -44,6 +44,8 @@ export interface MessageDraft {
   clientMsgId: string;
   replyTo?: string;
   mentions?: string[];
+  /** The assistant's answers (store-answer.ts). */
+  ai?: MessageAi;
 }
 
 interface Pending {

@@ -1,7 +1,11 @@
 import { Router } from 'express';
 import {
+  AppError,
+  ASSISTANT_FORWARDER,
+  chatParamsSchema,
   identityOf,
   messageBatchBodySchema,
+  storeAnswerBodySchema,
   parseOrThrow,
   type IdentityVerifier,
   type MessageBatchResponse,
@@ -9,6 +13,8 @@ import {
 import type { UseCaseDeps } from '../use-cases/deps';
 import { listMyChatIds } from '../use-cases/list-my-chat-ids';
 import { sendMessageBatch } from '../use-cases/send-message-batch';
+import { storeAnswer } from '../use-cases/store-answer';
+import { callerOf } from './caller';
 
 /** The most block partners the handshake answer carries (docs/security.md: every store query is bounded). */
 export const BLOCK_PARTNERS_MAX = 1000;
@@ -25,6 +31,15 @@ export function internalRouter(deps: UseCaseDeps): Router {
       deps.repos.blocks.blockPartners(userId, BLOCK_PARTNERS_MAX),
     ]);
     res.json({ chatIds, blockPartners });
+  });
+  // The assistant's answers (DESIGN §7): only under the assistant's own forwarding, as the assistant user.
+  router.post('/chats/:chatId/answers', async (req, res) => {
+    if (identityOf(req).forwardedBy !== ASSISTANT_FORWARDER)
+      throw AppError.forbidden('Only the assistant stores answers');
+    const { chatId } = parseOrThrow(chatParamsSchema, req.params);
+    const body = parseOrThrow(storeAnswerBodySchema, req.body);
+    const { message, created } = await storeAnswer(deps, callerOf(req), chatId, body);
+    res.status(created ? 201 : 200).json({ message });
   });
   return router;
 }

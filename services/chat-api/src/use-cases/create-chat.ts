@@ -1,4 +1,4 @@
-import { AppError, type Chat, type CreateChatBody } from '@cohort/common';
+import { AppError, ASSISTANT_USER_ID, type Chat, type CreateChatBody } from '@cohort/common';
 import { directChatId } from '../data/chat.repository';
 import type { Caller } from '../domain/caller';
 import { chatWithMembers, refuseIfBlockedBy } from './access';
@@ -11,15 +11,62 @@ export interface CreateChatResult {
   created: boolean;
 }
 
-/** POST /api/chats: a group owned by the caller, or the one direct chat between the caller and another user. */
+/** The title of an assistant chat until the assistant names it after its first answer. */
+export const ASSISTANT_CHAT_DEFAULT_TITLE = 'New chat';
+
+/**
+ * POST /api/chats: a group owned by the caller, the one direct chat between the caller and another user, or a new
+ * assistant chat (the caller and the assistant; each call makes a new one, like "New chat").
+ */
 export async function createChat(
   deps: UseCaseDeps,
   caller: Caller,
   body: CreateChatBody,
 ): Promise<CreateChatResult> {
-  return body.type === 'group'
-    ? createGroup(deps, caller, body.title, body.memberIds ?? [])
-    : openDirect(deps, caller, body.userId);
+  switch (body.type) {
+    case 'group':
+      return createGroup(deps, caller, body.title, body.memberIds ?? []);
+    case 'direct':
+      return openDirect(deps, caller, body.userId);
+    case 'assistant':
+      return createAssistantChat(deps, caller, body.title ?? ASSISTANT_CHAT_DEFAULT_TITLE);
+  }
+}
+
+async function createAssistantChat(
+  deps: UseCaseDeps,
+  caller: Caller,
+  title: string,
+): Promise<CreateChatResult> {
+  const { repos, events, limits, now } = deps;
+  if (caller.userId === ASSISTANT_USER_ID)
+    throw AppError.badRequest('The assistant cannot open a chat with itself', 'invalid_direct_chat');
+  return withBudget(
+    [{ limiter: limits.chatCreation, points: 1 }],
+    caller.userId,
+    async () => undefined,
+    async () => {
+      const at = now();
+      const created = await repos.chats.createGroup({
+        title,
+        ownerId: caller.userId,
+        now: at,
+        type: 'assistant',
+      });
+      const added = await repos.memberships.add(
+        created.id,
+        [
+          { userId: caller.userId, role: 'owner' },
+          { userId: ASSISTANT_USER_ID, role: 'member' },
+        ],
+        at,
+        at,
+      );
+      const chat = await chatWithMembers(repos, created.id);
+      events.publish({ type: 'chat:added', chatId: chat.id, userIds: added, chat });
+      return { chat, created: true };
+    },
+  );
 }
 
 async function createGroup(
@@ -63,6 +110,11 @@ async function openDirect(deps: UseCaseDeps, caller: Caller, userId: string): Pr
   const { repos, users, events, limits, now } = deps;
   if (userId === caller.userId)
     throw AppError.badRequest('A direct chat needs another user', 'invalid_direct_chat');
+  if (userId === ASSISTANT_USER_ID)
+    throw AppError.badRequest(
+      'Talk to the assistant in an assistant chat: POST /api/chats {"type":"assistant"}',
+      'invalid_direct_chat',
+    );
   await refuseIfBlockedBy(repos, caller.userId, [userId]);
   const chatId = directChatId(caller.userId, userId);
   // Opening a direct chat both users are still in changes nothing, so it costs no creation budget.

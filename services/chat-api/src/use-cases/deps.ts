@@ -1,6 +1,8 @@
 import type { Logger } from '@cohort/common';
 import type { Repositories } from '../data/repositories';
 import type { ChatEventPublisher } from '../events/chat-event-publisher';
+import type { AssistantTriggers } from '../events/assistant-triggers';
+import type { ChatTypeCache } from '../domain/chat-type-cache';
 import type { MembershipCache } from '../domain/membership-cache';
 import type { MessageSequencer } from '../domain/message-sequencer';
 import type { SendLimiter } from '../limits/send-limiter';
@@ -15,6 +17,7 @@ export interface ActionLimits {
   /** One point per user added to a group (also the members a group is created with). */
   memberAdditions: ActionLimiter;
   messageEdits: ActionLimiter;
+  searches: ActionLimiter;
 }
 
 /** What the use cases work with; built once in app.ts from the composition root's pieces. */
@@ -22,6 +25,9 @@ export interface UseCaseDeps {
   repos: Repositories;
   users: UserDirectory;
   events: ChatEventPublisher;
+  /** Messages the assistant may answer (every message of an assistant chat, group messages calling it). */
+  triggers: AssistantTriggers;
+  chatTypes: ChatTypeCache;
   sequencer: MessageSequencer;
   sendLimiter: SendLimiter;
   limits: ActionLimits;

@@ -17,7 +17,11 @@ export async function sendMessage(
   chatId: string,
   body: SendMessageBody,
 ): Promise<{ message: Message; created: boolean }> {
-  const { repos, sequencer, sendLimiter, events, recentMembers } = deps;
+  const { repos, sequencer, sendLimiter, events, recentMembers, chatTypes, triggers } = deps;
+  // Read once per chat and process (a type never changes), in parallel with the checks below.
+  const chatType = chatTypes.get(chatId);
+  // A send the checks refuse must not leave this rejection unhandled; the value is awaited below.
+  chatType.catch(() => undefined);
   if (!recentMembers.has(chatId, caller.userId)) {
     // Both point lookups at once: a send that is not cached costs one round trip, as before blocking existed.
     // A non-member gets the 404 whatever the block says (no hint that the chat exists).
@@ -46,10 +50,14 @@ export async function sendMessage(
   // No pre-read of (chatId, senderId, clientMsgId): the sequencer's insert is refused by that unique index
   // for a retry and answers with the stored original, so a fresh send (the common case) costs one store
   // round trip less; the point that retry took is given back below.
+  const type = await chatType;
   const result = await sequencer.append(
     chatId,
     { senderId: caller.userId, text: body.text, clientMsgId: body.clientMsgId, ...references },
-    (message) => events.publish({ type: 'chat:new', chatId, message }),
+    (message) => {
+      events.publish({ type: 'chat:new', chatId, message });
+      triggers.afterStored(type, message);
+    },
   );
   if (!result.created) await sendLimiter.refund(caller.userId);
   return result;

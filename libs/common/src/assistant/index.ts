@@ -1,0 +1,3 @@
+export * from './identity';
+export * from './trigger-log';
+export * from './stream-store';
