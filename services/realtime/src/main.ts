@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
   createForwardingSigner,
+  createMemoryAiStreamStore,
+  createRedisAiStreamStore,
+  type AiStreamStore,
   createUserTokenVerifier,
   runService,
   startService,
@@ -16,7 +19,10 @@ import { createMemoryPresenceStore } from './presence/presence.store';
 import { createRedisPresenceStore } from './presence/redis-presence.store';
 import type { RealtimeServer } from './socket-types';
 
-export type StartRealtimeOptions = StartOptions<Readonly<RealtimeConfig>>;
+export type StartRealtimeOptions = StartOptions<Readonly<RealtimeConfig>> & {
+  /** The assistant's stream store when no Redis is configured (embedded: shared with the assistant). */
+  aiStreams?: AiStreamStore;
+};
 
 export interface RunningRealtime extends RunningService {
   replicaId: string;
@@ -59,6 +65,8 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
           : createMemoryPresenceStore(),
         metrics: createRealtimeMetrics(config.REPLICA_ID),
         busConnected: () => runtime.busReceiving(),
+        aiStreams:
+          options.aiStreams ?? (redis ? createRedisAiStreamStore(redis) : createMemoryAiStreamStore()),
         ...(redis ? { redis } : {}),
         adapter: redis
           ? createRedisAdapter({
