@@ -55,6 +55,8 @@ export interface Stack {
   editMessage(user: TestUser, chatId: string, messageId: string, text: string): Promise<Message>;
   listMessages(user: TestUser, chatId: string, afterSeq: number): Promise<Message[]>;
   logout(user: TestUser): Promise<void>;
+  /** Any chat-api route as `user` (the gateway's forwarding): the parsed body; a status ≥ 400 throws. */
+  chatApiCall(user: TestUser, method: string, path: string, body?: unknown): Promise<unknown>;
   /** PUT / DELETE /api/users/:userId/block through chat-api. */
   block(blocker: TestUser, blocked: TestUser): Promise<void>;
   unblock(blocker: TestUser, blocked: TestUser): Promise<void>;
@@ -214,6 +216,7 @@ export async function startStack(): Promise<Stack> {
       async logout(user) {
         await call(user, auth.url, 'POST', '/api/auth/logout');
       },
+      chatApiCall: (user, method, path, body) => call(user, chatApi.url, method, path, body),
       async block(blocker, blocked) {
         await call(blocker, chatApi.url, 'PUT', `/api/users/${blocked.id}/block`);
       },
