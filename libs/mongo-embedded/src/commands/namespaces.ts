@@ -3,6 +3,7 @@ import { Query } from 'mingo';
 import type { Doc } from '../engine/document';
 import { MongoCommandError } from '../engine/errors';
 import type { IndexSpec } from '../engine/index-tree';
+import { fixTextSpec, isTextKey } from '../text/text-spec';
 import type { CommandHandler } from './context';
 import { collectionName, existing, optionalDoc } from './util';
 
@@ -93,7 +94,7 @@ function normaliseIndexSpec(raw: Doc): IndexSpec {
     spec[k] = v;
   }
   if (spec.expireAfterSeconds !== undefined) spec.expireAfterSeconds = Number(spec.expireAfterSeconds);
-  return spec;
+  return isTextKey(keyDoc) ? fixTextSpec(spec) : spec;
 }
 
 const createIndexes: CommandHandler = (cmd, ctx) => {

@@ -10,6 +10,7 @@ import type { IndexPlan } from '../engine/planner';
 import { parseSort } from '../engine/sort';
 import type { CommandContext, CommandHandler } from './context';
 import { project } from './project';
+import { TEXT_SCORE_FIELD, textScoreStages, withTextScores } from './text-score';
 import { collectionName, existing, optionalDoc, optionalNumber } from './util';
 
 interface FindRequest {
@@ -39,10 +40,10 @@ function* runQuery(
   coll: Collection,
   filter: Doc,
   options: QueryOptions,
-): Steps<{ docs: Doc[]; stats: QueryStats }> {
+): Steps<{ docs: Doc[]; stats: QueryStats; textScores: Map<Doc, number> | undefined }> {
   try {
-    const { entries, stats } = yield* coll.run(filter, options);
-    return { docs: entries.map(([, d]) => d), stats };
+    const { entries, stats, textScores } = yield* coll.run(filter, options);
+    return { docs: entries.map(([, d]) => d), stats, textScores };
   } catch (err) {
     throw toMongoError(err);
   }
@@ -64,9 +65,10 @@ const find = interruptible(function* (cmd, ctx) {
   const batchSize = optionalNumber(cmd, 'batchSize');
   const singleBatch = cmd.singleBatch === true || Number(cmd.limit) < 0;
   if (!req.coll) return ctx.cursors.first(req.ns, [], batchSize, true);
-  const { docs } = yield* runQuery(req.coll, req.filter, req.options);
+  const { docs, textScores } = yield* runQuery(req.coll, req.filter, req.options);
   yield;
-  return ctx.cursors.first(req.ns, project(docs, req.projection, req.filter), batchSize, singleBatch);
+  const projected = project(docs, req.projection, req.filter, textScores);
+  return ctx.cursors.first(req.ns, projected, batchSize, singleBatch);
 });
 
 const getMore: CommandHandler = (cmd, ctx) => {
@@ -161,11 +163,16 @@ function* runAggregate(
       throw new MongoCommandError(115, '$out and $merge are not supported by the embedded store');
   }
   const coll = existing(ctx, name);
-  const { filter, options, rest } = splitPipeline(pipeline);
+  const split = splitPipeline(pipeline);
+  const { filter, options } = split;
   let input: Doc[] = [];
   let stats: QueryStats | undefined;
-  if (coll) ({ docs: input, stats } = yield* runQuery(coll, filter, options));
+  let textScores: Map<Doc, number> | undefined;
+  if (coll) ({ docs: input, stats, textScores } = yield* runQuery(coll, filter, options));
+  // Later stages read the score ({$meta: 'textScore'}) from a field the store adds and removes.
+  const rest = textScoreStages(split.rest, textScores !== undefined);
   if (rest.length === 0) return { docs: input, stats, ns };
+  if (textScores) input = withTextScores(input, textScores);
   const resolver = (from: string): Doc[] => {
     const other = existing(ctx, from);
     return other ? [...other.docs.values()].map((d) => deepClone(d)) : [];
@@ -191,10 +198,18 @@ function* runAggregate(
     }
     yield;
     runSegment();
+    if (textScores) docs = docs.map(stripTextScore);
     return { docs, stats, ns };
   } catch (err) {
     throw toMongoError(err);
   }
+}
+
+function stripTextScore(doc: Doc): Doc {
+  if (!(TEXT_SCORE_FIELD in doc)) return doc;
+  const out: Doc = { ...doc };
+  delete out[TEXT_SCORE_FIELD];
+  return out;
 }
 
 /** Stages that build new documents or reorder them but never modify the ones they receive. */
@@ -265,6 +280,16 @@ function ixscanStage(plan: IndexPlan): Doc {
 function planStage(stats: QueryStats | undefined, sorted: boolean): Doc {
   const plan = stats?.plan ?? { kind: 'collscan' };
   let stage: Doc;
+  if (plan.kind === 'text') {
+    const textStage: Doc = {
+      stage: 'TEXT_MATCH',
+      indexPrefix: {},
+      indexName: plan.index.name,
+      inputStage: { stage: 'TEXT_OR', inputStage: { stage: 'IXSCAN', indexName: plan.index.name } },
+    };
+    if (plan.filterIndex) textStage.filterIndex = ixscanStage(plan.filterIndex);
+    return sorted ? { stage: 'SORT', inputStage: textStage } : textStage;
+  }
   if (plan.kind === 'collscan') stage = { stage: 'COLLSCAN' };
   else if (plan.kind === 'or')
     stage = { stage: 'FETCH', inputStage: { stage: 'OR', inputStages: plan.branches.map(ixscanStage) } };

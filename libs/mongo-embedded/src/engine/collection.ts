@@ -5,7 +5,11 @@ import type { Doc } from './document';
 import { MongoCommandError } from './errors';
 import { Index, type IndexSpec } from './index-tree';
 import { type Plan, planQuery, type SortSpec } from './planner';
-import { sortDocs } from './sort';
+import { sortDocs, TEXT_SCORE_SORT } from './sort';
+import { TextIndex, type TermScores } from '../text/text-index';
+import { runTextSearch } from '../text/text-search';
+import { splitTextFilter } from '../text/text-query';
+import { isTextSpec, sameTextOptions } from '../text/text-spec';
 
 /** Observers of every stored change (the journal and transaction undo logs). */
 export interface WriteObserver {
@@ -29,6 +33,8 @@ export interface QueryStats {
 export interface QueryResult {
   entries: Array<[number, Doc]>;
   stats: QueryStats;
+  /** Each returned document's text score (`$text` queries only). */
+  textScores?: Map<Doc, number>;
 }
 
 function formatKeyValue(v: unknown): string {
@@ -51,6 +57,8 @@ export class Collection {
   readonly docs = new Map<number, Doc>();
   readonly indexes = new Map<string, Index>();
   readonly idIndex: Index;
+  /** The collection's text index (at most one), maintained on every write. */
+  textIndex: TextIndex | undefined;
   private nextRid = 1;
   /** Documents read by queries since creation (for tests and explain). */
   docsExamined = 0;
@@ -84,6 +92,7 @@ export class Collection {
 
   /** Adds an index over the existing documents; false when an identical one exists. */
   createIndex(spec: IndexSpec): boolean {
+    if (isTextSpec(spec)) return this.createTextIndex(spec);
     const existing = this.indexes.get(spec.name);
     if (existing) {
       if (compareValues(existing.spec.key, spec.key) !== 0) {
@@ -120,9 +129,43 @@ export class Collection {
     return true;
   }
 
+  /**
+   * Adds the text index (one per collection, as in MongoDB): the same spec again is a no-op; the
+   * same name or key with other options → 85/86; another text index → 67.
+   */
+  private createTextIndex(spec: IndexSpec): boolean {
+    const current = this.textIndex;
+    const sameName = this.indexes.get(spec.name);
+    if (sameName && !(current && sameName.name === current.name)) {
+      throw new MongoCommandError(
+        86,
+        `An existing index has the same name as the requested index. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName.spec)}`,
+      );
+    }
+    if (current) {
+      if (current.name === spec.name && sameTextOptions(current.spec, spec)) return false;
+      if (compareValues(current.spec.key, spec.key) === 0) {
+        throw new MongoCommandError(
+          85,
+          `An equivalent index already exists with a different name and options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(current.spec)}`,
+        );
+      }
+      throw new MongoCommandError(
+        67,
+        `only one text index per collection allowed, found existing text index "${current.name}"`,
+      );
+    }
+    const text = new TextIndex(spec);
+    for (const [rid, doc] of this.docs) text.add(rid, text.scoreDocument(doc));
+    this.indexes.set(spec.name, new Index(spec));
+    this.textIndex = text;
+    return true;
+  }
+
   dropIndex(name: string): void {
     if (name === '_id_') throw new MongoCommandError(72, 'cannot drop _id index');
     if (!this.indexes.delete(name)) throw new MongoCommandError(27, `index not found with name [${name}]`);
+    if (this.textIndex?.name === name) this.textIndex = undefined;
   }
 
   /** Keys of `doc` for every maintained index, after checking unique constraints against other records. */
@@ -142,9 +185,12 @@ export class Collection {
 
   /** Stores a new document (which must carry its `_id`); throws 11000 on a unique conflict. */
   insert(doc: Doc): number {
+    const keys = this.keysChecked(doc, this.nextRid);
+    // Scored before anything changes: a bad language override refuses the write (17261/17262).
+    const terms = this.textIndex?.scoreDocument(doc);
     const rid = this.nextRid++;
-    const keys = this.keysChecked(doc, rid);
     for (const [index, k] of keys) if (k) index.add(rid, k);
+    if (terms) this.textIndex?.add(rid, terms);
     this.docs.set(rid, doc);
     this.observer.onPut(this, doc, undefined);
     return rid;
@@ -155,10 +201,18 @@ export class Collection {
     const prev = this.docs.get(rid);
     if (!prev) throw new MongoCommandError(1, 'record vanished during update');
     const keys = this.keysChecked(doc, rid);
+    const text = this.textIndex;
+    let terms: { old: TermScores; next: TermScores } | undefined;
+    if (text && !text.sameText(prev, doc))
+      terms = { next: text.scoreDocument(doc), old: text.scoreDocument(prev) };
     for (const [index, k] of keys) {
       const old = index.keysFor(prev);
       if (old) index.remove(rid, old);
       if (k) index.add(rid, k);
+    }
+    if (text && terms) {
+      text.remove(rid, terms.old);
+      text.add(rid, terms.next);
     }
     this.docs.set(rid, doc);
     this.observer.onPut(this, doc, prev);
@@ -171,6 +225,7 @@ export class Collection {
       const old = index.keysFor(prev);
       if (old) index.remove(rid, old);
     }
+    this.textIndex?.remove(rid, this.textIndex.scoreDocument(prev));
     this.docs.delete(rid);
     this.observer.onDelete(this, prev);
     return prev;
@@ -206,6 +261,11 @@ export class Collection {
    * after a yield.
    */
   *run(filter: Doc, options: QueryOptions = {}): Generator<void, QueryResult, void> {
+    const text = splitTextFilter(filter);
+    if (text) return yield* runTextSearch(this, text, options);
+    if (options.sort?.some(([field]) => field === TEXT_SCORE_SORT)) {
+      throw new MongoCommandError(40218, 'query requires text score metadata, but it is not available');
+    }
     const plan = planQuery(this.indexes.values(), filter, options.sort);
     // An index scan matches only what its bounds leave undecided; other plans match the whole filter.
     const toMatch = plan.kind === 'ixscan' ? plan.residual : filter;

@@ -30,7 +30,12 @@ export const CODE_NAMES: Record<number, string> = {
   171: 'CannotIndexParallelArrays',
   334: 'MechanismUnavailable',
   251: 'NoSuchTransaction',
+  291: 'NoQueryExecutionPlans',
   11000: 'DuplicateKey',
+  17261: 'Location17261',
+  17262: 'Location17262',
+  17313: 'Location17313',
+  40218: 'Location40218',
   40414: 'Location40414',
   51024: 'Location51024',
 };

@@ -55,7 +55,8 @@ export class Index {
     this.unique = (spec.unique === true || spec.name === '_id_') && !this.special;
     this.sparse = spec.sparse === true;
     this.partial = spec.partialFilterExpression ? new Query(spec.partialFilterExpression) : undefined;
-    this.tree = new OrderedMap<IndexKey, true>([], (a, b) => this.compareKeys(a, b));
+    // Positions kept (enableIndex) so that countIn can size a scan in O(log n) before running it.
+    this.tree = new OrderedMap<IndexKey, true>([], (a, b) => this.compareKeys(a, b), true);
   }
 
   get name(): string {
@@ -188,6 +189,18 @@ export class Index {
         it.pre();
       }
     }
+  }
+
+  /** How many keys the intervals hold, in O(log n) per interval (no scan). */
+  countIn(intervals: readonly ScanInterval[]): number {
+    const size = this.tree.size();
+    let n = 0;
+    for (const iv of intervals) {
+      const lo = this.tree.lowerBound(iv.start);
+      const hi = this.tree.upperBound(iv.end);
+      n += (hi.isAccessible() ? hi.index : size) - (lo.isAccessible() ? lo.index : size);
+    }
+    return n;
   }
 
   get size(): number {

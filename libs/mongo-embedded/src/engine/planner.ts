@@ -1,11 +1,20 @@
 import { ClassBound, compareValues, RANK, typeRank } from './bson-order';
 import { type Doc, isPlainObject } from './document';
+import type { TextIndex } from '../text/text-index';
 import { ABS_HIGH, ABS_LOW, type Index, type IndexKey, type ScanInterval } from './index-tree';
 
 export type SortSpec = ReadonlyArray<readonly [string, 1 | -1]>;
 
 /** How a query reads a collection. */
-export type Plan = { kind: 'collscan' } | IndexPlan | { kind: 'or'; branches: IndexPlan[] };
+export type Plan = { kind: 'collscan' } | IndexPlan | { kind: 'or'; branches: IndexPlan[] } | TextPlan;
+
+/** A `$text` query: the text index's postings, intersected with another index's scan when cheaper. */
+export interface TextPlan {
+  kind: 'text';
+  index: TextIndex;
+  /** The index the rest of the filter was read through (it decided the candidates), if any. */
+  filterIndex: IndexPlan | undefined;
+}
 
 export type IndexPlan = {
   kind: 'ixscan';

@@ -2,20 +2,26 @@ import { compareValues } from './bson-order';
 import { type Doc, pathValues } from './document';
 import type { SortSpec } from './planner';
 
+/** The sort field that stands for `{$meta: 'textScore'}` (best score first, whatever its name). */
+export const TEXT_SCORE_SORT = '$meta:textScore';
+
 /** Parses a sort document ({a: 1, b: -1}) into a spec. */
 export function parseSort(sort: unknown): SortSpec | undefined {
   if (!sort || typeof sort !== 'object') return undefined;
   const spec: Array<readonly [string, 1 | -1]> = [];
   for (const [field, dir] of Object.entries(sort as Doc)) {
-    // {$meta: …} sorts (text score) are accepted and ignored.
-    if (typeof dir === 'object') continue;
+    // {$meta: 'textScore'} sorts by the text score; other {$meta: …} sorts are accepted and ignored.
+    if (typeof dir === 'object') {
+      if (dir !== null && (dir as Doc).$meta === 'textScore') spec.push([TEXT_SCORE_SORT, -1]);
+      continue;
+    }
     spec.push([field, Number(dir) < 0 ? -1 : 1]);
   }
   return spec.length > 0 ? spec : undefined;
 }
 
 /** The value a document sorts by: arrays sort by their smallest (asc) or largest (desc) element. */
-function sortKey(doc: Doc, parts: readonly string[], dir: 1 | -1): unknown {
+export function sortKey(doc: Doc, parts: readonly string[], dir: 1 | -1): unknown {
   const { values } = pathValues(doc, parts);
   let best: unknown = values[0] === undefined ? null : values[0];
   for (let i = 1; i < values.length; i++) {
