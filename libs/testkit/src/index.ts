@@ -7,3 +7,4 @@ export * from './service-process';
 export * from './public-api';
 export * from './cluster/cluster';
 export * from './cluster/nginx-config';
+export * from './openai-fake';

@@ -8,6 +8,8 @@ import type { FullName } from '../contracts/domain';
 export const ASSISTANT_USER_ID = '0000000000000000000c0de1';
 export const ASSISTANT_FULL_NAME: FullName = { firstName: 'cohortGPT', lastName: 'Assistant' };
 export const ASSISTANT_EMAIL = 'cohortgpt@assistant.invalid';
+/** An assistant chat's title until its owner or the assistant renames it (DESIGN §7). */
+export const ASSISTANT_CHAT_DEFAULT_TITLE = 'New chat';
 /** The name users call it by in text: `@cohortgpt`, any case, as a word. */
 export const ASSISTANT_HANDLE = 'cohortgpt';
 

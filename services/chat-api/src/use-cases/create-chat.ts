@@ -1,4 +1,10 @@
-import { AppError, ASSISTANT_USER_ID, type Chat, type CreateChatBody } from '@cohort/common';
+import {
+  AppError,
+  ASSISTANT_CHAT_DEFAULT_TITLE,
+  ASSISTANT_USER_ID,
+  type Chat,
+  type CreateChatBody,
+} from '@cohort/common';
 import { directChatId } from '../data/chat.repository';
 import type { Caller } from '../domain/caller';
 import { chatWithMembers, refuseIfBlockedBy } from './access';
@@ -10,9 +16,6 @@ export interface CreateChatResult {
   /** False when a direct chat between the two users already existed (200 instead of 201). */
   created: boolean;
 }
-
-/** The title of an assistant chat until the assistant names it after its first answer. */
-export const ASSISTANT_CHAT_DEFAULT_TITLE = 'New chat';
 
 /**
  * POST /api/chats: a group owned by the caller, the one direct chat between the caller and another user, or a new
