@@ -1,15 +1,18 @@
 /**
- * Case 8, soak (a script, not a jest test): the local cluster under steady traffic and client churn for
- * SOAK_MINUTES (default 10), sampling every service's resident memory, then the same delivery verdict as the
- * fault cases. Prints one JSON line per sample (SOAK_VERBOSE=1) and a final `{"case":"soak",…}` line with the
- * RSS growth of each process in MB per minute (least-squares slope after the first fifth of the run).
+ * Case 8, soak (a script, not a jest test; `npm run soak`): the local cluster under steady traffic and client
+ * churn for SOAK_MINUTES (default 60), sampling every service's resident memory and CPU time, then the same
+ * delivery verdict as the fault cases. Prints one JSON line per sample (SOAK_VERBOSE=1) and a final
+ * `{"case":"soak",…}` line with, per process, the RSS growth in MB per hour and the change of its CPU use in
+ * percentage points per hour (least-squares slopes after the first fifth of the run; a short run extrapolates,
+ * and says so), and the delivery verdict.
  *
- *   node --conditions=source --import tsx test/faults/soak.ts
- *   SOAK_MINUTES=1 SOAK_CLIENTS=30 node --conditions=source --import tsx test/faults/soak.ts
+ *   npm run soak                                   # 60 minutes
+ *   SOAK_MINUTES=2 npm run soak                    # a quick check that it works
  *
  * Exits 1 if an acknowledged message was lost or duplicated, or if SOAK_MAX_MB_PER_MIN is set and a realtime
  * replica grew faster than that.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import {
@@ -34,7 +37,7 @@ const num = (name: string, fallback: number): number => {
   return value;
 };
 
-const MINUTES = num('SOAK_MINUTES', 10);
+const MINUTES = num('SOAK_MINUTES', 60);
 const CLIENTS = num('SOAK_CLIENTS', 60);
 const USERS = num('SOAK_USERS', 20);
 const CHATS = num('SOAK_CHATS', 2);
@@ -54,6 +57,29 @@ function rssMb(pid: number | undefined): number {
       .split('\n')
       .find((l) => l.startsWith('VmRSS:'));
     return line ? Number(line.split(/\s+/)[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Kernel clock ticks per second (the unit of /proc/<pid>/stat's CPU times). */
+const CLOCK_TICKS = (() => {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at field 3; utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return Number.NaN;
   }
@@ -115,6 +141,9 @@ async function main(): Promise<void> {
       ...cluster.realtime,
     ];
     const samples = new Map(processes.map((p) => [p.name, [] as Array<{ x: number; y: number }>]));
+    /** CPU use (% of one core) over each sample interval. */
+    const cpuSamples = new Map(processes.map((p) => [p.name, [] as Array<{ x: number; y: number }>]));
+    const lastCpu = new Map<string, { at: number; seconds: number }>();
     const traffic = new Traffic(clients, RATE, 5000);
     const t0 = performance.now();
     const minutes = () => (performance.now() - t0) / 60_000;
@@ -122,14 +151,23 @@ async function main(): Promise<void> {
 
     const sample = () => {
       const row: Record<string, number> = {};
+      const cpuRow: Record<string, number> = {};
       for (const p of processes) {
         const mb = rssMb(p.child.pid);
         row[p.name] = round(mb, 1);
         samples.get(p.name)!.push({ x: minutes(), y: mb });
+        const now = { at: performance.now(), seconds: cpuSeconds(p.child.pid) };
+        const before = lastCpu.get(p.name);
+        lastCpu.set(p.name, now);
+        if (before && now.at > before.at) {
+          const percent = (100 * (now.seconds - before.seconds)) / ((now.at - before.at) / 1000);
+          cpuRow[p.name] = round(percent, 1);
+          cpuSamples.get(p.name)!.push({ x: minutes(), y: percent });
+        }
       }
       if (VERBOSE) {
         process.stdout.write(
-          `${JSON.stringify({ sample: round(minutes()), acked: traffic.acked.size, rssMb: row })}\n`,
+          `${JSON.stringify({ sample: round(minutes()), acked: traffic.acked.size, rssMb: row, cpuPercent: cpuRow })}\n`,
         );
       }
     };
@@ -170,14 +208,33 @@ async function main(): Promise<void> {
     const result = verdict(clients, traffic.acked, storedByChat);
 
     const ran = minutes();
-    const growth: Record<string, { startMb: number; endMb: number; maxMb: number; mbPerMinute: number }> = {};
-    for (const [name, points] of samples) {
+    const steadyOf = (points: Array<{ x: number; y: number }>) => {
       const steady = points.filter((p) => p.x >= ran / 5);
+      return steady.length >= 2 ? steady : points;
+    };
+    const growth: Record<
+      string,
+      {
+        startMb: number;
+        endMb: number;
+        maxMb: number;
+        rssMbPerHour: number;
+        cpuPercentAvg: number;
+        cpuPercentMax: number;
+        cpuPointsPerHour: number;
+      }
+    > = {};
+    for (const [name, points] of samples) {
+      const cpu = cpuSamples.get(name)!;
+      const cpuSteady = steadyOf(cpu);
       growth[name] = {
         startMb: round(points[0]!.y, 1),
         endMb: round(points[points.length - 1]!.y, 1),
         maxMb: round(Math.max(...points.map((p) => p.y)), 1),
-        mbPerMinute: round(slope(steady.length >= 2 ? steady : points), 3),
+        rssMbPerHour: round(slope(steadyOf(points)) * 60, 1),
+        cpuPercentAvg: round(cpuSteady.reduce((sum, p) => sum + p.y, 0) / Math.max(1, cpuSteady.length), 1),
+        cpuPercentMax: round(Math.max(0, ...cpu.map((p) => p.y)), 1),
+        cpuPointsPerHour: cpuSteady.length >= 2 ? round(slope(cpuSteady) * 60, 1) : 0,
       };
     }
     const crashes = crashed(processes);
@@ -199,28 +256,35 @@ async function main(): Promise<void> {
       duplicates: result.duplicatesStored + result.duplicateDeliveries,
       seqGapFree: result.seqGapFree,
       reconnects: clients.reduce((s, c) => s + c.disconnects, 0),
-      rss: growth,
-      rssMbPerMinutePerReplica: Object.fromEntries(
-        cluster.realtime.map((r) => [r.name, growth[r.name]!.mbPerMinute]),
-      ),
+      /** Per process: RSS (MB) and its growth per hour; CPU (% of one core) and its change per hour. */
+      perProcess: growth,
+      extrapolated: ran < 10 ? `slopes from ${round(ran, 1)} minutes, extrapolated to an hour` : false,
       crashes,
       problems: result.problems,
       wallSeconds: round((performance.now() - started) / 1000, 1),
     };
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-    if (process.env.SOAK_OUT) writeFileSync(process.env.SOAK_OUT, `${JSON.stringify(summary, null, 2)}\n`);
     const tooFast =
       MAX_MB_PER_MIN !== undefined &&
-      cluster.realtime.some((r) => growth[r.name]!.mbPerMinute > MAX_MB_PER_MIN);
-    if (
-      summary.lost > 0 ||
-      summary.duplicates > 0 ||
-      stillUnacked.length > 0 ||
-      crashes.length > 0 ||
-      tooFast
-    ) {
-      exitCode = 1;
-    }
+      cluster.realtime.some((r) => growth[r.name]!.rssMbPerHour / 60 > MAX_MB_PER_MIN);
+    const failures = [
+      ...(summary.lost > 0 ? [`${summary.lost} acknowledged messages lost`] : []),
+      ...(summary.duplicates > 0 ? [`${summary.duplicates} duplicates`] : []),
+      ...(stillUnacked.length > 0 ? [`${stillUnacked.length} sends never acknowledged`] : []),
+      ...(!summary.seqGapFree ? ['seq gaps'] : []),
+      ...(crashes.length > 0 ? [`crashed: ${crashes.join(', ')}`] : []),
+      ...(tooFast ? [`a realtime replica grew faster than ${MAX_MB_PER_MIN} MB/min`] : []),
+    ];
+    const report = { ...summary, verdict: failures.length === 0 ? 'pass' : 'fail', failures };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    const table = Object.entries(growth).map(
+      ([name, g]) =>
+        `  ${name.padEnd(12)} RSS ${String(g.startMb).padStart(6)} → ${String(g.endMb).padStart(6)} MB (${g.rssMbPerHour >= 0 ? '+' : ''}${g.rssMbPerHour} MB/h)   CPU avg ${g.cpuPercentAvg}% (${g.cpuPointsPerHour >= 0 ? '+' : ''}${g.cpuPointsPerHour} points/h)`,
+    );
+    process.stdout.write(
+      `soak ${round(ran, 1)} min: ${report.verdict.toUpperCase()}: ${result.acked} acked, lost ${summary.lost}, duplicates ${summary.duplicates}, seq gap-free ${summary.seqGapFree}${failures.length ? ` (${failures.join('; ')})` : ''}\n${table.join('\n')}\n`,
+    );
+    if (process.env.SOAK_OUT) writeFileSync(process.env.SOAK_OUT, `${JSON.stringify(report, null, 2)}\n`);
+    if (failures.length > 0) exitCode = 1;
   } finally {
     for (const c of clients) c.socket.close();
     await store.close();

@@ -17,7 +17,7 @@ import { loadRealtimeConfig, type RealtimeConfig } from './config';
 import { createRealtimeMetrics } from './metrics';
 import { createMemoryPresenceStore } from './presence/presence.store';
 import { createRedisPresenceStore } from './presence/redis-presence.store';
-import type { RealtimeServer } from './socket-types';
+import type { AckError, RealtimeServer } from './socket-types';
 
 export type StartRealtimeOptions = StartOptions<Readonly<RealtimeConfig>> & {
   /** The assistant's stream store when no Redis is configured (embedded: shared with the assistant). */
@@ -27,6 +27,97 @@ export type StartRealtimeOptions = StartOptions<Readonly<RealtimeConfig>> & {
 export interface RunningRealtime extends RunningService {
   replicaId: string;
   io: RealtimeServer;
+}
+
+/** What a send arriving while the replica drains is answered: retryable, the client sends it again elsewhere. */
+const DRAINING: AckError = {
+  ok: false,
+  error: { code: 'unavailable', message: 'This server is restarting: send again' },
+};
+
+interface SendDrain {
+  /** From now on, events expecting an ack are answered `unavailable` instead of being handled. */
+  refuseNew(): void;
+  /** Resolves once every handled event has sent its ack, or after `boundMs`; the number still unanswered. */
+  settled(boundMs: number): Promise<number>;
+  /**
+   * Resolves once every connection has written out what it was given (acks included), or after `boundMs`:
+   * closing the server discards what a connection still buffers.
+   */
+  flushed(boundMs: number): Promise<void>;
+}
+
+/**
+ * Counts the events with an ack in flight on `io` (registered as a handshake middleware, so its packet middleware
+ * runs before the event router's): at shutdown, the sends already taken are answered before the sockets close,
+ * and later ones are refused with a retryable error, so no client waits for an ack that never comes.
+ */
+function trackAckedEvents(io: RealtimeServer): SendDrain {
+  let inFlight = 0;
+  let refusing = false;
+  let onIdle: (() => void) | undefined;
+  io.use((socket, next) => {
+    socket.use((packet, nextPacket) => {
+      const last: unknown = packet[packet.length - 1];
+      if (typeof last !== 'function') return nextPacket();
+      if (refusing) {
+        Reflect.apply(last, undefined, [DRAINING]);
+        return;
+      }
+      inFlight += 1;
+      let answered = false;
+      packet[packet.length - 1] = (...args: unknown[]) => {
+        if (!answered) {
+          answered = true;
+          inFlight -= 1;
+          if (inFlight === 0) onIdle?.();
+        }
+        Reflect.apply(last, undefined, args);
+      };
+      nextPacket();
+    });
+    next();
+  });
+  return {
+    refuseNew() {
+      refusing = true;
+    },
+    async settled(boundMs) {
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, boundMs);
+          onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        onIdle = undefined;
+      }
+      return inFlight;
+    },
+    async flushed(boundMs) {
+      const busy = [...io.of('/').sockets.values()]
+        .map((socket) => socket.conn)
+        .filter((conn) => conn.readyState === 'open' && !conn.transport.writable);
+      if (busy.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(
+          busy.map(
+            (conn) =>
+              new Promise<void>((resolve) => {
+                conn.once('drain', () => resolve());
+                conn.once('close', () => resolve());
+              }),
+          ),
+        ),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, boundMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Composition root: verifier, chat-api client, presence, the Socket.IO server and its adapter; then listens. */
@@ -80,11 +171,19 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
         readiness: runtime.readiness,
       });
 
+      const sends = trackAckedEvents(server.io);
       await server.start();
       const port = await runtime.listen(server.httpServer, { port: config.PORT, host: config.HOST });
-      // Socket.IO lets in-flight events finish, then disconnects its sockets and closes the listener itself.
       const graceMs = Math.max(500, Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
-      runtime.onClose('socket.io', () => server.close(graceMs));
+      runtime.onClose('socket.io', async () => {
+        // Drain: new sends are refused (retryable), the ones taken finish (a chat-api call is bounded by its
+        // timeout) and are acknowledged; only then are the sockets closed (they reconnect to another replica).
+        sends.refuseNew();
+        const unanswered = await sends.settled(Math.min(graceMs, config.CHAT_API_TIMEOUT_MS + 500));
+        if (unanswered > 0) runtime.logger.warn({ unanswered }, 'closing with events still unanswered');
+        await sends.flushed(1000);
+        await server.close(graceMs);
+      });
       runtime.logger.info({ port, adapter: redis ? config.ADAPTER_MODE : 'memory' }, 'started');
       return { port, replicaId: config.REPLICA_ID, io: server.io };
     },

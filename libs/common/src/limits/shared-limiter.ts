@@ -8,10 +8,34 @@ import {
 import type { RateLimit } from '../config';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
+import { redisHealth, type RedisHealth } from '../redis';
+
+type RateLimiterRedisOptions = ConstructorParameters<typeof RateLimiterRedis>[0];
+
+/**
+ * RateLimiterRedis that also counts a connected but unresponsive Redis (frozen, partitioned: its heartbeat is
+ * unanswered) as not ready, so consumes go to the in-memory insurance limiter at once instead of each waiting
+ * out a command timeout.
+ */
+class HeartbeatRateLimiterRedis extends RateLimiterRedis {
+  constructor(
+    options: RateLimiterRedisOptions,
+    private readonly health: RedisHealth,
+  ) {
+    super(options);
+  }
+
+  /** rate-limiter-flexible's readiness hook (called before every Redis command when rejectIfRedisNotReady). */
+  _isRedisReady(): boolean {
+    return this.health.usable();
+  }
+}
 
 export interface SharedLimiterOptions {
-  /** Redis key prefix and log name, e.g. `chat-send`. */
+  /** Redis key prefix (`cohort:<name>`) and log name, e.g. `chat-send`. */
   name: string;
+  /** A Redis key prefix other than `cohort:<name>` (limiters that predate this helper keep their keys). */
+  keyPrefix?: string;
   limit: RateLimit;
   /** Shared by replicas when given; in-process otherwise (embedded mode). */
   redis?: Redis | undefined;
@@ -24,24 +48,30 @@ export interface SharedLimiterOptions {
 
 /**
  * A rate-limiter-flexible limiter shared by replicas through Redis, in-process without it. While Redis is away
- * the budget is kept per process rather than refusing everyone: limits are abuse control, and no product path may
- * depend on Redis being up.
+ * (not connected, or connected but not answering its heartbeat) the budget is kept per process rather than
+ * refusing everyone or waiting: limits are abuse control, and no product path may depend on Redis being up.
+ * A consume in flight when Redis stops answering waits at most the connection's command timeout, then is
+ * counted per process too.
  */
 export function createSharedLimiter({
   name,
+  keyPrefix = `cohort:${name}`,
   limit,
   redis,
   blockWhenSpent,
 }: SharedLimiterOptions): RateLimiterAbstract {
-  const base = { keyPrefix: `cohort:${name}`, points: limit.points, duration: limit.durationSeconds };
+  const base = { keyPrefix, points: limit.points, duration: limit.durationSeconds };
   if (!redis) return new RateLimiterMemory(base);
-  return new RateLimiterRedis({
-    ...base,
-    storeClient: redis,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: new RateLimiterMemory(base),
-    ...(blockWhenSpent ? { inMemoryBlockOnConsumed: limit.points } : {}),
-  });
+  return new HeartbeatRateLimiterRedis(
+    {
+      ...base,
+      storeClient: redis,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(base),
+      ...(blockWhenSpent ? { inMemoryBlockOnConsumed: limit.points } : {}),
+    },
+    redisHealth(redis),
+  );
 }
 
 /** A per-key budget whose refusal is the HTTP contract's 429 `rate_limited` with Retry-After. */

@@ -3,13 +3,14 @@ import type { Connection } from 'mongoose';
 import type { Redis, RedisOptions } from 'ioredis';
 import { createLogger, type Logger } from '../logger';
 import { connectMongo, pingMongo } from '../mongo';
-import { closeRedis, createRedisClient, pingRedis } from '../redis';
+import { closeRedis, createRedisClient, pingRedis, redisHealth } from '../redis';
 import { createShutdown, type ShutdownResult, type ShutdownStep } from '../shutdown';
 import type { ReadinessCheck } from '../http/ops-routes';
 import type { EventBus } from '../bus/event-bus';
 import { createMemoryBus } from '../bus/memory-bus';
 import { createRedisBus } from '../bus/redis-bus';
-import { createMemoryDenylist, createRedisDenylist, type TokenDenylist } from '../auth/denylist';
+import { createMemoryDenylist, type TokenDenylist } from '../auth/denylist';
+import { createReplicatedDenylist } from '../auth/replicated-denylist';
 import { listenHttp, type ListenOptions } from './http-listener';
 
 /** Infrastructure one process shares among the services it composes (embedded `npm start`). */
@@ -53,9 +54,15 @@ export interface Runtime {
   redisConnection(role: string, options?: RedisOptions): Redis;
   /** The event bus: injected, else Redis pub/sub with REDIS_URL, else in-process. */
   bus(): EventBus;
-  /** Whether the bus can currently receive (its subscriber connection is up); always true in-process. */
+  /**
+   * Whether the bus can currently receive (its subscriber connection is up and Redis answers the command
+   * connection's heartbeat); always true in-process.
+   */
   busReceiving(): boolean;
-  /** The access-token denylist: injected, else Redis with REDIS_URL, else in-process. */
+  /**
+   * The access-token denylist: injected, else Redis with REDIS_URL (with a local copy fed by `session:revoked`
+   * pushes and a sync every 2 s, which answers alone while Redis is unusable), else in-process.
+   */
   denylist(): TokenDenylist;
   /** A dedicated mongoose connection, with its readiness check and its close. */
   mongo(url: string): Promise<Connection>;
@@ -110,36 +117,46 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   let busSubscriber: Redis | undefined;
   let denylist: TokenDenylist | undefined;
 
+  const eventBus = (): EventBus => {
+    if (shared.bus) return shared.bus;
+    if (bus) return bus;
+    const publisher = redis();
+    if (publisher) {
+      // Opened by the first subscribe only, so publish-only services hold no idle subscriber connection;
+      // it queues (un)subscriptions while Redis is away instead of failing them.
+      busSubscriber = redisConnection('bus', { lazyConnect: true, maxRetriesPerRequest: null });
+      bus = createRedisBus({ publisher, subscriber: busSubscriber, logger });
+    } else {
+      bus = createMemoryBus();
+    }
+    const own = bus;
+    onClose('bus', () => own.close());
+    return own;
+  };
+
   return {
     service,
     logger,
     readiness,
     redis,
     redisConnection,
-    bus() {
-      if (shared.bus) return shared.bus;
-      if (bus) return bus;
-      const publisher = redis();
-      if (publisher) {
-        // Opened by the first subscribe only, so publish-only services hold no idle subscriber connection;
-        // it queues (un)subscriptions while Redis is away instead of failing them.
-        busSubscriber = redisConnection('bus', { lazyConnect: true, maxRetriesPerRequest: null });
-        bus = createRedisBus({ publisher, subscriber: busSubscriber, logger });
-      } else {
-        bus = createMemoryBus();
-      }
-      const own = bus;
-      onClose('bus', () => own.close());
-      return own;
-    },
+    bus: eventBus,
     busReceiving() {
-      return busSubscriber ? busSubscriber.status === 'ready' : true;
+      if (!busSubscriber) return true;
+      // A frozen Redis leaves the subscriber connected: the command connection's heartbeat tells.
+      return busSubscriber.status === 'ready' && (command ? redisHealth(command).usable() : true);
     },
     denylist() {
       if (shared.denylist) return shared.denylist;
       if (!denylist) {
         const client = redis();
-        denylist = client ? createRedisDenylist(client) : createMemoryDenylist();
+        if (client) {
+          const replicated = createReplicatedDenylist({ redis: client, bus: eventBus(), logger });
+          onClose('denylist', () => replicated.close());
+          denylist = replicated;
+        } else {
+          denylist = createMemoryDenylist();
+        }
       }
       return denylist;
     },
