@@ -1,91 +1,31 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT, spawnNodeProcess, type ServiceProcess } from '@cohort/testkit';
+import {
+  messageText,
+  openBrowser as launch,
+  register as signUp,
+  screenshot,
+  send,
+  startProduct,
+  type Person,
+  type Product,
+} from './support/browser';
 
 /**
  * Issue 8's end-to-end test: two real headless Chromium browsers against the product as `npm start`
  * runs it (the embedded launcher, in its own process). Screenshots are kept in artifacts/e2e/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'e2e');
-const LAUNCH_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
-interface Person {
-  browser: Browser;
-  context: BrowserContext;
-  page: Page;
-  email: string;
-}
-
-let app: ServiceProcess;
-let dataDir: string;
-let baseUrl: string;
+let product: Product;
 const people: Person[] = [];
 
-async function openBrowser(email: string): Promise<Person> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  const page = await context.newPage();
-  const person = { browser, context, page, email };
-  people.push(person);
-  return person;
-}
-
-async function register(person: Person, firstName: string): Promise<void> {
-  const { page } = person;
-  await page.goto(baseUrl);
-  await page.getByTestId('switch-to-register').click();
-  await page.getByTestId('email').fill(person.email);
-  await page.getByTestId('password').fill('correct-horse-battery-9');
-  await page.getByTestId('first-name').fill(firstName);
-  await page.getByTestId('last-name').fill('Tester');
-  await page.getByTestId('submit').click();
-  await page.getByTestId('logout').waitFor();
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await page.getByTestId('message-input').fill(text);
-  await page.getByTestId('message-input').press('Enter');
-}
-
-function messageText(page: Page, text: string) {
-  return page.getByTestId('message-text').filter({ hasText: text });
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
+const openBrowser = (email: string) => launch(email, people);
+const register = (person: Person, firstName: string) => signUp(product.baseUrl, person, firstName);
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  if (!existsSync(join(REPO_ROOT, 'apps/web/dist/index.html'))) {
-    execFileSync('npm', ['run', 'build', '-w', '@cohort/web'], { cwd: REPO_ROOT, stdio: 'ignore' });
-  }
-  dataDir = mkdtempSync(join(tmpdir(), 'cohort-e2e-'));
-  app = await spawnNodeProcess({
-    entry: join(REPO_ROOT, 'apps/embedded/src/main.ts'),
-    label: 'embedded',
-    env: { PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', BCRYPT_COST: '4', NODE_ENV: 'development' },
-    startTimeoutMs: 60_000,
-  });
-  baseUrl = `http://127.0.0.1:${app.port}`;
+  product = await startProduct();
 }, 120_000);
 
 afterAll(async () => {
   for (const person of people) await person.browser.close();
-  await app?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await product?.stop();
 }, 60_000);
 
 test('two people chat in real time, one catches up after a network drop, and markup shows as text', async () => {

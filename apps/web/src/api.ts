@@ -1,4 +1,14 @@
-import type { BlockedUser, Chat, ChatPage, Message, PublicUser, UserInfo } from './contract';
+import type {
+  AssistantInfo,
+  BlockedUser,
+  Chat,
+  ChatPage,
+  ChatSummaryText,
+  Message,
+  PublicUser,
+  SearchResult,
+  UserInfo,
+} from './contract';
 import { ApiError, parseRetryAfter } from './errors';
 
 export { ApiError, describeError } from './errors';
@@ -187,10 +197,8 @@ export const api = {
       (r) => r.messages,
     );
   },
-  sendMessage: (chatId: string, text: string, clientMsgId: string) =>
-    request<{ message: Message }>('POST', `/chats/${chatId}/messages`, { text, clientMsgId }).then(
-      (r) => r.message,
-    ),
+  sendMessage: (chatId: string, body: SendBody) =>
+    request<{ message: Message }>('POST', `/chats/${chatId}/messages`, body).then((r) => r.message),
   editMessage: (chatId: string, messageId: string, text: string) =>
     request<{ message: Message }>('PATCH', `/chats/${chatId}/messages/${messageId}`, { text }).then(
       (r) => r.message,
@@ -198,4 +206,34 @@ export const api = {
   deleteMessage: (chatId: string, messageId: string) =>
     request<void>('DELETE', `/chats/${chatId}/messages/${messageId}`),
   markRead: (chatId: string, seq: number) => request<void>('POST', `/chats/${chatId}/read`, { seq }),
+
+  rename: (chatId: string, title: string) =>
+    request<{ chat: Chat }>('PATCH', `/chats/${chatId}`, { title }).then((r) => r.chat),
+  react: (chatId: string, messageId: string, emoji: string) =>
+    request<void>('PUT', `/chats/${chatId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`),
+  unreact: (chatId: string, messageId: string, emoji: string) =>
+    request<void>('DELETE', `/chats/${chatId}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`),
+  searchMessages: (q: string, options: { chatId?: string; limit?: number } = {}) => {
+    const params = new URLSearchParams({ q });
+    if (options.chatId) params.set('chatId', options.chatId);
+    if (options.limit !== undefined) params.set('limit', String(options.limit));
+    return request<{ results: SearchResult[] }>('GET', `/search/messages?${params.toString()}`).then(
+      (r) => r.results,
+    );
+  },
+
+  assistant: () => request<{ assistant: AssistantInfo }>('GET', '/assistant').then((r) => r.assistant),
+  createAssistantChat: (title?: string) =>
+    request<{ chat: Chat }>('POST', '/chats', { type: 'assistant', ...(title ? { title } : {}) }).then(
+      (r) => r.chat,
+    ),
+  summary: (chatId: string) => request<ChatSummaryText>('POST', `/chats/${chatId}/summary`),
 };
+
+/** The body of `POST /api/chats/:chatId/messages` (and of `chat:send`, with the chatId). */
+export interface SendBody {
+  text: string;
+  clientMsgId: string;
+  replyTo?: string;
+  mentions?: string[];
+}

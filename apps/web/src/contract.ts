@@ -3,6 +3,12 @@ import type { ClientToServerEvents, ServerToClientEvents } from '@cohort/common'
 
 export type {
   Ack,
+  AiDelta,
+  AssistantInfo,
+  ChatSummaryText,
+  MessageAi,
+  ReactionSummary,
+  SearchResult,
   BlockedUser,
   Chat,
   ChatMember,
@@ -25,3 +31,9 @@ export interface UserInfo {
 /** Socket events, the realtime service's additions (`presence:get`, `auth:expired`) included. */
 export type ClientEvents = ClientToServerEvents;
 export type ServerEvents = ServerToClientEvents;
+
+/**
+ * The assistant's user id, the same in every deployment (libs/common `ASSISTANT_USER_ID`, copied because nothing
+ * of libs/common ships to the browser; contract.test.ts checks the two agree).
+ */
+export const ASSISTANT_USER_ID = '0000000000000000000c0de1';

@@ -1,11 +1,13 @@
 import { api } from '../api';
-import type { PublicUser, UserInfo } from '../contract';
+import type { ChatSummaryText, PublicUser, SearchResult, UserInfo } from '../contract';
+import { AssistantClient } from './assistant';
 import { newClientMsgId } from '../lib/ids';
 import { Blocking } from './blocking';
 import { createChatStore, type ChatStore } from './chat-store';
 import { ChatSync } from './chat-sync';
 import { Connection } from './connection';
-import { Outbox } from './outbox';
+import { Conversations } from './conversations';
+import { Outbox, type SendExtras } from './outbox';
 import { Presence } from './presence';
 import { ReadMarkers } from './read-markers';
 import { Threads } from './threads';
@@ -26,6 +28,8 @@ export class ChatController {
   private readonly threads: Threads;
   private readonly outbox: Outbox;
   private readonly blocking: Blocking;
+  private readonly conversations: Conversations;
+  private readonly assistant: AssistantClient;
   private started = false;
 
   constructor(
@@ -42,6 +46,8 @@ export class ChatController {
         this.sync.bind(socket);
         this.reads.bind(socket);
         this.presence.bind(socket);
+        this.conversations.bind(socket);
+        this.assistant.bind(socket);
       },
     });
     const users = new UserDirectory(store);
@@ -57,6 +63,8 @@ export class ChatController {
     this.threads = new Threads(store, sync, users, reads);
     this.outbox = new Outbox(store, connection, sync, reads);
     this.blocking = new Blocking(store, users);
+    this.conversations = new Conversations(store, sync, users);
+    this.assistant = new AssistantClient(store, connection, sync);
   }
 
   // ── lifecycle ─────────────────────────────────────────────────────────────
@@ -67,6 +75,7 @@ export class ChatController {
     this.sync.start();
     // Who I blocked, for the Block / Unblock buttons; a failure leaves them showing "Block" (idempotent).
     this.blocking.load().catch((err: unknown) => console.warn('could not load blocked users', err));
+    void this.assistant.load();
     this.connection.start();
     this.reads.start();
     this.presence.start();
@@ -96,6 +105,7 @@ export class ChatController {
   private async catchUp(reconnect: boolean): Promise<void> {
     await this.sync.syncAll();
     this.outbox.resendWaiting();
+    if (reconnect) this.assistant.resumeAll();
     if (reconnect) await this.sync.refreshChats();
     await this.presence.load(Object.keys(this.store.getState().chats));
   }
@@ -118,8 +128,9 @@ export class ChatController {
 
   // ── writing ───────────────────────────────────────────────────────────────
 
-  send(chatId: string, text: string): void {
-    this.outbox.send(chatId, text);
+  /** Sends a message, optionally as a reply (`replyTo`) and with `mentions` (user ids). */
+  send(chatId: string, text: string, extras?: SendExtras): void {
+    this.outbox.send(chatId, text, extras);
   }
 
   retry(chatId: string, clientMsgId: string): void {
@@ -188,5 +199,39 @@ export class ChatController {
 
   unblock(userId: string): Promise<void> {
     return this.blocking.unblock(userId);
+  }
+
+  // ── conversations (replies, reactions, rename, search) ────────────────────
+
+  /** Opens the chat at a message (loading history back to it) and highlights it; false when not found. */
+  showMessage(chatId: string, messageId: string, seq?: number): Promise<boolean> {
+    return this.threads.showMessage(chatId, messageId, seq);
+  }
+
+  toggleReaction(chatId: string, messageId: string, emoji: string): Promise<void> {
+    return this.conversations.toggleReaction(chatId, messageId, emoji);
+  }
+
+  rename(chatId: string, title: string): Promise<void> {
+    return this.conversations.rename(chatId, title);
+  }
+
+  searchMessages(q: string, chatId?: string): Promise<SearchResult[]> {
+    return this.conversations.search(q, chatId);
+  }
+
+  // ── the assistant ─────────────────────────────────────────────────────────
+
+  createAssistantChat(): Promise<string> {
+    return this.assistant.createChat();
+  }
+
+  stopAnswer(streamId: string): Promise<void> {
+    return this.assistant.stop(streamId);
+  }
+
+  /** "Catch me up": a summary of what I have not read. */
+  catchMeUp(chatId: string): Promise<ChatSummaryText> {
+    return this.assistant.summary(chatId);
   }
 }

@@ -1,4 +1,4 @@
-import { api, ApiError, describeError } from '../api';
+import { api, ApiError, describeError, type SendBody } from '../api';
 import type { Message } from '../contract';
 import { newClientMsgId } from '../lib/ids';
 import { makePending, type UiMessage } from '../state/messages';
@@ -46,6 +46,31 @@ function toMessage(m: UiMessage): Message | null {
     ...(m.editedAt ? { editedAt: m.editedAt } : {}),
     ...(m.deletedAt ? { deletedAt: m.deletedAt } : {}),
     version: m.version ?? 1,
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    ...(m.mentions ? { mentions: [...m.mentions] } : {}),
+    ...(m.reactions ? { reactions: [...m.reactions] } : {}),
+    ...(m.reactionsVersion !== undefined ? { reactionsVersion: m.reactionsVersion } : {}),
+    ...(m.ai ? { ai: m.ai } : {}),
+  };
+}
+
+/** What a message may carry besides its text (DESIGN §8). */
+export interface SendExtras {
+  replyTo?: string | undefined;
+  mentions?: readonly string[] | undefined;
+}
+
+function bodyOf(
+  text: string,
+  clientMsgId: string,
+  replyTo: string | undefined,
+  mentions: readonly string[] | undefined,
+): SendBody {
+  return {
+    text,
+    clientMsgId,
+    ...(replyTo ? { replyTo } : {}),
+    ...(mentions && mentions.length > 0 ? { mentions: [...mentions] } : {}),
   };
 }
 
@@ -68,16 +93,25 @@ export class Outbox {
   ) {}
 
   /** Shows the message at once (pending), then stores it through the socket, or REST when offline. */
-  send(chatId: string, text: string): void {
+  send(chatId: string, text: string, extras: SendExtras = {}): void {
     const trimmed = text.trim();
     if (!trimmed) return;
     const clientMsgId = newClientMsgId();
     const senderId = this.store.getState().meId;
+    const mentions = extras.mentions && extras.mentions.length > 0 ? extras.mentions : undefined;
     this.store.dispatch({
       type: 'message/pending',
-      message: makePending({ chatId, senderId, text: trimmed, clientMsgId, now: new Date() }),
+      message: makePending({
+        chatId,
+        senderId,
+        text: trimmed,
+        clientMsgId,
+        now: new Date(),
+        replyTo: extras.replyTo,
+        mentions,
+      }),
     });
-    void this.deliver(chatId, trimmed, clientMsgId);
+    void this.deliver(chatId, bodyOf(trimmed, clientMsgId, extras.replyTo, mentions));
   }
 
   /** Sends a failed message again with the same clientMsgId: the server stores it at most once. */
@@ -88,7 +122,7 @@ export class Outbox {
     this.waiting.delete(waitingKey(chatId, clientMsgId));
     if (!item) return;
     this.store.dispatch({ type: 'message/local-status', chatId, clientMsgId, status: 'pending' });
-    void this.deliver(chatId, item.text, clientMsgId);
+    void this.deliver(chatId, bodyOf(item.text, clientMsgId, item.replyTo, item.mentions));
   }
 
   /** After a catch-up: everything that waited for the connection goes out. */
@@ -122,24 +156,23 @@ export class Outbox {
     }
   }
 
-  private async deliver(chatId: string, text: string, clientMsgId: string, attempt = 1): Promise<void> {
+  private async deliver(chatId: string, body: SendBody, attempt = 1): Promise<void> {
+    const { clientMsgId } = body;
     try {
       const message = this.connection.connected
         ? (
             await this.connection.emitWithAck<{ message: Message }>((s, done) =>
-              s
-                .timeout(ACK_TIMEOUT_MS)
-                .emit('chat:send', { chatId, text, clientMsgId }, (err, r) => done(err, r)),
+              s.timeout(ACK_TIMEOUT_MS).emit('chat:send', { chatId, ...body }, (err, r) => done(err, r)),
             )
           ).message
-        : await api.sendMessage(chatId, text, clientMsgId);
+        : await api.sendMessage(chatId, body);
       this.sync.ingest(chatId, [message]);
       this.reads.markRead(chatId);
     } catch (err) {
       // A lost ack while connected (the link died, or came back, in between): one more try at once;
       // the clientMsgId makes it safe.
       if (isTransient(err) && this.connection.connected && attempt < 2) {
-        return this.deliver(chatId, text, clientMsgId, attempt + 1);
+        return this.deliver(chatId, body, attempt + 1);
       }
       if (isTransient(err)) this.waiting.add(waitingKey(chatId, clientMsgId));
       if (isTransient(err) && !this.connection.connected) {

@@ -6,9 +6,14 @@ import type { ReadMarkers } from './read-markers';
 import type { UserDirectory } from './user-directory';
 
 const PAGE_SIZE = 50;
+/** Pages of history fetched when jumping to an older message (a reply's original, a search result). */
+const JUMP_PAGE = 100;
+const JUMP_MAX_PAGES = 30;
 
 /** The open conversation: its newest page when first shown, older pages on scroll up. */
 export class Threads {
+  private readonly latest = new Map<string, Promise<void>>();
+
   constructor(
     private readonly store: ChatStore,
     private readonly sync: ChatSync,
@@ -28,7 +33,17 @@ export class Threads {
     else this.reads.markRead(chatId);
   }
 
-  async loadLatest(chatId: string): Promise<void> {
+  /** The newest page, single-flight per chat. */
+  loadLatest(chatId: string): Promise<void> {
+    let running = this.latest.get(chatId);
+    if (!running) {
+      running = this.fetchLatest(chatId).finally(() => this.latest.delete(chatId));
+      this.latest.set(chatId, running);
+    }
+    return running;
+  }
+
+  private async fetchLatest(chatId: string): Promise<void> {
     try {
       const messages = await api.messages(chatId, { limit: PAGE_SIZE });
       this.store.dispatch({ type: 'thread/loaded', chatId, messages, mode: 'latest', limit: PAGE_SIZE });
@@ -55,5 +70,31 @@ export class Threads {
       console.warn('could not load older messages', chatId, err);
       this.store.dispatch({ type: 'thread/loading-older', chatId, loading: false });
     }
+  }
+
+  /**
+   * Opens a chat at one message: loads history back to it (`?before=`, keeping the list contiguous) when it is
+   * not held yet, then asks the list to scroll to it and highlight it. `seq`, when known (a search result), stops
+   * the walk as soon as the history reaches it. False when it could not be found (deleted, or too far back).
+   */
+  async showMessage(chatId: string, messageId: string, seq?: number): Promise<boolean> {
+    if (this.store.getState().activeChatId !== chatId) this.open(chatId);
+    if (!this.store.getState().threads[chatId]?.loaded) await this.loadLatest(chatId);
+    for (let page = 0; page <= JUMP_MAX_PAGES; page++) {
+      const thread = this.store.getState().threads[chatId];
+      if (!thread?.loaded) return false;
+      if (thread.items.some((m) => m.id === messageId)) {
+        this.store.dispatch({ type: 'focus', chatId, messageId });
+        return true;
+      }
+      const before = oldestSeq(thread.items);
+      if (thread.reachedStart || before === null || (seq !== undefined && before <= seq)) return false;
+      if (page === JUMP_MAX_PAGES) return false;
+      const limit = seq !== undefined ? Math.min(JUMP_PAGE, Math.max(1, before - seq + 10)) : JUMP_PAGE;
+      const messages = await api.messages(chatId, { before, limit });
+      this.store.dispatch({ type: 'thread/loaded', chatId, messages, mode: 'older', limit });
+      this.users.ensure(messages.map((m) => m.senderId));
+    }
+    return false;
   }
 }

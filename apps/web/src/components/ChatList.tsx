@@ -6,7 +6,10 @@ import { sortedChats } from '../state/store';
 import { useChatState, useController } from '../client/context';
 import { Avatar } from './Avatar';
 import { BlockedUsersDialog } from './BlockedUsersDialog';
+import { CatchUpDialog } from './CatchUpDialog';
 import { Icon } from './Icon';
+import { MessageSearch } from './MessageSearch';
+import { quoteLine } from './MessageItem';
 
 interface Props {
   onNewDirect: () => void;
@@ -28,6 +31,9 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
   const [filter, setFilter] = useState('');
   const [blockedOpen, setBlockedOpen] = useState(false);
   const [moreError, setMoreError] = useState<string | null>(null);
+  const [catchUp, setCatchUp] = useState<{ chatId: string; title: string } | null>(null);
+  const [askError, setAskError] = useState<string | null>(null);
+  const assistant = useChatState((s) => s.assistant);
   const listRef = useRef<HTMLElement>(null);
   const endRef = useRef<HTMLDivElement>(null);
   const me = controller.me;
@@ -60,6 +66,14 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
     observer.observe(end);
     return () => observer.disconnect();
   }, [autoLoad, controller]);
+
+  const askAssistant = () => {
+    setAskError(null);
+    controller.createAssistantChat().then(
+      (chatId) => controller.openChat(chatId),
+      (err: unknown) => setAskError(describeError(err)),
+    );
+  };
 
   const myName = fullName(users[me.id]);
   return (
@@ -99,6 +113,27 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
           <Icon name="users" size={18} /> New group
         </button>
       </div>
+      <div className="sidebar-actions ask-row">
+        <button
+          type="button"
+          className="btn ghost ask-btn"
+          data-testid="ask-assistant"
+          onClick={askAssistant}
+          title={
+            assistant && !assistant.enabled
+              ? 'The assistant is not configured on this server; it will say how to enable it.'
+              : 'A new chat with the assistant'
+          }
+        >
+          <Icon name="sparkle" size={18} /> Ask cohortGPT
+        </button>
+      </div>
+      {askError && (
+        <p className="form-error small sidebar-note" role="alert">
+          {askError}
+        </p>
+      )}
+      <MessageSearch />
       {Object.keys(chats).length > 4 && (
         <div className="search-box sidebar-filter">
           <Icon name="search" size={18} />
@@ -129,6 +164,7 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
               typingIds={Object.keys(typing[chat.id] ?? {})}
               active={chat.id === activeChatId}
               onOpen={() => controller.openChat(chat.id)}
+              onCatchUp={() => setCatchUp({ chatId: chat.id, title: chatTitle(chat, me.id, users) })}
             />
           ))}
         </ul>
@@ -152,6 +188,9 @@ export function ChatList({ onNewDirect, onNewGroup, onLogout }: Props) {
         )}
       </nav>
       {blockedOpen && <BlockedUsersDialog onClose={() => setBlockedOpen(false)} />}
+      {catchUp && (
+        <CatchUpDialog chatId={catchUp.chatId} title={catchUp.title} onClose={() => setCatchUp(null)} />
+      )}
     </>
   );
 }
@@ -164,9 +203,10 @@ interface ItemProps {
   typingIds: string[];
   active: boolean;
   onOpen: () => void;
+  onCatchUp: () => void;
 }
 
-function ChatItem({ chat, meId, users, online, typingIds, active, onOpen }: ItemProps) {
+function ChatItem({ chat, meId, users, online, typingIds, active, onOpen, onCatchUp }: ItemProps) {
   const title = chatTitle(chat, meId, users);
   const other = otherMemberId(chat, meId);
   const isOnline = other ? online[other] === true : false;
@@ -175,12 +215,13 @@ function ChatItem({ chat, meId, users, online, typingIds, active, onOpen }: Item
   if (typingIds.length > 0) {
     preview = chat.type === 'direct' ? 'typing…' : typingLine(typingIds.map((id) => firstName(users[id])));
   } else if (!last) {
-    preview = chat.type === 'group' ? 'Group created' : 'Say hello 👋';
+    preview =
+      chat.type === 'group' ? 'Group created' : chat.type === 'assistant' ? 'Ask anything' : 'Say hello 👋';
   } else {
     const body = last.deletedAt ? 'message deleted' : last.text;
     const who =
-      last.senderId === meId ? 'You: ' : chat.type === 'group' ? `${firstName(users[last.senderId])}: ` : '';
-    preview = who + body.replace(/\s+/g, ' ');
+      last.senderId === meId ? 'You: ' : chat.type !== 'direct' ? `${firstName(users[last.senderId])}: ` : '';
+    preview = who + quoteLine(body, 160);
   }
   const stamp = chat.lastMessageAt ?? chat.createdAt;
   return (
@@ -193,7 +234,7 @@ function ChatItem({ chat, meId, users, online, typingIds, active, onOpen }: Item
         aria-current={active ? 'true' : undefined}
         onClick={onOpen}
       >
-        <Avatar id={other ?? chat.id} name={title} online={isOnline} group={chat.type === 'group'} />
+        <Avatar id={other ?? chat.id} name={title} online={isOnline} group={chat.type !== 'direct'} />
         <span className="chat-item-body">
           <span className="chat-item-row">
             <span className="chat-title">{title}</span>
@@ -203,6 +244,16 @@ function ChatItem({ chat, meId, users, online, typingIds, active, onOpen }: Item
           </span>
           <span className="chat-item-row">
             <span className={`chat-preview${typingIds.length ? ' typing' : ''}`}>{preview}</span>
+            {(chat.mentionsUnread ?? 0) > 0 && (
+              <span
+                className="badge mention-badge"
+                data-testid="mention-badge"
+                title={`${chat.mentionsUnread} unread mention${chat.mentionsUnread === 1 ? '' : 's'}`}
+              >
+                @{chat.mentionsUnread > 1 ? chat.mentionsUnread : ''}
+                <span className="sr-only"> unread mentions</span>
+              </span>
+            )}
             {chat.unread > 0 && (
               <span className="badge" data-testid="unread-badge">
                 {chat.unread > 99 ? '99+' : chat.unread}
@@ -213,6 +264,17 @@ function ChatItem({ chat, meId, users, online, typingIds, active, onOpen }: Item
           {isOnline && <span className="sr-only">, online</span>}
         </span>
       </button>
+      {chat.unread > 0 && !active && (
+        <button
+          type="button"
+          className="link small catch-up-btn"
+          data-testid="catch-up"
+          aria-label={`Catch me up on ${title}`}
+          onClick={onCatchUp}
+        >
+          Catch me up
+        </button>
+      )}
     </li>
   );
 }

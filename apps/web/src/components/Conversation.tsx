@@ -1,12 +1,16 @@
-import { useCallback, useRef, useState } from 'react';
-import { chatTitle, firstName, otherMemberId, typingLine } from '../lib/format';
+import { useCallback, useMemo, useRef, useState } from 'react';
+import { ASSISTANT_USER_ID } from '../contract';
+import { chatTitle, firstName, fullName, otherMemberId, typingLine } from '../lib/format';
+import { ASSISTANT_HANDLE } from '../markdown/mentions';
+import type { UiMessage } from '../state/messages';
 import { useChatState, useController } from '../client/context';
 import { Avatar } from './Avatar';
 import { BlockButton } from './BlockButton';
-import { Composer } from './Composer';
+import { Composer, type MentionOption, type ReplyTarget } from './Composer';
 import { Icon } from './Icon';
 import { MembersDialog } from './MembersDialog';
 import { MessageList } from './MessageList';
+import { RenameTitle } from './RenameTitle';
 
 export function Conversation({ chatId }: { chatId: string }) {
   const controller = useController();
@@ -16,7 +20,9 @@ export function Conversation({ chatId }: { chatId: string }) {
   const online = useChatState((s) => s.online);
   const typing = useChatState((s) => s.typing[chatId]);
   const blocked = useChatState((s) => s.blocked);
+  const assistant = useChatState((s) => s.assistant);
   const [editingKey, setEditingKey] = useState<string | null>(null);
+  const [replyingTo, setReplyingTo] = useState<ReplyTarget | null>(null);
   const [membersOpen, setMembersOpen] = useState(false);
   const composerRef = useRef<HTMLTextAreaElement>(null);
   const me = controller.me.id;
@@ -26,6 +32,37 @@ export function Conversation({ chatId }: { chatId: string }) {
     setEditingKey(null);
     focusComposer();
   }, [focusComposer]);
+
+  const assistantId = assistant?.id ?? ASSISTANT_USER_ID;
+  const members = chat?.members;
+  const mentionOptions = useMemo<MentionOption[]>(() => {
+    const options: MentionOption[] = [];
+    for (const m of members ?? []) {
+      if (m.userId === me) continue;
+      if (m.userId === assistantId) {
+        options.push({ id: m.userId, label: ASSISTANT_HANDLE, display: 'cohortGPT Assistant' });
+        continue;
+      }
+      const user = users[m.userId];
+      if (!user) continue;
+      const label = `${user.fullName.firstName} ${user.fullName.lastName}`.trim();
+      if (label) options.push({ id: m.userId, label, display: fullName(user) });
+    }
+    return options;
+  }, [members, users, me, assistantId]);
+
+  const reply = useCallback(
+    (m: UiMessage) => {
+      if (!m.id) return;
+      setReplyingTo({
+        id: m.id,
+        name: m.senderId === me ? 'yourself' : fullName(users[m.senderId]),
+        text: m.text,
+      });
+    },
+    [me, users],
+  );
+  const cancelReply = useCallback(() => setReplyingTo(null), []);
 
   const editLast = useCallback(() => {
     const items = thread?.items ?? [];
@@ -61,9 +98,13 @@ export function Conversation({ chatId }: { chatId: string }) {
       ? other && online[other]
         ? 'online'
         : 'offline'
-      : memberCount
-        ? `${memberCount} members`
-        : 'group';
+      : chat.type === 'assistant'
+        ? assistant?.model
+          ? `cohortGPT · ${assistant.model}`
+          : 'cohortGPT'
+        : memberCount
+          ? `${memberCount} members`
+          : 'group';
 
   return (
     <section className="conversation" aria-label={`Conversation with ${title}`}>
@@ -91,7 +132,12 @@ export function Conversation({ chatId }: { chatId: string }) {
           group={chat.type === 'group'}
         />
         <div className="conversation-title">
-          <h1>{title}</h1>
+          <RenameTitle
+            key={title}
+            chatId={chat.id}
+            title={title}
+            canRename={chat.type !== 'direct' && chat.ownerId === me}
+          />
           <p className={`subtitle${typingNames.length ? ' typing' : ''}`} aria-live="polite">
             {subtitle}
           </p>
@@ -116,13 +162,28 @@ export function Conversation({ chatId }: { chatId: string }) {
         editingKey={editingKey}
         onEdit={setEditingKey}
         onStopEditing={stopEditing}
+        onReply={reply}
       />
+      {assistant &&
+        !assistant.enabled &&
+        (chat.type === 'assistant' || members?.some((m) => m.userId === assistantId)) && (
+          <p className="assistant-note muted small" role="note" data-testid="assistant-disabled">
+            The assistant is not configured on this server: its answers will say how to enable it.
+          </p>
+        )}
       {other && other in blocked && (
         <p className="blocked-note" role="status" data-testid="blocked-note">
           You blocked {title}. They can’t send you messages.
         </p>
       )}
-      <Composer ref={composerRef} chatId={chatId} onEditLast={editLast} />
+      <Composer
+        ref={composerRef}
+        chatId={chatId}
+        onEditLast={editLast}
+        replyingTo={replyingTo}
+        onCancelReply={cancelReply}
+        mentionOptions={mentionOptions}
+      />
       {membersOpen && <MembersDialog chatId={chatId} onClose={() => setMembersOpen(false)} />}
     </section>
   );

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'react';
 import { describeError } from '../api';
-import type { UserInfo } from '../contract';
+import { ASSISTANT_USER_ID, type UserInfo } from '../contract';
 import { fullName } from '../lib/format';
 import { useChatState, useController } from '../client/context';
 import { Avatar } from './Avatar';
@@ -23,11 +23,16 @@ export function MembersDialog({ chatId, onClose }: Props) {
   const [confirmLeave, setConfirmLeave] = useState(false);
   const [added, setAdded] = useState<string | null>(null);
   const [searchKey, setSearchKey] = useState(0);
+  const assistant = useChatState((s) => s.assistant);
   const members = useMemo(() => chat?.members ?? [], [chat]);
   const memberIds = useMemo(() => new Set(members.map((m) => m.userId)), [members]);
 
   if (!chat) return null;
   const isOwner = chat.ownerId === controller.me.id;
+  const assistantUser: UserInfo = assistant
+    ? { id: assistant.id, fullName: assistant.fullName }
+    : { id: ASSISTANT_USER_ID, fullName: { firstName: 'cohortGPT', lastName: 'Assistant' } };
+  const assistantIsMember = memberIds.has(assistantUser.id);
 
   const add = async (user: UserInfo) => {
     setBusyId(user.id);
@@ -68,7 +73,7 @@ export function MembersDialog({ chatId, onClose }: Props) {
               <span className="muted small">
                 {m.role === 'owner' ? 'owner' : online[m.userId] ? 'online' : ''}
               </span>
-              {m.userId !== controller.me.id && (
+              {m.userId !== controller.me.id && m.userId !== assistantUser.id && (
                 <BlockButton userId={m.userId} name={fullName(users[m.userId])} variant="tiny" />
               )}
             </li>
@@ -85,6 +90,20 @@ export function MembersDialog({ chatId, onClose }: Props) {
             busyId={busyId}
             autoFocus={searchKey > 0}
           />
+          {!assistantIsMember && (
+            <button
+              type="button"
+              className="btn ghost add-assistant"
+              data-testid="add-assistant"
+              disabled={busyId === assistantUser.id}
+              onClick={() => void add(assistantUser)}
+            >
+              Add cohortGPT to this group
+            </button>
+          )}
+          {assistant && !assistant.enabled && (
+            <p className="muted small">The assistant is not configured on this server yet.</p>
+          )}
           {added && (
             <p className="notice small" role="status">
               {added}

@@ -1,10 +1,12 @@
-import { Fragment, useCallback, useLayoutEffect, useRef, useState } from 'react';
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ChatSummary } from '../contract';
 import { dayKey, formatDay, fullName } from '../lib/format';
 import type { Thread } from '../state/store';
 import { useChatState, useController } from '../client/context';
 import { Icon } from './Icon';
-import { MessageItem } from './MessageItem';
+import { MessageItem, type ReplyQuote } from './MessageItem';
+import type { UiMessage } from '../state/messages';
+import { StreamingAnswer } from './StreamingAnswer';
 
 interface Props {
   chat: ChatSummary;
@@ -12,7 +14,10 @@ interface Props {
   editingKey: string | null;
   onEdit: (key: string) => void;
   onStopEditing: () => void;
+  onReply: (message: UiMessage) => void;
 }
+
+const HIGHLIGHT_MS = 2500;
 
 const NEAR_BOTTOM_PX = 80;
 const NEAR_TOP_PX = 200;
@@ -22,9 +27,15 @@ const GROUP_WINDOW_MS = 5 * 60_000;
  * Newest at the bottom. Stays pinned to the bottom while the reader is there (or just sent something),
  * keeps the reading position when older history is prepended, and offers a jump button otherwise.
  */
-export function MessageList({ chat, thread, editingKey, onEdit, onStopEditing }: Props) {
+export function MessageList({ chat, thread, editingKey, onEdit, onStopEditing, onReply }: Props) {
   const controller = useController();
   const users = useChatState((s) => s.users);
+  const allStreams = useChatState((s) => s.streams);
+  const focus = useChatState((s) => s.focus);
+  const streams = useMemo(
+    () => Object.values(allStreams).filter((st) => st.chatId === chat.id),
+    [allStreams, chat.id],
+  );
   const scrollRef = useRef<HTMLDivElement>(null);
   const atBottom = useRef(true);
   const snapshot = useRef<{
@@ -40,6 +51,35 @@ export function MessageList({ chat, thread, editingKey, onEdit, onStopEditing }:
   const [newBelow, setNewBelow] = useState(0);
   const items = thread?.items;
   const me = controller.me.id;
+  const byId = useMemo(() => {
+    const map = new Map<string, UiMessage>();
+    for (const m of items ?? []) if (m.id) map.set(m.id, m);
+    return map;
+  }, [items]);
+  const highlightedId = focus?.chatId === chat.id ? focus.messageId : null;
+
+  // A jump (reply's original, search result): scroll the message into the middle, highlight it for a moment.
+  useEffect(() => {
+    if (!focus || focus.chatId !== chat.id) return;
+    const el = scrollRef.current?.querySelector<HTMLElement>(`[data-message-id="${focus.messageId}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    atBottom.current = false;
+    const timer = window.setTimeout(() => controller.store.dispatch({ type: 'focus/clear' }), HIGHLIGHT_MS);
+    return () => window.clearTimeout(timer);
+  }, [focus, chat.id, controller]);
+
+  const quoteOf = (m: UiMessage): ReplyQuote | null => {
+    if (!m.replyTo) return null;
+    const original = byId.get(m.replyTo);
+    if (!original) return { id: m.replyTo, name: null, text: null, deleted: false };
+    return {
+      id: m.replyTo,
+      name: original.senderId === me ? 'You' : fullName(users[original.senderId]),
+      text: original.text,
+      deleted: Boolean(original.deletedAt),
+    };
+  };
 
   const maybeLoadOlder = useCallback(() => {
     const el = scrollRef.current;
@@ -73,6 +113,13 @@ export function MessageList({ chat, thread, editingKey, onEdit, onStopEditing }:
     snapshot.current = { first, last, height: el.scrollHeight, top: el.scrollTop };
     maybeLoadOlder();
   }, [items, me, maybeLoadOlder]);
+
+  // An answer streaming in grows the list without new items: stay at the bottom while the reader is there.
+  const streamLength = streams.reduce((n, st) => n + st.text.length + 1, 0);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (el && atBottom.current && streamLength > 0) el.scrollTop = el.scrollHeight;
+  }, [streamLength]);
 
   const onScroll = () => {
     const el = scrollRef.current;
@@ -154,16 +201,22 @@ export function MessageList({ chat, thread, editingKey, onEdit, onStopEditing }:
                   mine={mine}
                   continues={continues}
                   senderName={
-                    chat.type === 'group' && !mine && !continues ? fullName(users[m.senderId]) : null
+                    chat.type !== 'direct' && !mine && !continues ? fullName(users[m.senderId]) : null
                   }
                   seen={m.key === seenKey}
                   editing={editingKey === m.key}
                   onEdit={onEdit}
                   onStopEditing={onStopEditing}
+                  quote={quoteOf(m)}
+                  onReply={onReply}
+                  highlighted={m.id !== null && m.id === highlightedId}
                 />
               </Fragment>
             );
           })}
+          {streams.map((st) => (
+            <StreamingAnswer key={st.streamId} stream={st} />
+          ))}
         </ol>
       </div>
       {showJump && (

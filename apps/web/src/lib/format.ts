@@ -30,6 +30,7 @@ export function chatTitle(
   users: Readonly<Record<string, UserInfo>>,
 ): string {
   if (chat.type === 'group') return chat.title || 'Untitled group';
+  if (chat.type === 'assistant') return chat.title || 'cohortGPT';
   const other = otherMemberId(chat, meId);
   if (other) return fullName(users[other]);
   return chat.title || 'Direct chat';

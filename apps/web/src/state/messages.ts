@@ -1,4 +1,4 @@
-import type { Message } from '../contract';
+import type { Message, MessageAi, ReactionSummary } from '../contract';
 
 /**
  * A message as the conversation shows it: either stored (`status: 'sent'`, with id and seq) or still
@@ -23,6 +23,15 @@ export interface UiMessage {
   version?: number;
   status: MessageStatus;
   error?: string;
+  /** The message this one answers (same chat). */
+  replyTo?: string;
+  /** Users mentioned. */
+  mentions?: readonly string[];
+  reactions?: readonly ReactionSummary[];
+  /** The reactions' version: a summary with a higher one replaces ours, never a lower one. */
+  reactionsVersion?: number;
+  /** On the assistant's stored answers. */
+  ai?: MessageAi;
 }
 
 function messageKey(senderId: string, clientMsgId: string): string {
@@ -42,6 +51,11 @@ function fromServer(m: Message): UiMessage {
     ...(m.editedAt ? { editedAt: m.editedAt } : {}),
     ...(m.deletedAt ? { deletedAt: m.deletedAt } : {}),
     ...(m.version !== undefined ? { version: m.version } : {}),
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    ...(m.mentions && m.mentions.length > 0 ? { mentions: m.mentions } : {}),
+    ...(m.reactions && m.reactions.length > 0 ? { reactions: m.reactions } : {}),
+    ...(m.reactionsVersion !== undefined ? { reactionsVersion: m.reactionsVersion } : {}),
+    ...(m.ai ? { ai: m.ai } : {}),
     status: 'sent',
   };
 }
@@ -52,8 +66,12 @@ export function makePending(input: {
   text: string;
   clientMsgId: string;
   now: Date;
+  replyTo?: string | undefined;
+  mentions?: readonly string[] | undefined;
 }): UiMessage {
   return {
+    ...(input.replyTo ? { replyTo: input.replyTo } : {}),
+    ...(input.mentions && input.mentions.length > 0 ? { mentions: input.mentions } : {}),
     key: messageKey(input.senderId, input.clientMsgId),
     id: null,
     seq: null,
@@ -67,7 +85,7 @@ export function makePending(input: {
 }
 
 /** Which of two versions of the same stored message is the later one: a delete is final, then the latest edit wins. */
-function newer(current: UiMessage, incoming: Message): UiMessage {
+function newerText(current: UiMessage, incoming: Message): UiMessage {
   if (current.status !== 'sent') return fromServer(incoming);
   // The server's version decides when both copies carry one (docs/security.md): two edits within the same
   // millisecond have the same editedAt, never the same version.
@@ -92,6 +110,48 @@ function newer(current: UiMessage, incoming: Message): UiMessage {
   const next = fromServer(incoming);
   // Keep the React key so a row never remounts when its server copy arrives.
   return { ...next, key: current.key };
+}
+
+/**
+ * Reactions travel apart from edits (`chat:reactions`, versioned by `reactionsVersion`): of the two copies, the
+ * summary with the higher reactionsVersion is kept, whichever copy's text wins.
+ */
+export function withLaterReactions(
+  kept: UiMessage,
+  other: { reactions?: readonly ReactionSummary[] | undefined; reactionsVersion?: number | undefined },
+): UiMessage {
+  const mine = kept.reactionsVersion ?? 0;
+  const theirs = other.reactionsVersion ?? 0;
+  if (theirs <= mine) return kept;
+  const { reactions: _old, ...rest } = kept;
+  return {
+    ...rest,
+    reactionsVersion: theirs,
+    ...(other.reactions && other.reactions.length > 0 ? { reactions: other.reactions } : {}),
+  };
+}
+
+function newer(current: UiMessage, incoming: Message): UiMessage {
+  const text = newerText(current, incoming);
+  // Whichever text won, the later reactions stay; the same object back when nothing changed.
+  const merged = withLaterReactions(text, text === current ? incoming : current);
+  return merged;
+}
+
+/** Applies a `chat:reactions` summary to a message in the list (ignored when older than what we hold). */
+export function applyReactions(
+  list: readonly UiMessage[],
+  messageId: string,
+  reactions: readonly ReactionSummary[],
+  reactionsVersion: number,
+): readonly UiMessage[] {
+  const i = list.findIndex((item) => item.id === messageId);
+  if (i === -1) return list;
+  const replacement = withLaterReactions(list[i]!, { reactions, reactionsVersion });
+  if (replacement === list[i]) return list;
+  const copy = [...list];
+  copy[i] = replacement;
+  return copy;
 }
 
 function findIndex(list: readonly UiMessage[], m: Message): number {

@@ -1,5 +1,15 @@
-import type { BlockedUser, Chat, ChatSummary, Message, UserInfo } from '../contract';
+import type {
+  AssistantInfo,
+  BlockedUser,
+  Chat,
+  ChatSummary,
+  Message,
+  ReactionSummary,
+  UserInfo,
+} from '../contract';
+import { addDeltas, newStream, type AiStream, type DeltaInput } from './ai-streams';
 import {
+  applyReactions,
   addPending,
   applyChange,
   mergeMessages,
@@ -46,6 +56,14 @@ export interface ChatState {
   blocked: Readonly<Record<string, string>>;
   blockedLoaded: boolean;
   blockedCursor: string | null;
+  /** Assistant answers streaming now, by streamId. */
+  streams: Readonly<Record<string, AiStream>>;
+  /** Streams whose stored answer has arrived: late deltas of these are ignored. */
+  answeredStreams: Readonly<Record<string, true>>;
+  /** `GET /api/assistant`, once loaded. */
+  assistant: AssistantInfo | null;
+  /** The message to scroll to and highlight (a reply's original, a search result); `nonce` repeats a jump. */
+  focus: { chatId: string; messageId: string; nonce: number } | null;
 }
 
 export type Action =
@@ -76,7 +94,27 @@ export type Action =
   | { type: 'seen'; chatId: string }
   | { type: 'connection'; status: ConnectionStatus; reason?: string | null }
   | { type: 'blocked/loaded'; users: BlockedUser[]; nextCursor: string | null; first: boolean }
-  | { type: 'blocked/changed'; userId: string; blockedAt: string | null };
+  | { type: 'blocked/changed'; userId: string; blockedAt: string | null }
+  | {
+      type: 'message/reactions';
+      chatId: string;
+      messageId: string;
+      reactions: ReactionSummary[];
+      reactionsVersion: number;
+    }
+  | {
+      type: 'ai/deltas';
+      chatId: string;
+      streamId: string;
+      replyTo: string | null;
+      deltas: readonly DeltaInput[];
+      ended?: boolean;
+    }
+  | { type: 'ai/stopping'; streamId: string; stopping: boolean }
+  | { type: 'ai/drop'; streamId: string }
+  | { type: 'assistant/loaded'; assistant: AssistantInfo }
+  | { type: 'focus'; chatId: string; messageId: string }
+  | { type: 'focus/clear' };
 
 export function initialState(meId: string): ChatState {
   return {
@@ -96,6 +134,10 @@ export function initialState(meId: string): ChatState {
     blocked: {},
     blockedLoaded: false,
     blockedCursor: null,
+    streams: {},
+    answeredStreams: {},
+    assistant: null,
+    focus: null,
   };
 }
 
@@ -160,13 +202,15 @@ function bumpSummary(
   const fresh = messages.filter((m) => m.seq > chat.lastSeq);
   if (fresh.length > 0) {
     const newest = fresh.reduce((a, b) => (b.seq > a.seq ? b : a));
-    const unseen = fresh.filter((m) => m.senderId !== state.meId && !m.deletedAt).length;
+    const unseen = fresh.filter((m) => m.senderId !== state.meId && !m.deletedAt);
+    const mentioningMe = unseen.filter((m) => m.mentions?.includes(state.meId)).length;
     next = {
       ...chat,
       lastSeq: newest.seq,
       lastMessage: newest,
       lastMessageAt: newest.createdAt,
-      unread: viewing ? 0 : chat.unread + unseen,
+      unread: viewing ? 0 : chat.unread + unseen.length,
+      mentionsUnread: viewing ? 0 : (chat.mentionsUnread ?? 0) + mentioningMe,
     };
   }
   // An edit or delete of the message the chat list previews.
@@ -228,6 +272,20 @@ function dropKey<T>(record: Readonly<Record<string, T>>, key: string): Readonly<
   if (!(key in record)) return record;
   const { [key]: _dropped, ...rest } = record;
   return rest;
+}
+
+/** Stored assistant answers end their streams: the bubble is replaced by the message, late deltas are ignored. */
+function settleStreams(state: ChatState, messages: readonly Message[]): ChatState {
+  const answered = messages.filter((m) => m.ai?.streamId && !state.answeredStreams[m.ai.streamId]);
+  if (answered.length === 0) return state;
+  let streams = state.streams;
+  const answeredStreams: Record<string, true> = { ...state.answeredStreams };
+  for (const m of answered) {
+    const id = m.ai!.streamId;
+    answeredStreams[id] = true;
+    streams = dropKey(streams, id);
+  }
+  return { ...state, streams, answeredStreams };
 }
 
 export function reducer(state: ChatState, action: Action): ChatState {
@@ -310,6 +368,7 @@ export function reducer(state: ChatState, action: Action): ChatState {
       // A chat never opened keeps no messages: opening it fetches the newest page, which covers these.
       if (next.threads[action.chatId])
         next = withItems(next, action.chatId, (items) => mergeMessages(items, action.messages));
+      next = settleStreams(next, action.messages);
       return clearTyping(
         next,
         action.chatId,
@@ -337,7 +396,7 @@ export function reducer(state: ChatState, action: Action): ChatState {
         const bumped = bumpSummary(next, chat, action.messages, viewing);
         if (bumped !== chat) next = { ...next, chats: { ...next.chats, [chat.id]: bumped } };
       }
-      return next;
+      return settleStreams(next, action.messages);
     }
     case 'thread/loading-older':
       return withThread(state, action.chatId, (t) =>
@@ -376,8 +435,12 @@ export function reducer(state: ChatState, action: Action): ChatState {
         };
       }
       // Read on another of my devices: the badge goes away here too.
-      if (action.userId === state.meId && action.seq >= chat.lastSeq && chat.unread !== 0) {
-        updated = { ...updated, unread: 0 };
+      if (
+        action.userId === state.meId &&
+        action.seq >= chat.lastSeq &&
+        (chat.unread !== 0 || chat.mentionsUnread !== 0)
+      ) {
+        updated = { ...updated, unread: 0, mentionsUnread: 0 };
       }
       return updated === chat ? state : { ...state, chats: { ...state.chats, [chat.id]: updated } };
     }
@@ -418,8 +481,8 @@ export function reducer(state: ChatState, action: Action): ChatState {
     }
     case 'seen': {
       const chat = state.chats[action.chatId];
-      if (!chat || chat.unread === 0) return state;
-      return { ...state, chats: { ...state.chats, [chat.id]: { ...chat, unread: 0 } } };
+      if (!chat || (chat.unread === 0 && chat.mentionsUnread === 0)) return state;
+      return { ...state, chats: { ...state.chats, [chat.id]: { ...chat, unread: 0, mentionsUnread: 0 } } };
     }
     case 'connection': {
       const reason = action.status === 'connected' ? null : (action.reason ?? null);
@@ -443,5 +506,57 @@ export function reducer(state: ChatState, action: Action): ChatState {
       if (action.userId in state.blocked) return state;
       return { ...state, blocked: { ...state.blocked, [action.userId]: action.blockedAt } };
     }
+    case 'message/reactions': {
+      let next = withItems(state, action.chatId, (items) =>
+        applyReactions(items, action.messageId, action.reactions, action.reactionsVersion),
+      );
+      const chat = next.chats[action.chatId];
+      const last = chat?.lastMessage;
+      if (
+        chat &&
+        last &&
+        last.id === action.messageId &&
+        (last.reactionsVersion ?? 0) < action.reactionsVersion
+      ) {
+        const lastMessage = {
+          ...last,
+          reactions: action.reactions,
+          reactionsVersion: action.reactionsVersion,
+        };
+        next = { ...next, chats: { ...next.chats, [chat.id]: { ...chat, lastMessage } } };
+      }
+      return next;
+    }
+    case 'ai/deltas': {
+      if (state.answeredStreams[action.streamId]) return state;
+      const current =
+        state.streams[action.streamId] ?? newStream(action.chatId, action.streamId, action.replyTo);
+      // A delta for a stream of another chat than the one it started in is not ours to show.
+      if (current.chatId !== action.chatId) return state;
+      let next = addDeltas(current, action.deltas, action.ended);
+      if (next.replyTo === null && action.replyTo !== null) next = { ...next, replyTo: action.replyTo };
+      if (next === state.streams[action.streamId]) return state;
+      return { ...state, streams: { ...state.streams, [action.streamId]: next } };
+    }
+    case 'ai/stopping': {
+      const stream = state.streams[action.streamId];
+      if (!stream || stream.stopping === action.stopping) return state;
+      return {
+        ...state,
+        streams: { ...state.streams, [action.streamId]: { ...stream, stopping: action.stopping } },
+      };
+    }
+    case 'ai/drop':
+      if (!(action.streamId in state.streams)) return state;
+      return { ...state, streams: dropKey(state.streams, action.streamId) };
+    case 'assistant/loaded':
+      return { ...state, assistant: action.assistant };
+    case 'focus':
+      return {
+        ...state,
+        focus: { chatId: action.chatId, messageId: action.messageId, nonce: (state.focus?.nonce ?? 0) + 1 },
+      };
+    case 'focus/clear':
+      return state.focus === null ? state : { ...state, focus: null };
   }
 }
