@@ -5,6 +5,9 @@
  * the room with `io.to(room).emit` and acks. Several processes share rooms through @socket.io/redis-adapter
  * (classic PUBLISH/PSUBSCRIBE mode, the adapter's default), as replicas behind the same nginx would.
  *
+ * `chat:sync` answers from the last 100 messages of the chat kept in memory (the reconnect storm's catch-up);
+ * `GET /stats` answers the sockets connected (the full stack's /metrics equivalent).
+ *
  * Env: PORT, REDIS_URL (optional: one process with the in-memory adapter without it), REPLICA_ID.
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +27,11 @@ const replica = process.env.REPLICA_ID ?? `bare-${process.pid}`;
 const redisUrl = process.env.REDIS_URL;
 
 const httpServer = createServer((req, res) => {
+  if (req.url === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ replica, sockets: io.engine.clientsCount }));
+    return;
+  }
   if (req.url === '/healthz') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'ok', replica }));
@@ -41,6 +49,13 @@ if (redisUrl) {
   io.adapter(createAdapter(pub, sub));
 }
 
+interface SyncPayload {
+  chatId: string;
+  afterSeq?: number;
+}
+
+/** Per chat, its last messages (at most 100): what `chat:sync` answers with, as chat-api pages them. */
+const recent = new Map<string, Array<{ seq: number; message: unknown }>>();
 const seqs = new Map<string, number>();
 const idPrefix = randomBytes(4).toString('hex');
 let counter = 0;
@@ -65,8 +80,18 @@ io.on('connection', (socket) => {
       clientMsgId: payload.clientMsgId,
       createdAt: new Date().toISOString(),
     };
+    let list = recent.get(payload.chatId);
+    if (!list) recent.set(payload.chatId, (list = []));
+    list.push({ seq, message });
+    if (list.length > 100) list.shift();
     io.to(`chat:${payload.chatId}`).emit('chat:new', { message });
     ack?.({ ok: true, message });
+  });
+  // Catch-up after a reconnect: the same page size as the full stack, from memory instead of the store.
+  socket.on('chat:sync', (payload: SyncPayload, ack?: (reply: unknown) => void) => {
+    const afterSeq = payload.afterSeq ?? 0;
+    const messages = (recent.get(payload.chatId) ?? []).filter((m) => m.seq > afterSeq).map((m) => m.message);
+    ack?.({ ok: true, messages });
   });
 });
 

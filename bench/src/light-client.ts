@@ -19,6 +19,8 @@ export interface LightSocketOptions {
   auth: Record<string, unknown>;
   /** Called with each event as `[name, payload]` (only events the caller subscribed to are parsed). */
   onEvent?: (name: string, payload: unknown) => void;
+  /** Called with the raw `42[…]` frame of each subscribed event, unparsed (cheaper than `onEvent`). */
+  onRawEvent?: (frame: string) => void;
   /** Event names worth parsing; other event frames are dropped unparsed (presence and the like). */
   events?: ReadonlySet<string>;
   /** Source address to bind (spreads sockets over 127.x.y.z when ports run out). */
@@ -153,12 +155,17 @@ export class LightSocket {
   }
 
   private onEventFrame(frame: string): void {
-    const { onEvent, events } = this.options;
-    if (!onEvent) return;
+    const { onEvent, onRawEvent, events } = this.options;
+    if (!onEvent && !onRawEvent) return;
     // `42["name",…]`: the name sits between the first two quotes; parse the rest only when it is wanted.
     const nameEnd = frame.indexOf('"', 4);
     const name = frame.slice(4, nameEnd);
     if (events && !events.has(name)) return;
+    if (onRawEvent) {
+      onRawEvent(frame);
+      return;
+    }
+    if (!onEvent) return;
     const parsed = JSON.parse(frame.slice(2)) as [string, unknown];
     onEvent(parsed[0], parsed[1]);
   }

@@ -66,7 +66,8 @@ export class CpuMeter {
 
   begin(): this {
     this.startedAt = performance.now();
-    for (const { label, pid } of this.processes) this.start.set(label, cpuSeconds(pid));
+    // Keyed by pid: two stacks running at once both have a process labelled `redis`.
+    for (const { pid } of this.processes) this.start.set(String(pid), cpuSeconds(pid));
     return this;
   }
 
@@ -76,8 +77,8 @@ export class CpuMeter {
     const cpu: Record<string, number> = {};
     let total = 0;
     for (const { label, pid } of this.processes) {
-      const used = cpuSeconds(pid) - (this.start.get(label) ?? Number.NaN);
-      cpu[label] = used;
+      const used = cpuSeconds(pid) - (this.start.get(String(pid)) ?? Number.NaN);
+      cpu[label] = (cpu[label] ?? 0) + (Number.isFinite(used) ? used : 0);
       if (Number.isFinite(used)) total += used;
     }
     return { wallSeconds, cpu, total };

@@ -1,32 +1,15 @@
+import type { LoadResult, StaircaseResult } from './chat-load';
 import type { ConnectionsResult } from './connections';
-import type { FanoutResult } from './fanout';
 import type { GatewayBenchResult, LoginBenchResult } from './service-benches';
-import { ratio } from './stats';
+import { ratio, round, spread, type Spread } from './stats';
+import type { StormResult } from './storm';
 
-export interface StackFanout {
-  connectSeconds: number;
-  /**
-   * The send path alone: one socket per chat (the senders) at BENCH_RATE, so each message reaches only its
-   * sender and the ack latency is not queued behind 100 deliveries per message.
-   */
-  sendersOnly: FanoutResult | undefined;
-  /** The fixed-rate run (BENCH_RATE for BENCH_SECONDS). */
-  fixed: FanoutResult;
-  /** Every run of the capacity search, the fixed one first. */
-  steps: FanoutResult[];
-  /** The best run that held the p99 budget. */
-  capacity: { deliveriesPerSecond: number; rate: number; p99Ms: number } | undefined;
-  /** The same sockets at rate R and 2R (R → 2R when R held; R/2 → R otherwise). */
-  rateDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
-  /** N and 2N sockets at the same rate (the capacity rate, or the fixed rate when nothing held). */
-  socketDoubling: { base: FanoutResult; doubled: FanoutResult } | undefined;
-}
+/** One repetition: what each stack measured (full and bare ran one after the other, in alternating order). */
+export type Rep<T> = Partial<Record<'full' | 'bare', T>>;
 
-export interface TargetCheck {
-  name: string;
-  value: number;
-  target: string;
-  pass: boolean;
+export interface LoadRep {
+  fixed: LoadResult;
+  stairs: StaircaseResult;
 }
 
 export interface BenchReport {
@@ -37,22 +20,244 @@ export interface BenchReport {
     memTotalGiB: number;
     node: string;
     kernel: string;
-    loadAverageAtStart: number;
     openFileLimit: number;
   };
+  loadAverage: { start: number; end: number };
   config: Record<string, number>;
   stacks: Partial<Record<'full' | 'bare', string>>;
-  fanout: Partial<Record<'full' | 'bare', StackFanout>>;
+  smallChats: Array<Rep<LoadRep>>;
+  fanout: Array<Rep<LoadRep>>;
+  storm: Array<Rep<StormResult>>;
   connections: Partial<Record<'full' | 'bare', ConnectionsResult>>;
   services: { login?: LoginBenchResult | undefined; gateway?: GatewayBenchResult | undefined };
-  targets: TargetCheck[];
   durationSeconds: number;
+}
+
+/** One headline figure over the repetitions: each stack's median and range, and the per-repetition ratio's. */
+export interface Figure {
+  name: string;
+  full: Spread;
+  bare: Spread;
+  /** full ÷ bare per repetition, then the median and range of those ratios. */
+  ratio: Spread;
+  target?: string;
+  /** Whether the median meets the target (undefined without a target). */
+  pass?: boolean;
+}
+
+function figure<T>(
+  name: string,
+  reps: Array<Rep<T>>,
+  value: (r: T) => number,
+  target?: { text: string; on: 'ratio' | 'full'; check: (v: number) => boolean },
+): Figure | undefined {
+  if (reps.length === 0) return undefined;
+  const full = reps.map((r) => (r.full ? value(r.full) : Number.NaN));
+  const bare = reps.map((r) => (r.bare ? value(r.bare) : Number.NaN));
+  const ratios = full.map((f, i) => ratio(f, bare[i]!, 3));
+  const result: Figure = { name, full: spread(full), bare: spread(bare), ratio: spread(ratios) };
+  if (target) {
+    result.target = target.on === 'ratio' ? `full ÷ bare ${target.text}` : `full ${target.text}`;
+    const v = target.on === 'ratio' ? result.ratio.median : result.full.median;
+    result.pass = Number.isFinite(v) && target.check(v);
+  }
+  return result;
+}
+
+const perMessage = (r: LoadResult, seconds: number) => (seconds * 1000) / Math.max(1, r.sent);
+
+export function figures(report: BenchReport): Figure[] {
+  const c = report.config;
+  const out: Array<Figure | undefined> = [];
+  const s = report.smallChats;
+  out.push(
+    figure(
+      `small chats: server CPU per stored message at ${c.smallRate} msg/s (ms)`,
+      s,
+      (r) => r.fixed.cpuMsPerMessage,
+      {
+        text: '≤ 2',
+        on: 'ratio',
+        check: (v) => v <= 2,
+      },
+    ),
+    figure(
+      `small chats: stored messages/s with send→ack p99 ≤ ${c.smallBudgetMs} ms, 0 lost`,
+      s,
+      (r) => r.stairs.capacityRate,
+      {
+        text: '≥ 0.6',
+        on: 'ratio',
+        check: (v) => v >= 0.6,
+      },
+    ),
+    figure(`small chats: send→ack p99 at ${c.smallRate} msg/s (ms)`, s, (r) => r.fixed.sendToAckMs.p99, {
+      text: '< 25 ms',
+      on: 'full',
+      check: (v) => v < 25,
+    }),
+    figure(`small chats: send→ack p50 at ${c.smallRate} msg/s (ms)`, s, (r) => r.fixed.sendToAckMs.p50),
+    figure(`small chats: generator CPU per message (ms)`, s, (r) =>
+      perMessage(r.fixed, r.fixed.clientCpuSeconds),
+    ),
+  );
+  const f = report.fanout;
+  out.push(
+    figure(
+      `fan-out: server CPU per 1,000 deliveries at ${c.rate} msg/s (ms)`,
+      f,
+      (r) => r.fixed.cpuMsPer1kDeliveries,
+      {
+        text: '≤ 1.3',
+        on: 'ratio',
+        check: (v) => v <= 1.3,
+      },
+    ),
+    figure(
+      `fan-out: deliveries/s with recv p99 ≤ ${c.p99BudgetMs} ms, 0 lost`,
+      f,
+      (r) => r.stairs.capacityDeliveries,
+      {
+        text: '≥ 0.8',
+        on: 'ratio',
+        check: (v) => v >= 0.8,
+      },
+    ),
+    figure(`fan-out: send→receive p99 at ${c.rate} msg/s (ms)`, f, (r) => r.fixed.sendToReceiveMs.p99),
+    figure(`fan-out: send→ack p99 at ${c.rate} msg/s (ms)`, f, (r) => r.fixed.sendToAckMs.p99),
+    figure(
+      `fan-out: generator CPU per 1,000 deliveries (ms)`,
+      f,
+      (r) => (r.fixed.clientCpuSeconds * 1e6) / Math.max(1, r.fixed.deliveries),
+    ),
+  );
+  const st = report.storm;
+  out.push(
+    figure(
+      `storm: seconds until all ${c.stormSockets} sockets are back and caught up`,
+      st,
+      (r) => r.recoverSeconds,
+      {
+        text: '≤ 2',
+        on: 'ratio',
+        check: (v) => v <= 2,
+      },
+    ),
+    figure(
+      'storm: server CPU per reconnect (handshake + sync + retries, ms)',
+      st,
+      (r) => r.stormCpuMsPerHandshake,
+    ),
+    figure(
+      'handshake (ramp through nginx): server CPU per handshake (ms)',
+      st,
+      (r) => r.rampCpuMsPerHandshake,
+      {
+        text: '≤ 2',
+        on: 'ratio',
+        check: (v) => v <= 2,
+      },
+    ),
+    figure('handshake (ramp through nginx): handshakes/s', st, (r) => r.rampHandshakesPerSecond),
+    figure('idle CPU per 10,000 sockets (% of a core)', st, (r) => r.idleCpuPercentPer10k, {
+      text: '≤ 1.5',
+      on: 'ratio',
+      check: (v) => v <= 1.5,
+    }),
+  );
+  const loads = [...s, ...f];
+  if (loads.length > 0 || st.length > 0) {
+    const sum = (pick: (r: LoadRep) => number) =>
+      loads.map((rep) => ({
+        full: rep.full ? pick(rep.full) : Number.NaN,
+        bare: rep.bare ? pick(rep.bare) : Number.NaN,
+      }));
+    const lost = sum(
+      (r) =>
+        r.fixed.lostDeliveries +
+        r.fixed.ackedNotStored +
+        r.stairs.run.lostDeliveries +
+        r.stairs.run.ackedNotStored,
+    );
+    const stormMissing = st.map((rep) => ({ full: rep.full?.missing ?? 0, bare: rep.bare?.missing ?? 0 }));
+    const dups = sum((r) => r.fixed.duplicates + r.stairs.run.duplicates);
+    const total = (rows: Array<{ full: number; bare: number }>, k: 'full' | 'bare') =>
+      rows.reduce((a, b) => a + (Number.isFinite(b[k]) ? b[k] : 0), 0);
+    const lostFull = total(lost, 'full') + total(stormMissing, 'full');
+    const lostBare = total(lost, 'bare') + total(stormMissing, 'bare');
+    const one = (v: number) => ({ median: v, min: v, max: v, values: [v] });
+    out.push({
+      name: 'lost deliveries + acked-not-stored + storm sockets not back (every run)',
+      full: one(lostFull),
+      bare: one(lostBare),
+      ratio: one(Number.NaN),
+      target: 'full 0',
+      pass: lostFull === 0,
+    });
+    out.push({
+      name: 'duplicate deliveries (every run)',
+      full: one(total(dups, 'full')),
+      bare: one(total(dups, 'bare')),
+      ratio: one(Number.NaN),
+      target: 'full 0',
+      pass: total(dups, 'full') === 0,
+    });
+  }
+  return out.filter((x): x is Figure => x !== undefined);
+}
+
+/** Server CPU per stored message by process group (medians over the repetitions), ms. */
+export function cpuBreakdown(
+  reps: Array<Rep<LoadRep>>,
+  per: 'message' | '1k deliveries',
+): Record<string, Rep<number>> {
+  const group = (label: string) =>
+    label.startsWith('realtime') || label.startsWith('bare-')
+      ? 'realtime ×3'
+      : label.startsWith('nginx')
+        ? 'nginx'
+        : label.startsWith('gateway')
+          ? 'gateways'
+          : label;
+  const rows: Record<string, { full: number[]; bare: number[] }> = {};
+  for (const rep of reps) {
+    for (const side of ['full', 'bare'] as const) {
+      const r = rep[side]?.fixed;
+      if (!r) continue;
+      const divisor = per === 'message' ? r.sent : r.deliveries / 1000;
+      const grouped: Record<string, number> = {};
+      for (const [label, seconds] of Object.entries(r.cpuByProcess)) {
+        if (!Number.isFinite(seconds)) continue;
+        grouped[group(label)] = (grouped[group(label)] ?? 0) + seconds;
+      }
+      for (const [g, seconds] of Object.entries(grouped)) {
+        rows[g] ??= { full: [], bare: [] };
+        rows[g][side].push((seconds * 1000) / Math.max(1, divisor));
+      }
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(rows).map(([g, v]) => [
+      g,
+      {
+        ...(v.full.length ? { full: spread(v.full, 3).median } : {}),
+        ...(v.bare.length ? { bare: spread(v.bare, 3).median } : {}),
+      },
+    ]),
+  );
 }
 
 const fmt = (n: number | undefined): string => {
   if (n === undefined || Number.isNaN(n)) return '–';
   return Number.isInteger(n) ? n.toLocaleString('en-US') : String(n);
 };
+
+const fmtSpread = (s: Spread): string =>
+  Number.isNaN(s.median)
+    ? '–'
+    : s.min === s.max
+      ? fmt(s.median)
+      : `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
 
 function table(headers: string[], rows: Array<Array<string | number | undefined>>): string {
   const cell = (v: string | number | undefined) => (typeof v === 'number' || v === undefined ? fmt(v) : v);
@@ -63,283 +268,149 @@ function table(headers: string[], rows: Array<Array<string | number | undefined>
   ].join('\n');
 }
 
-function fanoutRow(label: string, r: FanoutResult | undefined): Array<string | number | undefined> {
-  if (!r) return [label, '–'];
-  return [
-    label,
-    r.sockets,
-    r.targetRate,
-    r.achievedRate,
-    r.deliveriesPerSecond,
-    r.sendToReceiveMs.p50,
-    r.sendToReceiveMs.p95,
-    r.sendToReceiveMs.p99,
-    r.sendToAckMs.p99,
-    r.lostDeliveries + r.ackedNotStored,
-    r.duplicates,
-    r.cpuMsPer1kDeliveries,
-  ];
-}
-
-const FANOUT_HEADERS = [
-  'run',
-  'sockets',
-  'rate msg/s',
-  'achieved',
-  'deliveries/s',
-  'recv p50 ms',
-  'recv p95 ms',
-  'recv p99 ms',
-  'ack p99 ms',
-  'lost',
-  'dup',
-  'server CPU ms / 1k deliveries',
-];
-
-/** Growth when one input doubles: how much each figure changed (×). */
-function growth(base: FanoutResult | undefined, doubled: FanoutResult | undefined) {
-  if (!base || !doubled) return undefined;
-  return {
-    deliveriesPerSecond: ratio(doubled.deliveriesPerSecond, base.deliveriesPerSecond),
-    p50: ratio(doubled.sendToReceiveMs.p50, base.sendToReceiveMs.p50),
-    p99: ratio(doubled.sendToReceiveMs.p99, base.sendToReceiveMs.p99),
-    ackP99: ratio(doubled.sendToAckMs.p99, base.sendToAckMs.p99),
-    cpuPerDelivery: ratio(doubled.cpuMsPer1kDeliveries, base.cpuMsPer1kDeliveries),
-    serverCpu: ratio(doubled.serverCpuSeconds / doubled.seconds, base.serverCpuSeconds / base.seconds),
-  };
-}
-
 export function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
   const out: string[] = [];
   out.push(`# Benchmark results (${report.generatedAt})`);
   out.push('');
   out.push(
-    `Machine: ${m.nproc} × ${m.cpuModel}, ${m.memTotalGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}; ` +
-      `load average ${m.loadAverageAtStart} at start; open-file limit ${fmt(m.openFileLimit)} per process. ` +
-      `Whole run: ${report.durationSeconds} s. Load generator and servers share the machine.`,
+    `Machine: ${m.nproc} × ${m.cpuModel}, ${m.memTotalGiB} GiB RAM, Node ${m.node}, Linux ${m.kernel}; open-file limit ` +
+      `${fmt(m.openFileLimit)} per process. Load average ${report.loadAverage.start} at the start, ${report.loadAverage.end} at the end. ` +
+      `Whole run: ${report.durationSeconds} s. ${report.config.reps} repetitions, full and bare alternating; each cell is the ` +
+      'median (min–max) over the repetitions; ratios are taken per repetition, then their median.',
   );
   out.push('');
   for (const [name, description] of Object.entries(report.stacks)) out.push(`- **${name}**: ${description}`);
   out.push('');
-
-  out.push('## Targets');
-  out.push('');
   out.push(
     table(
-      ['figure', 'value', 'target', ''],
-      report.targets.map((t) => [t.name, t.value, t.target, t.pass ? 'met' : 'NOT met']),
+      ['figure', 'full', 'bare', 'full ÷ bare', 'target', ''],
+      figures(report).map((f) => [
+        f.name,
+        fmtSpread(f.full),
+        fmtSpread(f.bare),
+        fmtSpread(f.ratio),
+        f.target ?? '',
+        f.pass === undefined ? '' : f.pass ? 'met' : 'NOT met',
+      ]),
     ),
   );
   out.push('');
-
-  out.push('## Fan-out');
-  out.push('');
-  out.push(
-    `${fmt(report.config.sockets)} sockets through nginx in ${report.config.chats} chats; the first socket of each chat sends, ` +
-      `round robin, open loop. Latency is send → \`chat:new\` at each socket; lost counts deliveries of stored (full, checked ` +
-      `with \`chat:sync\`) or acknowledged (bare) messages that never arrived. Capacity: the best run whose p99 stayed within ` +
-      `${report.config.p99BudgetMs} ms with nothing lost.`,
-  );
-  out.push('');
-  for (const [name, f] of Object.entries(report.fanout)) {
-    out.push(`### ${name}`);
-    out.push('');
-    out.push(
-      table(FANOUT_HEADERS, [
-        ...f.steps.map((s, i) => fanoutRow(i === 0 ? 'fixed rate' : `step ${i}`, s)),
-        ...(f.socketDoubling ? [fanoutRow('2 × sockets', f.socketDoubling.doubled)] : []),
-      ]),
-    );
-    out.push('');
-    out.push(
-      f.capacity
-        ? `Capacity within budget: **${fmt(f.capacity.deliveriesPerSecond)} deliveries/s** at ${f.capacity.rate} msg/s (p99 ${f.capacity.p99Ms} ms).`
-        : 'No run held the p99 budget.',
-    );
-    out.push('');
-  }
-  const full = report.fanout.full;
-  const bare = report.fanout.bare;
-  if (full && bare) {
-    out.push('### Full ÷ bare');
+  for (const [title, reps, per] of [
+    ['Small chats: server CPU per stored message by process (ms, medians)', report.smallChats, 'message'],
+    ['Fan-out: server CPU per 1,000 deliveries by process (ms, medians)', report.fanout, '1k deliveries'],
+  ] as const) {
+    if (reps.length === 0) continue;
+    out.push(`## ${title}`);
     out.push('');
     out.push(
       table(
-        ['figure', 'full', 'bare', 'full ÷ bare'],
-        [
-          [
-            'capacity deliveries/s (p99 within budget)',
-            full.capacity?.deliveriesPerSecond,
-            bare.capacity?.deliveriesPerSecond,
-            ratio(full.capacity?.deliveriesPerSecond ?? 0, bare.capacity?.deliveriesPerSecond ?? Number.NaN),
-          ],
-          [
-            `recv p99 at ${report.config.rate} msg/s (ms)`,
-            full.fixed.sendToReceiveMs.p99,
-            bare.fixed.sendToReceiveMs.p99,
-            ratio(full.fixed.sendToReceiveMs.p99, bare.fixed.sendToReceiveMs.p99),
-          ],
-          [
-            `ack p99 at ${report.config.rate} msg/s (ms)`,
-            full.fixed.sendToAckMs.p99,
-            bare.fixed.sendToAckMs.p99,
-            ratio(full.fixed.sendToAckMs.p99, bare.fixed.sendToAckMs.p99),
-          ],
-          [
-            `senders only (no fan-out): ack p99 at ${report.config.rate} msg/s (ms)`,
-            full.sendersOnly?.sendToAckMs.p99,
-            bare.sendersOnly?.sendToAckMs.p99,
-            ratio(
-              full.sendersOnly?.sendToAckMs.p99 ?? Number.NaN,
-              bare.sendersOnly?.sendToAckMs.p99 ?? Number.NaN,
-            ),
-          ],
-          [
-            'server CPU ms per 1k deliveries',
-            full.fixed.cpuMsPer1kDeliveries,
-            bare.fixed.cpuMsPer1kDeliveries,
-            ratio(full.fixed.cpuMsPer1kDeliveries, bare.fixed.cpuMsPer1kDeliveries),
-          ],
-        ],
+        ['process', 'full', 'bare'],
+        Object.entries(cpuBreakdown(reps, per)).map(([g, v]) => [g, v.full, v.bare]),
       ),
     );
     out.push('');
   }
-  const growthRows: Array<Array<string | number | undefined>> = [];
-  for (const [name, f] of Object.entries(report.fanout)) {
-    for (const [what, g] of [
-      [
-        `rate × 2 (${f.rateDoubling?.base.targetRate} → ${f.rateDoubling?.doubled.targetRate} msg/s)`,
-        growth(f.rateDoubling?.base, f.rateDoubling?.doubled),
-      ],
-      [
-        `sockets × 2 (${f.socketDoubling?.base.sockets} → ${f.socketDoubling?.doubled.sockets})`,
-        growth(f.socketDoubling?.base, f.socketDoubling?.doubled),
-      ],
-    ] as const) {
-      if (g)
-        growthRows.push([
-          name,
-          what,
-          g.deliveriesPerSecond,
-          g.serverCpu,
-          g.cpuPerDelivery,
-          g.p50,
-          g.p99,
-          g.ackP99,
-        ]);
-    }
+  for (const [title, reps] of [
+    ['Small chats: staircases (rate msg/s ✓ held / ✗ not, p99 ms)', report.smallChats],
+    ['Fan-out: staircases (rate msg/s ✓ held / ✗ not, recv p99 ms)', report.fanout],
+  ] as const) {
+    if (reps.length === 0) continue;
+    out.push(`## ${title}`);
+    out.push('');
+    reps.forEach((rep, i) => {
+      for (const side of ['full', 'bare'] as const) {
+        const r = rep[side];
+        if (!r) continue;
+        out.push(
+          `- rep ${i + 1} ${side}: ${r.stairs.steps.map((x) => `${x.rate}${x.held ? '✓' : '✗'}${x.p99Ms}`).join(' ')} → ` +
+            `**${r.stairs.capacityRate} msg/s** (fixed run: generator ${r.fixed.clientCpuSeconds} s CPU, loop delay p99 ${r.fixed.loopDelayP99Ms} ms)`,
+        );
+      }
+    });
+    out.push('');
   }
-  if (growthRows.length > 0) {
-    out.push('### Growth when one input doubles (× change)');
+  if (report.storm.length > 0) {
+    out.push('## Reconnect storms');
     out.push('');
     out.push(
       table(
         [
+          'rep',
           'stack',
-          'doubled',
-          'deliveries/s',
-          'server CPU/s',
-          'CPU per delivery',
-          'recv p50',
-          'recv p99',
-          'ack p99',
+          'sockets',
+          'ramp /s',
+          'ramp CPU ms/hs',
+          'idle %/10k',
+          'recover s',
+          'retries',
+          'storm CPU ms/reconnect',
+          'missing',
         ],
-        growthRows,
+        report.storm.flatMap((rep, i) =>
+          (['full', 'bare'] as const)
+            .filter((side) => rep[side])
+            .map((side) => {
+              const r = rep[side]!;
+              return [
+                i + 1,
+                side,
+                r.sockets,
+                r.rampHandshakesPerSecond,
+                r.rampCpuMsPerHandshake,
+                r.idleCpuPercentPer10k,
+                r.recoverSeconds,
+                r.retries,
+                r.stormCpuMsPerHandshake,
+                r.missing,
+              ];
+            }),
+        ),
       ),
     );
     out.push('');
-    out.push(
-      'Linear cost shows as deliveries/s × 2 with CPU per delivery × 1; a CPU-per-delivery above 1 means each added socket or message costs more than the last.',
-    );
-    out.push('');
   }
-
-  out.push('## Connections (idle, authenticated, websocket)');
-  out.push('');
-  out.push(
-    'Sockets go straight to the replicas (round robin) from several client processes bound to 127.0.1.x; each answers ' +
-      'heartbeats and does nothing else. RSS per socket is the replica RSS growth divided by the sockets it holds; idle CPU ' +
-      `is measured over ${report.config.holdSeconds} s of holding (Engine.IO pings every 25 s, presence refresh every 10 s).`,
-  );
-  out.push('');
   for (const [name, c] of Object.entries(report.connections)) {
     out.push(
-      `**${name}**: ${fmt(c.reached)} of ${fmt(c.target)} held (${c.stopReason}) in ${c.rampSeconds} s, ${fmt(c.handshakesPerSecond)} handshakes/s ` +
-        `(${c.rampCpuSecondsPer1k} server CPU s per 1k), ${c.failed} failed, ${c.dropped} dropped; ` +
-        `RSS ${c.rssPerSocketKiB} KiB/socket; idle CPU ${c.idleCpuPercent}% of a core (${c.idleCpuPercentPer10k}% per 10k sockets).` +
-        (Object.keys(c.errors).length > 0 ? ` Errors: ${JSON.stringify(c.errors)}.` : ''),
-    );
-    out.push('');
-    out.push(
-      table(
-        [
-          'replica',
-          'sockets',
-          'reported',
-          'RSS before MiB',
-          'RSS after MiB',
-          'KiB / socket',
-          'idle CPU %',
-          'fd limit',
-        ],
-        c.replicas.map((r) => [
-          r.label,
-          r.sockets,
-          r.reported,
-          r.rssBeforeMiB,
-          r.rssAfterMiB,
-          r.rssPerSocketKiB,
-          r.idleCpuPercent,
-          r.openFileLimit,
-        ]),
-      ),
+      `**Idle ramp, ${name}**: ${fmt(c.reached)} of ${fmt(c.target)} held (${c.stopReason}) in ${c.rampSeconds} s, ` +
+        `${fmt(c.handshakesPerSecond)} handshakes/s (${c.rampCpuSecondsPer1k} s CPU per 1k); RSS ${c.rssPerSocketKiB} KiB/socket; ` +
+        `idle CPU ${c.idleCpuPercentPer10k}% per 10k sockets.`,
     );
     out.push('');
   }
-
-  out.push('## Service benches');
-  out.push('');
   const { login, gateway } = report.services;
   if (login) {
     out.push(
-      `**Login** (services/auth/bench, bcryptjs cost ${login.cost}, ${login.seconds} s per mode): worker pool ${login.workerPoolLoginsPerSecond}/s, ` +
-        `main thread ${login.mainThreadLoginsPerSecond}/s → **${login.ratio}×**; /healthz p99 meanwhile ${login.workerPoolHealthzP99Ms} ms vs ${login.mainThreadHealthzP99Ms} ms.`,
+      `**Login** (bcryptjs cost ${login.cost}): worker pool ${login.workerPoolLoginsPerSecond}/s, main thread ` +
+        `${login.mainThreadLoginsPerSecond}/s → **${login.ratio}×**.`,
     );
     out.push('');
   }
   if (gateway) {
     out.push(
-      `**Gateway** (services/gateway/bench, GET /api/chats, ${gateway.connections} connections, ${gateway.rounds} × ${gateway.seconds} s per side): ` +
-        `direct ${fmt(gateway.directRps)} req/s (p99 ${gateway.directP99Ms} ms), through the gateway ${fmt(gateway.gatewayRps)} req/s ` +
-        `(p99 ${gateway.gatewayP99Ms} ms) → **${gateway.ratio}** of direct.`,
+      `**Gateway** (GET /api/chats): direct ${fmt(gateway.directRps)} req/s, through the gateway ${fmt(gateway.gatewayRps)} req/s → **${gateway.ratio}**.`,
     );
     out.push('');
   }
   return `${out.join('\n')}\n`;
 }
 
-/** The console summary: the targets and the headline figures. */
+/** The console summary: every headline figure with its spread. */
 export function renderSummary(report: BenchReport): string {
-  const lines = ['Targets (same machine, same run):'];
-  const width = Math.max(...report.targets.map((t) => t.name.length), 10);
-  for (const t of report.targets) {
+  const rows = figures(report);
+  const width = Math.max(...rows.map((f) => f.name.length), 10);
+  const lines = [
+    `Medians (min–max) over ${report.config.reps} alternating repetitions; load average ${report.loadAverage.start} → ${report.loadAverage.end}:`,
+  ];
+  for (const f of rows) {
     lines.push(
-      `  ${t.pass ? 'met    ' : 'NOT met'}  ${t.name.padEnd(width)}  ${fmt(t.value).padStart(8)}  (target ${t.target})`,
+      `  ${f.pass === undefined ? '       ' : f.pass ? 'met    ' : 'NOT met'}  ${f.name.padEnd(width)}  full ${fmtSpread(f.full)}  bare ${fmtSpread(f.bare)}  ÷ ${fmtSpread(f.ratio)}${f.target ? `  (target ${f.target})` : ''}`,
     );
   }
-  for (const [name, f] of Object.entries(report.fanout)) {
-    lines.push(
-      `  ${name} fan-out: ${fmt(f.fixed.deliveriesPerSecond)} deliveries/s at ${f.fixed.targetRate} msg/s, recv p50/p95/p99 ` +
-        `${f.fixed.sendToReceiveMs.p50}/${f.fixed.sendToReceiveMs.p95}/${f.fixed.sendToReceiveMs.p99} ms; capacity ` +
-        `${fmt(f.capacity?.deliveriesPerSecond)} deliveries/s`,
-    );
-  }
-  for (const [name, c] of Object.entries(report.connections)) {
-    lines.push(
-      `  ${name} connections: ${fmt(c.reached)} held [${c.replicas.map((r) => r.sockets).join(' / ')}], ${c.rssPerSocketKiB} KiB/socket, idle CPU ${c.idleCpuPercent}%`,
-    );
-  }
+  const login = report.services.login;
+  if (login) lines.push(`  login: worker pool ÷ main thread ${login.ratio} (cost ${login.cost})`);
+  const gateway = report.services.gateway;
+  if (gateway) lines.push(`  gateway ÷ direct ${gateway.ratio}`);
+  lines.push(`  whole run ${round(report.durationSeconds)} s`);
   return lines.join('\n');
 }

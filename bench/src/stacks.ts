@@ -33,8 +33,17 @@ export interface Stack {
   description: string;
   /** nginx, as `http://127.0.0.1:<port>`. */
   edgeUrl: string;
+  /** The realtime upstream servers exactly as nginx's config names them (its consistent hash keys on them). */
+  upstreams: string[];
   replicas: Replica[];
+  /** The fan-out chats (many members each). */
   chats: BenchChat[];
+  /** The small chats (2 to 5 members, one user per member; 2-member chats are direct chats in the full stack). */
+  smallChats: BenchChat[];
+  /** Kills replica `index` with SIGKILL (a crash: no close frames) and resolves once it is gone. */
+  killReplica(index: number): Promise<void>;
+  /** Starts replica `index` again on the same port; resolves once it listens. */
+  respawnReplica(index: number): Promise<void>;
   /** Whether `chat:sync` exists (persistence): lost messages are then checked against what was stored. */
   persistent: boolean;
   /** Every server-side process (labelled) whose CPU the benches account for. */
@@ -48,17 +57,48 @@ export interface StackPlan {
   chats: number;
   usersPerChat: number;
   replicas: number;
+  /** Small chats: how many, and their sizes (chat c has minMembers + c mod (maxMembers − minMembers + 1)). */
+  smallChats?: number;
+  smallMinMembers?: number;
+  smallMaxMembers?: number;
+}
+
+/** Members of small chat `c`. */
+export function smallChatSize(plan: StackPlan, c: number): number {
+  const min = plan.smallMinMembers ?? 2;
+  const max = plan.smallMaxMembers ?? 5;
+  return min + (c % (max - min + 1));
+}
+
+async function killProcess(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** Every descendant of this process that is a server, labelled by the known pids or by its command line. */
 function labelServers(
   known: Map<number, string>,
   exclude: ReadonlySet<number>,
+  owned: ReadonlySet<number>,
 ): Array<{ label: string; pid: number }> {
   const result: Array<{ label: string; pid: number }> = [];
   let nginxWorkers = 0;
   for (const pid of processTree(process.pid)) {
     if (pid === process.pid || exclude.has(pid)) continue;
+    // Only this stack's processes: the other stack runs at the same time, with its own redis and nginx.
+    if (!known.has(pid) && !owned.has(pid)) continue;
     const cmd = commandLine(pid);
     let label = known.get(pid);
     if (!label) {
@@ -66,6 +106,8 @@ function labelServers(
       else if (cmd.startsWith('nginx: worker')) label = `nginx-worker-${(nginxWorkers += 1)}`;
       else if (cmd.includes('nginx')) label = 'nginx-master';
       else if (cmd.includes('embedded-mongo')) label = 'store';
+      else if (/services\/([\w-]+)\/src\/main\.ts/.test(cmd))
+        label = `${/services\/([\w-]+)\//.exec(cmd)![1]}-${pid}`;
       else continue; // the bench's own client workers and helpers
     }
     result.push({ label, pid });
@@ -128,13 +170,22 @@ async function metricValue(url: string, name: string): Promise<number> {
  * embedded store, Redis and N realtime replicas, with users registered through the public API and group chats
  * created. Rate limits are raised so the bench measures capacity, not the limiters.
  */
+/** The pids started since `before` (a snapshot of this process's tree): what one stack brought up. */
+function startedSince(before: ReadonlySet<number>): Set<number> {
+  return new Set(processTree(process.pid).filter((pid) => !before.has(pid)));
+}
+
 export async function startFullStack(plan: StackPlan): Promise<Stack> {
+  const treeBefore = new Set(processTree(process.pid));
   const cluster = await startCluster({
     realtimeReplicas: plan.replicas,
     gateways: 2,
+    // No chat in the bench calls the assistant; its replicas would only add idle CPU to the figures.
+    assistantReplicas: 0,
     env: {
       BCRYPT_COST: '4',
       LOGIN_IP_LIMIT: '1000000',
+      PASSWORD_CHECKS_PER_ADDRESS: '1000000',
       SEND_RATE_LIMIT: '1000000/10s',
       CHAT_CREATE_RATE_LIMIT: '1000000/10s',
       MEMBER_ADD_RATE_LIMIT: '1000000/10s',
@@ -161,6 +212,44 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       );
       return { id: chat.id, memberAuth: members.map((u) => ({ token: u.token })) };
     });
+    const smallCount = plan.smallChats ?? 0;
+    const smallSizes = Array.from({ length: smallCount }, (_, c) => smallChatSize(plan, c));
+    const smallUsers: TestUser[] = await inBatches(
+      smallSizes.reduce((a, b) => a + b, 0),
+      16,
+      (i) => registerUser(cluster.url, `small${i}`),
+    );
+    let nextUser = 0;
+    const smallMembers = smallSizes.map((size) => {
+      const members = smallUsers.slice(nextUser, nextUser + size);
+      nextUser += size;
+      return members;
+    });
+    const smallChats = await inBatches(smallCount, 8, async (c) => {
+      const [owner, ...others] = smallMembers[c]!;
+      if (!owner) throw new Error('a chat needs at least one user');
+      const api = apiAs(cluster.url, owner);
+      const id =
+        others.length === 1
+          ? (
+              await api.call<{ chat: { id: string } }>(
+                'POST',
+                '/api/chats',
+                { type: 'direct', userId: others[0]!.user.id },
+                [200, 201],
+              )
+            ).chat.id
+          : (
+              await api.createGroup(
+                `small ${c}`,
+                others.map((u) => u.user.id),
+              )
+            ).id;
+      return { id, memberAuth: smallMembers[c]!.map((u) => ({ token: u.token })) };
+    });
+    const owned = startedSince(treeBefore);
+    const respawned = new Map<number, ServiceProcess>();
+    const replicas = cluster.realtime.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url }));
     const known = new Map<number, string>([
       [pidOf(cluster.auth), 'auth'],
       [pidOf(cluster.chatApi), 'chat-api'],
@@ -171,13 +260,34 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       name: 'full',
       description: `nginx → ${plan.replicas} realtime replicas (Redis bus + sharded adapter) → chat-api → embedded store; auth, 2 gateways`,
       edgeUrl: cluster.url,
-      replicas: cluster.realtime.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url })),
+      upstreams: cluster.realtime.map((r) => `127.0.0.1:${r.port}`),
+      replicas,
       chats,
+      smallChats,
+      killReplica: async (index) => {
+        const replica = replicas[index]!;
+        await killProcess(replica.pid);
+        known.delete(replica.pid);
+      },
+      respawnReplica: async (index) => {
+        const replica = replicas[index]!;
+        await respawned
+          .get(index)
+          ?.stop()
+          .catch(() => undefined);
+        const service = await cluster.respawn(replica.label);
+        respawned.set(index, service);
+        replica.pid = pidOf(service);
+        known.set(replica.pid, replica.label);
+      },
       persistent: true,
-      serverProcesses: () => labelServers(known, clientPids),
+      serverProcesses: () => labelServers(known, clientPids, owned),
       connectedPerReplica: () =>
-        Promise.all(cluster.realtime.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
-      stop: () => cluster.stop(),
+        Promise.all(replicas.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
+      stop: async () => {
+        for (const service of respawned.values()) await service.stop().catch(() => undefined);
+        await cluster.stop();
+      },
     };
   } catch (err) {
     await cluster.stop();
@@ -190,6 +300,7 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
  * through @socket.io/redis-adapter. No auth, no persistence, no presence.
  */
 export async function startBareStack(plan: StackPlan): Promise<Stack> {
+  const treeBefore = new Set(processTree(process.pid));
   const stoppers: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
@@ -197,21 +308,23 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
   try {
     const redis = await startRedisServer();
     stoppers.push(() => redis.close());
-    const replicas = await Promise.all(
-      Array.from({ length: plan.replicas }, (_, i) =>
-        spawnNodeProcess({
-          entry: join(__dirname, 'bare-server.ts'),
-          label: `bare-${i + 1}`,
-          env: {
-            REDIS_URL: redis.url,
-            REPLICA_ID: `bare-${i + 1}`,
-            NODE_ENV: 'production',
-            ...profilingEnv(),
-          },
-        }),
-      ),
-    );
-    for (const r of replicas) stoppers.push(() => r.stop());
+    const spawnReplica = (i: number, port?: number) =>
+      spawnNodeProcess({
+        entry: join(__dirname, 'bare-server.ts'),
+        label: `bare-${i + 1}`,
+        env: {
+          REDIS_URL: redis.url,
+          REPLICA_ID: `bare-${i + 1}`,
+          NODE_ENV: 'production',
+          ...(port ? { PORT: String(port) } : {}),
+          ...profilingEnv(),
+        },
+      });
+    const replicas = await Promise.all(Array.from({ length: plan.replicas }, (_, i) => spawnReplica(i)));
+    const live: ServiceProcess[] = [...replicas];
+    stoppers.push(async () => {
+      for (const r of live) await r.stop().catch(() => undefined);
+    });
     const webRoot = mkdtempSync(join(tmpdir(), 'cohort-bench-web-'));
     stoppers.push(async () => rmSync(webRoot, { recursive: true, force: true }));
     const port = await freePort();
@@ -230,16 +343,45 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
         userId: `user-${c}-${u}`,
       })),
     }));
+    const smallChats: BenchChat[] = Array.from({ length: plan.smallChats ?? 0 }, (_, c) => ({
+      id: `bare-small-${c}`,
+      memberAuth: Array.from({ length: smallChatSize(plan, c) }, (_, u) => ({
+        chatId: `bare-small-${c}`,
+        userId: `small-${c}-${u}`,
+      })),
+    }));
     const known = new Map(replicas.map((r): [number, string] => [pidOf(r), r.name]));
+    const owned = startedSince(treeBefore);
+    const replicaViews = replicas.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url }));
     return {
       name: 'bare',
       description: `nginx → ${plan.replicas} bare Socket.IO processes (@socket.io/redis-adapter, classic); no auth, no persistence`,
       edgeUrl: `http://127.0.0.1:${port}`,
-      replicas: replicas.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url })),
+      upstreams: replicas.map((r) => `127.0.0.1:${r.port}`),
+      replicas: replicaViews,
       chats,
+      smallChats,
+      killReplica: async (index) => {
+        const replica = replicaViews[index]!;
+        await killProcess(replica.pid);
+        known.delete(replica.pid);
+      },
+      respawnReplica: async (index) => {
+        const replica = replicaViews[index]!;
+        const service = await spawnReplica(index, replicas[index]!.port);
+        live[index] = service;
+        replica.pid = pidOf(service);
+        known.set(replica.pid, replica.label);
+      },
       persistent: false,
-      serverProcesses: () => labelServers(known, clientPids),
-      connectedPerReplica: async () => undefined,
+      serverProcesses: () => labelServers(known, clientPids, owned),
+      connectedPerReplica: () =>
+        Promise.all(
+          replicaViews.map(async (r) => {
+            const res = await fetch(`${r.url}/stats`);
+            return ((await res.json()) as { sockets: number }).sockets;
+          }),
+        ),
       stop: stopAll,
     };
   } catch (err) {

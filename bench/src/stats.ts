@@ -65,3 +65,24 @@ export function ratio(a: number, b: number, digits = 2): number {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return Number.NaN;
   return round(a / b, digits);
 }
+
+/** Repetitions of one figure: their median and range (NaN values, from failed repetitions, are left out). */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  values: number[];
+}
+
+export function spread(values: number[], digits = 2): Spread {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values };
+  const mid = finite.length / 2;
+  const median = finite.length % 2 === 1 ? finite[Math.floor(mid)]! : (finite[mid - 1]! + finite[mid]!) / 2;
+  return {
+    median: round(median, digits),
+    min: round(finite[0]!, digits),
+    max: round(finite[finite.length - 1]!, digits),
+    values: values.map((v) => round(v, digits)),
+  };
+}

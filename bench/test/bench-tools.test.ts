@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
 import { waitFor } from '@cohort/testkit';
 import { rampConnections } from '../src/connections';
-import { FanoutClients } from '../src/fanout';
+import { ChatLoad } from '../src/chat-load';
 import { LightSocket, LightSocketError } from '../src/light-client';
+import { ConsistentHashRing } from '../src/nginx-hash';
 import { startBareStack, type Stack } from '../src/stacks';
+import { reconnectStorm } from '../src/storm';
 import { Samples } from '../src/stats';
 
 describe('Samples', () => {
@@ -100,7 +102,7 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startBareStack({ chats: 2, usersPerChat: 3, replicas: 3 });
+    stack = await startBareStack({ chats: 2, usersPerChat: 3, replicas: 3, smallChats: 8 });
   }, 60_000);
 
   afterAll(async () => {
@@ -108,7 +110,7 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
   }, 30_000);
 
   test('fan-out delivers every message to every socket of its chat exactly once', async () => {
-    const clients = new FanoutClients(stack);
+    const clients = new ChatLoad(stack, stack.chats);
     try {
       await clients.connect(30);
       const result = await clients.run(40, 1);
@@ -119,10 +121,106 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
       expect(result.lostDeliveries).toBe(0);
       expect(result.duplicates).toBe(0);
       expect(result.sendToReceiveMs.count).toBe(600);
+      expect(result.cpuMsPerMessage).toBeGreaterThan(0);
     } finally {
       clients.close();
     }
   }, 30_000);
+
+  test('small chats: every member of every chat sends in turn and receives each message once', async () => {
+    const clients = new ChatLoad(stack, stack.smallChats);
+    try {
+      await clients.connectMembers();
+      // 8 chats of 2, 3, 4, 5, 2, 3, 4, 5 members.
+      expect(clients.size).toBe(28);
+      const result = await clients.run(64, 1);
+      expect(result.acked).toBe(64);
+      expect(result.deliveries).toBe(8 * 28);
+      expect(result.lostDeliveries).toBe(0);
+      expect(result.duplicates).toBe(0);
+    } finally {
+      clients.close();
+    }
+  }, 30_000);
+
+  test('a staircase climbs until two steps in a row miss the budget, and names the fastest that held', async () => {
+    const clients = new ChatLoad(stack, stack.smallChats);
+    try {
+      await clients.connectMembers();
+      // A budget no run can meet: the first two steps fail and the staircase stops there.
+      const never = await clients.staircase({
+        startRate: 40,
+        factor: 2,
+        stepSeconds: 0.5,
+        maxSteps: 5,
+        budgetMs: 0.001,
+        metric: 'ack',
+      });
+      expect(never.steps.length).toBeLessThanOrEqual(3);
+      expect(never.steps.every((s) => !s.held)).toBe(true);
+      expect(never.capacityRate).toBe(0);
+      const easy = await clients.staircase({
+        startRate: 20,
+        factor: 2,
+        stepSeconds: 0.5,
+        maxSteps: 3,
+        budgetMs: 5000,
+        metric: 'ack',
+      });
+      expect(easy.steps.map((s) => s.rate)).toEqual([20, 40, 80]);
+      expect(easy.steps.every((s) => s.held)).toBe(true);
+      expect(easy.capacityRate).toBeGreaterThan(60);
+    } finally {
+      clients.close();
+    }
+  }, 30_000);
+
+  test('cids chosen with nginx’s consistent hash land on the replica they were chosen for', async () => {
+    const ring = new ConsistentHashRing(stack.upstreams);
+    const clients = stack.replicas.map(() => [] as LightSocket[]);
+    try {
+      for (let target = 0; target < 3; target += 1) {
+        for (const cid of ring.keysFor(target, 5 + target, `t${target}`)) {
+          const socket = new LightSocket({
+            baseUrl: stack.edgeUrl.replace(/^http/, 'ws'),
+            query: { cid },
+            auth: { chatId: 'x' },
+          });
+          await socket.connect();
+          clients[target]!.push(socket);
+        }
+      }
+      await waitFor(async () => expect(await stack.connectedPerReplica()).toEqual([5, 6, 7]));
+    } finally {
+      for (const socket of clients.flat()) socket.terminate();
+    }
+    await waitFor(async () => expect(await stack.connectedPerReplica()).toEqual([0, 0, 0]));
+  }, 30_000);
+
+  test('a reconnect storm brings every socket of a killed replica back through nginx, caught up', async () => {
+    const result = await reconnectStorm(stack, {
+      count: 60,
+      victim: 1,
+      holdSeconds: 0.2,
+      timeoutSeconds: 20,
+      tag: 'test',
+    });
+    expect(result.sockets).toBe(60);
+    expect(result.missing).toBe(0);
+    expect(result.recoverSeconds).toBeGreaterThan(0);
+    expect(result.stormCpuMsPerHandshake).toBeGreaterThan(0);
+    await waitFor(async () => expect(await stack.connectedPerReplica()).toEqual([0, 0, 0]));
+    // The replica is back on its port, and once nginx routes to it again a second storm finds it.
+    const again = await reconnectStorm(stack, {
+      count: 60,
+      victim: 1,
+      holdSeconds: 0.2,
+      timeoutSeconds: 20,
+      tag: 'again',
+    });
+    expect(again.sockets).toBe(60);
+    expect(again.missing).toBe(0);
+  }, 90_000);
 
   test('the connection ramp holds the target spread over the replicas and accounts for its memory', async () => {
     const result = await rampConnections(

@@ -1,0 +1,225 @@
+import { LightSocket, LightSocketError } from './light-client';
+import { ConsistentHashRing } from './nginx-hash';
+import { CpuMeter } from './proc';
+import { round } from './stats';
+import type { Stack } from './stacks';
+
+/** One reconnect storm: sockets on one replica, the replica killed, every socket back and caught up. */
+export interface StormResult {
+  stack: 'full' | 'bare';
+  /** Sockets the victim replica held (counted by the replica itself before the kill). */
+  sockets: number;
+  victim: string;
+  /** The ramp that put them there, through nginx: handshakes/s and server CPU per handshake. */
+  rampSeconds: number;
+  rampHandshakesPerSecond: number;
+  rampCpuMsPerHandshake: number;
+  /**
+   * Idle CPU the held sockets add (every server process, CPU while held minus CPU over as long a window just
+   * before the ramp), % of one core per 10,000 sockets.
+   */
+  idleCpuPercentPer10k: number;
+  /** From the kill to the last socket connected again and answered by `chat:sync`. */
+  recoverSeconds: number;
+  /** Attempts refused or timed out before success, summed over the sockets. */
+  retries: number;
+  /** Server CPU from the kill to the last catch-up, per socket that came back (handshake + sync + retries). */
+  stormCpuMsPerHandshake: number;
+  stormCpuByProcess: Record<string, number>;
+  /** Failed attempts by cause (the light client's error code: `timeout`, `http_502`, a connect_error message…). */
+  errors: Record<string, number>;
+  /** Sockets that never came back within the time bound. */
+  missing: number;
+  clientCpuSeconds: number;
+}
+
+interface StormSocket {
+  chatId: string;
+  auth: Record<string, unknown>;
+  cid: string;
+  socket: LightSocket;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/**
+ * `count` sockets through nginx whose sticky `cid` hashes to replica `victim` (nginx's consistent hash,
+ * reproduced in nginx-hash.ts and checked against the replica's own count), each a member of a small chat;
+ * then the replica is killed (SIGKILL) and every socket reconnects at once through nginx, which sends it to a
+ * live replica, and catches up with `chat:sync` from seq 0 (a page of its chat's history). A refused or timed-out
+ * attempt is retried with socket.io-client's backoff (1 s doubling to 5 s, ±50 %). The replica is started again at the end and the sockets closed.
+ */
+export async function reconnectStorm(
+  stack: Stack,
+  options: { count: number; victim: number; holdSeconds: number; timeoutSeconds: number; tag: string },
+): Promise<StormResult> {
+  const ring = new ConsistentHashRing(stack.upstreams);
+  const cids = ring.keysFor(options.victim, options.count, `storm-${stack.name}-${options.tag}`);
+  const chats = stack.smallChats;
+  const wsUrl = stack.edgeUrl.replace(/^http/, 'ws');
+  const sockets: StormSocket[] = cids.map((cid, i) => {
+    const chat = chats[i % chats.length]!;
+    const auth = chat.memberAuth[Math.floor(i / chats.length) % chat.memberAuth.length]!;
+    return { chatId: chat.id, auth, cid, socket: undefined as unknown as LightSocket };
+  });
+  const open = (s: StormSocket, timeoutMs: number) => {
+    s.socket = new LightSocket({
+      baseUrl: wsUrl,
+      query: { cid: s.cid },
+      auth: s.auth,
+      connectTimeoutMs: timeoutMs,
+    });
+    return s.socket.connect();
+  };
+  // nginx marks a killed replica failed for `fail_timeout` (5 s) and routes its keys elsewhere meanwhile: after
+  // a respawn, wait until a victim `cid` lands on the victim again.
+  const probeDeadline = Date.now() + 30_000;
+  for (let n = 0; Date.now() < probeDeadline; n += 1) {
+    const counts = await stack.connectedPerReplica().catch(() => undefined);
+    if (!counts) break;
+    const probe = new LightSocket({
+      baseUrl: wsUrl,
+      query: { cid: ring.keysFor(options.victim, 1, `probe-${options.tag}-${n}`)[0]! },
+      auth: sockets[0]!.auth,
+    });
+    const landed = await probe
+      .connect()
+      .then(() =>
+        waitUntil(
+          async () => (await stack.connectedPerReplica())![options.victim]! > counts[options.victim]!,
+          1000,
+        ),
+      )
+      .catch(() => false);
+    probe.terminate();
+    if (landed) break;
+    await sleep(500);
+  }
+  await sleep(300);
+  const before = await stack.connectedPerReplica().catch(() => undefined);
+  // Idle CPU without the storm's sockets, to subtract from the CPU while they are held.
+  const baseMeter = new CpuMeter(stack.serverProcesses()).begin();
+  await sleep(options.holdSeconds * 1000);
+  const base = baseMeter.end();
+
+  // The ramp: every socket onto the victim.
+  const rampMeter = new CpuMeter(stack.serverProcesses()).begin();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < sockets.length) {
+        const s = sockets[next]!;
+        next += 1;
+        await open(s, 15_000);
+      }
+    }),
+  );
+  const ramp = rampMeter.end();
+  const onVictim = async () => {
+    const now = await stack.connectedPerReplica();
+    return now ? now[options.victim]! - (before?.[options.victim] ?? 0) : Number.NaN;
+  };
+  // The replica counts a socket once its handshake completed on its side: wait for all of them.
+  await waitUntil(async () => (await onVictim()) >= options.count, 5000);
+  const held = await onVictim().catch(() => Number.NaN);
+  if (Number.isFinite(held) && held < options.count)
+    throw new Error(
+      `only ${held} of ${options.count} storm sockets on ${stack.replicas[options.victim]!.label}`,
+    );
+
+  const holdMeter = new CpuMeter(stack.serverProcesses()).begin();
+  await sleep(options.holdSeconds * 1000);
+  const hold = holdMeter.end();
+
+  // The storm.
+  const clientCpu = process.cpuUsage();
+  let retries = 0;
+  const errors: Record<string, number> = {};
+  let back = 0;
+  const stormMeter = new CpuMeter(
+    stack.serverProcesses().filter((p) => p.pid !== stack.replicas[options.victim]!.pid),
+  ).begin();
+  const killedAt = performance.now();
+  const deadline = killedAt + options.timeoutSeconds * 1000;
+  let lastBackAt = killedAt;
+  // Like socket.io-client: the first attempt at once, then a backoff of 1 s doubling up to 5 s, ±50 %, and a
+  // 20 s connect timeout. Retrying faster than the servers can answer only adds abandoned handshakes to their
+  // queues (a congestion collapse: with 100–300 ms retries and 10 s timeouts no full-stack socket came back).
+  const recover = async (s: StormSocket): Promise<void> => {
+    for (let attempt = 0; performance.now() < deadline; attempt += 1) {
+      try {
+        await open(s, 20_000);
+        const reply = (await s.socket.emitWithAck(
+          'chat:sync',
+          { chatId: s.chatId, afterSeq: 0 },
+          20_000,
+        )) as {
+          ok: boolean;
+        };
+        if (!reply.ok) throw new Error('chat:sync refused');
+        back += 1;
+        lastBackAt = performance.now();
+        return;
+      } catch (err) {
+        retries += 1;
+        const code =
+          err instanceof LightSocketError ? err.code : err instanceof Error ? err.message : String(err);
+        errors[code] = (errors[code] ?? 0) + 1;
+        s.socket.terminate();
+        await sleep(Math.min(5000, 1000 * 2 ** attempt) * (0.5 + Math.random()));
+      }
+    }
+  };
+  const recovered = sockets.map(
+    (s) =>
+      new Promise<void>((resolve) => {
+        s.socket.onClose = () => {
+          void recover(s).then(resolve);
+        };
+      }),
+  );
+  await stack.killReplica(options.victim);
+  await Promise.race([Promise.all(recovered), sleep(options.timeoutSeconds * 1000 + 1000)]);
+  const storm = stormMeter.end();
+  const client = process.cpuUsage(clientCpu);
+
+  await stack.respawnReplica(options.victim);
+  for (const s of sockets) {
+    s.socket.onClose = undefined;
+    s.socket.terminate();
+  }
+  // Let the live replicas see the closed sockets before anything else is measured.
+  await waitUntil(async () => {
+    const now = await stack.connectedPerReplica();
+    return !now || now.reduce((a, b) => a + b, 0) <= (before ?? []).reduce((a, b) => a + b, 0);
+  }, 10_000);
+
+  return {
+    stack: stack.name,
+    sockets: Number.isFinite(held) ? held : options.count,
+    victim: stack.replicas[options.victim]!.label,
+    rampSeconds: round(ramp.wallSeconds, 2),
+    rampHandshakesPerSecond: Math.round(options.count / ramp.wallSeconds),
+    rampCpuMsPerHandshake: round((ramp.total * 1000) / options.count, 3),
+    idleCpuPercentPer10k: round(
+      ((hold.total / hold.wallSeconds - base.total / base.wallSeconds) * 100 * 10_000) / options.count,
+      2,
+    ),
+    recoverSeconds: round((lastBackAt - killedAt) / 1000, 2),
+    retries,
+    stormCpuMsPerHandshake: back > 0 ? round((storm.total * 1000) / back, 3) : Number.NaN,
+    stormCpuByProcess: Object.fromEntries(Object.entries(storm.cpu).map(([k, v]) => [k, round(v, 2)])),
+    errors,
+    missing: sockets.length - back,
+    clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
+  };
+}
