@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import {
+  apiAs,
+  collectMessages,
+  connectSocket,
+  registerUser,
+  socketSend,
+  syncAll,
+  waitFor,
+  type ChatSocket,
+  type TestUser,
+} from '@cohort/testkit';
+
+/** What the checks through the edge saw, for the report. */
+export interface ChatFindings {
+  socketsPerReplica: Record<string, number>;
+  deliveredAcrossReplicas: number;
+  stoppedReplica: string;
+  socketsOnStoppedReplica: number;
+  recoveredSockets: number;
+  recoverySeconds: number;
+  deliveredAfterRecovery: number;
+  socketsAfterRecovery: Record<string, number>;
+  missingAfterSync: number;
+}
+
+/** Logs in through the edge with the registered password: 200 and a fresh token cookie. */
+async function login(baseUrl: string, user: TestUser): Promise<void> {
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: user.user.email, password: user.password }),
+  });
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('token='));
+  if (res.status !== 200 || !cookie) throw new Error(`login through the edge: HTTP ${res.status}`);
+}
+
+/**
+ * Register, log in, chat over sockets spread across the realtime replicas, then stop one replica
+ * (`stopReplica`) and check its clients reconnect elsewhere, receive new messages and miss nothing after
+ * `chat:sync`. `socketsPerReplica` reads each replica's realtime_connected_sockets.
+ */
+export async function chatThroughEdge(
+  baseUrl: string,
+  socketsPerReplica: () => Promise<Record<string, number>>,
+  stopReplica: (replica: string) => Promise<void>,
+): Promise<{ findings: ChatFindings; session: { user: TestUser; chatId: string } }> {
+  const alice = await registerUser(baseUrl, 'alice');
+  const bob = await registerUser(baseUrl, 'bob');
+  await login(baseUrl, alice);
+  await login(baseUrl, bob);
+  const chat = await apiAs(baseUrl, alice).createGroup('containers', [bob.user.id]);
+
+  const sender = await connectSocket(baseUrl, alice);
+  const receivers: ChatSocket[] = [];
+  for (let i = 0; i < 9; i += 1) receivers.push(await connectSocket(baseUrl, bob, { cid: randomUUID() }));
+  const all = [sender, ...receivers];
+  try {
+    const spread = await waitFor(async () => {
+      const counts = await socketsPerReplica();
+      const total = Object.values(counts).reduce((a, b) => a + b, 0);
+      if (total !== all.length) throw new Error(`replicas report ${total} sockets, expected ${all.length}`);
+      return counts;
+    }, 10_000);
+    const used = Object.entries(spread).filter(([, n]) => n > 0);
+    if (used.length < 2) throw new Error(`sockets did not spread over replicas: ${JSON.stringify(spread)}`);
+
+    const inboxes = receivers.map((socket) => collectMessages(socket));
+    const first = await socketSend(sender, chat.id, 'hello across replicas');
+    if (!first.ack.ok) throw new Error(`chat:send refused: ${JSON.stringify(first.ack)}`);
+    const firstId = first.ack.message.id;
+    await waitFor(() => {
+      const missing = inboxes.filter((inbox) => !inbox.byId.has(firstId)).length;
+      if (missing) throw new Error(`${missing} receivers did not get the message`);
+    }, 10_000);
+
+    // Stop the replica holding most sockets; note which sockets it drops.
+    const [stoppedReplica, held] = used.sort((a, b) => b[1] - a[1])[0]!;
+    const dropped = new Set<ChatSocket>();
+    for (const socket of all) socket.once('disconnect', () => dropped.add(socket));
+    const stoppedAt = Date.now();
+    await stopReplica(stoppedReplica);
+    // A message sent while they are away: they must get it back through chat:sync.
+    const during = await apiAs(baseUrl, alice).send(chat.id, 'sent while a replica was stopping');
+    await waitFor(
+      () => {
+        if (dropped.size < held) throw new Error(`${dropped.size}/${held} sockets saw the replica go`);
+        const down = all.filter((s) => !s.connected).length;
+        if (down) throw new Error(`${down} sockets not reconnected yet`);
+      },
+      60_000,
+      200,
+    );
+    const recoverySeconds = (Date.now() - stoppedAt) / 1000;
+    const after = await waitFor(
+      async () => {
+        const counts = await socketsPerReplica();
+        if (counts[stoppedReplica]) throw new Error(`${stoppedReplica} still reports sockets`);
+        const total = Object.values(counts).reduce((a, b) => a + b, 0);
+        if (total !== all.length) throw new Error(`live replicas report ${total} sockets`);
+        return counts;
+      },
+      20_000,
+      500,
+    );
+
+    const second = await socketSend(sender, chat.id, 'hello after recovery');
+    if (!second.ack.ok) throw new Error(`chat:send after recovery refused: ${JSON.stringify(second.ack)}`);
+    const secondId = second.ack.message.id;
+    await waitFor(() => {
+      const missing = inboxes.filter((inbox) => !inbox.byId.has(secondId)).length;
+      if (missing) throw new Error(`${missing} receivers did not get the message after recovery`);
+    }, 10_000);
+    let missingAfterSync = 0;
+    for (const [i, socket] of receivers.entries()) {
+      inboxes[i]!.merge(await syncAll(socket, chat.id));
+      for (const id of [firstId, during.id, secondId]) if (!inboxes[i]!.byId.has(id)) missingAfterSync += 1;
+    }
+    const findings: ChatFindings = {
+      socketsPerReplica: spread,
+      deliveredAcrossReplicas: receivers.length,
+      stoppedReplica,
+      socketsOnStoppedReplica: held,
+      recoveredSockets: dropped.size,
+      recoverySeconds,
+      deliveredAfterRecovery: receivers.length,
+      socketsAfterRecovery: after,
+      missingAfterSync,
+    };
+    return { findings, session: { user: alice, chatId: chat.id } };
+  } finally {
+    for (const socket of all) socket.close();
+  }
+}
+
+/** What the assistant check saw through the edge. */
+export interface AssistantFindings {
+  enabled: boolean;
+  model: unknown;
+  summary: string;
+}
+
+/**
+ * The assistant through the edge (gateway → ASSISTANT_URL → an assistant replica → chat-api and the test
+ * model): it reports itself enabled, and a catch-me-up summary of the chat comes back with the model's text.
+ */
+export async function assistantThroughEdge(
+  baseUrl: string,
+  session: { user: TestUser; chatId: string },
+  expectedText: string,
+): Promise<AssistantFindings> {
+  const api = apiAs(baseUrl, session.user);
+  const { assistant } = await api.call<{ assistant: { enabled: boolean; model: unknown } }>(
+    'GET',
+    '/api/assistant',
+  );
+  if (!assistant.enabled)
+    throw new Error(`the assistant reports itself disabled: ${JSON.stringify(assistant)}`);
+  const answer = await api.call<{ summary: string }>('POST', `/api/chats/${session.chatId}/summary`);
+  if (!answer.summary.includes(expectedText))
+    throw new Error(`the summary is not the test model's: ${JSON.stringify(answer)}`);
+  return { enabled: assistant.enabled, model: assistant.model, summary: answer.summary };
+}
