@@ -10,10 +10,12 @@ async function main(): Promise<void> {
   const access = generatePemKeyPair('ES256');
   const gateway = generatePemKeyPair('EdDSA');
   const realtime = generatePemKeyPair('EdDSA');
+  const assistant = generatePemKeyPair('EdDSA');
   const internalJwks = {
     keys: [
       await publicJwkFromPem(gateway.publicKeyPem, 'EdDSA'),
       await publicJwkFromPem(realtime.publicKeyPem, 'EdDSA'),
+      await publicJwkFromPem(assistant.publicKeyPem, 'EdDSA'),
     ],
   };
   const lines = [
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
     `JWT_PUBLIC_KEY="${oneLine(access.publicKeyPem)}"`,
     `GATEWAY_INTERNAL_SIGNING_KEY="${oneLine(gateway.privateKeyPem)}"`,
     `REALTIME_INTERNAL_SIGNING_KEY="${oneLine(realtime.privateKeyPem)}"`,
+    `ASSISTANT_INTERNAL_SIGNING_KEY="${oneLine(assistant.privateKeyPem)}"`,
     `INTERNAL_JWKS='${JSON.stringify(internalJwks)}'`,
     // URL-safe, so it can stand in REDIS_URL as it is.
     `REDIS_PASSWORD=${randomBytes(24).toString('base64url')}`,

@@ -8,6 +8,7 @@ async function main(): Promise<void> {
     port: Number(process.env.CLUSTER_PORT ?? 8080),
     realtimeReplicas: Number(process.env.REALTIME_REPLICAS ?? 3),
     gateways: Number(process.env.GATEWAY_REPLICAS ?? 2),
+    assistantReplicas: Number(process.env.ASSISTANT_REPLICAS ?? 2),
     ...(process.env.MONGO_URL
       ? { mongoUrl: process.env.MONGO_URL }
       : { dataDir: resolve(process.env.DATA_DIR ?? '.data/cluster') }),
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
     auth: cluster.auth.url,
     chatApi: cluster.chatApi.url,
     realtime: cluster.realtime.map((r) => r.url),
+    assistants: cluster.assistants.map((a) => a.url),
     gateways: cluster.gateways.map((g) => g.url),
   };
   process.stdout.write(`${JSON.stringify({ msg: 'cluster ready', ...summary })}\n`);

@@ -15,7 +15,25 @@ export const embeddedEnvSchema = baseEnvSchema.extend({
   /** Service logs; the launcher itself always says where to go. */
   LOG_LEVEL: env.logLevel().default('warn'),
   BCRYPT_COST: z.coerce.number().int().min(4).max(15).default(10),
+  // The assistant's model (DESIGN §7), handed to it as they are and validated by its own config. None set: a
+  // local Ollama is used when one answers at 127.0.0.1:11434; otherwise the assistant says how to configure it.
+  AI_BASE_URL: env.optional(z.string().min(1)),
+  AI_API_KEY: env.optional(z.string().min(1)),
+  AI_MODEL: env.optional(z.string().min(1)),
+  AI_EMBEDDING_MODEL: env.optional(z.string().min(1)),
+  AI_DAILY_TOKENS_PER_USER: env.optional(z.string().min(1)),
+  AI_MAX_CONTEXT_TOKENS: env.optional(z.string().min(1)),
 });
+
+/** The assistant's variables as given (only those set). */
+export const AI_VARIABLES = [
+  'AI_BASE_URL',
+  'AI_API_KEY',
+  'AI_MODEL',
+  'AI_EMBEDDING_MODEL',
+  'AI_DAILY_TOKENS_PER_USER',
+  'AI_MAX_CONTEXT_TOKENS',
+] as const;
 
 export type EmbeddedConfig = z.infer<typeof embeddedEnvSchema>;
 

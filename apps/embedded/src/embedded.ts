@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import {
   closeHttpServer,
   createLogger,
+  createMemoryAiStreamStore,
+  createMemoryTriggerLog,
   createRuntime,
   listen,
   type Logger,
@@ -15,7 +17,8 @@ import { loadAuthConfig, startAuth } from '@cohort/auth';
 import { loadChatApiConfig, startChatApi } from '@cohort/chat-api';
 import { loadRealtimeConfig, startRealtime } from '@cohort/realtime';
 import { loadGatewayConfig, startGateway } from '@cohort/gateway';
-import type { EmbeddedConfig } from './config';
+import { loadAssistantConfig, startAssistant } from '@cohort/assistant';
+import { AI_VARIABLES, type EmbeddedConfig } from './config';
 import { loadEmbeddedKeys } from './keys';
 
 export interface RunningEmbedded {
@@ -65,6 +68,10 @@ export async function startEmbedded(
     const mongoUrl = `mongodb://${mongoUser.username}:${mongoUser.password}@${mongoHost}/cohort?authSource=admin`;
     // No REDIS_URL here: the runtime's bus and denylist are in-process, shared by every service.
     const shared = { bus: runtime.bus(), denylist: runtime.denylist() };
+    // The assistant's in-process equivalents of its Redis streams: the trigger log chat-api appends to and the
+    // assistant consumes, and the stream store the assistant writes and realtime reads for `ai:resume`.
+    const triggerLog = createMemoryTriggerLog(launcherLogger);
+    const aiStreams = createMemoryAiStreamStore();
 
     // auth asks chat-api who shares a chat (user search) and chat-api asks auth who exists: auth starts first
     // and reads chat-api's address once it is known.
@@ -93,6 +100,7 @@ export async function startEmbedded(
       }),
       logger: serviceLogger('chat-api'),
       shared,
+      triggerLog,
     });
     runtime.onClose('chat-api', () => chatApi.close());
     const chatApiUrl = `http://127.0.0.1:${chatApi.port}`;
@@ -109,8 +117,36 @@ export async function startEmbedded(
       }),
       logger: serviceLogger('realtime'),
       shared,
+      aiStreams,
     });
     runtime.onClose('realtime', () => realtime.close());
+
+    const aiSettings = Object.fromEntries(
+      AI_VARIABLES.flatMap((name) => (config[name] === undefined ? [] : [[name, config[name]]])),
+    );
+    const assistant = await startAssistant({
+      config: loadAssistantConfig({
+        ...common,
+        REPLICA_ID: 'embedded',
+        CHAT_API_URL: chatApiUrl,
+        AUTH_URL: authUrl,
+        INTERNAL_JWKS: keys.internalJwks,
+        INTERNAL_SIGNING_KEY: keys.assistantIdentity.privateKeyPem,
+        AI_PROBE_OLLAMA: 'true',
+        ...aiSettings,
+        // Embedding vectors are kept beside the messages, in the same store.
+        ...(config.AI_EMBEDDING_MODEL ? { MONGO_URL: mongoUrl } : {}),
+      }),
+      logger: serviceLogger('assistant'),
+      shared,
+      triggerLog,
+      streamStore: aiStreams,
+    });
+    runtime.onClose('assistant', () => assistant.close());
+    if (!assistant.model)
+      launcherLogger.warn(
+        'the assistant has no model: set AI_BASE_URL and AI_MODEL (any OpenAI-compatible endpoint), or run Ollama',
+      );
 
     const webRoot = existsSync(join(config.WEB_ROOT, 'index.html')) ? config.WEB_ROOT : undefined;
     if (!webRoot)
@@ -126,6 +162,7 @@ export async function startEmbedded(
         AUTH_URL: authUrl,
         CHAT_API_URL: chatApiUrl,
         REALTIME_URL: `http://127.0.0.1:${realtime.port}`,
+        ASSISTANT_URL: `http://127.0.0.1:${assistant.port}`,
         JWT_PUBLIC_KEY: keys.access.publicKeyPem,
         INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
         ALLOWED_ORIGINS: config.ALLOWED_ORIGINS,

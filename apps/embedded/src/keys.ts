@@ -5,7 +5,8 @@ export interface EmbeddedKeys {
   access: PemKeyPair;
   gatewayIdentity: PemKeyPair;
   realtimeIdentity: PemKeyPair;
-  /** The forwarders' public keys, as auth and chat-api trust them. */
+  assistantIdentity: PemKeyPair;
+  /** The forwarders' public keys, as auth, chat-api and the assistant trust them. */
   internalJwks: string;
 }
 
@@ -15,11 +16,13 @@ export async function loadEmbeddedKeys(dataDir: string): Promise<EmbeddedKeys> {
   const access = loadOrCreatePemKeyPair(join(dir, 'access-es256.json'), 'ES256');
   const gatewayIdentity = loadOrCreatePemKeyPair(join(dir, 'gateway-identity-ed25519.json'), 'EdDSA');
   const realtimeIdentity = loadOrCreatePemKeyPair(join(dir, 'realtime-identity-ed25519.json'), 'EdDSA');
+  const assistantIdentity = loadOrCreatePemKeyPair(join(dir, 'assistant-identity-ed25519.json'), 'EdDSA');
   const internalJwks = JSON.stringify({
     keys: [
       await publicJwkFromPem(gatewayIdentity.publicKeyPem, 'EdDSA'),
       await publicJwkFromPem(realtimeIdentity.publicKeyPem, 'EdDSA'),
+      await publicJwkFromPem(assistantIdentity.publicKeyPem, 'EdDSA'),
     ],
   });
-  return { access, gatewayIdentity, realtimeIdentity, internalJwks };
+  return { access, gatewayIdentity, realtimeIdentity, assistantIdentity, internalJwks };
 }

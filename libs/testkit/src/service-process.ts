@@ -18,7 +18,7 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
-export type ServiceName = 'auth' | 'chat-api' | 'gateway' | 'realtime';
+export type ServiceName = 'auth' | 'chat-api' | 'gateway' | 'realtime' | 'assistant';
 
 export interface SpawnServiceOptions {
   /** `services/<name>/src/main.ts` is run from source with tsx. */

@@ -32,7 +32,8 @@ describe('message search', () => {
     expect(texts(results)).toEqual(['Deploying now: deploy deploy deploy', 'The deployment failed again']);
     expect(results[0]).toMatchObject({ chatId, message: { chatId } });
     expect(results[0]!.score).toBeGreaterThan(0);
-    for (let i = 1; i < results.length; i++) expect(results[i - 1]!.score).toBeGreaterThanOrEqual(results[i]!.score);
+    for (let i = 1; i < results.length; i++)
+      expect(results[i - 1]!.score).toBeGreaterThanOrEqual(results[i]!.score);
   });
 
   test('never returns a message of a chat the caller is not in, with many users and chats', async () => {
@@ -64,7 +65,9 @@ describe('message search', () => {
     const gone = messageOf(await alice.send(chatId, `${word} to delete`));
     const edited = messageOf(await alice.send(chatId, 'nothing yet'));
     expect((await alice.delete(`/api/chats/${chatId}/messages/${gone.id}`)).status).toBe(204);
-    expect((await alice.patch(`/api/chats/${chatId}/messages/${edited.id}`, { text: `now a ${word}` })).status).toBe(200);
+    expect(
+      (await alice.patch(`/api/chats/${chatId}/messages/${edited.id}`, { text: `now a ${word}` })).status,
+    ).toBe(200);
     const { results } = await search(alice, { q: word });
     expect(results.map((r) => r.message.id)).toEqual([edited.id]);
   });

@@ -126,12 +126,25 @@ describe('the live API conforms to the contract table, route by route', () => {
         },
       });
       processes.push(realtime);
+      // No model configured: the assistant answers that it is disabled, and catch-me-up is extractive.
+      const assistant = await spawnService({
+        service: 'assistant',
+        env: {
+          REDIS_URL: redis.url,
+          CHAT_API_URL: chatApi.url,
+          AUTH_URL: auth.url,
+          INTERNAL_JWKS: internalJwks,
+          INTERNAL_SIGNING_KEY: keys.assistantIdentity.privateKeyPem,
+        },
+      });
+      processes.push(assistant);
       const gateway = await spawnService({
         service: 'gateway',
         env: {
           AUTH_URL: auth.url,
           CHAT_API_URL: chatApi.url,
           REALTIME_URL: realtime.url,
+          ASSISTANT_URL: assistant.url,
           REDIS_URL: redis.url,
           INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
         },
@@ -852,6 +865,59 @@ describe('the live API conforms to the contract table, route by route', () => {
         },
       ],
     },
+    'GET /api/search/messages': {
+      success: [
+        {
+          name: 'words over my chats',
+          expect: 200,
+          run: (c) => c('GET', '/api/search/messages?q=hello', { as: bob }),
+        },
+        {
+          name: 'narrowed to one of my chats',
+          expect: 200,
+          run: (c) => c('GET', `/api/search/messages?q=hello&chatId=${group.chatId}`, { as: bob }),
+        },
+      ],
+      errors: [
+        {
+          name: 'a blank query',
+          expect: 400,
+          run: (c) => c('GET', '/api/search/messages?q=%20', { as: bob }),
+        },
+        {
+          name: 'a chat I am not in',
+          expect: 404,
+          run: (c) => c('GET', `/api/search/messages?q=hello&chatId=${group.chatId}`, { as: carol }),
+        },
+        { name: 'no session', expect: 401, run: (c) => c('GET', '/api/search/messages?q=hello') },
+      ],
+    },
+    'GET /api/assistant': {
+      success: [{ name: 'a session', expect: 200, run: (c) => c('GET', '/api/assistant', { as: carol }) }],
+      errors: [{ name: 'no session', expect: 401, run: (c) => c('GET', '/api/assistant') }],
+    },
+    'POST /api/chats/:chatId/summary': {
+      success: [
+        {
+          name: 'a member (no model here: the extractive summary)',
+          expect: 200,
+          run: (c) => c('POST', `/api/chats/${group.chatId}/summary`, { as: bob }),
+        },
+      ],
+      errors: [
+        {
+          name: 'not a member',
+          expect: 404,
+          run: (c) => c('POST', `/api/chats/${group.chatId}/summary`, { as: carol }),
+        },
+        {
+          name: 'a malformed chat id',
+          expect: 400,
+          run: (c) => c('POST', '/api/chats/nope/summary', { as: bob }),
+        },
+        { name: 'no session', expect: 401, run: (c) => c('POST', `/api/chats/${group.chatId}/summary`) },
+      ],
+    },
     'GET /api/openapi.json': {
       success: [{ name: 'no session needed', expect: 200, run: (c) => c('GET', '/api/openapi.json') }],
       errors: { none: 'a static document: only the 500 every route may answer' },
@@ -955,9 +1021,10 @@ describe('the live API conforms to the contract table, route by route', () => {
       socket: ChatSocket,
       event: string,
       match: (payload: Record<string, unknown>) => boolean = () => true,
+      timeoutMs = 5000,
     ) =>
       new Promise<unknown>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${event} within 5 s`)), 5000);
+        const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
         const listener = (payload: Record<string, unknown>) => {
           if (!match(payload)) return;
           clearTimeout(timer);
@@ -1130,6 +1197,46 @@ describe('the live API conforms to the contract table, route by route', () => {
       );
       await serverEvent('chat:reactions', reacted);
     });
+
+    it('a question in an assistant chat streams ai:delta and stores the answer; ai:resume and ai:stop answer', async () => {
+      // The socket joins the new chat's room when chat:added reaches its replica.
+      const added = next(
+        aliceSocket,
+        'chat:added',
+        (p) => (p.chat as { type?: string }).type === 'assistant',
+      );
+      const created = must(
+        await call('POST', '/api/chats', { as: alice, body: { type: 'assistant' } }),
+        201,
+        'create',
+      );
+      const chatId = (created.body as { chat: { id: string } }).chat.id;
+      await added;
+      const delta = next(aliceSocket, 'ai:delta', (p) => p.chatId === chatId);
+      const answered = next(
+        aliceSocket,
+        'chat:new',
+        (p) => {
+          const message = p.message as { chatId?: string; ai?: unknown };
+          return message.chatId === chatId && message.ai !== undefined;
+        },
+        20_000,
+      );
+      const ack = await clientEvent('chat:send', aliceSocket, {
+        chatId,
+        text: 'hello, cohortGPT',
+        clientMsgId: randomUUID(),
+      });
+      expect(ack?.ok).toBe(true);
+      await serverEvent('ai:delta', delta);
+      const { message } = (await answered) as { message: { ai: { streamId: string; status: string } } };
+      // No model is configured here: the answer says so, as a stored and visible failure.
+      expect(message.ai).toMatchObject({ status: 'failed', error: { code: 'ai_not_configured' } });
+      const { streamId } = message.ai;
+      const resumed = await clientEvent('ai:resume', aliceSocket, { chatId, streamId, afterIndex: -1 });
+      expect(resumed).toMatchObject({ ok: true, ended: true });
+      expect(await clientEvent('ai:stop', aliceSocket, { chatId, streamId })).toEqual({ ok: true });
+    }, 30_000);
 
     it('refuses a payload of the wrong shape with an error ack of the contract', async () => {
       const ack = await emit(aliceSocket, 'chat:send', { chatId: 'nope', text: 5 });

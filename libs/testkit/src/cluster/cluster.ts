@@ -18,6 +18,8 @@ import { renderCohortConf, renderStandaloneNginxConf } from './nginx-config';
 
 export interface ClusterOptions {
   realtimeReplicas?: number;
+  /** Assistant replicas (DESIGN §7); 2 by default, as in docker-compose.yml. */
+  assistantReplicas?: number;
   gateways?: number;
   /** nginx's port (0 = a free one). */
   port?: number;
@@ -45,12 +47,13 @@ export interface Cluster {
   readonly auth: ServiceProcess;
   readonly chatApi: ServiceProcess;
   readonly realtime: ServiceProcess[];
+  readonly assistants: ServiceProcess[];
   readonly gateways: ServiceProcess[];
   readonly nginx: NginxProcess;
   /**
    * Starts a service process again exactly as the cluster started it (same environment, same port), with `env`
    * on top: for restarts under load and for a chat-api behind a proxy. The process it replaces (`auth`,
-   * `chat-api`, `realtime-N`, `gateway-N`) must be gone first; the caller stops what this returns.
+   * `chat-api`, `realtime-N`, `assistant-N`, `gateway-N`) must be gone first; the caller stops what this returns.
    */
   respawn(label: string, env?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
@@ -65,6 +68,7 @@ const NGINX_BIN = existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx';
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const replicaCount = options.realtimeReplicas ?? 3;
+  const assistantCount = options.assistantReplicas ?? 2;
   const gatewayCount = options.gateways ?? 2;
   const started: Array<{ stop(): Promise<void> }> = [];
   const stopAll = async () => {
@@ -150,6 +154,27 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       ),
     );
     started.push(...realtime);
+    // The model comes from the environment the cluster is started in (AI_BASE_URL, AI_MODEL, …; options.env
+    // wins); without one the assistant answers that it is not configured.
+    const aiEnv = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] => entry[0].startsWith('AI_') && entry[1] !== undefined,
+      ),
+    );
+    const assistants = await Promise.all(
+      Array.from({ length: assistantCount }, (_, i) =>
+        launch('assistant', `assistant-${i + 1}`, {
+          ...aiEnv,
+          ...common,
+          REPLICA_ID: `assistant-${i + 1}`,
+          CHAT_API_URL: chatApi.url,
+          AUTH_URL: auth.url,
+          INTERNAL_JWKS: internalJwks,
+          INTERNAL_SIGNING_KEY: keys.assistantIdentity.privateKeyPem,
+        }),
+      ),
+    );
+    started.push(...assistants);
     const gateways = await Promise.all(
       Array.from({ length: gatewayCount }, (_, i) =>
         launch('gateway', `gateway-${i + 1}`, {
@@ -162,6 +187,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           CHAT_API_URL: chatApi.url,
           JWKS_URL: `${auth.url}/api/auth/jwks.json`,
           INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
+          // Each gateway has one assistant replica for /api/assistant and catch-me-up (compose resolves one name
+          // to every replica instead); the answers themselves never pass through a gateway.
+          ...(assistants.length > 0 ? { ASSISTANT_URL: assistants[i % assistants.length]!.url } : {}),
         }),
       ),
     );
@@ -195,6 +223,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       auth,
       chatApi,
       realtime,
+      assistants,
       gateways,
       nginx,
       respawn,
