@@ -1,6 +1,6 @@
-// Not (yet) exported from @cohort/testkit's index: imported by path, as services/assistant's tests do.
-import { startOpenAiFake, type OpenAiFake } from '../../libs/testkit/src/openai-fake';
+import { startOpenAiFake, type OpenAiFake } from '@cohort/testkit';
 import {
+  createGroupWith,
   messageText,
   openBrowser,
   register,
@@ -43,12 +43,7 @@ test('in a group, one person asks @cohortgpt and the other watches the answer st
   await register(product.baseUrl, bob, 'Bob');
 
   // Alice makes a group with Bob and adds the assistant from the members dialog.
-  await alice.page.getByTestId('new-group-chat').click();
-  await alice.page.getByTestId('group-title').fill('Airships');
-  await alice.page.getByTestId('user-search').fill(bob.email);
-  await alice.page.getByTestId('user-result').first().click();
-  await alice.page.getByTestId('create-group').click();
-  await alice.page.getByTestId('message-input').waitFor();
+  await createGroupWith(alice.page, 'Airships', bob.email);
   await alice.page.getByTestId('members-button').click();
   await alice.page.getByTestId('add-assistant').click();
   await alice.page.getByText('cohortGPT Assistant was added.').waitFor();

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import {
+  createGroupWith,
   messageRow,
   messageText,
   openBrowser,
@@ -55,12 +56,7 @@ test('two people in a group reply, react, mention, rename and search; hostile te
   await register(product.baseUrl, bob, 'Bob');
 
   // Alice makes a group with Bob.
-  await alice.page.getByTestId('new-group-chat').click();
-  await alice.page.getByTestId('group-title').fill('Book club');
-  await alice.page.getByTestId('user-search').fill(bob.email);
-  await alice.page.getByTestId('user-result').first().click();
-  await alice.page.getByTestId('create-group').click();
-  await alice.page.getByTestId('message-input').waitFor();
+  await createGroupWith(alice.page, 'Book club', bob.email);
   const chatId = await alice.page.getByTestId('chat-item').first().getAttribute('data-chat-id');
   expect(chatId).toMatch(/^[0-9a-f]{24}$/);
 

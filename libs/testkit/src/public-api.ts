@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { io, type Socket } from 'socket.io-client';
-import type { Chat, ClientToServerEvents, Message, PublicUser, ServerToClientEvents } from '@cohort/common';
+import type {
+  AccessClaims,
+  Chat,
+  ClientToServerEvents,
+  Message,
+  PublicUser,
+  ServerToClientEvents,
+} from '@cohort/common';
 
 export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -42,6 +50,18 @@ export async function registerUser(baseUrl: string, name = 'user'): Promise<Test
   const token = cookieValue(res.headers.getSetCookie(), 'token');
   if (!token) throw new Error('register set no token cookie');
   return { user, token, password };
+}
+
+/** The claims of an access token as a service sees them after verifying it (for signing identities in tests). */
+export function claimsOf(token: string): AccessClaims {
+  const payload = decodeJwt(token);
+  return {
+    userId: String(payload.sub),
+    sessionId: String(payload.sid),
+    tokenId: String(payload.jti),
+    issuedAt: Number(payload.iat),
+    expiresAt: Number(payload.exp),
+  };
 }
 
 /** A small typed client for the chat endpoints, authenticating with Bearer. */

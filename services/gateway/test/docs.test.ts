@@ -263,6 +263,7 @@ describe('gateway: API documents', () => {
         'chat-api': 'services/chat-api/src/config.ts',
         gateway: 'services/gateway/src/config.ts',
         realtime: 'services/realtime/src/config.ts',
+        assistant: 'services/assistant/src/config.ts',
         'embedded (`npm start`)': 'apps/embedded/src/config.ts',
       };
       const missing: string[] = [];

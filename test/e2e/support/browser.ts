@@ -87,6 +87,16 @@ export async function register(baseUrl: string, person: Person, firstName: strin
   await page.getByTestId('logout').waitFor();
 }
 
+/** Through the page's UI: a new group with one other person, found by email; resolves once it is open. */
+export async function createGroupWith(page: Page, title: string, memberEmail: string): Promise<void> {
+  await page.getByTestId('new-group-chat').click();
+  await page.getByTestId('group-title').fill(title);
+  await page.getByTestId('user-search').fill(memberEmail);
+  await page.getByTestId('user-result').first().click();
+  await page.getByTestId('create-group').click();
+  await page.getByTestId('message-input').waitFor();
+}
+
 export async function send(page: Page, text: string): Promise<void> {
   await page.getByTestId('message-input').fill(text);
   await page.getByTestId('message-input').press('Enter');

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { decodeJwt } from 'jose';
 import { Redis } from 'ioredis';
 import {
   ASSISTANT_USER_ID,
@@ -7,7 +6,6 @@ import {
   createRedisBus,
   IDENTITY_HEADER,
   importSigningKey,
-  readCookie,
   type AccessClaims,
   type AiEvent,
   type Chat,
@@ -16,21 +14,24 @@ import {
   type Message,
 } from '@cohort/common';
 import {
+  claimsOf,
+  registerUser,
   generateTestKeys,
   REPO_ROOT,
   spawnNodeProcess,
   spawnService,
   startRedisServer,
+  startOpenAiFake,
   startTestMongo,
   testLogger,
   waitFor,
   withDatabase,
   type RedisServer,
+  type OpenAiFake,
   type ServiceProcess,
   type TestKeys,
   type TestMongo,
 } from '@cohort/testkit';
-import { startOpenAiFake, type OpenAiFake } from '../../../../libs/testkit/src/openai-fake';
 import { loadAssistantConfig } from '../../src/config';
 import { startAssistant, type RunningAssistant } from '../../src/main';
 
@@ -226,36 +227,8 @@ export async function startStack(): Promise<Stack> {
         return child;
       },
       async register(name) {
-        const email = `${name}.${process.pid}.${Date.now()}.${counter++}@example.test`;
-        const res = await fetch(`${auth.url}/api/auth/register`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            email,
-            password: 'correct horse battery',
-            fullName: { firstName: name, lastName: 'Tester' },
-          }),
-        });
-        if (res.status !== 201) throw new Error(`register ${name} → ${res.status} ${await res.text()}`);
-        const { user } = (await res.json()) as { user: { id: string } };
-        const cookies = res.headers
-          .getSetCookie()
-          .map((c) => c.split(';')[0] ?? '')
-          .join('; ');
-        const token = readCookie(cookies, 'token');
-        if (!token) throw new Error('register set no token cookie');
-        const payload = decodeJwt(token);
-        return {
-          id: user.id,
-          name,
-          claims: {
-            userId: String(payload.sub),
-            sessionId: String(payload.sid),
-            tokenId: String(payload.jti),
-            issuedAt: Number(payload.iat),
-            expiresAt: Number(payload.exp),
-          },
-        };
+        const { user, token } = await registerUser(auth.url, name);
+        return { id: user.id, name, claims: claimsOf(token) };
       },
       call,
       request,

@@ -1,15 +1,15 @@
-import { decodeJwt } from 'jose';
 import {
   createIdentitySigner,
   IDENTITY_HEADER,
   importSigningKey,
-  readCookie,
   type AccessClaims,
   type Chat,
   type IdentitySigner,
   type Message,
 } from '@cohort/common';
 import {
+  claimsOf,
+  registerUser,
   generateTestKeys,
   spawnService,
   startRedisServer,
@@ -62,8 +62,6 @@ export interface Stack {
   unblock(blocker: TestUser, blocked: TestUser): Promise<void>;
   close(): Promise<void>;
 }
-
-let counter = 0;
 
 export async function startStack(): Promise<Stack> {
   const keys = await generateTestKeys();
@@ -144,33 +142,8 @@ export async function startStack(): Promise<Stack> {
         return replica;
       },
       async register(name) {
-        const email = `${name}.${process.pid}.${Date.now()}.${counter++}@example.test`;
-        const res = await fetch(`${auth.url}/api/auth/register`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            email,
-            password: 'correct horse battery',
-            fullName: { firstName: name, lastName: 'Test' },
-          }),
-        });
-        if (res.status !== 201) throw new Error(`register ${name} → ${res.status} ${await res.text()}`);
-        const { user } = (await res.json()) as { user: { id: string } };
-        const cookies = res.headers
-          .getSetCookie()
-          .map((c) => c.split(';')[0] ?? '')
-          .join('; ');
-        const token = readCookie(cookies, 'token');
-        if (!token) throw new Error('register set no token cookie');
-        const payload = decodeJwt(token);
-        const claims: AccessClaims = {
-          userId: String(payload.sub),
-          sessionId: String(payload.sid),
-          tokenId: String(payload.jti),
-          issuedAt: Number(payload.iat),
-          expiresAt: Number(payload.exp),
-        };
-        return { id: user.id, email, token, claims };
+        const { user, token } = await registerUser(auth.url, name);
+        return { id: user.id, email: user.email, token, claims: claimsOf(token) };
       },
       async createGroup(owner, title, members) {
         const body = (await call(owner, chatApi.url, 'POST', '/api/chats', {
