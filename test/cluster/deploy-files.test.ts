@@ -94,8 +94,8 @@ describe('deployment files', () => {
     expect(rendered.status).toBe(0);
     expect(rendered.stdout).toContain(`--requirepass`);
     const urls = rendered.stdout.match(/REDIS_URL: \S+/g) ?? [];
-    // auth, chat-api, 2 gateways and 3 realtime replicas.
-    expect(urls).toHaveLength(7);
+    // auth, chat-api, 2 gateways, 3 realtime replicas and 2 assistants.
+    expect(urls).toHaveLength(9);
     for (const url of urls) expect(url).toBe(`REDIS_URL: redis://:${password}@redis:6379`);
   });
 

@@ -33,7 +33,8 @@ describe('auth configuration', () => {
   });
 
   it('parses INTERNAL_JWKS into a key set', () => {
-    expect(loadAuthConfig(valid).INTERNAL_JWKS.keys).toHaveLength(2);
+    // The gateway's, realtime's and the assistant's public keys.
+    expect(loadAuthConfig(valid).INTERNAL_JWKS.keys).toHaveLength(3);
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { AppError, closeRedis, createRedisClient } from '@cohort/common';
-import { startRedisServer, testLogger, type RedisServer } from '@cohort/testkit';
+import { startRedisServer, testLogger, waitFor, type RedisServer } from '@cohort/testkit';
 import type { Redis } from 'ioredis';
 import {
   createLoginLimiter,
@@ -89,8 +89,8 @@ describe('login limiter on Redis', () => {
       expect((await rejection(limiter.reserveAttempt('e@example.com', '203.0.113.6'))).status).toBe(429);
     } finally {
       await server.start();
-      // Reconnected clients close cleanly afterwards.
-      await Promise.all(clients.map((c) => c.ping()));
+      // Reconnected clients close cleanly afterwards (a command fails at once until a client has reconnected).
+      await waitFor(() => Promise.all(clients.map((c) => c.ping())));
     }
   });
 });

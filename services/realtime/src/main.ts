@@ -35,6 +35,9 @@ const DRAINING: AckError = {
   error: { code: 'unavailable', message: 'This server is restarting: send again' },
 };
 
+/** After the taken sends are answered: how long later arrivals are still answered before the sockets close. */
+const DRAIN_QUIET_MS = 250;
+
 interface SendDrain {
   /** From now on, events expecting an ack are answered `unavailable` instead of being handled. */
   refuseNew(): void;
@@ -96,26 +99,31 @@ function trackAckedEvents(io: RealtimeServer): SendDrain {
       return inFlight;
     },
     async flushed(boundMs) {
-      const busy = [...io.of('/').sockets.values()]
-        .map((socket) => socket.conn)
-        .filter((conn) => conn.readyState === 'open' && !conn.transport.writable);
-      if (busy.length === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(
-          busy.map(
-            (conn) =>
-              new Promise<void>((resolve) => {
-                conn.once('drain', () => resolve());
-                conn.once('close', () => resolve());
-              }),
+      const deadline = Date.now() + boundMs;
+      // Again until nothing is buffered: a refusal written while waiting can leave another connection busy.
+      for (;;) {
+        const busy = [...io.of('/').sockets.values()]
+          .map((socket) => socket.conn)
+          .filter((conn) => conn.readyState === 'open' && !conn.transport.writable);
+        const left = deadline - Date.now();
+        if (busy.length === 0 || left <= 0) return;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.all(
+            busy.map(
+              (conn) =>
+                new Promise<void>((resolve) => {
+                  conn.once('drain', () => resolve());
+                  conn.once('close', () => resolve());
+                }),
+            ),
           ),
-        ),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, boundMs);
-        }),
-      ]);
-      clearTimeout(timer);
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, left);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
     },
   };
 }
@@ -181,6 +189,9 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
         sends.refuseNew();
         const unanswered = await sends.settled(Math.min(graceMs, config.CHAT_API_TIMEOUT_MS + 500));
         if (unanswered > 0) runtime.logger.warn({ unanswered }, 'closing with events still unanswered');
+        // Sends a client emitted before it could know are still on the wire or in the socket buffers: a short
+        // quiet window answers them (refused, retryable) instead of dropping them with the connection.
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_QUIET_MS));
         await sends.flushed(1000);
         await server.close(graceMs);
       });
