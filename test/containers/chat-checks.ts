@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ASSISTANT_USER_ID } from '@cohort/common';
 import {
   apiAs,
   collectMessages,
@@ -24,6 +25,13 @@ export interface ChatFindings {
   missingAfterSync: number;
 }
 
+/** The group the chat check made: alice sent every message, bob only received them (his read marker is at 0). */
+export interface EdgeSession {
+  asker: TestUser;
+  reader: TestUser;
+  chatId: string;
+}
+
 /** Logs in through the edge with the registered password: 200 and a fresh token cookie. */
 async function login(baseUrl: string, user: TestUser): Promise<void> {
   const res = await fetch(`${baseUrl}/api/auth/login`, {
@@ -44,7 +52,7 @@ export async function chatThroughEdge(
   baseUrl: string,
   socketsPerReplica: () => Promise<Record<string, number>>,
   stopReplica: (replica: string) => Promise<void>,
-): Promise<{ findings: ChatFindings; session: { user: TestUser; chatId: string } }> {
+): Promise<{ findings: ChatFindings; session: EdgeSession }> {
   const alice = await registerUser(baseUrl, 'alice');
   const bob = await registerUser(baseUrl, 'bob');
   await login(baseUrl, alice);
@@ -127,7 +135,7 @@ export async function chatThroughEdge(
       socketsAfterRecovery: after,
       missingAfterSync,
     };
-    return { findings, session: { user: alice, chatId: chat.id } };
+    return { findings, session: { asker: alice, reader: bob, chatId: chat.id } };
   } finally {
     for (const socket of all) socket.close();
   }
@@ -137,27 +145,80 @@ export async function chatThroughEdge(
 export interface AssistantFindings {
   enabled: boolean;
   model: unknown;
+  answerSeconds: number;
+  deltas: number;
+  answers: number;
   summary: string;
 }
 
 /**
- * The assistant through the edge (gateway → ASSISTANT_URL → an assistant replica → chat-api and the test
- * model): it reports itself enabled, and a catch-me-up summary of the chat comes back with the model's text.
+ * The assistant through the edge: it reports itself enabled; added to the group, it answers a question that
+ * mentions it exactly once (a trigger through Redis Streams to one of the assistant replicas, the test model's text
+ * streamed as `ai:delta` to the other member's socket, then stored); and the member who has read nothing gets a
+ * catch-me-up summary written by the model (gateway → an assistant replica → chat-api and the test model).
  */
 export async function assistantThroughEdge(
   baseUrl: string,
-  session: { user: TestUser; chatId: string },
+  session: EdgeSession,
   expectedText: string,
 ): Promise<AssistantFindings> {
-  const api = apiAs(baseUrl, session.user);
-  const { assistant } = await api.call<{ assistant: { enabled: boolean; model: unknown } }>(
+  const asker = apiAs(baseUrl, session.asker);
+  const { assistant } = await asker.call<{ assistant: { enabled: boolean; model: unknown } }>(
     'GET',
     '/api/assistant',
   );
   if (!assistant.enabled)
     throw new Error(`the assistant reports itself disabled: ${JSON.stringify(assistant)}`);
-  const answer = await api.call<{ summary: string }>('POST', `/api/chats/${session.chatId}/summary`);
+
+  // The summary first: the question and its answer below would be unread for bob too, but the check is simpler
+  // on the conversation the chat check left.
+  const answer = await apiAs(baseUrl, session.reader).call<{ summary: string; toSeq: number }>(
+    'POST',
+    `/api/chats/${session.chatId}/summary`,
+  );
   if (!answer.summary.includes(expectedText))
     throw new Error(`the summary is not the test model's: ${JSON.stringify(answer)}`);
-  return { enabled: assistant.enabled, model: assistant.model, summary: answer.summary };
+
+  await asker.call('POST', `/api/chats/${session.chatId}/members`, { userId: ASSISTANT_USER_ID });
+  const watcher = await connectSocket(baseUrl, session.reader);
+  try {
+    let deltas = 0;
+    watcher.on('ai:delta', (event) => {
+      if (event.chatId === session.chatId) deltas += 1;
+    });
+    const inbox = collectMessages(watcher);
+    const started = Date.now();
+    const question = await asker.send(session.chatId, '@cohortgpt what did we talk about?');
+    const stored = await waitFor(
+      () => {
+        const found = [...inbox.byId.values()].filter(
+          (m) => m.senderId === ASSISTANT_USER_ID && m.replyTo === question.id,
+        );
+        if (found.length === 0) throw new Error('no answer yet');
+        return found[0]!;
+      },
+      60_000,
+      200,
+    );
+    const answerSeconds = (Date.now() - started) / 1000;
+    if (stored.ai?.status !== 'done' || !stored.text.includes(expectedText))
+      throw new Error(`the answer is not the test model's: ${JSON.stringify(stored)}`);
+    if (deltas === 0) throw new Error('the answer was stored but no ai:delta reached the other member');
+    // Both assistant replicas consume the trigger streams: a second answer would show up within a lease.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const answers = (await asker.messages(session.chatId)).filter(
+      (m) => m.senderId === ASSISTANT_USER_ID && m.replyTo === question.id,
+    ).length;
+    if (answers !== 1) throw new Error(`${answers} answers to one question`);
+    return {
+      enabled: assistant.enabled,
+      model: assistant.model,
+      answerSeconds,
+      deltas,
+      answers,
+      summary: answer.summary,
+    };
+  } finally {
+    watcher.close();
+  }
 }

@@ -370,9 +370,11 @@ async function main(): Promise<void> {
     chat = findings;
     if (hasAssistant())
       await step(
-        'through the edge: the assistant (test model) summarises the chat',
+        'through the edge: the assistant (test model) summarises the chat and answers @cohortgpt once',
         () => assistantThroughEdge(c.edgeUrl, session, FAKE_MODEL_TEXT),
-        (a) => `enabled, model ${JSON.stringify(a.model)}: "${a.summary.slice(0, 120)}"`,
+        (a) =>
+          `enabled, model ${JSON.stringify(a.model)}; summary "${a.summary.slice(0, 80)}"; ` +
+          `answer stored ${a.answerSeconds.toFixed(1)} s after the question, ${a.deltas} ai:delta events to the other member, ${a.answers} answer`,
       );
   } catch {
     failed = true;

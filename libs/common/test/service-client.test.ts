@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { IDENTITY_HEADER } from '../src/auth/internal-identity';
 import { AppError } from '../src/errors';
 import { REQUEST_ID_HEADER } from '../src/http/request-context';
-import { createServiceClient, type ServiceClient } from '../src/service-client';
+import { createServiceClient, isRetryableTransportFailure, type ServiceClient } from '../src/service-client';
 
 // The client against a real HTTP server on a free port, scripted per test: what the upstream received and how
 // each way an upstream can fail reaches the caller.
@@ -295,5 +295,23 @@ describe('retries while an upstream restarts', () => {
     );
     expect(plain).toMatchObject({ status: 503, code: 'upstream_unavailable' });
     expect(seen).toBe(5);
+  });
+});
+
+describe('which transport failures a call retries', () => {
+  const failure = (code: string) => Object.assign(new Error(code), { code });
+
+  it('retries a connection that was never made (refused, or its connect timed out), whatever the call', () => {
+    for (const code of ['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT']) {
+      expect(isRetryableTransportFailure(failure(code), false)).toBe(true);
+      expect(isRetryableTransportFailure(failure(code), true)).toBe(true);
+    }
+  });
+
+  it('retries a dropped connection only for an idempotent call, and nothing else', () => {
+    expect(isRetryableTransportFailure(failure('ECONNRESET'), true)).toBe(true);
+    expect(isRetryableTransportFailure(failure('ECONNRESET'), false)).toBe(false);
+    expect(isRetryableTransportFailure(failure('UND_ERR_HEADERS_TIMEOUT'), true)).toBe(false);
+    expect(isRetryableTransportFailure(new Error('no code'), true)).toBe(false);
   });
 });

@@ -76,11 +76,15 @@ export interface ServiceClientOptions {
  * so this side always closes an idle connection first and never reuses one the server is closing.
  */
 const KEEP_ALIVE_MS = 10_000;
-const MAX_CONNECT_MS = 3_000;
+/**
+ * Connecting to a service on the same network takes milliseconds; a connect that takes a second lost its SYN
+ * (a container network being rewired, say) and is better tried again, within the retry budget, than waited on.
+ */
+const MAX_CONNECT_MS = 1_000;
 const DEFAULT_RETRY_BUDGET_MS = 2_000;
 
 /** Transport failures of a connection that was never made: the upstream cannot have seen the request. */
-const NOT_CONNECTED = new Set(['ECONNREFUSED']);
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT']);
 /** A connection dropped under the request (a restarting upstream closing it): it may have been seen. */
 const DROPPED = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 
