@@ -11,6 +11,9 @@ export interface RedisServer {
   /** Stops the server (for outage tests); `start()` brings it back on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the running server (SIGSTOP): connections stay open and nothing answers, until `thaw()`. */
+  freeze(): void;
+  thaw(): void;
   close(): Promise<void>;
 }
 
@@ -72,7 +75,10 @@ export async function startRedisServer({ password }: RedisServerOptions = {}): P
     port,
     start,
     stop,
+    freeze: () => child?.kill('SIGSTOP'),
+    thaw: () => child?.kill('SIGCONT'),
     async close() {
+      child?.kill('SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -81,6 +81,23 @@ describe('login limiter on Redis', () => {
     await expect(limiter.consumeIp('198.51.100.5')).resolves.toBeUndefined();
   });
 
+  it('does not wait on a frozen Redis: counts in-process once its heartbeat goes unanswered', async () => {
+    const limiter = await newLimiter();
+    server.freeze();
+    try {
+      // The heartbeat notices within half a second; until then a command may wait out its 1 s timeout.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const started = performance.now();
+      await useUpAttempts(limiter, 'f@example.com', '203.0.113.7');
+      expect((await rejection(limiter.reserveAttempt('f@example.com', '203.0.113.7'))).status).toBe(429);
+      // Twelve counter operations: waiting out a command timeout on any of them would take a second.
+      expect(performance.now() - started).toBeLessThan(900);
+    } finally {
+      server.thaw();
+      await waitFor(() => Promise.all(clients.map((c) => c.ping())));
+    }
+  });
+
   it('keeps limiting in-process while Redis is down', async () => {
     const limiter = await newLimiter();
     await server.stop();

@@ -1,11 +1,6 @@
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
-import { AppError } from '@cohort/common';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { AppError, createSharedLimiter } from '@cohort/common';
 
 export const LIMIT_WINDOW_SECONDS = 15 * 60;
 export const FAILED_LOGINS_PER_ACCOUNT_AND_IP = 5;
@@ -46,18 +41,13 @@ function limiter(
   points: number,
   duration: number,
 ): RateLimiterAbstract {
-  const keyPrefix = `${options.keyPrefix ?? 'cohort:auth'}:${name}`;
-  const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-  if (!options.redis) return memory;
-  // While Redis is away the process-local counters keep limiting (per replica) at once, instead of each
-  // login waiting for reconnection attempts or failing.
-  return new RateLimiterRedis({
-    storeClient: options.redis,
-    keyPrefix,
-    points,
-    duration,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: memory,
+  // Shared through Redis; while Redis is away or frozen (its heartbeat unanswered) the process-local counters
+  // keep limiting (per replica) at once, instead of each login waiting out a command timeout per counter.
+  return createSharedLimiter({
+    name: `auth-${name}`,
+    keyPrefix: `${options.keyPrefix ?? 'cohort:auth'}:${name}`,
+    limit: { points, durationSeconds: duration },
+    redis: options.redis,
   });
 }
 
