@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from '@cohort/common';
+import { redisHealth, type Logger } from '@cohort/common';
 
 /** The sockets one replica holds for one user, as its heartbeat re-asserts them. */
 export interface QuotaUser {
@@ -69,8 +69,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1`;
 
 /**
- * The cap shared by every replica. While Redis is unreachable the handshake is let through (logged): the cap is
- * abuse control, and connecting must not depend on Redis being up more than it already does.
+ * The cap shared by every replica. While Redis is unreachable or not answering the handshake is let through: the cap
+ * is abuse control, and connecting must not depend on Redis being up more than it already does.
  */
 export function createRedisConnectionQuota({
   redis,
@@ -82,8 +82,11 @@ export function createRedisConnectionQuota({
 }: RedisConnectionQuotaOptions): ConnectionQuota {
   const userKey = (userId: string) => `${prefix}u:${userId}`;
   const keyTtl = ttlMs * 2;
+  const health = redisHealth(redis);
   return {
     async acquire(userId, socketId) {
+      // A frozen Redis (heartbeat unanswered) is not waited on: the handshake goes through, as when it is down.
+      if (!health.usable()) return true;
       const t = now();
       try {
         const result: unknown = await redis.eval(
