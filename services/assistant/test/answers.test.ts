@@ -114,8 +114,8 @@ describe('answering (one replica, real chat-api, the OpenAI-compatible fake)', (
     const prompt = JSON.stringify(body.messages);
     expect(body.messages![0]!.role).toBe('system');
     expect(body.messages![0]!.content).toContain('cohortGPT');
-    expect(prompt).toContain('Alice Tester: We are reading Middlemarch this month');
-    expect(prompt).toContain('Bob Tester: Meeting on Thursday');
+    expect(prompt).toContain('Alice Test: We are reading Middlemarch this month');
+    expect(prompt).toContain('Bob Test: Meeting on Thursday');
     expect(prompt).toContain('@cohortgpt when do we meet');
     expect(prompt).not.toContain('Meeting on Tuesday');
     expect(prompt).not.toContain('555-0199');

@@ -73,7 +73,7 @@ describe('HTTP routes (catch me up, the assistant card) and long-term memory by 
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ summary: '- The release is on Friday.', fromSeq: 1, toSeq: 4 });
     const prompt = JSON.stringify(stack.fake.completions().at(-1)!.messages);
-    expect(prompt).toContain('Bob Tester: Release is scheduled for Friday');
+    expect(prompt).toContain('Bob Test: Release is scheduled for Friday');
     expect(stack.fake.completions().at(-1)!.stream).toBe(true);
   });
 
@@ -84,8 +84,8 @@ describe('HTTP routes (catch me up, the assistant card) and long-term memory by 
     expect(res.status).toBe(200);
     const { summary, fromSeq, toSeq } = res.body as { summary: string; fromSeq: number; toSeq: number };
     expect([fromSeq, toSeq]).toEqual([1, 4]);
-    expect(summary).toContain('4 new messages from Bob Tester (4)');
-    expect(summary).toContain('> Bob Tester: Release is scheduled for Friday');
+    expect(summary).toContain('4 new messages from Bob Test (4)');
+    expect(summary).toContain('> Bob Test: Release is scheduled for Friday');
     expect(stack.fake.completions()).toHaveLength(0);
   });
 
@@ -95,7 +95,7 @@ describe('HTTP routes (catch me up, the assistant card) and long-term memory by 
     const group = await unreadGroup();
     const res = await stack.request(base(), alice, 'POST', `/api/chats/${group.id}/summary`);
     expect(res.status).toBe(200);
-    expect((res.body as { summary: string }).summary).toContain('> Bob Tester:');
+    expect((res.body as { summary: string }).summary).toContain('> Bob Test:');
   });
 
   it('catch me up refuses non-members (404), bad ids (400), and reports nothing new as 0..0', async () => {
