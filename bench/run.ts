@@ -5,13 +5,15 @@
  *
  *   node --conditions=source --import tsx bench/run.ts
  *
- * Parts (BENCH_PARTS, default `smallchats,fanout,storm,services`; BENCH_SKIP removes some, `bare` skips the
- * baseline): smallchats, fanout, storm, connections (the 20,000-socket idle ramp, not in the default run),
- * services. Knobs: see bench/README.md.
+ * Parts (BENCH_PARTS, default `smallchats,fanout,storm,assistant,services`; BENCH_SKIP removes some, `bare` skips
+ * the baseline): smallchats, fanout, storm, connections (the 20,000-socket idle ramp, not in the default run),
+ * assistant (issue 16's streaming bench on a stack of its own, full only, about a minute), services. Knobs: see
+ * bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { assistantStream } from './src/assistant-stream';
 import { ChatLoad, type LoadResult, type StaircaseResult } from './src/chat-load';
 import { rampConnections, type ConnectionsResult } from './src/connections';
 import { machineInfo, openFileLimit } from './src/proc';
@@ -56,6 +58,13 @@ const config = {
   loginCost: num('BENCH_LOGIN_COST', 12),
   gatewaySeconds: num('BENCH_GATEWAY_SECONDS', 2),
   gatewayRounds: num('BENCH_GATEWAY_ROUNDS', 3),
+  aiChats: num('BENCH_AI_CHATS', 20),
+  aiSocketsPerChat: num('BENCH_AI_SOCKETS_PER_CHAT', 100),
+  aiUsersPerChat: num('BENCH_AI_USERS_PER_CHAT', 10),
+  aiTokens: num('BENCH_AI_TOKENS', 100),
+  aiTokenMs: num('BENCH_AI_TOKEN_MS', 20),
+  aiCoalesceMs: num('BENCH_AI_COALESCE_MS', 25),
+  aiTimeoutSeconds: num('BENCH_AI_TIMEOUT_SECONDS', 60),
 };
 const list = (raw: string | undefined) =>
   (raw ?? '')
@@ -64,7 +73,7 @@ const list = (raw: string | undefined) =>
     .filter(Boolean);
 const skip = new Set(list(process.env.BENCH_SKIP));
 const parts = new Set(
-  list(process.env.BENCH_PARTS ?? 'smallchats,fanout,storm,services').filter((p) => !skip.has(p)),
+  list(process.env.BENCH_PARTS ?? 'smallchats,fanout,storm,assistant,services').filter((p) => !skip.has(p)),
 );
 const withBare = !skip.has('bare');
 const outDir = process.env.BENCH_OUT ?? join(__dirname, 'results');
@@ -250,6 +259,25 @@ async function main(): Promise<void> {
     if (parts.has('connections')) report.connections = await connectionsPart(stacks);
   } finally {
     for (const stack of stacks) await stack.stop();
+  }
+
+  if (parts.has('assistant')) {
+    log('assistant streaming: its own full stack with assistant replicas and the fake provider');
+    report.assistant = await assistantStream(
+      {
+        chats: config.aiChats,
+        socketsPerChat: config.aiSocketsPerChat,
+        usersPerChat: config.aiUsersPerChat,
+        tokens: config.aiTokens,
+        tokenMs: config.aiTokenMs,
+        coalesceMs: config.aiCoalesceMs,
+        reps: config.reps,
+        replicas: 3,
+        assistantReplicas: 2,
+        timeoutSeconds: config.aiTimeoutSeconds,
+      },
+      log,
+    ).catch((err: unknown) => failed('assistant', err));
   }
 
   if (parts.has('services')) {

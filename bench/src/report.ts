@@ -1,3 +1,4 @@
+import type { AssistantStreamRep, AssistantStreamResult } from './assistant-stream';
 import type { LoadResult, StaircaseResult } from './chat-load';
 import type { ConnectionsResult } from './connections';
 import type { GatewayBenchResult, LoginBenchResult } from './service-benches';
@@ -30,6 +31,8 @@ export interface BenchReport {
   storm: Array<Rep<StormResult>>;
   connections: Partial<Record<'full' | 'bare', ConnectionsResult>>;
   services: { login?: LoginBenchResult | undefined; gateway?: GatewayBenchResult | undefined };
+  /** The assistant streaming part (full stack only: the bare baseline has no assistant). */
+  assistant?: AssistantStreamResult | undefined;
   durationSeconds: number;
 }
 
@@ -203,7 +206,50 @@ export function figures(report: BenchReport): Figure[] {
       pass: total(dups, 'full') === 0,
     });
   }
+  out.push(...assistantFigures(report));
   return out.filter((x): x is Figure => x !== undefined);
+}
+
+/** Every delta a socket should have had and did not, repeated, or joined into a text other than the stored one. */
+const assistantFaults = (r: AssistantStreamRep) =>
+  r.lost + r.duplicates + r.mismatched + r.answersMissing + r.answersNotDone + r.tokensMissing;
+
+function assistantFigures(report: BenchReport): Array<Figure | undefined> {
+  const a = report.assistant;
+  if (!a || a.reps.length === 0) return [];
+  const reps = a.reps.map((r): Rep<AssistantStreamRep> => ({ full: r }));
+  const c = a.config;
+  const load = `${c.chats} answers × ${c.socketsPerChat} sockets, ${c.tokenMs} ms/token, coalescing ${c.coalesceMs} ms`;
+  return [
+    figure(
+      `assistant (${load}): per-token delay provider → socket p50 (ms)`,
+      reps,
+      (r) => r.tokenDelayMs.p50,
+    ),
+    figure(`assistant: per-token delay provider → socket p99 (ms)`, reps, (r) => r.tokenDelayMs.p99, {
+      text: '≤ 50 ms',
+      on: 'full',
+      check: (v) => v <= 50,
+    }),
+    figure(
+      `assistant: of which after the ${c.coalesceMs} ms coalescing, p99 (ms)`,
+      reps,
+      (r) => r.afterCoalesceMs.p99,
+    ),
+    figure(
+      `assistant: first token through the stack ÷ from the provider directly`,
+      reps,
+      (r) => r.firstTokenRatio,
+    ),
+    figure(`assistant: first token through the stack, p50 (ms)`, reps, (r) => r.firstTokenMs.p50),
+    figure(`assistant: server CPU per delivered delta (µs)`, reps, (r) => r.cpuUsPerDelivery),
+    figure(
+      'assistant: lost + duplicated deltas + sockets whose deltas ≠ stored answer (every run)',
+      reps,
+      assistantFaults,
+      { text: '0', on: 'full', check: (v) => v === 0 },
+    ),
+  ];
 }
 
 /** Server CPU per stored message by process group (medians over the repetitions), ms. */
@@ -378,6 +424,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
     out.push('');
   }
+  if (report.assistant) out.push(renderAssistant(report.assistant), '');
   const { login, gateway } = report.services;
   if (login) {
     out.push(
@@ -393,6 +440,73 @@ export function renderMarkdown(report: BenchReport): string {
     out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** CPU per delivery grouped by kind of process, one column per repetition. */
+function assistantCpuRows(reps: AssistantStreamRep[]): Array<Array<string | number>> {
+  const group = (label: string) =>
+    /^(realtime|assistant|gateway|nginx)/.exec(label)?.[1] ?? label.replace(/-\d+$/, '');
+  const groups = new Map<string, number[]>();
+  reps.forEach((r, i) => {
+    for (const [label, seconds] of Object.entries(r.cpuByProcess)) {
+      const row = groups.get(group(label)) ?? reps.map(() => 0);
+      row[i] = row[i]! + (seconds * 1e6) / Math.max(1, r.deliveries);
+      groups.set(group(label), row);
+    }
+  });
+  return [...groups.entries()]
+    .sort((x, y) => y[1][0]! - x[1][0]!)
+    .map(([g, row]) => [g, ...row.map((v) => round(v, 2))]);
+}
+
+/** The assistant part's section: its load, then each repetition's delays, breakdown, counts and CPU. */
+function renderAssistant(a: AssistantStreamResult): string {
+  const c = a.config;
+  const lines = [
+    '## Assistant streaming (issue 16)',
+    '',
+    `${a.description}. ${c.chats} group chats of ${c.socketsPerChat} sockets (${c.usersPerChat} users each, the ` +
+      `assistant a member); per repetition one member of every chat asks @cohortgpt at once; the fake provider ` +
+      `streams ${c.tokens} chunks, one every ${c.tokenMs} ms, each stamped with the time it was written; ` +
+      `AI_COALESCE_MS ${c.coalesceMs}. ` +
+      `Stack up in ${a.setupSeconds} s, sockets connected in ${a.connectSeconds} s, whole part ${a.durationSeconds} s.`,
+    '',
+    table(
+      [
+        'rep',
+        'token delay p50 / p99',
+        'coalescing p50 / p99',
+        'after coalescing p50 / p99',
+        'to first socket p99',
+        'fan-out spread p99',
+        'first token p50 (÷ direct p50)',
+        'before provider p50',
+        'deltas / delivered / expected',
+        'lost / dup / ≠ stored',
+        'server µs/delivery',
+        'client CPU s, loop p99',
+      ],
+      a.reps.map((r, i) => [
+        i + 1,
+        `${fmt(r.tokenDelayMs.p50)} / ${fmt(r.tokenDelayMs.p99)}`,
+        `${fmt(r.coalesceWaitMs.p50)} / ${fmt(r.coalesceWaitMs.p99)}`,
+        `${fmt(r.afterCoalesceMs.p50)} / ${fmt(r.afterCoalesceMs.p99)}`,
+        r.toFirstSocketMs.p99,
+        r.fanoutSpreadMs.p99,
+        `${fmt(r.firstTokenMs.p50)} (${fmt(r.firstTokenRatio)}× ${fmt(r.providerFirstTokenMs.p50)})`,
+        r.beforeProviderMs.p50,
+        `${fmt(r.deltaEvents)} / ${fmt(r.deliveries)} / ${fmt(r.expectedDeliveries)}`,
+        `${r.lost} / ${r.duplicates} / ${r.mismatched + r.answersMissing + r.answersNotDone + r.tokensMissing}`,
+        r.cpuUsPerDelivery,
+        `${fmt(r.clientCpuSeconds)}, ${fmt(r.loopDelayP99Ms)}`,
+      ]),
+    ),
+    '',
+    'Server CPU per delivered delta by process (µs; each repetition):',
+    '',
+    table(['process', ...a.reps.map((_, i) => `rep ${i + 1}`)], assistantCpuRows(a.reps)),
+  ];
+  return lines.join('\n');
 }
 
 /** The console summary: every headline figure with its spread. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ASSISTANT_USER_ID } from '@cohort/common';
 import {
   apiAs,
   freePort,
@@ -61,6 +62,12 @@ export interface StackPlan {
   smallChats?: number;
   smallMinMembers?: number;
   smallMaxMembers?: number;
+  /** Assistant replicas in the full stack (0 by default: no chat of the other parts calls the assistant). */
+  assistantReplicas?: number;
+  /** Makes the assistant a member of every fan-out chat (it answers the messages that mention it). */
+  assistantInChats?: boolean;
+  /** Extra environment for every service of the full stack (the model's `AI_*` settings), over the bench's own. */
+  env?: Record<string, string>;
 }
 
 /** Members of small chat `c`. */
@@ -180,8 +187,8 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
   const cluster = await startCluster({
     realtimeReplicas: plan.replicas,
     gateways: 2,
-    // No chat in the bench calls the assistant; its replicas would only add idle CPU to the figures.
-    assistantReplicas: 0,
+    // Only the assistant part calls the assistant; elsewhere its replicas would only add idle CPU to the figures.
+    assistantReplicas: plan.assistantReplicas ?? 0,
     env: {
       BCRYPT_COST: '4',
       LOGIN_IP_LIMIT: '1000000',
@@ -196,6 +203,7 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       RATE_LIMIT_PER_SECOND: '1000000',
       LOG_LEVEL: 'warn',
       ...profilingEnv(),
+      ...plan.env,
     },
   });
   try {
@@ -206,10 +214,10 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       const members = users.slice(c * plan.usersPerChat, (c + 1) * plan.usersPerChat);
       const [owner, ...others] = members;
       if (!owner) throw new Error('a chat needs at least one user');
-      const chat = await apiAs(cluster.url, owner).createGroup(
-        `bench chat ${c}`,
-        others.map((u) => u.user.id),
-      );
+      const chat = await apiAs(cluster.url, owner).createGroup(`bench chat ${c}`, [
+        ...others.map((u) => u.user.id),
+        ...(plan.assistantInChats ? [ASSISTANT_USER_ID] : []),
+      ]);
       return { id: chat.id, memberAuth: members.map((u) => ({ token: u.token })) };
     });
     const smallCount = plan.smallChats ?? 0;
@@ -255,10 +263,13 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       [pidOf(cluster.chatApi), 'chat-api'],
       ...cluster.realtime.map((r): [number, string] => [pidOf(r), r.name]),
       ...cluster.gateways.map((g): [number, string] => [pidOf(g), g.name]),
+      ...cluster.assistants.map((a): [number, string] => [pidOf(a), a.name]),
     ]);
     return {
       name: 'full',
-      description: `nginx → ${plan.replicas} realtime replicas (Redis bus + sharded adapter) → chat-api → embedded store; auth, 2 gateways`,
+      description:
+        `nginx → ${plan.replicas} realtime replicas (Redis bus + sharded adapter) → chat-api → embedded store; auth, 2 gateways` +
+        (cluster.assistants.length > 0 ? `; ${cluster.assistants.length} assistant replicas` : ''),
       edgeUrl: cluster.url,
       upstreams: cluster.realtime.map((r) => `127.0.0.1:${r.port}`),
       replicas,

@@ -1,7 +1,8 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-import { waitFor } from '@cohort/testkit';
+import { startOpenAiFake, waitFor } from '@cohort/testkit';
+import { parseStamps, stampChunk } from '../src/assistant-stream';
 import { rampConnections } from '../src/connections';
 import { ChatLoad } from '../src/chat-load';
 import { LightSocket, LightSocketError } from '../src/light-client';
@@ -22,6 +23,41 @@ describe('Samples', () => {
 
   test('has no percentile without samples', () => {
     expect(new Samples().percentile(50)).toBeNaN();
+  });
+});
+
+describe('emission stamps (the assistant part)', () => {
+  test('reads back every stamp of a coalesced delta, in order', () => {
+    const delta = [1733333333123.25, 1733333333143.5, 1733333333163].map(stampChunk).join('');
+    expect(parseStamps(delta)).toEqual([1733333333123.25, 1733333333143.5, 1733333333163]);
+    expect(parseStamps('no stamps here [t:]')).toEqual([]);
+  });
+
+  test('the fake provider writes each chunk when it sends it, at its token rate', async () => {
+    const fake = await startOpenAiFake({
+      text: 'a b c d ',
+      chunkDelayMs: 30,
+      chunkText: () => stampChunk(performance.timeOrigin + performance.now()),
+    });
+    try {
+      const res = await fetch(`${fake.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const content = (await res.text())
+        .split('\n')
+        .filter((line) => line.startsWith('data: {'))
+        .map((line) => JSON.parse(line.slice(6)) as { choices: Array<{ delta?: { content?: string } }> })
+        .map((chunk) => chunk.choices[0]?.delta?.content ?? '')
+        .join('');
+      const stamps = parseStamps(content);
+      expect(stamps).toHaveLength(4);
+      for (let i = 1; i < stamps.length; i += 1)
+        expect(stamps[i]! - stamps[i - 1]!).toBeGreaterThanOrEqual(25);
+    } finally {
+      await fake.close();
+    }
   });
 });
 

@@ -9,6 +9,12 @@ export interface FakeScript {
   chunkChars?: number;
   /** Pause between chunks (the token rate). */
   chunkDelayMs?: number;
+  /**
+   * The content of streamed chunk `index` (from 0), computed when that chunk is written (for example the time it
+   * leaves, for a benchmark); `piece` is what `text` would have sent. The pieces of `text` still decide how many
+   * chunks there are. Non-streaming answers are unaffected.
+   */
+  chunkText?: (index: number, piece: string) => string;
   /** Answer 429 (with Retry-After: `retryAfterSeconds`) to this many requests before serving. */
   rateLimited?: number;
   retryAfterSeconds?: number;
@@ -203,7 +209,7 @@ export async function startOpenAiFake(initial: FakeScript = {}): Promise<OpenAiF
         if (!(await sleep(script.stallMs ?? 60_000, res))) return;
       }
       if (sent > 0 && !(await sleep(script.chunkDelayMs ?? 0, res))) return;
-      send(chunk({ content: piece }, null));
+      send(chunk({ content: script.chunkText ? script.chunkText(sent, piece) : piece }, null));
       sent++;
       chunks++;
     }
