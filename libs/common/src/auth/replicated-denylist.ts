@@ -118,7 +118,9 @@ export function createReplicatedDenylist(options: ReplicatedDenylistOptions): Re
         const score = Number(page[i + 1]);
         const colon = entry.indexOf(':');
         const expiresAt = Number(entry.slice(0, colon));
-        if (colon > 0 && Number.isFinite(expiresAt)) local.set(entry.slice(colon + 1), expiresAt * 1000);
+        // An entry that has expired is not copied (the overlap re-reads recent ones: it would come back after prune).
+        if (colon > 0 && Number.isFinite(expiresAt) && expiresAt * 1000 > now())
+          local.set(entry.slice(colon + 1), expiresAt * 1000);
         if (score > syncedUpTo) syncedUpTo = score;
       }
       if (page.length < syncPage * 2) return;
