@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import OpenAI from 'openai';
-import { startOpenAiFake } from '@cohort/testkit';
+import { directFirstChunkMs, startOpenAiFake } from '@cohort/testkit';
 import { LightSocket } from './light-client';
 import { CpuMeter } from './proc';
 import { startFullStack, type Stack } from './stacks';
@@ -255,28 +254,6 @@ if (!isMainThread && threadData?.role === FAKE_THREAD) {
   }).then((fake) => parentPort?.postMessage({ baseUrl: fake.baseUrl }));
 }
 
-/** The provider alone, through the OpenAI SDK as the assistant calls it: SDK call → first content chunk. */
-async function directFirstToken(baseUrl: string, calls: number): Promise<Samples> {
-  const client = new OpenAI({ baseURL: baseUrl, apiKey: 'bench', maxRetries: 0 });
-  const samples = new Samples();
-  for (let i = 0; i < calls; i += 1) {
-    const started = performance.now();
-    const stream = await client.chat.completions.create({
-      model: 'fake-model',
-      messages: [{ role: 'user', content: 'hi' }],
-      stream: true,
-    });
-    for await (const chunk of stream) {
-      if (chunk.choices[0]?.delta?.content) {
-        samples.add(performance.now() - started);
-        break;
-      }
-    }
-    stream.controller.abort();
-  }
-  return samples;
-}
-
 /**
  * Issue 16: the whole stack (nginx → realtime replicas ← Redis ← assistant replicas → the fake provider) with
  * `chats` group chats of `socketsPerChat` sockets, the assistant a member of each. Per repetition one member of
@@ -357,7 +334,8 @@ export async function assistantStream(
 
     const serverStack = stack;
     const runRep = async (r: number): Promise<AssistantStreamRep> => {
-      const direct = await directFirstToken(fake.baseUrl, 5);
+      const direct = new Samples();
+      for (const ms of await directFirstChunkMs(fake.baseUrl, 5)) direct.add(ms);
       const state = new RepState(config.coalesceMs);
       for (const x of receivers) {
         x.counts.clear();

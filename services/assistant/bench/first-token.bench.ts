@@ -6,7 +6,7 @@
  *
  *   npm run bench -w @cohort/assistant            (ANSWERS=20 TOKENS=200 TOKEN_MS=10 to change the load)
  */
-import OpenAI from 'openai';
+import { directFirstChunkMs } from '@cohort/testkit';
 import { joinDeltas, startStack } from '../test/support/stack';
 
 const ANSWERS = Number(process.env.ANSWERS ?? 20);
@@ -27,23 +27,7 @@ async function main() {
     await stack.startAssistant('bench', { AI_COALESCE_MS: '50' });
 
     // The provider alone, through the same SDK.
-    const client = new OpenAI({ baseURL: stack.fake.baseUrl, apiKey: 'x', maxRetries: 0 });
-    const direct: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const started = performance.now();
-      const stream = await client.chat.completions.create({
-        model: 'fake-model',
-        messages: [{ role: 'user', content: 'hi' }],
-        stream: true,
-      });
-      for await (const chunk of stream) {
-        if (chunk.choices[0]?.delta?.content) {
-          direct.push(performance.now() - started);
-          break;
-        }
-      }
-      stream.controller.abort();
-    }
+    const direct = await directFirstChunkMs(stack.fake.baseUrl, 10);
 
     // One at a time: auth bounds concurrent password hashing per address.
     const users = [];

@@ -110,11 +110,7 @@ describe('provider faults, stops and budgets: every trigger ends in exactly one 
     stack.fake.setScript({ text: LONG, chunkDelayMs: 100 });
     const chat = await stack.createAssistantChat(alice);
     const question = await stack.send(alice, chat.id, 'Count slowly');
-    const first = await waitFor(() => {
-      const delta = stack.deltas.find((d) => d.replyTo === question.id);
-      if (!delta) throw new Error('no delta yet');
-      return delta;
-    });
+    const first = await stack.firstDelta(question.id);
     await stack.bus.publish('ai-control', {
       type: 'ai:stop',
       chatId: chat.id,
@@ -136,11 +132,7 @@ describe('provider faults, stops and budgets: every trigger ends in exactly one 
     const chat = await stack.createAssistantChat(alice);
     const other = await stack.createAssistantChat(alice);
     const question = await stack.send(alice, chat.id, 'Go on');
-    const first = await waitFor(() => {
-      const delta = stack.deltas.find((d) => d.replyTo === question.id);
-      if (!delta) throw new Error('no delta yet');
-      return delta;
-    });
+    const first = await stack.firstDelta(question.id);
     await stack.bus.publish('ai-control', {
       type: 'ai:stop',
       chatId: other.id,

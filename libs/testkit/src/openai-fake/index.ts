@@ -1,1 +1,2 @@
 export * from './openai-fake';
+export * from './direct-first-chunk';

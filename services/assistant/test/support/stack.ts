@@ -86,6 +86,8 @@ export interface Stack {
   deltas: AiEvent[];
   /** When (performance.now()) the first `ai:delta` answering each message arrived, by message id. */
   firstDeltaAt: Map<string, number>;
+  /** Waits for the first `ai:delta` answering message `messageId`. */
+  firstDelta(messageId: string): Promise<AiEvent>;
   close(): Promise<void>;
 }
 
@@ -208,6 +210,12 @@ export async function startStack(): Promise<Stack> {
       bus,
       deltas,
       firstDeltaAt,
+      firstDelta: (messageId) =>
+        waitFor(() => {
+          const delta = deltas.find((d) => d.replyTo === messageId);
+          if (!delta) throw new Error('no delta yet');
+          return delta;
+        }),
       assistantEnv,
       async startAssistant(replicaId, extra) {
         const replica = await startAssistant({
