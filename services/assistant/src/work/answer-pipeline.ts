@@ -165,9 +165,9 @@ export function createAnswerPipeline(deps: AnswerPipelineDeps) {
     // Nothing reached anyone yet: generating afresh under the same stream is indistinguishable from one answer.
     if (!snapshot || snapshot.deltas.length === 0) return 'restart';
     const sofar = snapshot.deltas.map((d) => d.delta).join('');
+    const model = deps.provider?.model ?? 'none';
     if (snapshot.ended) {
       // The replica died between ending the stream and storing it: the text is complete, only its outcome is lost.
-      const model = deps.provider?.model ?? 'none';
       await storeUntilDone(chat, question, sofar, {
         streamId,
         status: 'failed',
@@ -198,14 +198,7 @@ export function createAnswerPipeline(deps: AnswerPipelineDeps) {
       { chatId: chat.id, streamId, deltas: snapshot.deltas.length },
       'taking over an interrupted answer',
     );
-    await finish(
-      chat,
-      question,
-      streamId,
-      continued,
-      { status: 'failed', code: 'ai_interrupted' },
-      deps.provider?.model ?? 'none',
-    );
+    await finish(chat, question, streamId, continued, { status: 'failed', code: 'ai_interrupted' }, model);
     return 'finished';
   };
 
