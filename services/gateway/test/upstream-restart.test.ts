@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import { freePort, generateTestKeys, type TestKeys } from '@cohort/testkit';
 import { accessToken, startProbe, startTestGateway, type Probe, type TestGateway } from './support';
@@ -49,6 +51,62 @@ describe('gateway: an upstream that restarts', () => {
       late.closeAllConnections();
       late.close();
       await gateway.close();
+      await auth.close();
+    }
+  });
+
+  it('gives up on a connect nobody answers after the retry budget (502), not at the deadline', async () => {
+    // A real upstream that stops accepting: a process listening with a backlog of 1 whose event loop is blocked
+    // forever. Once its accept queue is full the kernel drops every further SYN, so a connect hangs as it does
+    // when a SYN is lost on a network being rewired.
+    const frozen: ChildProcess = spawn(process.execPath, [
+      '-e',
+      `const s = require('node:net').createServer();
+       s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+         process.stdout.write(s.address().port + '\\n');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+       });`,
+    ]);
+    const fillers: Socket[] = [];
+    const auth = await startProbe();
+    let gateway: TestGateway | undefined;
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        frozen.stdout?.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+        frozen.once('exit', (code) => reject(new Error(`the frozen upstream exited (${code})`)));
+      });
+      const connected = await Promise.all(
+        Array.from({ length: 6 }, () => {
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => undefined);
+          fillers.push(socket);
+          return new Promise<boolean>((resolve) => {
+            socket.once('connect', () => resolve(true));
+            setTimeout(() => resolve(false), 500);
+          });
+        }),
+      );
+      // The queue took its few and then dropped the rest: the upstream is as frozen as the test needs.
+      expect(connected.filter(Boolean).length).toBeLessThan(connected.length);
+
+      gateway = await startTestGateway({
+        keys,
+        authUrl: auth.url,
+        chatApiUrl: `http://127.0.0.1:${port}`,
+        env: { UPSTREAM_TIMEOUT_MS: '8000' },
+      });
+      const started = Date.now();
+      const res = await request(gateway.url).get('/api/chats').set('Authorization', `Bearer ${token}`);
+      const elapsed = Date.now() - started;
+      expect(res.status).toBe(502);
+      expect(res.body).toEqual({ error: { code: 'upstream_unavailable', message: expect.any(String) } });
+      // One connect timeout (1 s) and a retry within the 2 s budget; TCP alone would have waited out the deadline.
+      expect(elapsed).toBeGreaterThanOrEqual(1_000);
+      expect(elapsed).toBeLessThan(4_000);
+    } finally {
+      fillers.forEach((socket) => socket.destroy());
+      frozen.kill('SIGKILL');
+      await gateway?.close();
       await auth.close();
     }
   });

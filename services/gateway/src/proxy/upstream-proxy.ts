@@ -81,6 +81,7 @@ interface InFlight {
 /** Errors that mean the upstream is not there or dropped us: answered 502, not 500. */
 const UNAVAILABLE = new Set([
   'ECONNREFUSED',
+  'ECONNTIMEDOUT',
   'ECONNRESET',
   'EHOSTUNREACH',
   'ENETUNREACH',
@@ -90,6 +91,8 @@ const UNAVAILABLE = new Set([
   'ECONNABORTED',
 ]);
 
+/** Connection failures before the upstream could see anything: retried for every method. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ECONNTIMEDOUT']);
 /** A dropped connection before any answer: the upstream may or may not have seen the request. */
 const DROPPED = new Set(['ECONNRESET', 'EPIPE']);
 /**
@@ -98,11 +101,18 @@ const DROPPED = new Set(['ECONNRESET', 'EPIPE']);
  */
 const KEYED_POST = /^\/api\/chats\/[^/?]+\/messages(\?|$)/;
 const DEFAULT_RETRY_BUDGET_MS = 2_000;
+/**
+ * Connecting to a service on the same network takes milliseconds; a connect still pending after a second lost
+ * its SYN (a container network being rewired, say) and is better tried again than left to TCP's retransmits
+ * (3 s, then 7 s), like the service client's connect timeout.
+ */
+const MAX_CONNECT_MS = 1_000;
 
 /**
- * A keep-alive agent whose new connections are retried while the upstream refuses them (ECONNREFUSED: the
- * request never reached it, so this is safe for every method), with short jittered pauses, within
- * `budgetMs`. The request's body waits in its ClientRequest meanwhile; the gateway's deadline still applies.
+ * A keep-alive agent whose new connections are retried while the upstream refuses them or does not answer the
+ * connect within `MAX_CONNECT_MS` (in both cases the request never reached it, so this is safe for every
+ * method), with short jittered pauses, within `budgetMs`. The request's body waits in its ClientRequest
+ * meanwhile; the gateway's deadline still applies.
  */
 class RetryingAgent extends Agent {
   constructor(
@@ -123,9 +133,10 @@ class RetryingAgent extends Agent {
     const attempt = (n: number) => {
       const socket: Socket = createConnection(options as NetConnectOpts);
       const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(connectTimer);
         socket.off('connect', onConnect);
         const pause = retryPauseMs(n);
-        if (err.code !== 'ECONNREFUSED' || performance.now() + pause > giveUpAt) {
+        if (!NOT_CONNECTED.has(err.code ?? '') || performance.now() + pause > giveUpAt) {
           done(err, socket);
           return;
         }
@@ -133,9 +144,22 @@ class RetryingAgent extends Agent {
         setTimeout(() => attempt(n + 1), pause);
       };
       const onConnect = () => {
+        clearTimeout(connectTimer);
         socket.off('error', onError);
         done(null, socket);
       };
+      const connectTimer = setTimeout(() => {
+        socket.destroy(
+          Object.assign(
+            new Error(
+              `connect to ${options.host ?? ''}:${options.port ?? ''} took over ${MAX_CONNECT_MS} ms`,
+            ),
+            {
+              code: 'ECONNTIMEDOUT',
+            },
+          ),
+        );
+      }, MAX_CONNECT_MS);
       socket.once('error', onError);
       socket.once('connect', onConnect);
     };
