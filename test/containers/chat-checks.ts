@@ -43,6 +43,49 @@ async function login(baseUrl: string, user: TestUser): Promise<void> {
   if (res.status !== 200 || !cookie) throw new Error(`login through the edge: HTTP ${res.status}`);
 }
 
+/** How long the topology took, once every container was healthy, to answer calls that cross services. */
+export interface FirstCallFindings {
+  seconds: number;
+  attempts: number;
+  /** The distinct failures seen before the first full success. */
+  failures: string[];
+}
+
+/**
+ * Waits until a call that crosses every service hop works through the edge: register (edge → gateway → auth),
+ * create a group (gateway → chat-api → auth) and a socket handshake (realtime → chat-api), retried every 2 s
+ * within `timeoutMs`. Healthchecks only prove each container answers locally; on this machine podman's DNS
+ * (aardvark-dns) has left containers started first unable to resolve their peers' names for up to a minute
+ * while the later ones start, so the figure is reported rather than assumed to be zero.
+ */
+export async function firstCallsThroughEdge(baseUrl: string, timeoutMs: number): Promise<FirstCallFindings> {
+  const started = Date.now();
+  const failures = new Set<string>();
+  for (let attempts = 1; ; attempts += 1) {
+    try {
+      const a = await registerUser(baseUrl, 'ready-a');
+      const b = await registerUser(baseUrl, 'ready-b');
+      const chat = await apiAs(baseUrl, a).createGroup('ready', [b.user.id]);
+      const socket = await connectSocket(baseUrl, a);
+      try {
+        const { ack } = await socketSend(socket, chat.id, 'ready?');
+        if (!ack.ok) throw new Error(`chat:send refused: ${ack.error.code}`);
+      } finally {
+        socket.disconnect();
+      }
+      return { seconds: (Date.now() - started) / 1000, attempts, failures: [...failures] };
+    } catch (error) {
+      failures.add(error instanceof Error ? error.message : String(error));
+      if (Date.now() - started > timeoutMs)
+        throw new Error(
+          `no call crossed every service within ${timeoutMs / 1000} s: ${[...failures].join('; ')}`,
+          { cause: error },
+        );
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
 /**
  * Register, log in, chat over sockets spread across the realtime replicas, then stop one replica
  * (`stopReplica`) and check its clients reconnect elsewhere, receive new messages and miss nothing after

@@ -7,7 +7,12 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, generateTestKeys, waitFor } from '@cohort/testkit';
-import { assistantThroughEdge, chatThroughEdge, type ChatFindings } from './chat-checks';
+import {
+  assistantThroughEdge,
+  chatThroughEdge,
+  firstCallsThroughEdge,
+  type ChatFindings,
+} from './chat-checks';
 import {
   REPO_ROOT,
   buildImage,
@@ -356,6 +361,13 @@ async function main(): Promise<void> {
       'every container running, healthy, non-root',
       () => waitFor(checkContainers, 120_000, 2000),
       (s) => s.map((x) => `${x.service}:${x.health}:uid ${x.processUid}`).join(', '),
+    );
+    await step(
+      'through the edge: the first call that crosses every service (register, create a group, handshake, send)',
+      () => firstCallsThroughEdge(c.edgeUrl, 120_000),
+      (f) =>
+        `answered ${f.seconds.toFixed(1)} s after every container was healthy (${f.attempts} attempts)` +
+        (f.failures.length > 0 ? `; before that: ${f.failures.slice(0, 3).join('; ')}` : ''),
     );
     const { findings, session } = await step(
       'through the edge: register, log in, chat across replicas, stop one replica, clients recover',
