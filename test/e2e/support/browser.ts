@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT, spawnNodeProcess, type ServiceProcess } from '@cohort/testkit';
+import { REPO_ROOT, spawnNodeProcess, startCluster, type ServiceProcess } from '@cohort/testkit';
 
 /** Shared by the browser tests: the embedded product in its own process, and headless Chromium people. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -30,12 +30,32 @@ export interface Product {
   stop(): Promise<void>;
 }
 
-/** Builds the web client when dist/ is missing, then starts `npm start`'s embedded launcher on a free port. */
-export async function startProduct(env: Record<string, string> = {}): Promise<Product> {
+function ensureWebClientBuilt(): void {
   mkdirSync(ARTIFACTS, { recursive: true });
   if (!existsSync(join(REPO_ROOT, 'apps/web/dist/index.html'))) {
     execFileSync('npm', ['run', 'build', '-w', '@cohort/web'], { cwd: REPO_ROOT, stdio: 'ignore' });
   }
+}
+
+/**
+ * `npm run cluster`'s topology (the same `startCluster`): real nginx serving the built client and routing
+ * sockets by their sticky `cid` over 3 realtime replicas, real redis-server, 2 assistant replicas, 2 gateways,
+ * auth, chat-api and the embedded store, each its own process.
+ */
+export async function startClusterProduct(env: Record<string, string> = {}): Promise<Product> {
+  ensureWebClientBuilt();
+  const cluster = await startCluster({
+    port: 0,
+    realtimeReplicas: 3,
+    assistantReplicas: 2,
+    env: { BCRYPT_COST: '4', ...env },
+  });
+  return { baseUrl: cluster.url, stop: () => cluster.stop() };
+}
+
+/** Builds the web client when dist/ is missing, then starts `npm start`'s embedded launcher on a free port. */
+export async function startProduct(env: Record<string, string> = {}): Promise<Product> {
+  ensureWebClientBuilt();
   const dataDir = mkdtempSync(join(tmpdir(), 'cohort-e2e-'));
   let app: ServiceProcess | undefined;
   try {
