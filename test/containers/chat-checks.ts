@@ -19,7 +19,10 @@ export interface ChatFindings {
   stoppedReplica: string;
   socketsOnStoppedReplica: number;
   recoveredSockets: number;
+  /** The slowest dropped socket's gap between its disconnect and its reconnect. */
   recoverySeconds: number;
+  /** How long `docker-compose stop` took to return (the replica's drain and podman's teardown). */
+  stopCommandSeconds: number;
   deliveredAfterRecovery: number;
   socketsAfterRecovery: Record<string, number>;
   missingAfterSync: number;
@@ -127,22 +130,31 @@ export async function chatThroughEdge(
 
     // Stop the replica holding most sockets; note which sockets it drops.
     const [stoppedReplica, held] = used.sort((a, b) => b[1] - a[1])[0]!;
-    const dropped = new Set<ChatSocket>();
-    for (const socket of all) socket.once('disconnect', () => dropped.add(socket));
+    // Per dropped socket: when it saw the replica go and when it was connected again (through nginx, to another).
+    const droppedAt = new Map<ChatSocket, number>();
+    const backAt = new Map<ChatSocket, number>();
+    for (const socket of all)
+      socket.once('disconnect', () => {
+        droppedAt.set(socket, Date.now());
+        socket.once('connect', () => backAt.set(socket, Date.now()));
+      });
     const stoppedAt = Date.now();
     await stopReplica(stoppedReplica);
+    const stopCommandSeconds = (Date.now() - stoppedAt) / 1000;
     // A message sent while they are away: they must get it back through chat:sync.
     const during = await apiAs(baseUrl, alice).send(chat.id, 'sent while a replica was stopping');
     await waitFor(
       () => {
-        if (dropped.size < held) throw new Error(`${dropped.size}/${held} sockets saw the replica go`);
-        const down = all.filter((s) => !s.connected).length;
+        if (droppedAt.size < held) throw new Error(`${droppedAt.size}/${held} sockets saw the replica go`);
+        const down = all.filter((s) => !s.connected || (droppedAt.has(s) && !backAt.has(s))).length;
         if (down) throw new Error(`${down} sockets not reconnected yet`);
       },
       60_000,
       200,
     );
-    const recoverySeconds = (Date.now() - stoppedAt) / 1000;
+    // The slowest socket's own gap, from its disconnect to its reconnect: what its user saw.
+    const recoverySeconds =
+      Math.max(...[...droppedAt].map(([socket, at]) => backAt.get(socket)! - at)) / 1000;
     const after = await waitFor(
       async () => {
         const counts = await socketsPerReplica();
@@ -172,8 +184,9 @@ export async function chatThroughEdge(
       deliveredAcrossReplicas: receivers.length,
       stoppedReplica,
       socketsOnStoppedReplica: held,
-      recoveredSockets: dropped.size,
+      recoveredSockets: droppedAt.size,
       recoverySeconds,
+      stopCommandSeconds,
       deliveredAfterRecovery: receivers.length,
       socketsAfterRecovery: after,
       missingAfterSync,

@@ -377,7 +377,8 @@ async function main(): Promise<void> {
         }),
       ({ findings: f }) =>
         `sockets ${JSON.stringify(f.socketsPerReplica)}; stopped ${f.stoppedReplica} (${f.socketsOnStoppedReplica} sockets); ` +
-        `all reconnected in ${f.recoverySeconds.toFixed(1)} s to ${JSON.stringify(f.socketsAfterRecovery)}; missing after sync: ${f.missingAfterSync}`,
+        `each back within ${f.recoverySeconds.toFixed(1)} s of its disconnect, on ${JSON.stringify(f.socketsAfterRecovery)} ` +
+        `(docker-compose stop took ${f.stopCommandSeconds.toFixed(1)} s); missing after sync: ${f.missingAfterSync}`,
     );
     chat = findings;
     if (hasAssistant())
