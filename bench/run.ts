@@ -7,7 +7,7 @@
  *
  * Parts (BENCH_PARTS, default `smallchats,fanout,storm,assistant,services`; BENCH_SKIP removes some, `bare` skips
  * the baseline): smallchats, fanout, storm, connections (the 20,000-socket idle ramp, not in the default run),
- * assistant (issue 16's streaming bench on a stack of its own, full only, about a minute), services. Knobs: see
+ * assistant (issue 16's streaming bench on stacks of its own, full and bare, about two minutes), services. Knobs: see
  * bench/README.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { renderMarkdown, renderSummary, type BenchReport, type Rep } from './src
 import { gatewayBench, loginBench } from './src/service-benches';
 import { startBareStack, startFullStack, type Stack, type StackPlan } from './src/stacks';
 import { reconnectStorm, type StormResult } from './src/storm';
-import { round } from './src/stats';
+import { alternate, round } from './src/stats';
 
 const num = (name: string, fallback: number): number => {
   const raw = process.env[name];
@@ -111,11 +111,6 @@ function startRate(fixed: LoadResult): number {
   return Math.max(20, Math.round((0.4 * cores * 0.9) / cpuPerMessage));
 }
 
-/** The order of the stacks in repetition r: full first in even ones, bare first in odd ones. */
-function order(r: number, stacks: Stack[]): Stack[] {
-  return r % 2 === 0 ? stacks : [...stacks].reverse();
-}
-
 async function loadPart(
   name: 'smallchats' | 'fanout',
   stacks: Stack[],
@@ -139,7 +134,7 @@ async function loadPart(
     const starts = new Map<Stack, number>();
     for (let r = 0; r < config.reps; r += 1) {
       const rep: Rep<{ fixed: LoadResult; stairs: StaircaseResult }> = {};
-      for (const stack of order(r, stacks)) {
+      for (const stack of alternate(r, stacks)) {
         const load = loads.get(stack)!;
         const fixed = await load.run(rate, config.fixedSeconds);
         log(`${name} rep ${r + 1}: ${describe(fixed)}`);
@@ -167,7 +162,7 @@ async function stormPart(stacks: Stack[]): Promise<Array<Rep<StormResult>>> {
   const reps: Array<Rep<StormResult>> = [];
   for (let r = 0; r < config.reps; r += 1) {
     const rep: Rep<StormResult> = {};
-    for (const stack of order(r, stacks)) {
+    for (const stack of alternate(r, stacks)) {
       const result = await reconnectStorm(stack, {
         count: config.stormSockets,
         victim: 0,
@@ -262,7 +257,9 @@ async function main(): Promise<void> {
   }
 
   if (parts.has('assistant')) {
-    log('assistant streaming: its own full stack with assistant replicas and the fake provider');
+    log(
+      `assistant streaming: its own full stack with assistant replicas${withBare ? ' and bare stack' : ''}, the fake provider`,
+    );
     report.assistant = await assistantStream(
       {
         chats: config.aiChats,
@@ -275,6 +272,7 @@ async function main(): Promise<void> {
         replicas: 3,
         assistantReplicas: 2,
         timeoutSeconds: config.aiTimeoutSeconds,
+        bare: withBare,
       },
       log,
     ).catch((err: unknown) => failed('assistant', err));

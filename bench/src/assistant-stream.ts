@@ -4,8 +4,9 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { directFirstChunkMs, startOpenAiFake } from '@cohort/testkit';
 import { LightSocket } from './light-client';
 import { CpuMeter } from './proc';
-import { startFullStack, type Stack } from './stacks';
-import { ratio, round, Samples, summarize, type LatencySummary } from './stats';
+import type { Rep } from './report';
+import { startBareStack, startFullStack, type Stack, type StackPlan } from './stacks';
+import { alternate, ratio, round, Samples, summarize, type LatencySummary } from './stats';
 
 /** The assistant streaming part (issue 16): its load and the model's pace. */
 export interface AssistantStreamConfig {
@@ -24,6 +25,8 @@ export interface AssistantStreamConfig {
   assistantReplicas: number;
   /** Bound on one repetition (every socket has the stored answer). */
   timeoutSeconds: number;
+  /** Whether the bare baseline runs too (its processes answer @cohortgpt from the same fake). */
+  bare: boolean;
 }
 
 export interface AssistantStreamRep {
@@ -77,12 +80,20 @@ export interface AssistantStreamRep {
   loopDelayP99Ms: number;
 }
 
-export interface AssistantStreamResult {
-  config: AssistantStreamConfig;
+/** One stack of the part as it ran. */
+export interface AssistantStreamStack {
   description: string;
+  /** Stack start (full: with the users' registrations and the chats' creation). */
   setupSeconds: number;
   connectSeconds: number;
-  reps: AssistantStreamRep[];
+}
+
+export interface AssistantStreamResult {
+  config: AssistantStreamConfig;
+  /** Full, and bare unless `config.bare` is false. */
+  stacks: Partial<Record<'full' | 'bare', AssistantStreamStack>>;
+  /** Each repetition: what each stack measured (one after the other, in alternating order). */
+  reps: Array<Rep<AssistantStreamRep>>;
   durationSeconds: number;
 }
 
@@ -254,9 +265,298 @@ if (!isMainThread && threadData?.role === FAKE_THREAD) {
   }).then((fake) => parentPort?.postMessage({ baseUrl: fake.baseUrl }));
 }
 
+type SideName = 'full' | 'bare';
+
+/** One stack under test with its sockets. */
+interface Side {
+  name: SideName;
+  stack: Stack;
+  receivers: Receiver[];
+  /** The receivers of each chat, in the stack's chat order. */
+  byChat: Receiver[][];
+  /** The repetition running on this side: frames arriving outside one are ignored. */
+  rep: RepState | undefined;
+  setupSeconds: number;
+  connectSeconds: number;
+}
+
+/** What both stacks are given: the fake as the model, the part's coalescing (the bare processes read the same). */
+function modelEnv(config: AssistantStreamConfig, baseUrl: string): Record<string, string> {
+  return {
+    AI_BASE_URL: baseUrl,
+    AI_MODEL: 'fake-model',
+    AI_API_KEY: 'bench',
+    AI_COALESCE_MS: String(config.coalesceMs),
+    AI_DAILY_TOKENS_PER_USER: '1000000000',
+  };
+}
+
+/** Starts one stack (full: with assistant replicas, the assistant a member of each chat) for this part. */
+function startStack(
+  name: SideName,
+  config: AssistantStreamConfig,
+  env: Record<string, string>,
+): Promise<Stack> {
+  const plan: StackPlan = {
+    chats: config.chats,
+    usersPerChat: config.usersPerChat,
+    replicas: config.replicas,
+    smallChats: 0,
+    env,
+  };
+  if (name === 'bare') return startBareStack(plan);
+  return startFullStack({ ...plan, assistantReplicas: config.assistantReplicas, assistantInChats: true });
+}
+
+/** Hands a subscribed frame to the side's running repetition. */
+function onFrame(side: Side, r: Receiver, frame: string): void {
+  const rep = side.rep;
+  if (!rep) return;
+  if (frame.startsWith('42["ai:delta"')) rep.delta(r, frame);
+  else rep.answer(r, frame);
+}
+
+/** Connects `socketsPerChat` sockets to every chat of the side's stack through nginx, 48 at a time. */
+async function connectReceivers(side: Side, socketsPerChat: number): Promise<void> {
+  const wsUrl = side.stack.edgeUrl.replace(/^http/, 'ws');
+  const events = new Set(['ai:delta', 'chat:new']);
+  const plan = side.stack.chats.flatMap((chat, c) =>
+    Array.from({ length: socketsPerChat }, (_, k) => ({
+      chat: c,
+      auth: chat.memberAuth[k % chat.memberAuth.length]!,
+    })),
+  );
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(48, plan.length) }, async () => {
+      while (next < plan.length) {
+        const { chat, auth } = plan[next]!;
+        next += 1;
+        const r: Receiver = {
+          chat,
+          counts: new Map(),
+          differs: 0,
+          answers: new Map(),
+          socket: new LightSocket({
+            baseUrl: wsUrl,
+            query: { cid: randomUUID() },
+            auth,
+            events,
+            onRawEvent: (frame) => onFrame(side, r, frame),
+          }),
+        };
+        await r.socket.connect();
+        side.receivers.push(r);
+      }
+    }),
+  );
+  side.byChat = side.stack.chats.map((_, c) => side.receivers.filter((x) => x.chat === c));
+}
+
+/** Starts a side's stack and connects its sockets; `sides` gets it as soon as it is up (so it is stopped). */
+async function startSide(
+  name: SideName,
+  config: AssistantStreamConfig,
+  env: Record<string, string>,
+  sides: Side[],
+  log: (line: string) => void,
+): Promise<void> {
+  const started = performance.now();
+  const stack = await startStack(name, config, env);
+  const side: Side = {
+    name,
+    stack,
+    receivers: [],
+    byChat: [],
+    rep: undefined,
+    setupSeconds: round((performance.now() - started) / 1000),
+    connectSeconds: 0,
+  };
+  sides.push(side);
+  log(`assistant: ${name} stack up in ${side.setupSeconds} s (${stack.description})`);
+  const connectStarted = performance.now();
+  await connectReceivers(side, config.socketsPerChat);
+  side.connectSeconds = round((performance.now() - connectStarted) / 1000);
+  log(`assistant: ${name}: ${side.receivers.length} sockets through nginx in ${side.connectSeconds} s`);
+}
+
+async function stopSide(side: Side): Promise<void> {
+  side.rep = undefined;
+  for (const r of side.receivers) r.socket.terminate();
+  await side.stack.stop();
+}
+
+interface Question {
+  id: string;
+  ackedAt: number;
+}
+
+/** One member of each chat asks @cohortgpt at once (member r of the chat's sockets: a different one each time). */
+function askAll(side: Side, r: number): Promise<Question[]> {
+  return Promise.all(
+    side.stack.chats.map(async (chat, c) => {
+      const sockets = side.byChat[c]!;
+      const sender = sockets[r % sockets.length]!;
+      const ack = (await sender.socket.emitWithAck('chat:send', {
+        chatId: chat.id,
+        text: `@cohortgpt question ${r} in chat ${c}: tell me something`,
+        clientMsgId: randomUUID(),
+      })) as SendAck;
+      if (!ack.ok) throw new Error(`chat:send refused: ${ack.error.code} ${ack.error.message}`);
+      return { id: ack.message.id, ackedAt: clock() };
+    }),
+  );
+}
+
+/** Resolves true once every receiver has its chat's stored answer, false after `seconds`. */
+function allAnswered(state: RepState, receivers: number, seconds: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), seconds * 1000);
+    state.onAnswer = () => {
+      if (state.answersSeen < receivers) return;
+      clearTimeout(timer);
+      resolve(true);
+    };
+  });
+}
+
+/** What the answers' streams and the stored answers show once a repetition is over. */
+interface Checked {
+  lost: number;
+  mismatched: number;
+  answersMissing: number;
+  answersNotDone: number;
+  tokensMissing: number;
+  deltaEvents: number;
+  expectedDeliveries: number;
+  firstToken: Samples;
+  beforeProvider: Samples;
+  intervals: Samples;
+}
+
+/** Checks every socket of question c's chat against the stream the first receivers saw and the stored answer. */
+function checkChat(state: RepState, q: Question, sockets: Receiver[], tokens: number, out: Checked): void {
+  const firstAt = state.firstDeltaAt.get(q.id);
+  if (firstAt !== undefined) out.firstToken.add(firstAt - q.ackedAt);
+  const streamEntry = [...state.streams.entries()].find(([, s]) => s.replyTo === q.id);
+  const stream = streamEntry?.[1];
+  const stamps = stream ? stream.stamps.flatMap((s) => s ?? []) : [];
+  if (stamps.length > 0) out.beforeProvider.add(stamps[0]! - q.ackedAt);
+  for (let i = 1; i < stamps.length; i += 1) out.intervals.add(stamps[i]! - stamps[i - 1]!);
+  const n = stream ? stream.deltas.length : 0;
+  out.deltaEvents += n;
+  out.expectedDeliveries += n * sockets.length;
+  const joined = stream ? stream.deltas.join('') : '';
+  let storedChecked = false;
+  for (const x of sockets) {
+    const answer = x.answers.get(q.id);
+    if (!answer) {
+      out.answersMissing += 1;
+      continue;
+    }
+    if (!storedChecked) {
+      storedChecked = true;
+      if (answer.status !== 'done') out.answersNotDone += 1;
+      out.tokensMissing += Math.abs(tokens - parseStamps(answer.text).length);
+    }
+    const counts = (streamEntry && x.counts.get(streamEntry[0])) || [];
+    let missing = 0;
+    for (let i = 0; i < n; i += 1) if (!counts[i]) missing += 1;
+    out.lost += missing;
+    if (missing > 0 || x.differs > 0 || joined !== answer.text || answer.streamId !== streamEntry?.[0])
+      out.mismatched += 1;
+  }
+}
+
+function checkAnswers(state: RepState, questions: Question[], side: Side, tokens: number): Checked {
+  const out: Checked = {
+    lost: 0,
+    mismatched: 0,
+    answersMissing: 0,
+    answersNotDone: 0,
+    tokensMissing: 0,
+    deltaEvents: 0,
+    expectedDeliveries: 0,
+    firstToken: new Samples(),
+    beforeProvider: new Samples(),
+    intervals: new Samples(),
+  };
+  questions.forEach((q, c) => checkChat(state, q, side.byChat[c]!, tokens, out));
+  return out;
+}
+
+/**
+ * One repetition on one side: the provider's first chunk measured directly, then every chat asks at once and the
+ * repetition lasts until every socket has its stored answer (or the timeout), plus 300 ms for a late delta.
+ */
+async function runRep(
+  side: Side,
+  baseUrl: string,
+  config: AssistantStreamConfig,
+  r: number,
+): Promise<AssistantStreamRep> {
+  const direct = new Samples();
+  for (const ms of await directFirstChunkMs(baseUrl, 5)) direct.add(ms);
+  const state = new RepState(config.coalesceMs);
+  for (const x of side.receivers) {
+    x.counts.clear();
+    x.differs = 0;
+  }
+  const answered = allAnswered(state, side.receivers.length, config.timeoutSeconds);
+  side.rep = state;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
+  const cpu = new CpuMeter(side.stack.serverProcesses()).begin();
+  const clientCpu = process.cpuUsage();
+  const started = performance.now();
+  const questions = await askAll(side, r);
+  const complete = await answered;
+  const seconds = (performance.now() - started) / 1000;
+  // Deltas and the stored answer travel on different bus channels (full stack): give a late delta a moment.
+  await sleep(300);
+  const used = cpu.end();
+  const clientUsage = process.cpuUsage(clientCpu);
+  loop.disable();
+  side.rep = undefined;
+
+  const checked = checkAnswers(state, questions, side, config.tokens);
+  const firstTokenMs = summarize(checked.firstToken);
+  return {
+    answers: questions.length,
+    sockets: side.receivers.length,
+    seconds: round(seconds, 2),
+    tokenDelayMs: summarize(state.tokenDelay),
+    coalesceWaitMs: summarize(state.coalesceWait),
+    afterCoalesceMs: summarize(state.afterCoalesce),
+    toFirstSocketMs: summarize(state.toFirstSocket),
+    fanoutSpreadMs: summarize(state.fanoutSpread),
+    firstTokenMs,
+    beforeProviderMs: summarize(checked.beforeProvider),
+    providerIntervalMs: summarize(checked.intervals),
+    providerFirstTokenMs: summarize(direct),
+    firstTokenRatio: ratio(checked.firstToken.percentile(50), direct.percentile(50), 1),
+    deltaEvents: checked.deltaEvents,
+    deliveries: state.deliveries,
+    expectedDeliveries: checked.expectedDeliveries,
+    lost: checked.lost,
+    duplicates: state.duplicates,
+    mismatched: checked.mismatched,
+    answersMissing: complete ? checked.answersMissing : Math.max(1, checked.answersMissing),
+    answersNotDone: checked.answersNotDone,
+    tokensMissing: checked.tokensMissing,
+    serverCpuSeconds: round(used.total, 3),
+    cpuUsPerDelivery: round((used.total * 1e6) / Math.max(1, state.deliveries), 1),
+    cpuByProcess: Object.fromEntries(Object.entries(used.cpu).map(([k, v]) => [k, round(v, 3)])),
+    clientCpuSeconds: round((clientUsage.user + clientUsage.system) / 1e6, 2),
+    loopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
+  };
+}
+
 /**
  * Issue 16: the whole stack (nginx → realtime replicas ← Redis ← assistant replicas → the fake provider) with
- * `chats` group chats of `socketsPerChat` sockets, the assistant a member of each. Per repetition one member of
+ * `chats` group chats of `socketsPerChat` sockets, the assistant a member of each, and (unless `config.bare` is
+ * false) the bare baseline with as many sockets, answering @cohortgpt from the same fake (`src/bare-assistant.ts`);
+ * both stacks are up at once. Per repetition, on each stack in turn (full, bare / bare, full / …), one member of
  * every chat asks @cohortgpt at once; the fake, started in this process, streams `tokens` chunks one every
  * `tokenMs`, each chunk's text being the time it was written. Every socket reads those stamps from each `ai:delta`
  * it receives, so the per-token delay is measured on one clock; it counts what it received per index and checks
@@ -268,213 +568,37 @@ export async function assistantStream(
 ): Promise<AssistantStreamResult> {
   const partStarted = performance.now();
   const fake = await startFakeThread(config.tokens, config.tokenMs);
-  let stack: Stack | undefined;
-  const receivers: Receiver[] = [];
-  let rep: RepState | undefined;
+  const sides: Side[] = [];
   try {
-    stack = await startFullStack({
-      chats: config.chats,
-      usersPerChat: config.usersPerChat,
-      replicas: config.replicas,
-      smallChats: 0,
-      assistantReplicas: config.assistantReplicas,
-      assistantInChats: true,
-      env: {
-        AI_BASE_URL: fake.baseUrl,
-        AI_MODEL: 'fake-model',
-        AI_API_KEY: 'bench',
-        AI_COALESCE_MS: String(config.coalesceMs),
-        AI_DAILY_TOKENS_PER_USER: '1000000000',
-      },
-    });
-    const setupSeconds = (performance.now() - partStarted) / 1000;
-    log(`assistant: stack up in ${setupSeconds.toFixed(1)} s (${stack.description})`);
-
-    const connectStarted = performance.now();
-    const wsUrl = stack.edgeUrl.replace(/^http/, 'ws');
-    const events = new Set(['ai:delta', 'chat:new']);
-    const plan = stack.chats.flatMap((chat, c) =>
-      Array.from({ length: config.socketsPerChat }, (_, k) => ({
-        chat: c,
-        auth: chat.memberAuth[k % chat.memberAuth.length]!,
-      })),
-    );
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(48, plan.length) }, async () => {
-        while (next < plan.length) {
-          const { chat, auth } = plan[next]!;
-          next += 1;
-          const r: Receiver = {
-            chat,
-            counts: new Map(),
-            differs: 0,
-            answers: new Map(),
-            socket: undefined as unknown as LightSocket,
-          };
-          r.socket = new LightSocket({
-            baseUrl: wsUrl,
-            query: { cid: randomUUID() },
-            auth,
-            events,
-            onRawEvent: (frame) => {
-              if (!rep) return;
-              if (frame.startsWith('42["ai:delta"')) rep.delta(r, frame);
-              else rep.answer(r, frame);
-            },
-          });
-          await r.socket.connect();
-          receivers.push(r);
-        }
-      }),
-    );
-    const connectSeconds = (performance.now() - connectStarted) / 1000;
-    log(`assistant: ${receivers.length} sockets through nginx in ${connectSeconds.toFixed(1)} s`);
-    const byChat = stack.chats.map((_, c) => receivers.filter((r) => r.chat === c));
-
-    const serverStack = stack;
-    const runRep = async (r: number): Promise<AssistantStreamRep> => {
-      const direct = new Samples();
-      for (const ms of await directFirstChunkMs(fake.baseUrl, 5)) direct.add(ms);
-      const state = new RepState(config.coalesceMs);
-      for (const x of receivers) {
-        x.counts.clear();
-        x.differs = 0;
-      }
-      const allAnswered = new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), config.timeoutSeconds * 1000);
-        state.onAnswer = () => {
-          if (state.answersSeen < receivers.length) return;
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      rep = state;
-      const loop = monitorEventLoopDelay({ resolution: 10 });
-      loop.enable();
-      const cpu = new CpuMeter(serverStack.serverProcesses()).begin();
-      const clientCpu = process.cpuUsage();
-      const started = performance.now();
-      // One member of each chat asks at once (a different member each repetition).
-      const questions = await Promise.all(
-        serverStack.chats.map(async (chat, c) => {
-          const sockets = byChat[c]!;
-          const sender = sockets[r % sockets.length]!;
-          const ack = (await sender.socket.emitWithAck('chat:send', {
-            chatId: chat.id,
-            text: `@cohortgpt question ${r} in chat ${c}: tell me something`,
-            clientMsgId: randomUUID(),
-          })) as SendAck;
-          if (!ack.ok) throw new Error(`chat:send refused: ${ack.error.code} ${ack.error.message}`);
-          return { id: ack.message.id, ackedAt: clock() };
-        }),
-      );
-      const complete = await allAnswered;
-      const seconds = (performance.now() - started) / 1000;
-      // Deltas and the stored answer travel on different bus channels: give a late delta a moment.
-      await sleep(300);
-      const used = cpu.end();
-      const clientUsage = process.cpuUsage(clientCpu);
-      loop.disable();
-      rep = undefined;
-
-      let lost = 0;
-      let mismatched = 0;
-      let answersMissing = 0;
-      let answersNotDone = 0;
-      let tokensMissing = 0;
-      let deltaEvents = 0;
-      let expectedDeliveries = 0;
-      const firstToken = new Samples();
-      const beforeProvider = new Samples();
-      const intervals = new Samples();
-      questions.forEach((q, c) => {
-        const sockets = byChat[c]!;
-        const firstAt = state.firstDeltaAt.get(q.id);
-        if (firstAt !== undefined) firstToken.add(firstAt - q.ackedAt);
-        const streamEntry = [...state.streams.entries()].find(([, s]) => s.replyTo === q.id);
-        const stream = streamEntry?.[1];
-        const stamps = stream ? stream.stamps.flatMap((s) => s ?? []) : [];
-        if (stamps.length > 0) beforeProvider.add(stamps[0]! - q.ackedAt);
-        for (let i = 1; i < stamps.length; i += 1) intervals.add(stamps[i]! - stamps[i - 1]!);
-        const n = stream ? stream.deltas.length : 0;
-        deltaEvents += n;
-        expectedDeliveries += n * sockets.length;
-        const joined = stream ? stream.deltas.join('') : '';
-        let storedChecked = false;
-        for (const x of sockets) {
-          const answer = x.answers.get(q.id);
-          if (!answer) {
-            answersMissing += 1;
-            continue;
-          }
-          if (!storedChecked) {
-            storedChecked = true;
-            if (answer.status !== 'done') answersNotDone += 1;
-            tokensMissing += Math.abs(config.tokens - parseStamps(answer.text).length);
-          }
-          const counts = (streamEntry && x.counts.get(streamEntry[0])) || [];
-          let missing = 0;
-          for (let i = 0; i < n; i += 1) if (!counts[i]) missing += 1;
-          lost += missing;
-          if (missing > 0 || x.differs > 0 || joined !== answer.text || answer.streamId !== streamEntry?.[0])
-            mismatched += 1;
-        }
-      });
-      const deliveries = state.deliveries;
-      const firstTokenMs = summarize(firstToken);
-      return {
-        answers: questions.length,
-        sockets: receivers.length,
-        seconds: round(seconds, 2),
-        tokenDelayMs: summarize(state.tokenDelay),
-        coalesceWaitMs: summarize(state.coalesceWait),
-        afterCoalesceMs: summarize(state.afterCoalesce),
-        toFirstSocketMs: summarize(state.toFirstSocket),
-        fanoutSpreadMs: summarize(state.fanoutSpread),
-        firstTokenMs,
-        beforeProviderMs: summarize(beforeProvider),
-        providerIntervalMs: summarize(intervals),
-        providerFirstTokenMs: summarize(direct),
-        firstTokenRatio: ratio(firstToken.percentile(50), direct.percentile(50), 1),
-        deltaEvents,
-        deliveries,
-        expectedDeliveries,
-        lost,
-        duplicates: state.duplicates,
-        mismatched,
-        answersMissing: complete ? answersMissing : Math.max(1, answersMissing),
-        answersNotDone,
-        tokensMissing,
-        serverCpuSeconds: round(used.total, 3),
-        cpuUsPerDelivery: round((used.total * 1e6) / Math.max(1, deliveries), 1),
-        cpuByProcess: Object.fromEntries(Object.entries(used.cpu).map(([k, v]) => [k, round(v, 3)])),
-        clientCpuSeconds: round((clientUsage.user + clientUsage.system) / 1e6, 2),
-        loopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
-      };
-    };
-
-    // Warm-up: JIT, connection pools, the assistant's first provider calls; not reported.
-    const warm = await runRep(config.reps);
-    log(`assistant: warm-up ${describeRep(warm)}`);
-    const reps: AssistantStreamRep[] = [];
-    for (let r = 0; r < config.reps; r += 1) {
-      const result = await runRep(r);
-      log(`assistant rep ${r + 1}: ${describeRep(result)}`);
-      reps.push(result);
+    const env = modelEnv(config, fake.baseUrl);
+    // One after the other: starting both at once on 2 shared cores can exceed their start timeout.
+    await startSide('full', config, env, sides, log);
+    if (config.bare) await startSide('bare', config, env, sides, log);
+    // Warm-up: JIT, connection pools, the first provider calls; not reported.
+    for (const side of sides) {
+      const warm = await runRep(side, fake.baseUrl, config, config.reps);
+      log(`assistant: warm-up ${side.name}: ${describeRep(warm)}`);
     }
-    return {
-      config,
-      description: `${stack.description}; the fake provider on a thread of the bench process`,
-      setupSeconds: round(setupSeconds),
-      connectSeconds: round(connectSeconds),
-      reps,
-      durationSeconds: round((performance.now() - partStarted) / 1000),
-    };
+    const reps: Array<Rep<AssistantStreamRep>> = [];
+    for (let r = 0; r < config.reps; r += 1) {
+      const rep: Rep<AssistantStreamRep> = {};
+      for (const side of alternate(r, sides)) {
+        rep[side.name] = await runRep(side, fake.baseUrl, config, r);
+        log(`assistant rep ${r + 1}: ${side.name}: ${describeRep(rep[side.name]!)}`);
+      }
+      reps.push(rep);
+    }
+    const stacks: AssistantStreamResult['stacks'] = {};
+    for (const side of sides) {
+      stacks[side.name] = {
+        description: `${side.stack.description}; the fake provider on a thread of the bench process`,
+        setupSeconds: side.setupSeconds,
+        connectSeconds: side.connectSeconds,
+      };
+    }
+    return { config, stacks, reps, durationSeconds: round((performance.now() - partStarted) / 1000) };
   } finally {
-    rep = undefined;
-    for (const r of receivers) r.socket.terminate();
-    await stack?.stop();
+    for (const side of sides) await stopSide(side);
     await fake.close();
   }
 }

@@ -6,15 +6,23 @@
  * (classic PUBLISH/PSUBSCRIBE mode, the adapter's default), as replicas behind the same nginx would.
  *
  * `chat:sync` answers from the last 100 messages of the chat kept in memory (the reconnect storm's catch-up);
- * `GET /stats` answers the sockets connected (the full stack's /metrics equivalent).
+ * `GET /stats` answers the sockets connected (the full stack's /metrics equivalent). With AI_BASE_URL set, a
+ * `chat:send` mentioning @cohortgpt is also answered by the model, streamed to the room (`src/bare-assistant.ts`).
  *
- * Env: PORT, REDIS_URL (optional: one process with the in-memory adapter without it), REPLICA_ID.
+ * Env: PORT, REDIS_URL (optional: one process with the in-memory adapter without it), REPLICA_ID; AI_BASE_URL,
+ * AI_MODEL, AI_API_KEY, AI_COALESCE_MS (the assistant part).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
+import {
+  ASSISTANT_MENTION,
+  bareAssistantOptions,
+  createBareAssistant,
+  type MessageDraft,
+} from './bare-assistant';
 
 interface SendPayload {
   chatId: string;
@@ -60,6 +68,28 @@ const seqs = new Map<string, number>();
 const idPrefix = randomBytes(4).toString('hex');
 let counter = 0;
 
+/** Gives a message of chat-api's shape an id, a (per-process) seq and a time, keeps it and broadcasts it. */
+function post(draft: MessageDraft) {
+  const { chatId, senderId, text, clientMsgId, ...answer } = draft;
+  const seq = (seqs.get(chatId) ?? 0) + 1;
+  seqs.set(chatId, seq);
+  counter += 1;
+  const id = `${idPrefix}${counter.toString(16).padStart(16, '0')}`;
+  const createdAt = new Date().toISOString();
+  const message = { id, chatId, seq, senderId, text, clientMsgId, createdAt, ...answer };
+  let list = recent.get(chatId);
+  if (!list) recent.set(chatId, (list = []));
+  list.push({ seq, message });
+  if (list.length > 100) list.shift();
+  io.to(`chat:${chatId}`).emit('chat:new', { message });
+  return message;
+}
+
+const assistant = (() => {
+  const options = bareAssistantOptions(process.env);
+  return options ? createBareAssistant(io, options, post) : undefined;
+})();
+
 io.on('connection', (socket) => {
   const auth: unknown = socket.handshake.auth;
   const chatId =
@@ -68,24 +98,10 @@ io.on('connection', (socket) => {
     typeof auth === 'object' && auth !== null && 'userId' in auth ? String(auth.userId) : socket.id;
   void socket.join(`chat:${chatId}`);
   socket.on('chat:send', (payload: SendPayload, ack?: (reply: unknown) => void) => {
-    const seq = (seqs.get(payload.chatId) ?? 0) + 1;
-    seqs.set(payload.chatId, seq);
-    counter += 1;
-    const message = {
-      id: `${idPrefix}${counter.toString(16).padStart(16, '0')}`,
-      chatId: payload.chatId,
-      seq,
-      senderId: userId,
-      text: payload.text,
-      clientMsgId: payload.clientMsgId,
-      createdAt: new Date().toISOString(),
-    };
-    let list = recent.get(payload.chatId);
-    if (!list) recent.set(payload.chatId, (list = []));
-    list.push({ seq, message });
-    if (list.length > 100) list.shift();
-    io.to(`chat:${payload.chatId}`).emit('chat:new', { message });
+    const { chatId: to, text, clientMsgId } = payload;
+    const message = post({ chatId: to, senderId: userId, text, clientMsgId });
     ack?.({ ok: true, message });
+    if (assistant && text.includes(ASSISTANT_MENTION)) void assistant({ id: message.id, chatId: to, text });
   });
   // Catch-up after a reconnect: the same page size as the full stack, from memory instead of the store.
   socket.on('chat:sync', (payload: SyncPayload, ack?: (reply: unknown) => void) => {

@@ -31,7 +31,7 @@ export interface BenchReport {
   storm: Array<Rep<StormResult>>;
   connections: Partial<Record<'full' | 'bare', ConnectionsResult>>;
   services: { login?: LoginBenchResult | undefined; gateway?: GatewayBenchResult | undefined };
-  /** The assistant streaming part (full stack only: the bare baseline has no assistant). */
+  /** The assistant streaming part (full, and bare answering @cohortgpt from the same fake provider). */
   assistant?: AssistantStreamResult | undefined;
   durationSeconds: number;
 }
@@ -217,7 +217,7 @@ const assistantFaults = (r: AssistantStreamRep) =>
 function assistantFigures(report: BenchReport): Array<Figure | undefined> {
   const a = report.assistant;
   if (!a || a.reps.length === 0) return [];
-  const reps = a.reps.map((r): Rep<AssistantStreamRep> => ({ full: r }));
+  const reps = a.reps;
   const c = a.config;
   const load = `${c.chats} answers × ${c.socketsPerChat} sockets, ${c.tokenMs} ms/token, coalescing ${c.coalesceMs} ms`;
   return [
@@ -231,6 +231,11 @@ function assistantFigures(report: BenchReport): Array<Figure | undefined> {
       on: 'full',
       check: (v) => v <= 50,
     }),
+    figure(
+      `assistant: of which after the ${c.coalesceMs} ms coalescing, p50 (ms)`,
+      reps,
+      (r) => r.afterCoalesceMs.p50,
+    ),
     figure(
       `assistant: of which after the ${c.coalesceMs} ms coalescing, p99 (ms)`,
       reps,
@@ -442,14 +447,26 @@ export function renderMarkdown(report: BenchReport): string {
   return `${out.join('\n')}\n`;
 }
 
-/** CPU per delivery grouped by kind of process, one column per repetition. */
-function assistantCpuRows(reps: AssistantStreamRep[]): Array<Array<string | number>> {
+/** Each repetition's result on each stack that ran it, in repetition order. */
+function assistantRuns(
+  a: AssistantStreamResult,
+): Array<{ rep: number; side: 'full' | 'bare'; r: AssistantStreamRep }> {
+  return a.reps.flatMap((rep, i) =>
+    (['full', 'bare'] as const).flatMap((side) => {
+      const r = rep[side];
+      return r ? [{ rep: i + 1, side, r }] : [];
+    }),
+  );
+}
+
+/** CPU per delivery grouped by kind of process, one column per repetition and stack. */
+function assistantCpuRows(runs: Array<{ r: AssistantStreamRep }>): Array<Array<string | number>> {
   const group = (label: string) =>
-    /^(realtime|assistant|gateway|nginx)/.exec(label)?.[1] ?? label.replace(/-\d+$/, '');
+    /^(realtime|assistant|gateway|nginx|bare)/.exec(label)?.[1] ?? label.replace(/-\d+$/, '');
   const groups = new Map<string, number[]>();
-  reps.forEach((r, i) => {
+  runs.forEach(({ r }, i) => {
     for (const [label, seconds] of Object.entries(r.cpuByProcess)) {
-      const row = groups.get(group(label)) ?? reps.map(() => 0);
+      const row = groups.get(group(label)) ?? runs.map(() => 0);
       row[i] = row[i]! + (seconds * 1e6) / Math.max(1, r.deliveries);
       groups.set(group(label), row);
     }
@@ -459,21 +476,28 @@ function assistantCpuRows(reps: AssistantStreamRep[]): Array<Array<string | numb
     .map(([g, row]) => [g, ...row.map((v) => round(v, 2))]);
 }
 
-/** The assistant part's section: its load, then each repetition's delays, breakdown, counts and CPU. */
+/** The assistant part's section: its load, then each repetition's delays, breakdown, counts and CPU per stack. */
 function renderAssistant(a: AssistantStreamResult): string {
   const c = a.config;
+  const runs = assistantRuns(a);
+  const stacks = Object.entries(a.stacks).map(
+    ([name, s]) =>
+      `- **${name}**: ${s.description}; up in ${s.setupSeconds} s, sockets connected in ${s.connectSeconds} s`,
+  );
   const lines = [
     '## Assistant streaming (issue 16)',
     '',
-    `${a.description}. ${c.chats} group chats of ${c.socketsPerChat} sockets (${c.usersPerChat} users each, the ` +
+    `${c.chats} group chats of ${c.socketsPerChat} sockets (${c.usersPerChat} users each, the ` +
       `assistant a member); per repetition one member of every chat asks @cohortgpt at once; the fake provider ` +
       `streams ${c.tokens} chunks, one every ${c.tokenMs} ms, each stamped with the time it was written; ` +
-      `AI_COALESCE_MS ${c.coalesceMs}. ` +
-      `Stack up in ${a.setupSeconds} s, sockets connected in ${a.connectSeconds} s, whole part ${a.durationSeconds} s.`,
+      `AI_COALESCE_MS ${c.coalesceMs}. Whole part ${a.durationSeconds} s.`,
+    '',
+    ...stacks,
     '',
     table(
       [
         'rep',
+        'stack',
         'token delay p50 / p99',
         'coalescing p50 / p99',
         'after coalescing p50 / p99',
@@ -486,8 +510,9 @@ function renderAssistant(a: AssistantStreamResult): string {
         'server µs/delivery',
         'client CPU s, loop p99',
       ],
-      a.reps.map((r, i) => [
-        i + 1,
+      runs.map(({ rep, side, r }) => [
+        rep,
+        side,
         `${fmt(r.tokenDelayMs.p50)} / ${fmt(r.tokenDelayMs.p99)}`,
         `${fmt(r.coalesceWaitMs.p50)} / ${fmt(r.coalesceWaitMs.p99)}`,
         `${fmt(r.afterCoalesceMs.p50)} / ${fmt(r.afterCoalesceMs.p99)}`,
@@ -502,9 +527,9 @@ function renderAssistant(a: AssistantStreamResult): string {
       ]),
     ),
     '',
-    'Server CPU per delivered delta by process (µs; each repetition):',
+    'Server CPU per delivered delta by process (µs; each repetition and stack):',
     '',
-    table(['process', ...a.reps.map((_, i) => `rep ${i + 1}`)], assistantCpuRows(a.reps)),
+    table(['process', ...runs.map(({ rep, side }) => `rep ${rep} ${side}`)], assistantCpuRows(runs)),
   ];
   return lines.join('\n');
 }

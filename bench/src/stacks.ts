@@ -66,7 +66,10 @@ export interface StackPlan {
   assistantReplicas?: number;
   /** Makes the assistant a member of every fan-out chat (it answers the messages that mention it). */
   assistantInChats?: boolean;
-  /** Extra environment for every service of the full stack (the model's `AI_*` settings), over the bench's own. */
+  /**
+   * Extra environment for every service of the full stack and every bare process (the model's `AI_*` settings:
+   * the bare processes answer @cohortgpt with them, `src/bare-assistant.ts`), over the bench's own.
+   */
   env?: Record<string, string>;
 }
 
@@ -308,7 +311,8 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
 
 /**
  * The bare baseline: the same nginx config and Redis, N processes of bench/src/bare-server.ts sharing rooms
- * through @socket.io/redis-adapter. No auth, no persistence, no presence.
+ * through @socket.io/redis-adapter. No auth, no persistence, no presence; with `plan.env` naming a model
+ * (AI_BASE_URL), they answer @cohortgpt too.
  */
 export async function startBareStack(plan: StackPlan): Promise<Stack> {
   const treeBefore = new Set(processTree(process.pid));
@@ -329,6 +333,7 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
           NODE_ENV: 'production',
           ...(port ? { PORT: String(port) } : {}),
           ...profilingEnv(),
+          ...plan.env,
         },
       });
     const replicas = await Promise.all(Array.from({ length: plan.replicas }, (_, i) => spawnReplica(i)));
@@ -366,7 +371,11 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
     const replicaViews = replicas.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url }));
     return {
       name: 'bare',
-      description: `nginx → ${plan.replicas} bare Socket.IO processes (@socket.io/redis-adapter, classic); no auth, no persistence`,
+      description:
+        `nginx → ${plan.replicas} bare Socket.IO processes (@socket.io/redis-adapter, classic); no auth, no persistence` +
+        (plan.env?.AI_BASE_URL
+          ? '; @cohortgpt answered by the receiving process through the openai SDK'
+          : ''),
       edgeUrl: `http://127.0.0.1:${port}`,
       upstreams: replicas.map((r) => `127.0.0.1:${r.port}`),
       replicas: replicaViews,

@@ -86,3 +86,8 @@ export function spread(values: number[], digits = 2): Spread {
     values: values.map((v) => round(v, digits)),
   };
 }
+
+/** Repetition r's order of the stacks: as given in even repetitions, reversed in odd ones (full, bare / bare, full). */
+export function alternate<T>(r: number, items: readonly T[]): T[] {
+  return r % 2 === 0 ? [...items] : [...items].reverse();
+}

@@ -271,3 +271,77 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
     for (const replica of result.replicas) expect(replica.rssAfterMiB).toBeGreaterThan(0);
   }, 60_000);
 });
+
+describe('the bare baseline answering @cohortgpt (the assistant part)', () => {
+  interface Delta {
+    chatId: string;
+    streamId: string;
+    replyTo: string;
+    index: number;
+    delta: string;
+  }
+  interface Answer {
+    message: { id: string; text: string; replyTo?: string; ai?: { streamId: string; status: string } };
+  }
+
+  test('streams coalesced deltas to the sockets of every process, then the answer with their joined text', async () => {
+    const fake = await startOpenAiFake({ text: 'one two three four five six ', chunkDelayMs: 10 });
+    let stack: Stack | undefined;
+    const sockets: LightSocket[] = [];
+    try {
+      stack = await startBareStack({
+        chats: 1,
+        usersPerChat: 3,
+        replicas: 3,
+        env: { AI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model', AI_COALESCE_MS: '25' },
+      });
+      const chat = stack.chats[0]!;
+      const received = stack.replicas.map(() => ({ deltas: [] as Delta[], answers: [] as Answer[] }));
+      // One socket straight at each process: the deltas of the process that answers reach the others via Redis.
+      for (const [i, replica] of stack.replicas.entries()) {
+        const socket = new LightSocket({
+          baseUrl: replica.url.replace(/^http/, 'ws'),
+          auth: chat.memberAuth[i]!,
+          events: new Set(['ai:delta', 'chat:new']),
+          onEvent: (name, payload) => {
+            if (name === 'ai:delta') received[i]!.deltas.push(payload as Delta);
+            else received[i]!.answers.push(payload as Answer);
+          },
+        });
+        await socket.connect();
+        sockets.push(socket);
+      }
+      const ack = (await sockets[0]!.emitWithAck('chat:send', {
+        chatId: chat.id,
+        text: '@cohortgpt hello',
+        clientMsgId: 'q1',
+      })) as { ok: boolean; message: { id: string } };
+      expect(ack.ok).toBe(true);
+      await waitFor(() => {
+        if (!received.every((r) => r.answers.some((a) => a.message.ai))) throw new Error('no answer yet');
+      }, 10_000);
+      for (const r of received) {
+        const answer = r.answers.find((a) => a.message.ai)!.message;
+        expect(answer.replyTo).toBe(ack.message.id);
+        expect(answer.ai?.status).toBe('done');
+        expect(answer.text).toBe('one two three four five six ');
+        // Coalesced: fewer deltas than chunks, indexes 0, 1, 2, … of one stream, joined into the answer.
+        expect(r.deltas.length).toBeGreaterThan(0);
+        expect(r.deltas.length).toBeLessThan(6);
+        expect(r.deltas.map((d) => d.index)).toEqual(r.deltas.map((_, i) => i));
+        for (const d of r.deltas) {
+          expect(d).toMatchObject({
+            chatId: chat.id,
+            streamId: answer.ai?.streamId,
+            replyTo: ack.message.id,
+          });
+        }
+        expect(r.deltas.map((d) => d.delta).join('')).toBe(answer.text);
+      }
+    } finally {
+      for (const socket of sockets) socket.terminate();
+      await stack?.stop();
+      await fake.close();
+    }
+  }, 60_000);
+});
