@@ -78,6 +78,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   const upstreamMetrics = createUpstreamMetrics(metrics.registry);
   const common = {
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    retryBudgetMs: config.UPSTREAM_RETRY_BUDGET_MS,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     logger,
     metrics: upstreamMetrics,

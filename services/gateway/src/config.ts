@@ -28,6 +28,12 @@ export const gatewayEnvSchema = baseEnvSchema
     REDIS_URL: env.redisUrl(),
     ALLOWED_ORIGINS: env.list(),
     UPSTREAM_TIMEOUT_MS: env.positiveInt(10_000),
+    /**
+     * How long a request waits out an upstream that refuses or does not answer connections (a restart on the same
+     * address) before 502 `upstream_unavailable`; never past UPSTREAM_TIMEOUT_MS. A service started from source
+     * here takes 1–2 s (up to 3.5 s on a loaded machine): 4 s lets a restart pass unseen, the deadline still holds.
+     */
+    UPSTREAM_RETRY_BUDGET_MS: env.positiveInt(4_000),
     /** Largest request body forwarded upstream: the services' own JSON limit (createBaseApp's 64 KB), enforced here first. */
     BODY_LIMIT_BYTES: env.positiveInt(64 * 1024),
   })

@@ -93,7 +93,7 @@ describe('gateway: an upstream that restarts', () => {
         keys,
         authUrl: auth.url,
         chatApiUrl: `http://127.0.0.1:${port}`,
-        env: { UPSTREAM_TIMEOUT_MS: '8000' },
+        env: { UPSTREAM_TIMEOUT_MS: '8000', UPSTREAM_RETRY_BUDGET_MS: '2000' },
       });
       const started = Date.now();
       const res = await request(gateway.url).get('/api/chats').set('Authorization', `Bearer ${token}`);

@@ -49,10 +49,10 @@ export interface UpstreamProxyOptions {
   /** Concurrent connections to this upstream per gateway process (keep-alive pool). */
   maxSockets?: number;
   /**
-   * How long a request keeps retrying while the upstream refuses connections (a restart), or, for a GET or
-   * HEAD, drops one before answering; default the lesser of 2 s and `timeoutMs`. 0 = no retries.
+   * How long a request keeps retrying while the upstream refuses or does not answer connections (a restart), or,
+   * for a GET or HEAD, drops one before answering (UPSTREAM_RETRY_BUDGET_MS); at most `timeoutMs`. 0 = no retries.
    */
-  retryBudgetMs?: number;
+  retryBudgetMs: number;
 }
 
 export interface UpstreamProxy {
@@ -100,7 +100,6 @@ const DROPPED = new Set(['ECONNRESET', 'EPIPE']);
  * answers the stored message, so sending it again after a dropped connection stores nothing twice.
  */
 const KEYED_POST = /^\/api\/chats\/[^/?]+\/messages(\?|$)/;
-const DEFAULT_RETRY_BUDGET_MS = 2_000;
 /**
  * Connecting to a service on the same network takes milliseconds; a connect still pending after a second lost
  * its SYN (a container network being rewired, say) and is better tried again than left to TCP's retransmits
@@ -177,7 +176,7 @@ class RetryingAgent extends Agent {
 export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProxy {
   const { name, target, timeoutMs, bodyLimitBytes, logger, metrics } = options;
   const maxSockets = options.maxSockets ?? 256;
-  const retryBudgetMs = options.retryBudgetMs ?? Math.min(DEFAULT_RETRY_BUDGET_MS, timeoutMs);
+  const retryBudgetMs = Math.min(options.retryBudgetMs, timeoutMs);
   // LIFO keeps a few sockets hot under light load; idle ones are dropped before the upstream's own
   // keep-alive timeout closes them (Node honours the upstream's `Keep-Alive: timeout=` hint).
   const agent = new RetryingAgent(
