@@ -148,16 +148,9 @@ class RetryingAgent extends Agent {
         done(null, socket);
       };
       const connectTimer = setTimeout(() => {
-        socket.destroy(
-          Object.assign(
-            new Error(
-              `connect to ${options.host ?? ''}:${options.port ?? ''} took over ${MAX_CONNECT_MS} ms`,
-            ),
-            {
-              code: 'ECONNTIMEDOUT',
-            },
-          ),
-        );
+        const late: NodeJS.ErrnoException = new Error(`connect took over ${MAX_CONNECT_MS} ms`);
+        late.code = 'ECONNTIMEDOUT';
+        socket.destroy(late);
       }, MAX_CONNECT_MS);
       socket.once('error', onError);
       socket.once('connect', onConnect);
