@@ -77,6 +77,8 @@ describe('gateway in front of the real services', () => {
           REALTIME_URL: realtime.url,
           REDIS_URL: redis.url,
           INTERNAL_SIGNING_KEY: keys.gatewayIdentity.privateKeyPem,
+          // chat-api is killed for good below: the 502 without waiting out a restart.
+          UPSTREAM_RETRY_BUDGET_MS: '500',
         },
       });
       processes.push(gateway);

@@ -98,6 +98,8 @@ describe('gateway: when upstreams fail', () => {
       keys,
       authUrl: `http://127.0.0.1:${await freePort()}`,
       chatApiUrl: `http://127.0.0.1:${await freePort()}`,
+      // Nothing will listen: no need to wait out a restart (the retry itself is upstream-restart's test).
+      env: { UPSTREAM_RETRY_BUDGET_MS: '300' },
     });
     try {
       const res = await request(dead.url).get('/api/chats').set('Authorization', `Bearer ${token}`);

@@ -6,7 +6,7 @@ import {
   type ClientRequestArgs,
   type IncomingMessage,
 } from 'node:http';
-import { createConnection, type NetConnectOpts, type Socket } from 'node:net';
+import { createConnection, isIP, type NetConnectOpts, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AppError, retryPauseMs, type Logger } from '@cohort/common';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
@@ -50,7 +50,8 @@ export interface UpstreamProxyOptions {
   maxSockets?: number;
   /**
    * How long a request keeps retrying while the upstream refuses or does not answer connections (a restart), or,
-   * for a GET or HEAD, drops one before answering (UPSTREAM_RETRY_BUDGET_MS); at most `timeoutMs`. 0 = no retries.
+   * for a GET or HEAD or a keyed send, drops one before answering (UPSTREAM_RETRY_BUDGET_MS); at most `timeoutMs`
+   * (a budget as long as the deadline ends in its 504). 0 = no retries.
    */
   retryBudgetMs: number;
 }
@@ -106,6 +107,8 @@ const KEYED_POST = /^\/api\/chats\/[^/?]+\/messages(\?|$)/;
  * (3 s, then 7 s), like the service client's connect timeout.
  */
 const MAX_CONNECT_MS = 1_000;
+/** The shortest connect the last attempt within the budget is given. */
+const MIN_CONNECT_MS = 100;
 
 /**
  * A keep-alive agent whose new connections are retried while the upstream refuses them or does not answer the
@@ -134,6 +137,7 @@ class RetryingAgent extends Agent {
       const onError = (err: NodeJS.ErrnoException) => {
         clearTimeout(connectTimer);
         socket.off('connect', onConnect);
+        socket.off('lookup', startConnectTimer);
         const pause = retryPauseMs(n);
         if (!NOT_CONNECTED.has(err.code ?? '') || performance.now() + pause > giveUpAt) {
           done(err, socket);
@@ -147,11 +151,19 @@ class RetryingAgent extends Agent {
         socket.off('error', onError);
         done(null, socket);
       };
-      const connectTimer = setTimeout(() => {
-        const late: NodeJS.ErrnoException = new Error(`connect took over ${MAX_CONNECT_MS} ms`);
-        late.code = 'ECONNTIMEDOUT';
-        socket.destroy(late);
-      }, MAX_CONNECT_MS);
+      // The connect is timed from the address on (a name's lookup is not: getaddrinfo cannot be cancelled, and
+      // abandoning it would only pile lookups on libuv's threadpool), and never past the retry budget.
+      let connectTimer: NodeJS.Timeout | undefined;
+      const startConnectTimer = () => {
+        const ms = Math.max(MIN_CONNECT_MS, Math.min(MAX_CONNECT_MS, giveUpAt - performance.now()));
+        connectTimer = setTimeout(() => {
+          const late: NodeJS.ErrnoException = new Error(`connect took over ${Math.round(ms)} ms`);
+          late.code = 'ECONNTIMEDOUT';
+          socket.destroy(late);
+        }, ms);
+      };
+      if (isIP(options.host ?? '') !== 0) startConnectTimer();
+      else socket.once('lookup', startConnectTimer);
       socket.once('error', onError);
       socket.once('connect', onConnect);
     };
@@ -182,7 +194,10 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
     },
     retryBudgetMs,
     (attempt, err) =>
-      logger.debug({ upstream: name, attempt, err: { message: err.message } }, 'upstream refused; retrying'),
+      logger.debug(
+        { upstream: name, attempt, err: { message: err.message } },
+        'upstream not connected; retrying',
+      ),
   );
   const inFlight = new WeakMap<IncomingMessage, InFlight>();
 
