@@ -54,39 +54,64 @@ export interface FirstCallFindings {
   failures: string[];
 }
 
+/** Retries `body` every 2 s until it succeeds or `timeoutMs` has passed, collecting the distinct failures. */
+async function retryEvery2s<T>(
+  what: string,
+  timeoutMs: number,
+  failures: Set<string>,
+  body: () => Promise<T>,
+): Promise<{ value: T; attempts: number }> {
+  const started = Date.now();
+  for (let attempts = 1; ; attempts += 1) {
+    try {
+      return { value: await body(), attempts };
+    } catch (error) {
+      failures.add(error instanceof Error ? error.message : String(error));
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`${what}: not within ${timeoutMs / 1000} s: ${[...failures].join('; ')}`, {
+          cause: error,
+        });
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
 /**
- * Waits until a call that crosses every service hop works through the edge: register (edge → gateway → auth),
- * create a group (gateway → chat-api → auth) and a socket handshake (realtime → chat-api), retried every 2 s
- * within `timeoutMs`. Healthchecks only prove each container answers locally; on this machine podman's DNS
+ * Waits until calls that cross every service hop work through the edge: register two users (edge → gateway →
+ * auth; retried alone, so the wait never spends auth's per-address register limit), then create a group
+ * (gateway → chat-api → auth), a socket handshake (realtime → chat-api) and a send, retried every 2 s within
+ * `timeoutMs`. Healthchecks only prove each container answers locally; on this machine podman's DNS
  * (aardvark-dns) has left containers started first unable to resolve their peers' names for up to a minute
  * while the later ones start, so the figure is reported rather than assumed to be zero.
  */
 export async function firstCallsThroughEdge(baseUrl: string, timeoutMs: number): Promise<FirstCallFindings> {
   const started = Date.now();
   const failures = new Set<string>();
-  for (let attempts = 1; ; attempts += 1) {
-    try {
-      const a = await registerUser(baseUrl, 'ready-a');
-      const b = await registerUser(baseUrl, 'ready-b');
-      const chat = await apiAs(baseUrl, a).createGroup('ready', [b.user.id]);
-      const socket = await connectSocket(baseUrl, a);
+  const users = await retryEvery2s('register through the edge', timeoutMs, failures, async () => [
+    await registerUser(baseUrl, 'ready-a'),
+    await registerUser(baseUrl, 'ready-b'),
+  ]);
+  const [a, b] = users.value;
+  const crossing = await retryEvery2s(
+    'a group, a handshake and a send through the edge',
+    Math.max(0, timeoutMs - (Date.now() - started)),
+    failures,
+    async () => {
+      const chat = await apiAs(baseUrl, a!).createGroup('ready', [b!.user.id]);
+      const socket = await connectSocket(baseUrl, a!);
       try {
         const { ack } = await socketSend(socket, chat.id, 'ready?');
         if (!ack.ok) throw new Error(`chat:send refused: ${ack.error.code}`);
       } finally {
         socket.disconnect();
       }
-      return { seconds: (Date.now() - started) / 1000, attempts, failures: [...failures] };
-    } catch (error) {
-      failures.add(error instanceof Error ? error.message : String(error));
-      if (Date.now() - started > timeoutMs)
-        throw new Error(
-          `no call crossed every service within ${timeoutMs / 1000} s: ${[...failures].join('; ')}`,
-          { cause: error },
-        );
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  }
+    },
+  );
+  return {
+    seconds: (Date.now() - started) / 1000,
+    attempts: users.attempts + crossing.attempts - 1,
+    failures: [...failures],
+  };
 }
 
 /**
@@ -154,7 +179,7 @@ export async function chatThroughEdge(
     );
     // The slowest socket's own gap, from its disconnect to its reconnect: what its user saw.
     const recoverySeconds =
-      Math.max(...[...droppedAt].map(([socket, at]) => backAt.get(socket)! - at)) / 1000;
+      Math.max(...[...droppedAt].map(([socket, at]) => (backAt.get(socket) ?? Date.now()) - at)) / 1000;
     const after = await waitFor(
       async () => {
         const counts = await socketsPerReplica();

@@ -31,16 +31,19 @@ const ways: Array<[string, string, (env: Record<string, string>) => Promise<Prod
 describe.each(ways)('%s', (_way, label, start) => {
   let fake: OpenAiFake;
   let product: Product;
+  // Kept so that a start still running when beforeAll times out is stopped once it is up.
+  let starting: Promise<Product> | undefined;
   const people: Person[] = [];
 
   beforeAll(async () => {
     fake = await startOpenAiFake({ text: ANSWER, chunkDelayMs: 150 });
-    product = await start({ AI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model' });
+    starting = start({ AI_BASE_URL: fake.baseUrl, AI_MODEL: 'fake-model' });
+    product = await starting;
   }, 120_000);
 
   afterAll(async () => {
-    for (const person of people) await person.browser.close();
-    await product?.stop();
+    await Promise.allSettled(people.map((person) => person.browser.close()));
+    await starting?.then((started) => started.stop()).catch(() => undefined);
     await fake?.close();
   }, 60_000);
 
