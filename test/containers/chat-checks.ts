@@ -4,6 +4,7 @@ import {
   apiAs,
   collectMessages,
   connectSocket,
+  logIn,
   registerUser,
   socketSend,
   syncAll,
@@ -33,17 +34,6 @@ export interface EdgeSession {
   asker: TestUser;
   reader: TestUser;
   chatId: string;
-}
-
-/** Logs in through the edge with the registered password: 200 and a fresh token cookie. */
-async function login(baseUrl: string, user: TestUser): Promise<void> {
-  const res = await fetch(`${baseUrl}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: user.user.email, password: user.password }),
-  });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('token='));
-  if (res.status !== 200 || !cookie) throw new Error(`login through the edge: HTTP ${res.status}`);
 }
 
 /** How long the topology took, once every container was healthy, to answer calls that cross services. */
@@ -126,8 +116,8 @@ export async function chatThroughEdge(
 ): Promise<{ findings: ChatFindings; session: EdgeSession }> {
   const alice = await registerUser(baseUrl, 'alice');
   const bob = await registerUser(baseUrl, 'bob');
-  await login(baseUrl, alice);
-  await login(baseUrl, bob);
+  await logIn(baseUrl, alice);
+  await logIn(baseUrl, bob);
   const chat = await apiAs(baseUrl, alice).createGroup('containers', [bob.user.id]);
 
   const sender = await connectSocket(baseUrl, alice);

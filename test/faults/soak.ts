@@ -8,6 +8,7 @@
  *
  *   npm run soak                                   # 60 minutes
  *   SOAK_MINUTES=2 npm run soak                    # a quick check that it works
+ *   SOAK_MINUTES=3 SOAK_TOKEN_TTL_SECONDS=60 SOAK_RENEW_SECONDS=20 npm run soak   # …with tokens expiring
  *
  * Exits 1 if an acknowledged message was lost or duplicated, or if SOAK_MAX_MB_PER_MIN is set and a realtime
  * replica grew faster than that.
@@ -18,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import {
   apiAs,
   connectSocket,
+  logIn,
   registerUser,
   waitFor,
   type ServiceProcess,
@@ -46,6 +48,12 @@ const REPLICAS = num('SOAK_REPLICAS', 3);
 const SAMPLE_SECONDS = num('SOAK_SAMPLE_SECONDS', 10);
 /** Fraction of the clients that disconnect and reconnect each minute (connection lifecycle leaks). */
 const CHURN_PER_MINUTE = Number(process.env.SOAK_CHURN_PER_MINUTE ?? 0.2);
+/**
+ * How often every user gets a fresh access token (tokens live 15 min), handed to its sockets as the web client
+ * does after its refresh: `auth:refresh` on the live connection, `socket.auth` for the next handshake. Without it
+ * every socket is disconnected at its token's expiry and cannot reconnect (the first 60-minute run found this).
+ */
+const RENEW_SECONDS = num('SOAK_RENEW_SECONDS', 300);
 const MAX_MB_PER_MIN = process.env.SOAK_MAX_MB_PER_MIN ? Number(process.env.SOAK_MAX_MB_PER_MIN) : undefined;
 const VERBOSE = process.env.SOAK_VERBOSE === '1';
 
@@ -89,7 +97,13 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const cluster = await startFaultCluster({ realtimeReplicas: REPLICAS, gateways: 2 });
+  // SOAK_TOKEN_TTL_SECONDS: shorter access tokens (auth's minimum is 30 s), to check the renewal in a short run.
+  const ttl = process.env.SOAK_TOKEN_TTL_SECONDS;
+  const cluster = await startFaultCluster({
+    realtimeReplicas: REPLICAS,
+    gateways: 2,
+    ...(ttl ? { env: { ACCESS_TOKEN_TTL_SECONDS: ttl } } : {}),
+  });
   const store = await openStore(cluster.mongoUrl);
   const clients: TrackedClient[] = [];
   let stopping = false;
@@ -182,6 +196,37 @@ async function main(): Promise<void> {
         client.socket.connect();
       }
     }, 10_000);
+    const connectErrors: Record<string, number> = {};
+    for (const c of clients)
+      c.socket.on('connect_error', (err) => {
+        connectErrors[err.message] = (connectErrors[err.message] ?? 0) + 1;
+      });
+    const renewals = { users: 0, sockets: 0, failures: [] as string[] };
+    const renew = async () => {
+      for (const user of users) {
+        try {
+          user.token = await logIn(cluster.url, user);
+          renewals.users += 1;
+        } catch (err) {
+          renewals.failures.push(`login: ${err instanceof Error ? err.message : String(err)}`);
+          continue;
+        }
+        for (const c of clients.filter((x) => x.user === user)) {
+          c.socket.auth = { token: user.token };
+          if (!c.socket.connected) continue;
+          const ack = await c.socket
+            .timeout(5000)
+            .emitWithAck('auth:refresh', { token: user.token })
+            .catch((err: unknown) => ({ ok: false as const, error: { code: String(err) } }));
+          if (ack.ok) renewals.sockets += 1;
+          else renewals.failures.push(`auth:refresh: ${ack.error.code}`);
+        }
+      }
+    };
+    let renewing: Promise<void> = Promise.resolve();
+    const renewer = setInterval(() => {
+      renewing = renewing.then(renew);
+    }, RENEW_SECONDS * 1000);
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (stopping || minutes() >= MINUTES) {
@@ -191,21 +236,27 @@ async function main(): Promise<void> {
       }, 250);
     });
     clearInterval(churner);
+    clearInterval(renewer);
+    await renewing;
     await traffic.stop();
     clearInterval(sampler);
     sample();
 
-    await waitFor(() => {
+    // A client that cannot reconnect is a finding (reported with the handshake errors seen), not a crash of the
+    // script: the verdict then covers the clients that are back.
+    const notReconnected = await waitFor(() => {
       if (!clients.every((c) => c.socket.connected)) throw new Error('reconnecting');
-    }, 30_000);
-    await Promise.all(clients.map((c) => c.settled()));
+      return 0;
+    }, 30_000).catch(() => clients.filter((c) => !c.socket.connected).length);
+    const judged = clients.filter((c) => c.socket.connected);
+    await Promise.all(judged.map((c) => c.settled()));
     const stillUnacked = await traffic.retryUnacked();
-    await Promise.all(clients.map((c) => c.syncNow()));
+    await Promise.all(judged.map((c) => c.syncNow()));
     const chatIds = [...new Set(chatOf)];
     const storedByChat = new Map(
       await Promise.all(chatIds.map(async (id) => [id, await store.messages(id)] as const)),
     );
-    const result = verdict(clients, traffic.acked, storedByChat);
+    const result = verdict(judged, traffic.acked, storedByChat);
 
     const ran = minutes();
     const steadyOf = (points: Array<{ x: number; y: number }>) => {
@@ -256,6 +307,13 @@ async function main(): Promise<void> {
       duplicates: result.duplicatesStored + result.duplicateDeliveries,
       seqGapFree: result.seqGapFree,
       reconnects: clients.reduce((s, c) => s + c.disconnects, 0),
+      notReconnected,
+      connectErrors,
+      tokenRenewals: {
+        users: renewals.users,
+        sockets: renewals.sockets,
+        failures: renewals.failures.slice(0, 5),
+      },
       /** Per process: RSS (MB) and its growth per hour; CPU (% of one core) and its change per hour. */
       perProcess: growth,
       extrapolated: ran < 10 ? `slopes from ${round(ran, 1)} minutes, extrapolated to an hour` : false,
@@ -272,6 +330,10 @@ async function main(): Promise<void> {
       ...(stillUnacked.length > 0 ? [`${stillUnacked.length} sends never acknowledged`] : []),
       ...(!summary.seqGapFree ? ['seq gaps'] : []),
       ...(crashes.length > 0 ? [`crashed: ${crashes.join(', ')}`] : []),
+      ...(notReconnected > 0
+        ? [`${notReconnected} clients not reconnected 30 s after the traffic stopped`]
+        : []),
+      ...(renewals.failures.length > 0 ? [`${renewals.failures.length} token renewals failed`] : []),
       ...(tooFast ? [`a realtime replica grew faster than ${MAX_MB_PER_MIN} MB/min`] : []),
     ];
     const report = { ...summary, verdict: failures.length === 0 ? 'pass' : 'fail', failures };

@@ -52,6 +52,19 @@ export async function registerUser(baseUrl: string, name = 'user'): Promise<Test
   return { user, token, password };
 }
 
+/** Logs a registered user in again through the public API: a fresh access token (its `token` cookie). */
+export async function logIn(baseUrl: string, user: TestUser): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: user.user.email, password: user.password }),
+  });
+  await json<unknown>(res, [200]);
+  const token = cookieValue(res.headers.getSetCookie(), 'token');
+  if (!token) throw new Error('login set no token cookie');
+  return token;
+}
+
 /** The claims of an access token as a service sees them after verifying it (for signing identities in tests). */
 export function claimsOf(token: string): AccessClaims {
   const payload = decodeJwt(token);
