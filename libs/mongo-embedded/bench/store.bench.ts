@@ -69,6 +69,17 @@ const measures: Array<[string, Measure]> = [
     (s) => rate(OPS, (i) => s.users.findOne({ email: `user${(i * 7919) % s.userCount}@example.com` })),
   ],
   [
+    // The bookkeeping shape (a chat's lastSeq, a read marker): found by a unique index, no indexed field changes.
+    'updateOne $max, unindexed /s',
+    (s) =>
+      rate(OPS, (i) =>
+        s.messages.updateOne(
+          { chatId: chatIds[i % CHATS], seq: 1 + ((i * 7919) % Math.floor(s.size / CHATS)) },
+          { $max: { readUpTo: i } },
+        ),
+      ),
+  ],
+  [
     'insertOne (sequential) /s',
     async (s) => {
       const r = await rate(500, () => s.messages.insertOne(message(s.nextN++)));
@@ -118,6 +129,42 @@ async function prepare(db: Db, store: Store, size: number, label: string): Promi
   return { label, size, messages, users, userCount, nextN: size };
 }
 
+/**
+ * CPU per in-place update in the engine (no wire): a chat-shaped document (a multikey `memberIds` index, a unique
+ * sparse `directKey`) whose `lastSeq` changes, as chat-api's bookkeeping does once per stored message.
+ * Median and range over 6 rounds of 20,000 updates after a warm-up round.
+ */
+async function replaceCost(db: Db, store: Store): Promise<{ median: number; min: number; max: number }> {
+  const chats = db.collection('chats');
+  await chats.createIndex({ memberIds: 1 });
+  await chats.createIndex({ directKey: 1 }, { unique: true, sparse: true });
+  const coll = store.collection(db.databaseName, 'chats');
+  if (!coll) throw new Error('collection missing');
+  const count = 20_000;
+  const rids = Array.from({ length: count }, (_, i) =>
+    coll.insert({
+      _id: new ObjectId(),
+      memberIds: [new ObjectId(), new ObjectId()],
+      directKey: `k${i}`,
+      lastSeq: 0,
+    }),
+  );
+  const rounds: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const start = process.cpuUsage();
+    for (let j = 0; j < count; j++) {
+      const rid = rids[(j * 7919) % count] as number;
+      const doc = coll.docs.get(rid);
+      if (!doc) throw new Error('document missing');
+      coll.replace(rid, { ...doc, lastSeq: (doc.lastSeq as number) + 1 });
+    }
+    const used = process.cpuUsage(start);
+    if (round > 0) rounds.push((used.user + used.system) / count);
+  }
+  rounds.sort((a, b) => a - b);
+  return { median: rounds[3] as number, min: rounds[0] as number, max: rounds[5] as number };
+}
+
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US').padStart(12);
 }
@@ -142,6 +189,7 @@ async function main(): Promise<void> {
     }
   }
 
+  const replace = await replaceCost(client.db('engine'), store);
   const mem = process.memoryUsage();
   const out: string[] = [
     `embedded mongo benchmark (node ${process.version}); messages {chatId, seq} unique in ${CHATS} chats, users {email} unique`,
@@ -152,6 +200,10 @@ async function main(): Promise<void> {
     const [a, b] = best.get(name) ?? [0, 0];
     out.push(`${name.padEnd(30)}${fmt(a)}    ${fmt(b)}    ${(b / a).toFixed(2)}`);
   }
+  out.push(
+    `engine update, no indexed field changed (3 indexes, 1 multikey): ${replace.median.toFixed(1)} µs CPU ` +
+      `(median of 6 rounds, ${replace.min.toFixed(1)}–${replace.max.toFixed(1)})`,
+  );
   out.push(
     `in-process load of ${(SMALL + LARGE).toLocaleString('en-US')} messages + users: ${loadSecs.toFixed(1)} s; ` +
       `heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB, rss ${Math.round(mem.rss / 2 ** 20)} MiB`,

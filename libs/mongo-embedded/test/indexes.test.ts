@@ -144,6 +144,44 @@ describe('index use', () => {
     expect(await messages.countDocuments({ chatId, seq: { $gt: PER_CHAT } })).toBe(1);
   });
 
+  it('keeps every index right through updates that touch indexed fields and updates that do not', async () => {
+    const cards = database.collection('cards');
+    await cards.createIndex({ code: 1 }, { unique: true });
+    await cards.createIndex({ tags: 1 });
+    await cards.createIndex({ due: 1 }, { partialFilterExpression: { open: true } });
+    await cards.insertMany([
+      { code: 'a', tags: ['x', 'y'], open: true, due: 1, hits: 0 },
+      { code: 'b', tags: ['y'], open: false, due: 2, hits: 0 },
+    ]);
+    // Unindexed fields only (the bookkeeping shape): every index still finds the document.
+    for (let i = 0; i < 5; i++) await cards.updateOne({ code: 'a' }, { $inc: { hits: 1 } });
+    await cards.updateOne({ code: 'a' }, { $max: { hits: 3 }, $set: { code: 'a', tags: ['x', 'y'] } });
+    expect(await cards.findOne({ code: 'a' }, { projection: { _id: 0, hits: 1 } })).toEqual({ hits: 5 });
+    expect((await cards.find({ tags: 'x' }).toArray()).map((c) => c.code)).toEqual(['a']);
+    expect((await cards.find({ due: 1, open: true }).toArray()).map((c) => c.code)).toEqual(['a']);
+    // A unique key moved onto another document's is refused and changes nothing.
+    await expect(cards.updateOne({ code: 'b' }, { $set: { code: 'a', hits: 9 } })).rejects.toMatchObject({
+      code: 11000,
+    });
+    expect(await cards.findOne({ code: 'b' }, { projection: { _id: 0, hits: 1 } })).toEqual({ hits: 0 });
+    // …but a document may keep its own unique key while other fields change.
+    await cards.updateOne({ code: 'b' }, { $set: { code: 'b', hits: 1 } });
+    // Array entries and the partial index follow the fields they index.
+    await cards.updateOne({ code: 'a' }, { $set: { tags: ['y', 'z'], open: false } });
+    await cards.updateOne({ code: 'b' }, { $set: { open: true } });
+    expect(await cards.countDocuments({ tags: 'x' })).toBe(0);
+    expect((await cards.find({ tags: 'z' }).toArray()).map((c) => c.code)).toEqual(['a']);
+    expect((await cards.find({ tags: 'y' }).sort({ code: 1 }).toArray()).map((c) => c.code)).toEqual([
+      'a',
+      'b',
+    ]);
+    expect((await cards.find({ due: { $gte: 1 }, open: true }).toArray()).map((c) => c.code)).toEqual(['b']);
+    await cards.updateOne({ code: 'b' }, { $set: { code: 'c' } });
+    expect(await cards.countDocuments({ code: 'b' })).toBe(0);
+    await cards.insertOne({ code: 'b', tags: [], open: false, due: 3, hits: 0 });
+    expect(await cards.countDocuments({ code: { $in: ['b', 'c'] } })).toBe(2);
+  });
+
   embeddedOnly('joins with $lookup through the foreign collection index, not a scan of it', async () => {
     const users = database.collection('users');
     const authors = await users.find({}, { sort: { n: 1 }, limit: 3 }).toArray();

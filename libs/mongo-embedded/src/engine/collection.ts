@@ -52,6 +52,26 @@ function formatKeyValue(v: unknown): string {
   return String(v);
 }
 
+/** One index's entries before and after a replacement (null: the document is not in the index). */
+interface KeyChange {
+  index: Index;
+  old: unknown[][] | null;
+  next: unknown[][] | null;
+}
+
+/** Whether two documents' key tuples for one index are the same entries, in the same order. */
+function sameTuples(a: readonly unknown[][] | null, b: readonly unknown[][] | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as unknown[];
+    const y = b[i] as unknown[];
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (compareValues(x[j], y[j]) !== 0) return false;
+  }
+  return true;
+}
+
 /** One collection: documents by record id, plus its indexes (always `_id_`). */
 export class Collection {
   readonly docs = new Map<number, Doc>();
@@ -196,19 +216,40 @@ export class Collection {
     return rid;
   }
 
+  /**
+   * The index entries a replacement changes: per index, the old and new key tuples, with unique
+   * constraints checked for the new ones. An index whose keys are the same before and after (most
+   * updates touch no indexed field: a chat's `lastSeq`, a read marker) is left out, so its entries are
+   * neither re-checked nor removed and re-added.
+   */
+  private changedKeys(prev: Doc, doc: Doc, rid: number): KeyChange[] {
+    const changes: KeyChange[] = [];
+    for (const index of this.indexes.values()) {
+      if (index.special) continue;
+      const old = index.keysFor(prev);
+      const next = index.keysFor(doc);
+      if (sameTuples(old, next)) continue;
+      if (next) {
+        const conflict = index.findConflict(next, rid);
+        if (conflict) throw this.duplicateKeyError(index, conflict.tuple);
+      }
+      changes.push({ index, old, next });
+    }
+    return changes;
+  }
+
   /** Replaces the document at `rid`; throws 11000 on a unique conflict and leaves it unchanged. */
   replace(rid: number, doc: Doc): void {
     const prev = this.docs.get(rid);
     if (!prev) throw new MongoCommandError(1, 'record vanished during update');
-    const keys = this.keysChecked(doc, rid);
+    const changes = this.changedKeys(prev, doc, rid);
     const text = this.textIndex;
     let terms: { old: TermScores; next: TermScores } | undefined;
     if (text && !text.sameText(prev, doc))
       terms = { next: text.scoreDocument(doc), old: text.scoreDocument(prev) };
-    for (const [index, k] of keys) {
-      const old = index.keysFor(prev);
+    for (const { index, old, next } of changes) {
       if (old) index.remove(rid, old);
-      if (k) index.add(rid, k);
+      if (next) index.add(rid, next);
     }
     if (text && terms) {
       text.remove(rid, terms.old);
