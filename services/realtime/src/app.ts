@@ -29,6 +29,7 @@ import { createAiHandlers } from './handlers/ai.handlers';
 import { startAiDeltaRelay } from './consumers/ai-deltas';
 import { authenticateHandshake } from './handshake/authenticate-handshake';
 import { createMemoryConnectionQuota, createRedisConnectionQuota } from './handshake/connection-quota';
+import { admitHandshakes } from './handshake/handshake-admission';
 import { LocalSockets } from './local-sockets';
 import type { RealtimeMetrics } from './metrics';
 import { createPresenceTracker } from './presence/presence-tracker';
@@ -48,6 +49,7 @@ export type RealtimeServerConfig = Pick<
   | 'RATE_LIMIT_PER_SECOND'
   | 'USER_EVENT_RATE_LIMIT'
   | 'MAX_SOCKETS_PER_USER'
+  | 'MAX_CONCURRENT_HANDSHAKES'
   | 'PRESENCE_TTL_MS'
   | 'REVOCATION_CHECK_MS'
   | 'NODE_ENV'
@@ -146,17 +148,20 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     : createMemoryConnectionQuota(config.MAX_SOCKETS_PER_USER);
 
   io.use(
-    authenticateHandshake({
-      allowedOrigins: config.ALLOWED_ORIGINS,
-      verifyAccessToken,
-      chatApi,
-      localSockets,
-      blockPartners,
-      connections,
-      roomName: createRoomNames(io.of('/').adapter),
-      draining: () => draining,
-      logger,
-    }),
+    admitHandshakes(
+      { max: config.MAX_CONCURRENT_HANDSHAKES, metrics, logger },
+      authenticateHandshake({
+        allowedOrigins: config.ALLOWED_ORIGINS,
+        verifyAccessToken,
+        chatApi,
+        localSockets,
+        blockPartners,
+        connections,
+        roomName: createRoomNames(io.of('/').adapter),
+        draining: () => draining,
+        logger,
+      }),
+    ),
   );
 
   const delivery = createChatEventDelivery({ io, localSockets, blockPartners, metrics, logger });

@@ -38,6 +38,11 @@ export const realtimeEnvSchema = baseEnvSchema
     USER_EVENT_RATE_LIMIT: rateLimit('events', { points: 600, durationSeconds: 10 }),
     /** Concurrent sockets of one user over every replica; one more handshake is refused (`too_many_connections`). */
     MAX_SOCKETS_PER_USER: env.positiveInt(20),
+    /**
+     * Handshakes one replica works on at once; one more is refused at once with the retryable `overloaded`, so a
+     * reconnect storm is taken at the rate the replica can finish handshakes instead of queueing them all.
+     */
+    MAX_CONCURRENT_HANDSHAKES: env.positiveInt(64),
     CHAT_API_TIMEOUT_MS: env.positiveInt(5000),
     /** A socket not refreshed for this long counts as gone (crashed replica). */
     PRESENCE_TTL_MS: env.positiveInt(30_000),

@@ -9,6 +9,10 @@ export interface RealtimeMetrics extends ServiceMetrics {
   rateLimited: Counter;
   /** chat:send received → ack sent (the chat-api round trip included). */
   sendAckSeconds: Histogram<'outcome'>;
+  /** Handshakes being worked on now (bounded by `MAX_CONCURRENT_HANDSHAKES`). */
+  handshakesInProgress: Gauge;
+  /** Handshakes by how they ended: `connected`, a refusal's code (`overloaded`…), or `abandoned` by the client. */
+  handshakes: Counter<'outcome'>;
 }
 
 export function createRealtimeMetrics(replica: string): RealtimeMetrics {
@@ -43,6 +47,17 @@ export function createRealtimeMetrics(replica: string): RealtimeMetrics {
       help: 'chat:send received to ack sent',
       labelNames: ['outcome'],
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    handshakesInProgress: new Gauge({
+      name: 'realtime_handshakes_in_progress',
+      help: 'Handshakes being worked on now',
+      registers,
+    }),
+    handshakes: new Counter({
+      name: 'realtime_handshakes_total',
+      help: 'Handshakes by outcome: connected, a refusal code (overloaded, unauthorized…), or abandoned by the client',
+      labelNames: ['outcome'],
       registers,
     }),
   };

@@ -4,6 +4,7 @@ import { ackError } from '../errors';
 import type { Ack, ClientEvents, ServerEvents } from '../contract';
 import type { ConnectionStatus } from '../state/store';
 import type { ChatStore } from './chat-store';
+import { refusalBackoffMs } from './refusal-backoff';
 
 export type ChatSocket = Socket<ServerEvents, ClientEvents>;
 
@@ -165,18 +166,19 @@ export class Connection {
       // `too_many_connections`: the per-user socket cap (docs/security.md); the banner says why.
       this.setStatus('disconnected', err.message === 'too_many_connections' ? err.message : null);
       // A refused handshake (not a network error) is not retried by socket.io itself.
-      if (!socket.active) void this.recover(socket, err.message === 'unauthorized');
+      if (!socket.active) void this.recover(socket, err.message === 'unauthorized', err.message);
     });
   }
 
   /**
    * Comes back after the server closed or refused the socket: refresh the session when asked, then
-   * reconnect. Repeated refusals back off (0, 1, 2, 4 … 30 s) so a server that keeps closing us is not
-   * hammered; a session the server rejects sends the person back to the login form.
+   * reconnect. Repeated refusals back off (0, 1, 2, 4 … 30 s, jittered; `overloaded` never at once: see
+   * refusal-backoff.ts) so a server that keeps closing us is not hammered; a session the server rejects sends
+   * the person back to the login form.
    */
-  private async recover(socket: ChatSocket, refresh: boolean): Promise<void> {
+  private async recover(socket: ChatSocket, refresh: boolean, code = ''): Promise<void> {
     this.refusals += 1;
-    const delay = this.refusals <= 1 ? 0 : Math.min(30_000, 500 * 2 ** (this.refusals - 1));
+    const delay = refusalBackoffMs(this.refusals, code);
     if (delay > 0) await new Promise((resolve) => window.setTimeout(resolve, delay));
     if (this.socket !== socket || socket.connected) return;
     if (refresh) {

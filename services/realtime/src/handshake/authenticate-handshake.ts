@@ -14,6 +14,7 @@ import { verifyToken } from '../sessions/verify-token';
 import { chatRoom, userRoom, type RealtimeSocket } from '../socket-types';
 import type { ConnectionQuota } from './connection-quota';
 import { forgetCredentials } from './forget-credentials';
+import { refusal } from './handshake-refusal';
 
 export interface HandshakeDeps {
   /** Browser origins allowed besides the replica's own. */
@@ -32,17 +33,17 @@ export interface HandshakeDeps {
   logger: Logger;
 }
 
-/** Socket.IO's connection middleware (`io.use`). */
+/** Socket.IO's connection middleware (`io.use`); it calls `next` exactly once, before its promise settles. */
 export type HandshakeMiddleware = (socket: RealtimeSocket, next: (err?: Error) => void) => Promise<void>;
-
-/**
- * The handshake refusals the contract names (docs/socket-events.md, docs/security.md); `unavailable` when we, not the client, are at
- * fault; `too_many_connections` when the user already holds `MAX_SOCKETS_PER_USER` sockets.
- */
-const refusal = (code: 'unauthorized' | 'unavailable' | 'too_many_connections') => new Error(code);
 
 const refusalOf = (err: unknown) =>
   refusal(err instanceof AppError && err.status === 401 ? 'unauthorized' : 'unavailable');
+
+/**
+ * Whether the client went away (closed, timed out) while its handshake was in progress: Socket.IO drops whatever
+ * the middleware answers then, so the work still ahead is skipped. Engine.IO's `closed` state is final.
+ */
+const clientGone = (socket: RealtimeSocket) => socket.conn.readyState !== 'open';
 
 /** The token a client presents: `auth.token`, else `Authorization: Bearer`, else the token cookie. */
 function presentedToken(socket: RealtimeSocket): string | undefined {
@@ -70,7 +71,7 @@ export function authenticateHandshake({
   logger,
 }: HandshakeDeps): HandshakeMiddleware {
   return async (socket, next) => {
-    if (draining()) return next(refusal('unavailable'));
+    if (draining() || clientGone(socket)) return next(refusal('unavailable'));
     const { headers } = socket.handshake;
     if (!isAllowedOrigin(headers, allowedOrigins, socket.handshake.secure)) {
       logger.info({ origin: headers.origin }, 'handshake refused: origin not allowed');
@@ -86,6 +87,7 @@ export function authenticateHandshake({
       return next(refusalOf(err));
     }
     forgetCredentials(socket);
+    if (clientGone(socket)) return next(refusal('unavailable'));
     socket.data = socketDataOf(claims);
 
     // Taken before any room is joined; given back below on failure, else by the socket's `disconnecting`.
@@ -93,15 +95,23 @@ export function authenticateHandshake({
       logger.info({ userId: claims.userId }, 'handshake refused: too many connections');
       return next(refusal('too_many_connections'));
     }
+    if (clientGone(socket)) {
+      connections.release(claims.userId, socket.id);
+      return next(refusal('unavailable'));
+    }
 
     // Bus events for the user reach the socket from here on (chat:added/removed), though it is not connected yet.
     localSockets.startHandshake(socket, claims.userId);
     try {
       const { chatIds, blockPartners: partners } = await chatApi.memberships(claims, randomUUID());
+      // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here,
+      // join no rooms (the sharded adapter would subscribe to them) and keep no partners (nothing would drop them).
+      if (clientGone(socket)) {
+        connections.release(claims.userId, socket.id);
+        return next(refusal('unavailable'));
+      }
       await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)].map(roomName));
-      // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here
-      // (and keep no partners for it: nothing would drop them).
-      if (socket.conn.readyState !== 'open') connections.release(claims.userId, socket.id);
+      if (clientGone(socket)) connections.release(claims.userId, socket.id);
       else blockPartners.set(claims.userId, partners);
       next();
     } catch (err) {

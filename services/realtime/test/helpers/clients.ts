@@ -15,6 +15,8 @@ export interface ClientOptions {
   transports?: ('websocket' | 'polling')[];
   /** socket.io-client's own reconnection (off by default so a refusal is final). */
   reconnection?: boolean;
+  /** socket.io-client's connect timeout (default 5 s). */
+  timeoutMs?: number;
 }
 
 /** A real socket.io-client, not yet connected. */
@@ -30,7 +32,7 @@ export function client(url: string, options: ClientOptions = {}): TestClient {
     reconnectionDelay: 100,
     reconnectionDelayMax: 500,
     randomizationFactor: 0.2,
-    timeout: 5000,
+    timeout: options.timeoutMs ?? 5000,
     extraHeaders: headers,
     ...(options.token ? { auth: { token: options.token } } : {}),
   };
@@ -60,6 +62,25 @@ export async function refusal(socket: TestClient): Promise<string> {
     await connect(socket);
   } catch (err) {
     return err instanceof Error ? err.message : String(err);
+  } finally {
+    socket.disconnect();
+  }
+  throw new Error('the handshake was accepted');
+}
+
+/** The `connect_error` a handshake ends with: its message and the `data` the server sent along. */
+export interface Refusal {
+  message: string;
+  data: unknown;
+}
+
+/** Like `refusal`, with the error's `data` (fails the test if it connects). */
+export async function refusalWithData(socket: TestClient): Promise<Refusal> {
+  try {
+    await connect(socket);
+  } catch (err) {
+    const data: unknown = err instanceof Error && 'data' in err ? err.data : undefined;
+    return { message: err instanceof Error ? err.message : String(err), data };
   } finally {
     socket.disconnect();
   }
