@@ -227,7 +227,7 @@ function runAttacker(plan: AttackPlan): Promise<Tally> {
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), plan.durationMs + 30_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), plan.durationMs + 60_000);
     child.on('exit', (code) => {
       clearTimeout(killer);
       const line = out.trim().split('\n').pop() ?? '';
