@@ -60,16 +60,12 @@ interface KeyChange {
 }
 
 /** Whether two documents' key tuples for one index are the same entries, in the same order. */
-function sameTuples(a: readonly unknown[][] | null, b: readonly unknown[][] | null): boolean {
+function sameTuples(index: Index, a: readonly unknown[][] | null, b: readonly unknown[][] | null): boolean {
   if (a === null || b === null) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as unknown[];
-    const y = b[i] as unknown[];
-    if (x.length !== y.length) return false;
-    for (let j = 0; j < x.length; j++) if (compareValues(x[j], y[j]) !== 0) return false;
-  }
-  return true;
+  return (
+    a.length === b.length &&
+    a.every((x, i) => x.length === (b[i] as unknown[]).length && index.sameValues(x, b[i] as unknown[]))
+  );
 }
 
 /** One collection: documents by record id, plus its indexes (always `_id_`). */
@@ -228,7 +224,7 @@ export class Collection {
       if (index.special) continue;
       const old = index.keysFor(prev);
       const next = index.keysFor(doc);
-      if (sameTuples(old, next)) continue;
+      if (sameTuples(index, old, next)) continue;
       if (next) {
         const conflict = index.findConflict(next, rid);
         if (conflict) throw this.duplicateKeyError(index, conflict.tuple);

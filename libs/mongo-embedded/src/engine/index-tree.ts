@@ -82,7 +82,8 @@ export class Index {
     return dir < 0 ? -c : c;
   }
 
-  private sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  /** Whether two key tuples hold equal values, field by field (BSON comparison order). */
+  sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
     for (let i = 0; i < a.length; i++) if (compareValues(a[i], b[i]) !== 0) return false;
     return true;
   }

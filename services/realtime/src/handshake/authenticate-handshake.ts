@@ -43,7 +43,7 @@ const refusalOf = (err: unknown) =>
  * Whether the client went away (closed, timed out) while its handshake was in progress: Socket.IO drops whatever
  * the middleware answers then, so the work still ahead is skipped. Engine.IO's `closed` state is final.
  */
-const clientGone = (socket: RealtimeSocket) => socket.conn.readyState !== 'open';
+export const clientGone = (socket: RealtimeSocket): boolean => socket.conn.readyState !== 'open';
 
 /** The token a client presents: `auth.token`, else `Authorization: Bearer`, else the token cookie. */
 function presentedToken(socket: RealtimeSocket): string | undefined {

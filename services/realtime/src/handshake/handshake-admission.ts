@@ -1,7 +1,7 @@
 import type { Logger } from '@cohort/common';
 import type { RealtimeMetrics } from '../metrics';
 import type { RealtimeSocket } from '../socket-types';
-import type { HandshakeMiddleware } from './authenticate-handshake';
+import { clientGone, type HandshakeMiddleware } from './authenticate-handshake';
 import { HandshakeRefusal, refusal } from './handshake-refusal';
 
 export interface HandshakeAdmissionDeps {
@@ -61,7 +61,7 @@ export function admitHandshakes(
 
 function outcomeOf(socket: RealtimeSocket, err: Error | undefined): HandshakeOutcome {
   // Socket.IO drops the answer to a client that went away (whatever it is): count those apart.
-  if (socket.conn.readyState !== 'open') return 'abandoned';
+  if (clientGone(socket)) return 'abandoned';
   if (!err) return 'connected';
   return err instanceof HandshakeRefusal ? err.code : 'failed';
 }
