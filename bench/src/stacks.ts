@@ -141,6 +141,21 @@ function profilingEnv(): Record<string, string> {
   };
 }
 
+/**
+ * BENCH_SERVICE_ENV (`NAME=value,NAME=value`): settings for every service of the full stack, over the bench's own,
+ * so one setting can be measured before/after on the same code (say `MEMBERSHIP_CACHE_MS=2000`).
+ */
+function serviceEnv(): Record<string, string> {
+  const pairs = (process.env.BENCH_SERVICE_ENV ?? '').split(',').filter((pair) => pair.trim() !== '');
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`BENCH_SERVICE_ENV: "${pair}" is not NAME=value`);
+      return [pair.slice(0, at).trim(), pair.slice(at + 1)];
+    }),
+  );
+}
+
 /** Excluded from server CPU accounting: the bench's own client processes. */
 export const clientPids = new Set<number>();
 
@@ -206,6 +221,7 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       RATE_LIMIT_PER_SECOND: '1000000',
       LOG_LEVEL: 'warn',
       ...profilingEnv(),
+      ...serviceEnv(),
       ...plan.env,
     },
   });

@@ -62,7 +62,8 @@ export function round(n: number, digits = 1): number {
 
 /** a / b, rounded; NaN when b is 0 or either is not a number. */
 export function ratio(a: number, b: number, digits = 2): number {
-  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return Number.NaN;
+  // A baseline at or below zero (an idle-CPU difference within noise, say) has no meaningful ratio.
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return Number.NaN;
   return round(a / b, digits);
 }
 

@@ -93,8 +93,11 @@ export function closeHttpServer(server: Server): Promise<void> {
   });
 }
 
-/** Listens on `port` (0 = any free) at `host`; a busy port rejects with a message that names it. */
-export function listen(server: Server, port: number, host = '0.0.0.0'): Promise<number> {
+/**
+ * Listens on `port` (0 = any free) at `host` with an accept queue of `backlog` (Node's default when unset); a busy
+ * port rejects with a message that names it.
+ */
+export function listen(server: Server, port: number, host = '0.0.0.0', backlog?: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
@@ -109,6 +112,6 @@ export function listen(server: Server, port: number, host = '0.0.0.0'): Promise<
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen(port, host);
+    server.listen({ port, host, backlog });
   });
 }

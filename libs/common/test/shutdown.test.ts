@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { closeHttpServer, createShutdown, listen } from '../src/shutdown';
 import { createLogger } from '../src/logger';
@@ -51,6 +52,21 @@ describe('graceful shutdown', () => {
     expect((await shutdown('test')).ok).toBe(true);
     expect(server.listening).toBe(false);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  });
+
+  it('listens with the accept queue it was given (the kernel reports it as the listening socket Send-Q)', async () => {
+    const acceptQueue = (port: number) => {
+      // `ss -ltnH sport = :PORT`: State Recv-Q Send-Q Local Peer; Send-Q of a listening socket is its backlog.
+      const line = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' }).trim();
+      return Number(line.split(/\s+/)[2]);
+    };
+    const queued = createServer();
+    const plain = createServer();
+    const queuedPort = await listen(queued, 0, '127.0.0.1', 1234);
+    const plainPort = await listen(plain, 0, '127.0.0.1');
+    expect(acceptQueue(queuedPort)).toBe(1234);
+    expect(acceptQueue(plainPort)).toBe(511);
+    await Promise.all([closeHttpServer(queued), closeHttpServer(plain)]);
   });
 
   it('refuses a busy port with a message naming it', async () => {

@@ -17,7 +17,7 @@ import { createAssistantTriggers, type AssistantTriggers } from './events/assist
 import { createChatTypeCache } from './domain/chat-type-cache';
 import { searchRouter } from './routes/search.routes';
 import { createMessageSequencer, type MessageSequencer } from './domain/message-sequencer';
-import { createMembershipCache } from './domain/membership-cache';
+import { createMembershipCache, type MembershipCache } from './domain/membership-cache';
 import type { SendLimiter } from './limits/send-limiter';
 import type { UserDirectory } from './clients/auth-users.client';
 import type { Repositories, UseCaseDeps } from './use-cases/deps';
@@ -53,6 +53,11 @@ export interface ChatApiAppDeps {
   /** One per process: it keeps the per-chat lanes (message-sequencer.ts). Built from `repos` when absent. */
   sequencer?: MessageSequencer;
   readiness?: Record<string, ReadinessCheck>;
+  /**
+   * The send path's membership cache, kept in step with other replicas' removals (main.ts); built from
+   * `MEMBERSHIP_CACHE_MS` with this process's forgets only when absent.
+   */
+  recentMembers?: MembershipCache;
   now?: () => Date;
 }
 
@@ -83,7 +88,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
       messageEdits: limiter('message-edit', config.MESSAGE_EDIT_RATE_LIMIT, 'Too many edits: slow down'),
       searches: limiter('search', config.SEARCH_RATE_LIMIT, 'Too many searches: slow down'),
     },
-    recentMembers: createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS }),
+    recentMembers: deps.recentMembers ?? createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS }),
     sequencer:
       deps.sequencer ??
       createMessageSequencer({

@@ -23,8 +23,11 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
   MESSAGE_EDIT_RATE_LIMIT: rateLimit('edits', { points: 60, durationSeconds: 60 }),
   /** Message searches by a user (each is a text-index query over up to SEARCH_CHATS_MAX chats). */
   SEARCH_RATE_LIMIT: rateLimit('searches', { points: 30, durationSeconds: 10 }),
-  /** How long a sender's confirmed membership is trusted by the send path (domain/membership-cache.ts); 0 = off. */
-  MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(2000),
+  /**
+   * Longest a sender's confirmed membership is trusted by the send path (domain/membership-cache.ts): removals and
+   * blocks forget it at once, through any replica (over the bus); this bounds an event lost before Redis. 0 = off.
+   */
+  MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
 });
 
 export type ChatApiConfig = Readonly<z.infer<typeof chatApiEnvSchema>>;

@@ -15,6 +15,8 @@ import { createChatEventPublisher } from './events/chat-event-publisher';
 import { createAssistantTriggers } from './events/assistant-triggers';
 import { createSendLimiter } from './limits/send-limiter';
 import { createAuthUserDirectory } from './clients/auth-users.client';
+import { createMembershipCache } from './domain/membership-cache';
+import { forgetOnMembershipEvents } from './events/membership-invalidation';
 
 export type StartChatApiOptions = StartOptions<ChatApiConfig> & {
   /** Where the assistant's triggers go when no Redis is configured (embedded: the in-process log). */
@@ -42,6 +44,12 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
       runtime.onClose('pending-triggers', () => triggers.flush());
       const users = createAuthUserDirectory({ baseUrl: config.AUTH_URL, logger: log });
       runtime.onClose('auth-client', () => users.close());
+      const recentMembers = createMembershipCache({
+        ttlMs: config.MEMBERSHIP_CACHE_MS,
+        feed: { receiving: () => runtime.busReceiving(), generation: () => runtime.busGeneration() },
+      });
+      const stopForgetting = await forgetOnMembershipEvents(runtime.bus(), recentMembers);
+      runtime.onClose('membership-invalidation', stopForgetting);
 
       const app = createChatApiApp({
         config,
@@ -58,6 +66,7 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
           ...(redis ? { redis } : {}),
         }),
         readiness: runtime.readiness,
+        recentMembers,
       });
       return { port: await runtime.listen(createServer(app), { port: config.PORT, host: config.HOST }) };
     },

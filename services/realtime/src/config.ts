@@ -43,6 +43,12 @@ export const realtimeEnvSchema = baseEnvSchema
      * reconnect storm is taken at the rate the replica can finish handshakes instead of queueing them all.
      */
     MAX_CONCURRENT_HANDSHAKES: env.positiveInt(64),
+    /**
+     * Accept queue of the listening socket (Linux caps it at `net.core.somaxconn`, 4096 by default). In a
+     * reconnect storm thousands of connections arrive at once; with Node's default of 511 nginx's connects time
+     * out while the queue is full and nginx takes the replica out of rotation (measured in bench/README.md).
+     */
+    LISTEN_BACKLOG: env.positiveInt(4096),
     CHAT_API_TIMEOUT_MS: env.positiveInt(5000),
     /** A socket not refreshed for this long counts as gone (crashed replica). */
     PRESENCE_TTL_MS: env.positiveInt(30_000),

@@ -181,7 +181,11 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
 
       const sends = trackAckedEvents(server.io);
       await server.start();
-      const port = await runtime.listen(server.httpServer, { port: config.PORT, host: config.HOST });
+      const port = await runtime.listen(server.httpServer, {
+        port: config.PORT,
+        host: config.HOST,
+        backlog: config.LISTEN_BACKLOG,
+      });
       const graceMs = Math.max(500, Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2));
       runtime.onClose('socket.io', async () => {
         // Drain: new sends are refused (retryable), the ones taken finish (a chat-api call is bounded by its

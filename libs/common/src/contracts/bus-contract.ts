@@ -73,8 +73,9 @@ export interface BusChannelSpec {
 export const BUS_CHANNELS = {
   'chat-events': {
     publisher: 'chat-api',
-    consumers: ['realtime'],
-    summary: 'After each committed write; realtime delivers it to the chat’s room on every replica.',
+    consumers: ['realtime', 'chat-api'],
+    summary:
+      'After each committed write; realtime delivers it to the chat’s room on every replica, and every chat-api replica forgets cached memberships on `chat:removed` and `users:block`.',
     message: chatEventSchema,
     types: {
       'chat:new': 'A message was stored (→ socket `chat:new`).',

@@ -12,6 +12,12 @@ export interface ListenOptions {
   port: number;
   /** Interface to bind; internal services default to loopback (docs/security.md). */
   host: string;
+  /**
+   * Connections the kernel queues for this server before it accepts them (Node's default is 511; Linux caps it at
+   * `net.core.somaxconn`). A busy replica with a short queue makes a proxy's connect time out, and the proxy then
+   * counts the replica as down.
+   */
+  backlog?: number;
   /** Runs when draining starts: ends what `server.close()` does not wait well for (proxied websockets, say). */
   onDrainStart?: () => void;
 }
@@ -33,7 +39,7 @@ export interface HttpListener {
 /** Applies the shared server timeouts, listens, and returns the handle the runtime drains at shutdown. */
 export async function listenHttp(
   server: Server,
-  { port, host, onDrainStart }: ListenOptions,
+  { port, host, backlog, onDrainStart }: ListenOptions,
 ): Promise<HttpListener> {
   server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   server.headersTimeout = SERVER_KEEP_ALIVE_MS + 1_000;
@@ -42,7 +48,7 @@ export async function listenHttp(
   server.prependListener('request', (_req, res) => {
     if (draining) res.setHeader('Connection', 'close');
   });
-  const bound = await listen(server, port, host);
+  const bound = await listen(server, port, host, backlog);
   return {
     port: bound,
     retireConnections() {

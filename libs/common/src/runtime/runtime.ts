@@ -60,6 +60,11 @@ export interface Runtime {
    */
   busReceiving(): boolean;
   /**
+   * Changes whenever the bus may have missed a message: its subscriber connection closed or came back (always 0
+   * in-process). State kept in step with bus messages is only as good as the generation it was built in.
+   */
+  busGeneration(): number;
+  /**
    * The access-token denylist: injected, else Redis with REDIS_URL (with a local copy fed by `session:revoked`
    * pushes and a sync every 2 s, which answers alone while Redis is unusable), else in-process.
    */
@@ -115,6 +120,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   let bus: EventBus | undefined;
   let busSubscriber: Redis | undefined;
+  let busGeneration = 0;
   let denylist: TokenDenylist | undefined;
 
   const eventBus = (): EventBus => {
@@ -125,6 +131,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       // Opened by the first subscribe only, so publish-only services hold no idle subscriber connection;
       // it queues (un)subscriptions while Redis is away instead of failing them.
       busSubscriber = redisConnection('bus', { lazyConnect: true, maxRetriesPerRequest: null });
+      // Whatever was published while the connection was down is lost (pub/sub keeps nothing).
+      busSubscriber.on('close', () => void (busGeneration += 1));
+      busSubscriber.on('ready', () => void (busGeneration += 1));
       bus = createRedisBus({ publisher, subscriber: busSubscriber, logger });
     } else {
       bus = createMemoryBus();
@@ -146,6 +155,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       // A frozen Redis leaves the subscriber connected: the command connection's heartbeat tells.
       return busSubscriber.status === 'ready' && (command ? redisHealth(command).usable() : true);
     },
+    busGeneration: () => busGeneration,
     denylist() {
       if (shared.denylist) return shared.denylist;
       if (!denylist) {

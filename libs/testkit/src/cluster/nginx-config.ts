@@ -18,7 +18,9 @@ export function renderCohortConf({ listen, realtime, gateways, webRoot }: NginxR
     addresses.map((a) => `  server ${a}${extra};`).join('\n');
   return (
     template
-      .replace('{{REALTIME_SERVERS}}', servers(realtime, ' max_fails=1 fail_timeout=5s'))
+      // Realtime: a dead replica's clients move on at its first refused connect (`proxy_next_upstream`); one
+      // slow connect to a busy survivor in a reconnect storm must not take it out of rotation for 5 s.
+      .replace('{{REALTIME_SERVERS}}', servers(realtime, ' max_fails=3 fail_timeout=5s'))
       // Gateways: one refused connection (a restart) must not take a gateway out for long, nor the whole tier.
       .replace('{{GATEWAY_SERVERS}}', servers(gateways, ' max_fails=3 fail_timeout=1s'))
       .replace('{{LISTEN}}', listen)

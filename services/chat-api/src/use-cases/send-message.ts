@@ -23,6 +23,7 @@ export async function sendMessage(
   // A send the checks refuse must not leave this rejection unhandled; the value is awaited below.
   chatType.catch(() => undefined);
   if (!recentMembers.has(chatId, caller.userId)) {
+    const mark = recentMembers.mark();
     // Both point lookups at once: a send that is not cached costs one round trip, as before blocking existed.
     // A non-member gets the 404 whatever the block says (no hint that the chat exists).
     const [, blocked] = await Promise.all([
@@ -30,9 +31,8 @@ export async function sendMessage(
       repos.blocks.blocksDirectSend(chatId, caller.userId),
     ]);
     if (blocked) throw blockedByUser();
-    // A block made through this process forgets this entry at once (block-user.ts); one made through another
-    // process is seen within the cache's window, like a removal.
-    recentMembers.remember(chatId, caller.userId);
+    // A removal or block forgets this entry at once, made through this process or another (over the bus).
+    recentMembers.remember(chatId, caller.userId, mark);
   }
   // replyTo and mentions before the limit: a refused reference stores nothing and costs no budget.
   const references = await checkMessageReferences(repos, chatId, caller.userId, body);
