@@ -17,7 +17,7 @@ import { assistantStream } from './src/assistant-stream';
 import { ChatLoad, type LoadResult, type StaircaseResult } from './src/chat-load';
 import { rampConnections, type ConnectionsResult } from './src/connections';
 import { machineInfo, openFileLimit } from './src/proc';
-import { renderMarkdown, renderSummary, type BenchReport, type Rep } from './src/report';
+import { renderMarkdown, renderSummary, type BenchReport, type LoadRep, type Rep } from './src/report';
 import { gatewayBench, loginBench } from './src/service-benches';
 import { startBareStack, startFullStack, type Stack, type StackPlan } from './src/stacks';
 import { reconnectStorm, type StormResult } from './src/storm';
@@ -41,11 +41,14 @@ const config = {
   smallMinMembers: num('BENCH_SMALL_MIN', 2),
   smallMaxMembers: num('BENCH_SMALL_MAX', 5),
   smallRate: num('BENCH_SMALL_RATE', 200),
+  /** CPU per stored message is measured at a rate neither stack is saturated at (see "How the method holds still"). */
+  smallCpuRate: num('BENCH_SMALL_CPU_RATE', 50),
   smallBudgetMs: num('BENCH_SMALL_BUDGET_MS', 100),
   sockets: num('BENCH_SOCKETS', 2000),
   chats: num('BENCH_CHATS', 20),
   usersPerChat: num('BENCH_USERS_PER_CHAT', 10),
   rate: num('BENCH_RATE', 200),
+  cpuRate: num('BENCH_CPU_RATE', 100),
   p99BudgetMs: num('BENCH_P99_BUDGET_MS', 250),
   stormSockets: num('BENCH_STORM_SOCKETS', 6000),
   stormHoldSeconds: num('BENCH_STORM_HOLD_SECONDS', 3),
@@ -111,13 +114,10 @@ function startRate(fixed: LoadResult): number {
   return Math.max(20, Math.round((0.4 * cores * 0.9) / cpuPerMessage));
 }
 
-async function loadPart(
-  name: 'smallchats' | 'fanout',
-  stacks: Stack[],
-): Promise<Array<Rep<{ fixed: LoadResult; stairs: StaircaseResult }>>> {
+async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise<Array<Rep<LoadRep>>> {
   const small = name === 'smallchats';
   const loads = new Map<Stack, ChatLoad>();
-  const reps: Array<Rep<{ fixed: LoadResult; stairs: StaircaseResult }>> = [];
+  const reps: Array<Rep<LoadRep>> = [];
   try {
     for (const stack of stacks) {
       const load = new ChatLoad(stack, small ? stack.smallChats : stack.chats);
@@ -126,6 +126,7 @@ async function loadPart(
       log(`${name}: ${stack.name}: ${load.size} sockets through nginx in ${seconds.toFixed(1)} s`);
     }
     const rate = small ? config.smallRate : config.rate;
+    const cpuRate = small ? config.smallCpuRate : config.cpuRate;
     // Warm-up: JIT, connection pools and caches, so the first repetition is not the cold one.
     for (const stack of stacks) {
       await loads.get(stack)!.run(rate, 2);
@@ -133,9 +134,11 @@ async function loadPart(
     }
     const starts = new Map<Stack, number>();
     for (let r = 0; r < config.reps; r += 1) {
-      const rep: Rep<{ fixed: LoadResult; stairs: StaircaseResult }> = {};
+      const rep: Rep<LoadRep> = {};
       for (const stack of alternate(r, stacks)) {
         const load = loads.get(stack)!;
+        const cpu = await load.run(cpuRate, config.fixedSeconds);
+        log(`${name} rep ${r + 1}: ${describe(cpu)}`);
         const fixed = await load.run(rate, config.fixedSeconds);
         log(`${name} rep ${r + 1}: ${describe(fixed)}`);
         if (!starts.has(stack)) starts.set(stack, startRate(fixed));
@@ -148,7 +151,7 @@ async function loadPart(
           metric: small ? 'ack' : 'receive',
         });
         log(`${name} rep ${r + 1}: ${describeStairs(stairs)}`);
-        rep[stack.name] = { fixed, stairs };
+        rep[stack.name] = { cpu, fixed, stairs };
       }
       reps.push(rep);
     }

@@ -9,6 +9,12 @@ import type { StormResult } from './storm';
 export type Rep<T> = Partial<Record<'full' | 'bare', T>>;
 
 export interface LoadRep {
+  /**
+   * The CPU run: a fixed rate neither stack is saturated at. Saturated, CPU per message grows with the queue (GC,
+   * retries, timers), so a saturated stack's figure measures its backlog, not its cost (absent in older reports).
+   */
+  cpu?: LoadResult;
+  /** The latency run at the issue's rate (200 msg/s). */
   fixed: LoadResult;
   stairs: StaircaseResult;
 }
@@ -82,14 +88,19 @@ export function figures(report: BenchReport): Figure[] {
   const s = report.smallChats;
   out.push(
     figure(
-      `small chats: server CPU per stored message at ${c.smallRate} msg/s (ms)`,
+      `small chats: server CPU per stored message at ${c.smallCpuRate} msg/s (ms)`,
       s,
-      (r) => r.fixed.cpuMsPerMessage,
+      (r) => (r.cpu ?? r.fixed).cpuMsPerMessage,
       {
         text: '≤ 2',
         on: 'ratio',
         check: (v) => v <= 2,
       },
+    ),
+    figure(
+      `small chats: server CPU per stored message at ${c.smallRate} msg/s (ms; inflated where saturated)`,
+      s,
+      (r) => r.fixed.cpuMsPerMessage,
     ),
     figure(
       `small chats: stored messages/s with send→ack p99 ≤ ${c.smallBudgetMs} ms, 0 lost`,
@@ -114,14 +125,19 @@ export function figures(report: BenchReport): Figure[] {
   const f = report.fanout;
   out.push(
     figure(
-      `fan-out: server CPU per 1,000 deliveries at ${c.rate} msg/s (ms)`,
+      `fan-out: server CPU per 1,000 deliveries at ${c.cpuRate} msg/s (ms)`,
       f,
-      (r) => r.fixed.cpuMsPer1kDeliveries,
+      (r) => (r.cpu ?? r.fixed).cpuMsPer1kDeliveries,
       {
         text: '≤ 1.3',
         on: 'ratio',
         check: (v) => v <= 1.3,
       },
+    ),
+    figure(
+      `fan-out: server CPU per 1,000 deliveries at ${c.rate} msg/s (ms; inflated where saturated)`,
+      f,
+      (r) => r.fixed.cpuMsPer1kDeliveries,
     ),
     figure(
       `fan-out: deliveries/s with recv p99 ≤ ${c.p99BudgetMs} ms, 0 lost`,
@@ -185,13 +201,14 @@ export function figures(report: BenchReport): Figure[] {
       }));
     const lost = sum(
       (r) =>
+        (r.cpu ? r.cpu.lostDeliveries + r.cpu.ackedNotStored : 0) +
         r.fixed.lostDeliveries +
         r.fixed.ackedNotStored +
         r.stairs.run.lostDeliveries +
         r.stairs.run.ackedNotStored,
     );
     const stormMissing = st.map((rep) => ({ full: rep.full?.missing ?? 0, bare: rep.bare?.missing ?? 0 }));
-    const dups = sum((r) => r.fixed.duplicates + r.stairs.run.duplicates);
+    const dups = sum((r) => (r.cpu?.duplicates ?? 0) + r.fixed.duplicates + r.stairs.run.duplicates);
     const total = (rows: Array<{ full: number; bare: number }>, k: 'full' | 'bare') =>
       rows.reduce((a, b) => a + (Number.isFinite(b[k]) ? b[k] : 0), 0);
     const lostFull = total(lost, 'full') + total(stormMissing, 'full');
@@ -281,7 +298,7 @@ export function cpuBreakdown(
   const rows: Record<string, { full: number[]; bare: number[] }> = {};
   for (const rep of reps) {
     for (const side of ['full', 'bare'] as const) {
-      const r = rep[side]?.fixed;
+      const r = rep[side]?.cpu ?? rep[side]?.fixed;
       if (!r) continue;
       const divisor = per === 'message' ? r.sent : r.deliveries / 1000;
       const grouped: Record<string, number> = {};
@@ -357,8 +374,16 @@ export function renderMarkdown(report: BenchReport): string {
   );
   out.push('');
   for (const [title, reps, per] of [
-    ['Small chats: server CPU per stored message by process (ms, medians)', report.smallChats, 'message'],
-    ['Fan-out: server CPU per 1,000 deliveries by process (ms, medians)', report.fanout, '1k deliveries'],
+    [
+      'Small chats: server CPU per stored message by process (ms, medians, the CPU run)',
+      report.smallChats,
+      'message',
+    ],
+    [
+      'Fan-out: server CPU per 1,000 deliveries by process (ms, medians, the CPU run)',
+      report.fanout,
+      '1k deliveries',
+    ],
   ] as const) {
     if (reps.length === 0) continue;
     out.push(`## ${title}`);

@@ -53,15 +53,19 @@ export interface MembershipRepository {
    * `activityAt` is the chat's current activity (last message or creation), where the new rows start.
    */
   add(chatId: string, members: readonly NewMember[], now: Date, activityAt: Date): Promise<string[]>;
-  /** Raises every member's copy of each chat's activity (`$max`), in one round trip. */
-  recordActivity(latest: readonly { chatId: string; at: Date }[]): Promise<void>;
+  /**
+   * What stored messages imply for memberships, in one round trip: every member's copy of each chat's activity
+   * raised (`$max`), and each sender's read marker moved forward to their own latest message (never back).
+   */
+  recordStoredMessages(
+    latest: readonly { chatId: string; at: Date }[],
+    markers: readonly { chatId: string; userId: string; seq: number }[],
+  ): Promise<void>;
   /** Whether a row was removed. */
   remove(chatId: string, userId: string): Promise<boolean>;
   setRole(chatId: string, userId: string, role: MemberRole): Promise<void>;
   /** Moves the read marker forward to `seq` (never back); whether it moved. */
   advanceReadMarker(chatId: string, userId: string, seq: number): Promise<boolean>;
-  /** `advanceReadMarker` for many (chat, member) pairs in one round trip. */
-  advanceReadMarkers(markers: readonly { chatId: string; userId: string; seq: number }[]): Promise<void>;
 }
 
 export function createMembershipRepository(model: MembershipModel): MembershipRepository {
@@ -128,13 +132,22 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         lastActivityAt: r.lastActivityAt,
       }));
     },
-    async recordActivity(latest) {
-      if (latest.length === 0) return;
-      // A chat's members are bounded by its size; the chat_user_unique chatId prefix finds them.
+    async recordStoredMessages(latest, markers) {
+      if (latest.length === 0 && markers.length === 0) return;
+      // Unordered: each operation stands alone and only moves a value forward, so any order converges.
       await model.bulkWrite(
-        latest.map(({ chatId, at }) => ({
-          updateMany: { filter: { chatId: oid(chatId) }, update: { $max: { lastActivityAt: at } } },
-        })),
+        [
+          // A chat's members are bounded by its size; the chat_user_unique chatId prefix finds them.
+          ...latest.map(({ chatId, at }) => ({
+            updateMany: { filter: { chatId: oid(chatId) }, update: { $max: { lastActivityAt: at } } },
+          })),
+          ...markers.map(({ chatId, userId, seq }) => ({
+            updateOne: {
+              filter: { chatId: oid(chatId), userId, lastReadSeq: { $lt: seq } },
+              update: { $set: { lastReadSeq: seq } },
+            },
+          })),
+        ],
         { ordered: false },
       );
     },
@@ -172,18 +185,6 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         { $set: { lastReadSeq: seq } },
       );
       return result.modifiedCount > 0;
-    },
-    async advanceReadMarkers(markers) {
-      if (markers.length === 0) return;
-      await model.bulkWrite(
-        markers.map(({ chatId, userId, seq }) => ({
-          updateOne: {
-            filter: { chatId: oid(chatId), userId, lastReadSeq: { $lt: seq } },
-            update: { $set: { lastReadSeq: seq } },
-          },
-        })),
-        { ordered: false },
-      );
     },
   };
 }

@@ -7,8 +7,8 @@ export type StoredMessagesRecorder = (chatId: string, stored: readonly Message[]
 /**
  * Raises each chat's lastSeq and lastMessageAt and its members' copy of that activity, and moves each sender's
  * read marker to their own latest message (a sender's own messages never count as unread for them). The batches
- * stored by all chats' lanes at about the same time are recorded together: one chats write, one activity write
- * and one read-markers write, whatever the number of chats and senders (all three only ever move values
+ * stored by all chats' lanes at about the same time are recorded together: one chats write and one memberships
+ * write (activity and read markers), whatever the number of chats and senders (both only ever move values
  * forward, so overlapping writes converge).
  */
 export function createStoredMessagesRecorder(repos: Repositories): StoredMessagesRecorder {
@@ -38,9 +38,9 @@ export function createStoredMessagesRecorder(repos: Repositories): StoredMessage
       }));
       await Promise.all([
         repos.chats.recordMessages(latest),
-        // Each member's copy of the chat's activity, which orders their chat list (membership.schema.ts).
-        repos.memberships.recordActivity(latest),
-        repos.memberships.advanceReadMarkers([...markers.values()]),
+        // Each member's copy of the chat's activity, which orders their chat list (membership.schema.ts), and
+        // the senders' read markers: one command.
+        repos.memberships.recordStoredMessages(latest, [...markers.values()]),
       ]);
       return items.map(() => ({ ok: true, value: undefined }));
     },
