@@ -209,6 +209,8 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
     assistantReplicas: plan.assistantReplicas ?? 0,
     env: {
       BCRYPT_COST: '4',
+      // A run is longer than the default 15-minute access token: the storm's last reconnects were refused.
+      ACCESS_TOKEN_TTL_SECONDS: '7200',
       LOGIN_IP_LIMIT: '1000000',
       PASSWORD_CHECKS_PER_ADDRESS: '1000000',
       SEND_RATE_LIMIT: '1000000/10s',
