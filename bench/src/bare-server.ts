@@ -111,7 +111,9 @@ io.on('connection', (socket) => {
   });
 });
 
-httpServer.listen(port, '127.0.0.1', () => {
+// The accept queue realtime listens with (LISTEN_BACKLOG): with Node's default of 511 a reconnect storm fills it and
+// nginx's connects time out (502s), which would measure the queue length rather than the server.
+httpServer.listen({ port, host: '127.0.0.1', backlog: 4096 }, () => {
   const address = httpServer.address();
   const listening = typeof address === 'object' && address ? address.port : port;
   process.stdout.write(`${JSON.stringify({ level: 30, replica, port: listening, msg: 'listening' })}\n`);
