@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
  * An entry stays until something says otherwise, bounded by `ttlMs`:
  * - a removal or block through this process forgets it at once (remove-member.ts, block-user.ts);
  * - one through another chat-api replica arrives on the bus (`chat:removed`, `users:block`) and forgets it
- *   (`forgetFromEvent`);
+ *   (events/membership-invalidation.ts);
  * - while the bus is not receiving, nothing is trusted; when its subscriber reconnected (the generation changed),
  *   everything remembered before is dropped, since an event may have been missed meanwhile;
  * - a confirmation whose reads started before a forget (or a bus gap) is not remembered: the removal it raced
