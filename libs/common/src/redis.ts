@@ -71,13 +71,21 @@ export async function pingRedis(client: Redis): Promise<void> {
   if (answer !== 'PONG') throw new Error(`unexpected PING answer ${answer}`);
 }
 
-/** Closes a client, waiting for pending replies when connected and disconnecting outright otherwise. */
+/**
+ * Closes a client, waiting for pending replies when connected and disconnecting outright otherwise. Never
+ * throws: a connection that broke between the status check and QUIT (status still `ready`, stream already
+ * closed, no offline queue) is disconnected instead, so a shutdown always releases the socket.
+ */
 export async function closeRedis(client: Redis): Promise<void> {
   if (client.status === 'ready') {
-    await client.quit();
-  } else {
-    client.disconnect();
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // QUIT could not be sent or answered: nothing is pending on a broken stream.
+    }
   }
+  client.disconnect();
 }
 
 /** Whether a command connection is worth asking now, as seen by a background heartbeat. */

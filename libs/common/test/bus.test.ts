@@ -80,4 +80,17 @@ describe('over a real redis-server', () => {
     ]);
     await closeRedis(client);
   });
+
+  it('closing a client whose connection just broke (still "ready", stream gone) resolves and releases it', async () => {
+    const client = createRedisClient({ url: redis.url, logger, name: 'broken' });
+    await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    // The state CI met: the stream is closed but ioredis has not yet seen it, so QUIT cannot be written.
+    client.stream.destroy();
+    expect(client.status).toBe('ready');
+    const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+    await expect(closeRedis(client)).resolves.toBeUndefined();
+    // Released for good: no reconnection (a client left reconnecting keeps jest from ever exiting).
+    await ended;
+    expect(client.status).toBe('end');
+  });
 });
