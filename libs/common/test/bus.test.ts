@@ -57,13 +57,19 @@ describe('over a real redis-server', () => {
   it('the Redis bus delivers events between two separate connections', async () => {
     const clients = [0, 1, 2].map((i) => createRedisClient({ url: redis.url, logger, name: `t${i}` }));
     const [pub, subA, subB] = clients as [(typeof clients)[0], (typeof clients)[0], (typeof clients)[0]];
-    const publisher = createRedisBus({ publisher: pub, subscriber: subA, logger });
-    const listener = createRedisBus({ publisher: pub, subscriber: subB, logger });
-    const received = new Promise<ChatEvent>((resolve) => void listener.subscribe('chat-events', resolve));
-    await new Promise((r) => setTimeout(r, 50));
-    await publisher.publish('chat-events', event);
-    expect(await received).toEqual(event);
-    await Promise.all(clients.map(closeRedis));
+    try {
+      const publisher = createRedisBus({ publisher: pub, subscriber: subA, logger });
+      const listener = createRedisBus({ publisher: pub, subscriber: subB, logger });
+      let deliver: (e: ChatEvent) => void = () => undefined;
+      const received = new Promise<ChatEvent>((resolve) => (deliver = resolve));
+      // Resolves once Redis confirmed the SUBSCRIBE: a publish after it reaches the listener, however loaded the machine.
+      await listener.subscribe('chat-events', (e) => deliver(e));
+      await publisher.publish('chat-events', event);
+      expect(await received).toEqual(event);
+    } finally {
+      // Open clients would keep jest from exiting (a failed test must not hang the run).
+      await Promise.all(clients.map(closeRedis));
+    }
   });
 
   it('the Redis denylist expires entries with the token', async () => {
