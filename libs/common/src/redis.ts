@@ -113,8 +113,8 @@ const healthWatchers = new WeakMap<Redis, RedisHealth>();
 export function redisHealth(client: Redis, options: RedisHealthOptions = {}): RedisHealth {
   const known = healthWatchers.get(client);
   if (known) return known;
-  // A frozen server is noticed within 0.5 s. Not more often than needed for that: a PING costs its process about
-  // half a millisecond of CPU, on every command connection of every process, idle or not.
+  // A frozen server is noticed within 0.5 s, and no more often than that needs: every PING costs CPU in its process
+  // and in Redis, on every command connection of every process, idle or not.
   const { intervalMs = 200, stallMs = 300, now = Date.now } = options;
   let pingSentAt: number | undefined;
   let answered = true;

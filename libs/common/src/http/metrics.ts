@@ -12,8 +12,8 @@ export function createMetrics(service: string, labels: Record<string, string> = 
   const registry = new Registry();
   registry.setDefaultLabels({ service, ...labels });
   // The event-loop delay histogram samples every 50 ms, not prom-client's 10 ms: a timer 100 times a second woke
-  // every idle process (about 5 ms of CPU per second each, a fifth of an idle cluster's CPU), and a stall long
-  // enough to matter still lands on a sample.
+  // every idle process (about 5 ms of CPU per second each, measured; 1.4 ms at 50 ms), and a stall long enough to
+  // matter still lands on a sample.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 50 });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
