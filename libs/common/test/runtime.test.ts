@@ -210,18 +210,23 @@ describe('runtime', () => {
     it('with REDIS_URL: two runtimes share bus and denylist through Redis, and close their connections', async () => {
       const a = createRuntime({ service: 'a', logger, redisUrl: redis.url });
       const b = createRuntime({ service: 'b', logger, redisUrl: redis.url });
-      const received = new Promise<unknown>((resolve) => {
-        void b.bus().subscribe('chat-events', resolve);
-      });
-      await b.readiness.redis?.();
-      // The subscription is in place once the subscriber connection is ready.
-      for (let i = 0; i < 50 && !b.busReceiving(); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(b.busReceiving()).toBe(true);
-      await new Promise((r) => setTimeout(r, 50));
-      await a.bus().publish('chat-events', event);
-      expect(await received).toEqual(event);
-      await a.denylist().revoke('jti-2', Math.floor(Date.now() / 1000) + 60);
-      expect(await b.denylist().isRevoked('jti-2')).toBe(true);
+      try {
+        let deliver: (e: unknown) => void = () => undefined;
+        const received = new Promise<unknown>((resolve) => (deliver = resolve));
+        // Resolves once Redis confirmed the SUBSCRIBE: a publish after it reaches b, however loaded the machine.
+        await b.bus().subscribe('chat-events', (e) => deliver(e));
+        await b.readiness.redis?.();
+        for (let i = 0; i < 50 && !b.busReceiving(); i++) await new Promise((r) => setTimeout(r, 20));
+        expect(b.busReceiving()).toBe(true);
+        await a.bus().publish('chat-events', event);
+        expect(await received).toEqual(event);
+        await a.denylist().revoke('jti-2', Math.floor(Date.now() / 1000) + 60);
+        expect(await b.denylist().isRevoked('jti-2')).toBe(true);
+      } catch (err) {
+        // Open connections would keep jest from exiting: a failed check must not hang the run.
+        await Promise.allSettled([a.shutdown('test'), b.shutdown('test')]);
+        throw err;
+      }
       const command = a.redis();
       if (!command) throw new Error('a runtime with REDIS_URL has a command connection');
       await expect(a.shutdown('test')).resolves.toMatchObject({ ok: true });
