@@ -2,7 +2,7 @@
 // writes a .cpuprofile into BENCH_PROFILE_DIR when it exits (open it in Chrome DevTools or speedscope).
 'use strict';
 const inspector = require('node:inspector');
-const { writeFileSync } = require('node:fs');
+const { mkdirSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dir = process.env.BENCH_PROFILE_DIR;
@@ -20,6 +20,8 @@ if (dir) {
         return;
       }
       const name = `${process.env.REPLICA_ID || process.argv[process.argv.length - 1].split('/').slice(-3).join('-')}-${process.pid}.cpuprofile`;
+      // The directory the README's commands name need not exist on a fresh machine.
+      mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, name), JSON.stringify(result.profile));
     });
   });
