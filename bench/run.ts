@@ -93,7 +93,13 @@ function log(line: string): void {
 function describe(r: LoadResult): string {
   return (
     `${r.stack} ${r.sockets} sockets @ ${r.targetRate} msg/s (achieved ${r.achievedRate}): ` +
-    `CPU ${r.cpuMsPerMessage} ms/msg, ${r.cpuMsPer1kDeliveries} ms/1k deliveries; ack p50/p99 ` +
+    `CPU ${r.cpuMsPerMessage} ms/msg, ${r.cpuMsPer1kDeliveries} ms/1k deliveries; ` +
+    (r.storeCommandsByName
+      ? `store ${r.storeCommandsPerMessage} cmds/msg (${Object.entries(r.storeCommandsByName)
+          .map(([name, n]) => `${name} ${n}`)
+          .join(', ')}); `
+      : '') +
+    `ack p50/p99 ` +
     `${r.sendToAckMs.p50}/${r.sendToAckMs.p99} ms, recv p99 ${r.sendToReceiveMs.p99} ms; lost ${r.lostDeliveries + r.ackedNotStored}, ` +
     `dup ${r.duplicates}; generator ${r.clientCpuSeconds} s CPU, loop p99 ${r.loopDelayP99Ms} ms`
   );

@@ -35,6 +35,12 @@ export interface LoadResult {
   cpuMsPerMessage: number;
   cpuMsPer1kDeliveries: number;
   cpuByProcess: Record<string, number>;
+  /**
+   * Store commands per stored message over the run, in all and by command name (serverStatus `metrics.commands`;
+   * the servers' connection monitoring and the bench's own reads left out); undefined without a store (bare).
+   */
+  storeCommandsPerMessage?: number;
+  storeCommandsByName?: Record<string, number>;
   /** The load generator's own CPU (this process) and its event-loop delay p99: a starving generator shows here. */
   clientCpuSeconds: number;
   loopDelayP99Ms: number;
@@ -328,6 +334,7 @@ export class ChatLoad {
     let ackFailures = 0;
     let outstanding = 0;
     const tag = `${this.runId}-${this.runs}`;
+    const storeBefore = await this.stack.storeCommands();
     const meter = new CpuMeter(this.stack.serverProcesses()).begin();
     const clientCpu = process.cpuUsage();
     const loop = monitorEventLoopDelay({ resolution: 5 });
@@ -442,6 +449,7 @@ export class ChatLoad {
     const settleDeadline = performance.now() + 20_000;
     while (!complete() && performance.now() < settleDeadline) await sleep(50);
     const cpu = meter.end();
+    const storeAfter = storeBefore && (await this.stack.storeCommands());
     const client = process.cpuUsage(clientCpu);
     loop.disable();
     const monotonicEnd = Number(process.hrtime.bigint() / 1000n);
@@ -481,6 +489,8 @@ export class ChatLoad {
       const stats = stepStats[record.step];
       if (stats && record.acked && !storedSet.has(record)) stats.lost += 1;
     }
+    const store =
+      storeAfter && storeBefore ? storeCommandsPer(storeBefore, storeAfter, storedRecords.length) : {};
     const deliverySeconds = Math.max(sendSeconds, (this.lastDeliveryAt - started) / 1000);
     const messages = storedRecords.length;
     return {
@@ -511,6 +521,7 @@ export class ChatLoad {
         cpuMsPer1kDeliveries:
           this.deliveries > 0 ? round((cpu.total * 1000 * 1000) / this.deliveries, 2) : Number.NaN,
         cpuByProcess: Object.fromEntries(Object.entries(cpu.cpu).map(([k, v]) => [k, round(v, 2)])),
+        ...store,
         clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
         loopDelayP99Ms: round(loop.percentile(99) / 1e6),
         monotonicUs: [monotonicStart, monotonicEnd],
@@ -543,4 +554,24 @@ export class ChatLoad {
     this.sockets.length = 0;
     for (const list of this.byChat) list.length = 0;
   }
+}
+
+/** Commands that are not the product's work: the drivers' server monitoring and the bench's serverStatus reads. */
+const MONITORING_COMMANDS = new Set(['hello', 'isMaster', 'ismaster', 'ping', 'serverStatus', 'buildInfo']);
+
+/** Store commands per message between two `metrics.commands` readings, in all and by name. */
+function storeCommandsPer(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  messages: number,
+): Pick<LoadResult, 'storeCommandsPerMessage' | 'storeCommandsByName'> {
+  const byName: Record<string, number> = {};
+  let all = 0;
+  for (const [name, total] of Object.entries(after)) {
+    const delta = total - (before[name] ?? 0);
+    if (delta <= 0 || MONITORING_COMMANDS.has(name)) continue;
+    all += delta;
+    byName[name] = round(delta / Math.max(1, messages), 3);
+  }
+  return { storeCommandsPerMessage: round(all / Math.max(1, messages), 3), storeCommandsByName: byName };
 }

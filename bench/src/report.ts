@@ -98,6 +98,11 @@ export function figures(report: BenchReport): Figure[] {
       },
     ),
     figure(
+      `small chats: store commands per stored message at ${c.smallCpuRate} msg/s (full only)`,
+      s,
+      (r) => (r.cpu ?? r.fixed).storeCommandsPerMessage ?? Number.NaN,
+    ),
+    figure(
       `small chats: server CPU per stored message at ${c.smallRate} msg/s (ms; inflated where saturated)`,
       s,
       (r) => r.fixed.cpuMsPerMessage,

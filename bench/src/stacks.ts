@@ -11,7 +11,7 @@ import {
   type ServiceProcess,
   type TestUser,
 } from '@cohort/testkit';
-import { startCluster, startNginx } from '@cohort/testkit';
+import { startCluster, startNginx, storeCommandCounter } from '@cohort/testkit';
 import { commandLine, processTree } from './proc';
 
 /** A Socket.IO server process the benches talk to directly (RSS, CPU, held sockets). */
@@ -49,6 +49,11 @@ export interface Stack {
   persistent: boolean;
   /** Every server-side process (labelled) whose CPU the benches account for. */
   serverProcesses(): Array<{ label: string; pid: number }>;
+  /**
+   * Commands the store has received, by name (its serverStatus `metrics.commands`; the same on a real MongoDB), or
+   * undefined without a store (bare). Differences over a run give the store round trips per message.
+   */
+  storeCommands(): Promise<Record<string, number> | undefined>;
   /** Sockets each replica reports connected (full stack: its /metrics); undefined when it cannot tell. */
   connectedPerReplica(): Promise<number[] | undefined>;
   stop(): Promise<void>;
@@ -277,6 +282,7 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       return { id, memberAuth: smallMembers[c]!.map((u) => ({ token: u.token })) };
     });
     const owned = startedSince(treeBefore);
+    const storeStatus = storeCommandCounter(cluster.mongoUrl);
     const respawned = new Map<number, ServiceProcess>();
     const replicas = cluster.realtime.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url }));
     const known = new Map<number, string>([
@@ -314,9 +320,11 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       },
       persistent: true,
       serverProcesses: () => labelServers(known, clientPids, owned),
+      storeCommands: () => storeStatus.commands(),
       connectedPerReplica: () =>
         Promise.all(replicas.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
       stop: async () => {
+        await storeStatus.close();
         for (const service of respawned.values()) await service.stop().catch(() => undefined);
         await cluster.stop();
       },
@@ -413,6 +421,7 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
       },
       persistent: false,
       serverProcesses: () => labelServers(known, clientPids, owned),
+      storeCommands: () => Promise.resolve(undefined),
       connectedPerReplica: () =>
         Promise.all(
           replicaViews.map(async (r) => {

@@ -2,6 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Document } from 'bson';
 import type { AuthState, ScramAuthenticator } from './auth/scram';
 import type { CommandContext, ServerInfo } from './commands/context';
+import { CommandCounters } from './commands/command-counters';
 import { CursorRegistry } from './commands/cursors';
 import { runCommand } from './commands/dispatch';
 import { TransactionRegistry } from './commands/transactions';
@@ -63,7 +64,7 @@ export class WireServer {
       });
     });
     const port = (this.server.address() as AddressInfo).port;
-    this.info = { host: this.options.host, port, startedAt: new Date() };
+    this.info = { host: this.options.host, port, startedAt: new Date(), counters: new CommandCounters() };
     this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
     this.sweepTimer.unref();
     return port;

@@ -280,3 +280,58 @@ describe('top-level field updates (applied without mingo)', () => {
     expect(await c.findOne({ _id: 'c' as never })).toEqual({ _id: 'c', seq: 5 });
   });
 });
+
+describe('serverStatus counters (mongod: opcounters, metrics.commands)', () => {
+  interface Status {
+    opcounters: Record<'insert' | 'query' | 'update' | 'delete' | 'getmore' | 'command', number>;
+    metrics: { commands: Record<string, { total: number; failed: number }> };
+  }
+  const status = async (): Promise<Status> => {
+    const s = await client.db('admin').command({ serverStatus: 1 });
+    return s as unknown as Status;
+  };
+  const total = (s: Status, name: string) => Number(s.metrics.commands[name]?.total ?? 0);
+  const failed = (s: Status, name: string) => Number(s.metrics.commands[name]?.failed ?? 0);
+  // A real server may count other clients' commands in between: there the deltas are lower bounds.
+  const expectDelta = (actual: number, expected: number) =>
+    db.embedded ? expect(actual).toBe(expected) : expect(actual).toBeGreaterThanOrEqual(expected);
+
+  it('counts documents inserted, statements updated and deleted, finds, and other commands', async () => {
+    const items = database.collection('counted');
+    const before = await status();
+    await items.insertMany([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    await items.bulkWrite([
+      { updateOne: { filter: { n: 1 }, update: { $set: { a: 1 } } } },
+      { updateOne: { filter: { n: 2 }, update: { $set: { a: 2 } } } },
+    ]);
+    await items.find({ n: { $gte: 2 } }).toArray();
+    await items.deleteOne({ n: 3 });
+    await database.command({ ping: 1 });
+    const after = await status();
+    const ops = (k: keyof Status['opcounters']) => Number(after.opcounters[k]) - Number(before.opcounters[k]);
+    expectDelta(ops('insert'), 3);
+    expectDelta(ops('update'), 2);
+    expectDelta(ops('query'), 1);
+    expectDelta(ops('delete'), 1);
+    expect(ops('command')).toBeGreaterThanOrEqual(1);
+    // One command each: the three documents went in one insert, the two updates in one update.
+    expectDelta(total(after, 'insert') - total(before, 'insert'), 1);
+    expectDelta(total(after, 'update') - total(before, 'update'), 1);
+    expectDelta(total(after, 'find') - total(before, 'find'), 1);
+    expectDelta(total(after, 'delete') - total(before, 'delete'), 1);
+    expect(total(after, 'ping') - total(before, 'ping')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts a command answered with ok: 0 as failed', async () => {
+    const before = await status();
+    await failure(
+      database
+        .collection('counted')
+        .find({ n: { $frobnicate: 1 } })
+        .toArray(),
+    );
+    const after = await status();
+    expectDelta(failed(after, 'find') - failed(before, 'find'), 1);
+    expectDelta(total(after, 'find') - total(before, 'find'), 1);
+  });
+});

@@ -40,3 +40,34 @@ export function withDatabase(url: string, dbName: string): string {
   parsed.pathname = `/${dbName}`;
   return parsed.toString();
 }
+
+/** Reads how many commands a MongoDB has received, by command name (serverStatus `metrics.commands`). */
+export interface StoreCommandCounter {
+  /** Totals since the server started; the difference over a run is what the run cost the store. */
+  commands(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A counter over one connection of its own (opened on first use). The embedded store reports these figures with
+ * mongod's semantics, so a bench reads store round trips the same way from either.
+ */
+export function storeCommandCounter(mongoUrl: string): StoreCommandCounter {
+  let client: MongoClient | undefined;
+  return {
+    async commands() {
+      client ??= await new MongoClient(mongoUrl, {
+        maxPoolSize: 1,
+        serverSelectionTimeoutMS: 5000,
+      }).connect();
+      const status = await client.db('admin').command({ serverStatus: 1 });
+      const metrics = status.metrics as { commands?: Record<string, { total?: unknown }> } | undefined;
+      return Object.fromEntries(
+        Object.entries(metrics?.commands ?? {}).map(([name, counts]) => [name, Number(counts.total ?? 0)]),
+      );
+    },
+    async close() {
+      await client?.close();
+    },
+  };
+}

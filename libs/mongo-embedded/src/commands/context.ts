@@ -1,6 +1,7 @@
 import type { Document } from 'bson';
 import type { AuthState, ScramAuthenticator } from '../auth/scram';
 import type { Store } from '../engine/store';
+import type { CommandCounters } from './command-counters';
 import type { CursorRegistry } from './cursors';
 import type { TransactionRegistry } from './transactions';
 
@@ -8,6 +9,8 @@ export interface ServerInfo {
   readonly host: string;
   readonly port: number;
   readonly startedAt: Date;
+  /** Commands received since the start (serverStatus `opcounters`, `metrics.commands`). */
+  readonly counters: CommandCounters;
 }
 
 /** What a command handler sees of the server and its connection. */

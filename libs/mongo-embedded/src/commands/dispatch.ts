@@ -33,13 +33,21 @@ export function runCommand(cmd: Document, ctx: CommandContext): Document | Promi
   if (!ctx.auth.authenticated && !PRE_AUTH_COMMANDS.has(name)) return unauthorized(name);
   const handler = handlers.get(name);
   if (!handler) return { ok: 0, errmsg: `no such command: '${name}'`, code: 59, codeName: 'CommandNotFound' };
+  const { counters } = ctx.server;
+  counters.received(name, cmd);
+  const counted = (reply: Document): Document => {
+    if (reply.ok === 0) counters.failed(name);
+    return reply;
+  };
   try {
     if (!TXN_CONTROL.has(name)) ctx.store.undo = ctx.txns.statement(cmd);
     const reply = handler(cmd, ctx);
     // Only reads answer later, and they record no undo entries: the undo log is released now.
-    return isPromise(reply) ? reply.catch((err: unknown) => toMongoError(err).toReply()) : reply;
+    return isPromise(reply)
+      ? reply.catch((err: unknown) => toMongoError(err).toReply()).then(counted)
+      : counted(reply);
   } catch (err) {
-    return toMongoError(err).toReply();
+    return counted(toMongoError(err).toReply());
   } finally {
     ctx.store.undo = undefined;
   }

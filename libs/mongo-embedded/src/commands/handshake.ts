@@ -77,6 +77,8 @@ export const handshakeCommands: Record<string, CommandHandler> = {
     process: 'cohort-embedded',
     uptime: Math.floor((Date.now() - ctx.server.startedAt.getTime()) / 1000),
     localTime: new Date(),
+    opcounters: { ...ctx.server.counters.opcounters },
+    metrics: { commands: ctx.server.counters.commands() },
     ok: 1,
   }),
   endSessions: (cmd, ctx) => {
