@@ -137,6 +137,27 @@ describe('what a block prevents', () => {
     const outsider = await mallory.send(direct, 'not mine');
     expect(outsider.status).toBe(404);
   });
+
+  test('a send into a chat known to be a group reads no block; one into a direct chat does', async () => {
+    const [bob, mallory, carol] = [await register('bob'), await register('mallory'), await register('carol')];
+    const group = await carol.createGroup('group', [bob.userId, mallory.userId]);
+    const direct = chatOf(await bob.post('/api/chats', { type: 'direct', userId: mallory.userId })).id;
+    // Carol's and bob's sends make chat-api read both chats' types; mallory has sent nowhere yet.
+    expect((await carol.send(group, 'first')).status).toBe(201);
+    expect((await bob.send(direct, 'first')).status).toBe(201);
+    const blockReads: string[] = [];
+    mongoose.set('debug', (collection: string, method: string) => {
+      if (collection === 'blocks') blockReads.push(method);
+    });
+    try {
+      expect((await mallory.send(group, 'in the group')).status).toBe(201);
+      expect(blockReads).toEqual([]);
+      expect((await mallory.send(direct, 'direct')).status).toBe(201);
+      expect(blockReads.length).toBe(1);
+    } finally {
+      mongoose.set('debug', false);
+    }
+  });
 });
 
 describe('block partners for realtime (docs/security.md: no typing or presence across a block)', () => {

@@ -25,10 +25,14 @@ export async function sendMessage(
   if (!recentMembers.has(chatId, caller.userId)) {
     const mark = recentMembers.mark();
     // Both point lookups at once: a send that is not cached costs one round trip, as before blocking existed.
-    // A non-member gets the 404 whatever the block says (no hint that the chat exists).
+    // A non-member gets the 404 whatever the block says (no hint that the chat exists). Only a direct chat can
+    // refuse a send for a block: where the type is known to be another, that read is not made.
+    const knownType = chatTypes.peek(chatId);
     const [, blocked] = await Promise.all([
       requireMembership(repos, chatId, caller.userId),
-      repos.blocks.blocksDirectSend(chatId, caller.userId),
+      knownType === undefined || knownType === 'direct'
+        ? repos.blocks.blocksDirectSend(chatId, caller.userId)
+        : false,
     ]);
     if (blocked) throw blockedByUser();
     // A removal or block forgets this entry at once, made through this process or another (over the bus).
