@@ -14,6 +14,11 @@ export interface LoadRep {
    * retries, timers), so a saturated stack's figure measures its backlog, not its cost (absent in older reports).
    */
   cpu?: LoadResult;
+  /**
+   * Small chats, full stack: the same senders as the CPU run, just before it, at twice its rate. The CPU run then
+   * finds every sender's membership cached; this run pays what a sender's first send in a while costs.
+   */
+  primed?: LoadResult;
   /** The latency run at the issue's rate (200 msg/s). */
   fixed: LoadResult;
   stairs: StaircaseResult;
@@ -101,6 +106,11 @@ export function figures(report: BenchReport): Figure[] {
       `small chats: store commands per stored message at ${c.smallCpuRate} msg/s (full only)`,
       s,
       (r) => (r.cpu ?? r.fixed).storeCommandsPerMessage ?? Number.NaN,
+    ),
+    figure(
+      `small chats: store commands per stored message, senders not cached (priming run, full only)`,
+      s,
+      (r) => r.primed?.storeCommandsPerMessage ?? Number.NaN,
     ),
     figure(
       `small chats: server CPU per stored message at ${c.smallRate} msg/s (ms; inflated where saturated)`,

@@ -60,7 +60,15 @@ async function waitUntil(check: () => Promise<boolean>, ms: number): Promise<boo
  */
 export async function reconnectStorm(
   stack: Stack,
-  options: { count: number; victim: number; holdSeconds: number; timeoutSeconds: number; tag: string },
+  options: {
+    count: number;
+    victim: number;
+    /** Idle CPU while the sockets are held (at least one presence heartbeat period), and without them before. */
+    holdSeconds: number;
+    baseSeconds: number;
+    timeoutSeconds: number;
+    tag: string;
+  },
 ): Promise<StormResult> {
   const ring = new ConsistentHashRing(stack.upstreams);
   const cids = ring.keysFor(options.victim, options.count, `storm-${stack.name}-${options.tag}`);
@@ -108,7 +116,7 @@ export async function reconnectStorm(
   const before = await stack.connectedPerReplica().catch(() => undefined);
   // Idle CPU without the storm's sockets, to subtract from the CPU while they are held.
   const baseMeter = new CpuMeter(stack.serverProcesses()).begin();
-  await sleep(options.holdSeconds * 1000);
+  await sleep(options.baseSeconds * 1000);
   const base = baseMeter.end();
 
   // The ramp: every socket onto the victim.

@@ -238,6 +238,7 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
       count: 60,
       victim: 1,
       holdSeconds: 0.2,
+      baseSeconds: 0.2,
       timeoutSeconds: 20,
       tag: 'test',
     });
@@ -251,6 +252,7 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
       count: 60,
       victim: 1,
       holdSeconds: 0.2,
+      baseSeconds: 0.2,
       timeoutSeconds: 20,
       tag: 'again',
     });
