@@ -16,7 +16,8 @@ export interface LoadRep {
   cpu?: LoadResult;
   /**
    * Small chats, full stack: the same senders as the CPU run, just before it, at twice its rate. The CPU run then
-   * finds every sender's membership cached; this run pays what a sender's first send in a while costs.
+   * finds every sender's membership cached; this run finds whatever the runs before it left: in repetition 2, after
+   * bare's runs (longer than the membership cache's 60 s), no sender is remembered.
    */
   primed?: LoadResult;
   /** The latency run at the issue's rate (200 msg/s). */
@@ -108,7 +109,7 @@ export function figures(report: BenchReport): Figure[] {
       (r) => (r.cpu ?? r.fixed).storeCommandsPerMessage ?? Number.NaN,
     ),
     figure(
-      `small chats: store commands per stored message, senders not cached (priming run, full only)`,
+      `small chats: store commands per stored message in the priming run (full only; no sender cached in rep. 2)`,
       s,
       (r) => r.primed?.storeCommandsPerMessage ?? Number.NaN,
     ),
