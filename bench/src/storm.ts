@@ -63,8 +63,9 @@ export async function reconnectStorm(
   options: {
     count: number;
     victim: number;
-    /** Idle CPU while the sockets are held (at least one presence heartbeat period), and without them before. */
+    /** Idle CPU while the sockets are held: at least one presence heartbeat period. */
     holdSeconds: number;
+    /** Idle CPU without them, just before the ramp (subtracted as a rate). */
     baseSeconds: number;
     timeoutSeconds: number;
     tag: string;
