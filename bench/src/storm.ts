@@ -14,6 +14,9 @@ export interface StormResult {
   rampSeconds: number;
   rampHandshakesPerSecond: number;
   rampCpuMsPerHandshake: number;
+  rampCpuByProcess: Record<string, number>;
+  /** CLOCK_MONOTONIC microseconds of the ramp's start and end, to cut CPU profiles to it (tools/profile-top.ts). */
+  rampMonotonicUs: [number, number];
   /**
    * Idle CPU the held sockets add (every server process, CPU while held minus CPU over as long a window just
    * before the ramp), % of one core per 10,000 sockets.
@@ -122,6 +125,7 @@ export async function reconnectStorm(
 
   // The ramp: every socket onto the victim.
   const rampMeter = new CpuMeter(stack.serverProcesses()).begin();
+  const rampStartUs = Number(process.hrtime.bigint() / 1000n);
   let next = 0;
   await Promise.all(
     Array.from({ length: 64 }, async () => {
@@ -133,6 +137,7 @@ export async function reconnectStorm(
     }),
   );
   const ramp = rampMeter.end();
+  const rampEndUs = Number(process.hrtime.bigint() / 1000n);
   const onVictim = async () => {
     const now = await stack.connectedPerReplica();
     return now ? now[options.victim]! - (before?.[options.victim] ?? 0) : Number.NaN;
@@ -219,6 +224,8 @@ export async function reconnectStorm(
     rampSeconds: round(ramp.wallSeconds, 2),
     rampHandshakesPerSecond: Math.round(options.count / ramp.wallSeconds),
     rampCpuMsPerHandshake: round((ramp.total * 1000) / options.count, 3),
+    rampCpuByProcess: Object.fromEntries(Object.entries(ramp.cpu).map(([k, v]) => [k, round(v, 2)])),
+    rampMonotonicUs: [rampStartUs, rampEndUs],
     idleCpuPercentPer10k: round(
       ((hold.total / hold.wallSeconds - base.total / base.wallSeconds) * 100 * 10_000) / options.count,
       2,

@@ -24,7 +24,7 @@ import type { Repositories, UseCaseDeps } from './use-cases/deps';
 import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
 import { createStoredMessagesRecorder } from './use-cases/record-stored-messages';
-import { internalRouter, messageBatchRouter } from './routes/internal.routes';
+import { internalRouter, membershipBatchRouter, messageBatchRouter } from './routes/internal.routes';
 import { contactsRouter } from './routes/contacts.routes';
 import { blocksRouter } from './routes/blocks.routes';
 import { createActionLimiter } from './use-cases/action-limiter';
@@ -121,6 +121,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   app.use('/api/users', identified, blocksRouter(useCases));
   app.use('/api/search', identified, searchRouter(useCases));
   app.use('/internal/message-batches', messageBatchRouter(useCases, verifyIdentity));
+  app.use('/internal/membership-batches', membershipBatchRouter(useCases, verifyIdentity));
   app.use('/internal/shared-chat-users', identified, contactsRouter(useCases));
   app.use('/internal', identified, internalRouter(useCases));
 

@@ -1,7 +1,7 @@
 import type { BlockedUser, Chat, ChatPage } from '@cohort/common';
 import mongoose from 'mongoose';
 import { waitFor } from '@cohort/testkit';
-import { blockModel } from '../src/data/block.schema';
+import { blockedByStrangers } from './support/blocks';
 import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/security.md: someone who blocked you cannot be added by you to a group, and cannot be sent a direct
@@ -235,20 +235,7 @@ describe('block partners for realtime (docs/security.md: no typing or presence a
 
   test('the answer is bounded: at most 1,000 partners', async () => {
     const bob = await register('bob');
-    // Written straight to the store: a thousand and more blocks through the API would take the test's time.
-    const db = await mongoose.createConnection(h.mongo.url).asPromise();
-    try {
-      await blockModel(db).insertMany(
-        Array.from({ length: 1001 }, () => ({
-          blockerId: new mongoose.Types.ObjectId().toHexString(),
-          blockedId: bob.userId,
-          directChatId: new mongoose.Types.ObjectId(),
-          createdAt: new Date(),
-        })),
-      );
-    } finally {
-      await db.close();
-    }
+    await blockedByStrangers(h, bob.userId, 1001);
     const partners = await partnersOf(bob);
     expect(partners).toHaveLength(1000);
     expect(new Set(partners).size).toBe(1000);

@@ -9,29 +9,54 @@ import { createChatApiClient, type ChatApiClient } from '../src/clients/chat-api
 let server: Server;
 let client: ChatApiClient;
 let signer: IdentitySigner;
+/** Statuses of the next membership requests (either route), then 200. */
 let answers: number[];
+/** Statuses of the next lookups inside a 200 batch, then 200. */
+let lookupAnswers: number[] = [];
+/** Set: the server is a chat-api from before membership batches, answering that route with this status. */
+let legacy: 401 | 404 | undefined;
 let served = 0;
+let servedSingles = 0;
+let lookupsPerBatch: number[] = [];
 let batches: (req: IncomingMessage, res: ServerResponse) => void;
+
+const memberships = { chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'], blockPartners: ['cccccccccccccccccccccccc'] };
+const errorOf = (status: number) =>
+  status >= 500
+    ? { code: 'internal_error', message: 'Internal server error' }
+    : { code: status === 404 ? 'not_found' : 'unauthorized', message: 'Who?' };
+function answer(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function membershipBatches(req: IncomingMessage, res: ServerResponse) {
+  let raw = '';
+  req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+  req.on('end', () => {
+    if (legacy) return answer(res, legacy, { error: errorOf(legacy) });
+    served += 1;
+    const status = answers.shift() ?? 200;
+    if (status !== 200) return answer(res, status, { error: errorOf(status) });
+    const { lookups } = JSON.parse(raw) as { lookups: unknown[] };
+    lookupsPerBatch.push(lookups.length);
+    const results = lookups.map(() => {
+      const one = lookupAnswers.shift() ?? 200;
+      return one === 200 ? { status: 200, ...memberships } : { status: one, error: errorOf(one) };
+    });
+    answer(res, 200, { results });
+  });
+}
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === '/internal/message-batches') return batches(req, res);
+    if (req.url === '/internal/membership-batches') return membershipBatches(req, res);
+    // GET /internal/memberships, as a chat-api from before membership batches answers it.
     served += 1;
+    servedSingles += 1;
     const status = answers.shift() ?? 200;
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(
-      status === 200
-        ? JSON.stringify({
-            chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'],
-            blockPartners: ['cccccccccccccccccccccccc'],
-          })
-        : JSON.stringify({
-            error:
-              status >= 500
-                ? { code: 'internal_error', message: 'Internal server error' }
-                : { code: 'unauthorized', message: 'Who?' },
-          }),
-    );
+    answer(res, status, status === 200 ? memberships : { error: errorOf(status) });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const keys = await generateTestKeys();
@@ -39,16 +64,20 @@ beforeAll(async () => {
     await importSigningKey(keys.realtimeIdentity.privateKeyPem, 'EdDSA'),
     'realtime',
   );
-  client = createChatApiClient({
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    signer,
-    timeoutMs: 2000,
-  });
+  client = newClient();
 });
 afterAll(async () => {
   await client.close();
   await new Promise((resolve) => server.close(resolve));
 });
+
+function newClient(timeoutMs = 2000) {
+  return createChatApiClient({
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    signer,
+    timeoutMs,
+  });
+}
 
 const who = {
   userId: 'bbbbbbbbbbbbbbbbbbbbbbbb',
@@ -59,19 +88,24 @@ const who = {
 };
 
 describe('memberships (every handshake needs it)', () => {
+  beforeEach(() => {
+    answers = [];
+    lookupAnswers = [];
+    legacy = undefined;
+    served = 0;
+    servedSingles = 0;
+    lookupsPerBatch = [];
+  });
+
   test('a transient 5xx is retried once', async () => {
     answers = [503];
-    served = 0;
-    await expect(client.memberships(who, 'req-1')).resolves.toEqual({
-      chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'],
-      blockPartners: ['cccccccccccccccccccccccc'],
-    });
+    await expect(client.memberships(who, 'req-1')).resolves.toEqual(memberships);
     expect(served).toBe(2);
+    expect(servedSingles).toBe(0);
   });
 
   test('two failures in a row refuse upstream_unavailable', async () => {
     answers = [503, 503];
-    served = 0;
     await expect(client.memberships(who, 'req-2')).rejects.toMatchObject({
       status: 503,
       code: 'upstream_unavailable',
@@ -79,15 +113,50 @@ describe('memberships (every handshake needs it)', () => {
     expect(served).toBe(2);
   });
 
-  test('a 4xx is not retried', async () => {
-    answers = [401];
-    served = 0;
+  test('a lookup refused with a 4xx is not retried', async () => {
+    lookupAnswers = [401];
     await expect(client.memberships(who, 'req-3')).rejects.toMatchObject({
       status: 401,
       code: 'unauthorized',
     });
     expect(served).toBe(1);
   });
+
+  test('lookups of one turn leave in one batch; each gets its own answer', async () => {
+    lookupAnswers = [200, 401, 200];
+    const [first, refused, third] = await Promise.allSettled([
+      client.memberships(who, 'req-4'),
+      client.memberships(who, 'req-5'),
+      client.memberships(who, 'req-6'),
+    ]);
+    expect(lookupsPerBatch).toEqual([3]);
+    expect(first).toEqual({ status: 'fulfilled', value: memberships });
+    expect(refused).toMatchObject({ status: 'rejected', reason: { status: 401, code: 'unauthorized' } });
+    expect(third).toEqual({ status: 'fulfilled', value: memberships });
+  });
+
+  test.each([401, 404] as const)(
+    'a chat-api from before membership batches (the route answers %i) is asked one GET per lookup',
+    async (status) => {
+      legacy = status;
+      const upgrading = newClient();
+      try {
+        const answered = await Promise.all([
+          upgrading.memberships(who, 'r-1'),
+          upgrading.memberships(who, 'r-2'),
+        ]);
+        expect(answered).toEqual([memberships, memberships]);
+        expect(servedSingles).toBe(2);
+        // Once seen, that chat-api is asked one by one for a while: no batch request is tried first.
+        legacy = undefined;
+        await expect(upgrading.memberships(who, 'r-3')).resolves.toEqual(memberships);
+        expect(servedSingles).toBe(3);
+        expect(lookupsPerBatch).toEqual([]);
+      } finally {
+        await upgrading.close();
+      }
+    },
+  );
 });
 
 describe('sendMessage (batched)', () => {
@@ -133,11 +202,7 @@ describe('sendMessage (batched)', () => {
 
   test('a chat-api that stops answering fails the send upstream_timeout within the deadline', async () => {
     batches = () => undefined;
-    const impatient = createChatApiClient({
-      baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      signer,
-      timeoutMs: 300,
-    });
+    const impatient = newClient(300);
     const started = performance.now();
     try {
       await expect(

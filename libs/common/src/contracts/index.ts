@@ -4,6 +4,7 @@ export * from './text';
 export * from './emoji';
 export * from './socket-events';
 export * from './bus-events';
+export * from './membership-batch';
 export * from './message-batch';
 export * from './error-codes';
 export * from './responses';

@@ -18,12 +18,18 @@ export interface BlockRepository {
    * them), without duplicates: two indexed queries, each bounded by `limit`.
    */
   blockPartners(userId: string, limit: number): Promise<string[]>;
+  /**
+   * `blockPartners` of each of `userIds` (at most a few hundred), each answer exactly what the single call gives:
+   * two queries for the whole list, each bounded by `limit`; should either reach that bound (a user in the list
+   * has that many blocks), the answers come from one `blockPartners` per user instead.
+   */
+  blockPartnersOfEach(userIds: readonly string[], limit: number): Promise<Map<string, string[]>>;
   /** Whether the other member of the direct chat `chatId` blocked `senderId` (false for any other chat). */
   blocksDirectSend(chatId: string, senderId: string): Promise<boolean>;
 }
 
 export function createBlockRepository(model: BlockModel): BlockRepository {
-  return {
+  const repository: BlockRepository = {
     async block(blockerId, blockedId, now) {
       try {
         await model.updateOne(
@@ -79,9 +85,39 @@ export function createBlockRepository(model: BlockModel): BlockRepository {
       const partners = new Set([...blocked.map((r) => r.blockedId), ...blockers.map((r) => r.blockerId)]);
       return [...partners].slice(0, limit);
     },
+    async blockPartnersOfEach(userIds, limit) {
+      const ids = [...new Set(userIds)];
+      if (ids.length === 0) return new Map();
+      const [blocked, blockers] = await Promise.all([
+        model
+          .find({ blockerId: { $in: ids } }, { _id: 0, blockerId: 1, blockedId: 1 })
+          .limit(limit + 1)
+          .lean<Pick<BlockRecord, 'blockerId' | 'blockedId'>[]>(),
+        model
+          .find({ blockedId: { $in: ids } }, { _id: 0, blockerId: 1, blockedId: 1 })
+          .limit(limit + 1)
+          .lean<Pick<BlockRecord, 'blockerId' | 'blockedId'>[]>(),
+      ]);
+      if (blocked.length > limit || blockers.length > limit) {
+        const each = await Promise.all(ids.map((id) => repository.blockPartners(id, limit)));
+        return new Map(ids.map((id, i) => [id, each[i]!]));
+      }
+      // Nothing was cut off: each user's rows are all here, ordered and bounded as the single call orders them.
+      const byUser = new Map(ids.map((id) => [id, { blocked: [] as string[], blockers: [] as string[] }]));
+      for (const r of blocked) byUser.get(r.blockerId)?.blocked.push(r.blockedId);
+      for (const r of blockers) byUser.get(r.blockedId)?.blockers.push(r.blockerId);
+      const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+      return new Map(
+        [...byUser].map(([id, rows]) => [
+          id,
+          [...new Set([...rows.blocked.sort(byId), ...rows.blockers.sort(byId)])].slice(0, limit),
+        ]),
+      );
+    },
     async blocksDirectSend(chatId, senderId) {
       const found = await model.exists({ directChatId: new Types.ObjectId(chatId), blockedId: senderId });
       return found !== null;
     },
   };
+  return repository;
 }

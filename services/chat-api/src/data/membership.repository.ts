@@ -43,6 +43,8 @@ export interface MembershipRepository {
   /** Members of a chat, earliest joined first. */
   listByChat(chatId: string): Promise<ChatMember[]>;
   listByUser(userId: string): Promise<MyMembership[]>;
+  /** The chat ids of each of `userIds` (at most a few hundred), in one query: equality seeks on user_activity. */
+  chatIdsOfEach(userIds: readonly string[]): Promise<Map<string, string[]>>;
   /**
    * Up to `limit` of the user's chats, newest activity first (ties: higher chatId first), strictly after
    * `after` when given. At most two bounded index walks on user_activity, whatever the user's chat count.
@@ -105,6 +107,16 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         .find({ userId }, { chatId: 1, lastReadSeq: 1 })
         .lean<Pick<MembershipRecord, '_id' | 'chatId' | 'lastReadSeq'>[]>();
       return records.map((r) => ({ chatId: r.chatId.toHexString(), lastReadSeq: r.lastReadSeq }));
+    },
+    async chatIdsOfEach(userIds) {
+      const ids = [...new Set(userIds)];
+      if (ids.length === 0) return new Map();
+      const records = await model
+        .find({ userId: { $in: ids } }, { _id: 0, userId: 1, chatId: 1 })
+        .lean<Pick<MembershipRecord, 'userId' | 'chatId'>[]>();
+      const byUser = new Map(ids.map((id) => [id, [] as string[]]));
+      for (const r of records) byUser.get(r.userId)?.push(r.chatId.toHexString());
+      return byUser;
     },
     async pageByActivity(userId, limit, after) {
       type Row = Pick<MembershipRecord, 'chatId' | 'lastReadSeq' | 'lastActivityAt'>;

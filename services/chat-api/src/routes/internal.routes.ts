@@ -2,27 +2,28 @@ import { Router } from 'express';
 import {
   AppError,
   ASSISTANT_FORWARDER,
+  BLOCK_PARTNERS_MAX,
   chatParamsSchema,
   identityOf,
+  membershipBatchBodySchema,
   messageBatchBodySchema,
   storeAnswerBodySchema,
   parseOrThrow,
   type IdentityVerifier,
+  type MembershipBatchResponse,
   type MessageBatchResponse,
 } from '@cohort/common';
 import type { UseCaseDeps } from '../use-cases/deps';
+import { listMembershipsBatch } from '../use-cases/list-memberships-batch';
 import { listMyChatIds } from '../use-cases/list-my-chat-ids';
 import { sendMessageBatch } from '../use-cases/send-message-batch';
 import { storeAnswer } from '../use-cases/store-answer';
 import { callerOf } from './caller';
 
-/** The most block partners the handshake answer carries (docs/security.md: every store query is bounded). */
-export const BLOCK_PARTNERS_MAX = 1000;
-
 /** /internal/*: for realtime, never routed by the gateway, and still behind `requireIdentity`. */
 export function internalRouter(deps: UseCaseDeps): Router {
   const router = Router();
-  // One round trip per handshake: the chats whose rooms the socket joins, and the users in a block relation with
+  // One round trip per handshake (realtime batches them: /internal/membership-batches): the chats whose rooms the socket joins, and the users in a block relation with
   // the caller either way, whom realtime keeps out of each other's typing and presence.
   router.get('/memberships', async (req, res) => {
     const { userId } = identityOf(req);
@@ -53,6 +54,22 @@ export function messageBatchRouter(deps: UseCaseDeps, verifyIdentity: IdentityVe
   router.post('/', async (req, res) => {
     const { sends } = parseOrThrow(messageBatchBodySchema, req.body);
     const body: MessageBatchResponse = { results: await sendMessageBatch(deps, verifyIdentity, sends) };
+    res.json(body);
+  });
+  return router;
+}
+
+/**
+ * POST /internal/membership-batches (realtime's handshakes): like the message batches, no identity header on the
+ * request itself; each lookup carries and is checked against its own (use-cases/list-memberships-batch.ts).
+ */
+export function membershipBatchRouter(deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    const { lookups } = parseOrThrow(membershipBatchBodySchema, req.body);
+    const body: MembershipBatchResponse = {
+      results: await listMembershipsBatch(deps, verifyIdentity, lookups),
+    };
     res.json(body);
   });
   return router;

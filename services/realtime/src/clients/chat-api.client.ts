@@ -4,6 +4,9 @@ import {
   AppError,
   createBatcher,
   createServiceClient,
+  MEMBERSHIP_BATCH_MAX,
+  membershipBatchResponseSchema,
+  membershipsSchema,
   MESSAGE_BATCH_MAX,
   upstreamAnswerError,
   upstreamTimeout,
@@ -11,22 +14,17 @@ import {
   type ForwardedCaller,
   type IdentitySigner,
   type Logger,
+  type MembershipLookup,
+  type Memberships,
   type Message,
   type MessageBatchEntry,
+  type Outcome,
   type ChatSendPayload,
 } from '@cohort/common';
 
-/** `GET /internal/memberships`: what a socket needs at its handshake. */
-export interface Memberships {
-  /** Ids of the caller's chats. */
-  chatIds: string[];
-  /** Users the caller blocked or who blocked the caller (at most 1,000): no typing or presence either way. */
-  blockPartners: string[];
-}
-
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
 export interface ChatApiClient {
-  /** The caller's chats and block partners (`GET /internal/memberships`). */
+  /** The caller's chats and block partners (one lookup of `POST /internal/membership-batches`). */
   memberships(who: AccessClaims, requestId: string): Promise<Memberships>;
   sendMessage(
     who: AccessClaims,
@@ -55,6 +53,8 @@ export interface ChatApiClientOptions {
   connections?: number;
   /** chat:send batching: batches out at once, entries per batch. */
   sendBatch?: { maxInFlight: number; maxItems: number };
+  /** Handshake membership lookups: batches out at once, lookups per batch. */
+  membershipBatch?: { maxInFlight: number; maxItems: number };
   /** Where failed calls are logged (warn) with their reason; none by default. */
   logger?: Logger;
 }
@@ -82,10 +82,8 @@ const batchBodySchema = z.object({
   ),
 });
 const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
-const membershipsBodySchema = z.object({
-  chatIds: z.array(z.string()),
-  blockPartners: z.array(z.string()).max(1000),
-});
+/** How long a chat-api without `POST /internal/membership-batches` (a release before it) is asked one by one. */
+const SINGLE_LOOKUPS_MS = 60_000;
 const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
 
 export function createChatApiClient({
@@ -94,6 +92,7 @@ export function createChatApiClient({
   timeoutMs,
   connections = 64,
   sendBatch = { maxInFlight: 2, maxItems: MESSAGE_BATCH_MAX },
+  membershipBatch = { maxInFlight: 2, maxItems: MEMBERSHIP_BATCH_MAX },
   logger,
 }: ChatApiClientOptions): ChatApiClient {
   const upstream = createServiceClient({ name: UPSTREAM, baseUrl, timeoutMs, connections, logger });
@@ -133,24 +132,71 @@ export function createChatApiClient({
     },
   });
 
+  // Handshakes go out in batches too (POST /internal/membership-batches): during a reconnect storm the surviving
+  // replicas' handshakes cost chat-api one request and three store queries per batch rather than per socket.
+  // A chat-api from before that route answers it 404 (or 401: no identity on the request), and is then asked
+  // one `GET /internal/memberships` per lookup for a while, so realtime and chat-api deploy in either order.
+  let singleLookupsUntil = 0;
+  const lookUpOne = ({ identity, requestId }: MembershipLookup) =>
+    upstream.call({
+      method: 'GET',
+      path: '/internal/memberships',
+      caller: { assertion: identity, requestId },
+      answer: membershipsSchema,
+    });
+  const lookUpEach = (items: MembershipLookup[]) =>
+    Promise.all(
+      items.map((item) =>
+        lookUpOne(item).then(
+          (value): Outcome<Memberships> => ({ ok: true, value }),
+          (error: unknown): Outcome<Memberships> => ({ ok: false, error }),
+        ),
+      ),
+    );
+  const lookups = createBatcher<MembershipLookup, Memberships>({
+    maxInFlight: membershipBatch.maxInFlight,
+    maxItems: Math.min(membershipBatch.maxItems, MEMBERSHIP_BATCH_MAX),
+    maxWeight: 60_000,
+    weigh: (item) => item.identity.length + item.requestId.length + 32,
+    run: async (items) => {
+      if (Date.now() < singleLookupsUntil) return lookUpEach(items);
+      let answer;
+      try {
+        answer = await upstream.call({
+          method: 'POST',
+          path: '/internal/membership-batches',
+          caller: { assertion: null, requestId: randomUUID() },
+          body: { lookups: items },
+          // A lookup reads and changes nothing: asking again is safe.
+          idempotent: true,
+          answer: membershipBatchResponseSchema,
+        });
+      } catch (err) {
+        if (!(err instanceof AppError) || (err.status !== 404 && err.status !== 401)) throw err;
+        singleLookupsUntil = Date.now() + SINGLE_LOOKUPS_MS;
+        logger?.warn({ status: err.status }, 'chat-api has no membership batches: one lookup per handshake');
+        return lookUpEach(items);
+      }
+      return answer.results.map((result): Outcome<Memberships> => {
+        if ('chatIds' in result) {
+          return { ok: true, value: { chatIds: result.chatIds, blockPartners: result.blockPartners } };
+        }
+        return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, result) };
+      });
+    },
+  });
+
   return {
     async memberships(who, requestId) {
       // Every handshake needs this answer: a transient failure (timeout, chat-api unreachable or 5xx during a
-      // reconnect storm) is retried once, after a short random pause, before the handshake is refused.
-      const caller = await onBehalfOf(who, requestId);
-      const once = () =>
-        upstream.call({
-          method: 'GET',
-          path: '/internal/memberships',
-          caller,
-          answer: membershipsBodySchema,
-        });
+      // reconnect storm) is asked once more, after a short random pause, before the handshake is refused.
+      const lookup: MembershipLookup = { identity: await signer.sign(who), requestId };
       try {
-        return await once();
+        return await lookups.submit(lookup);
       } catch (err) {
         if (!(err instanceof AppError) || err.status < 500) throw err;
         await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400));
-        return await once();
+        return await lookups.submit(lookup);
       }
     },
     async sendMessage(who, chatId, payload, requestId) {

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  BLOCK_PARTNERS_MAX,
+  isStoreUnavailableError,
+  storeUnavailable,
+  type IdentityVerifier,
+  type MembershipBatchResult,
+  type MembershipLookup,
+} from '@cohort/common';
+import type { UseCaseDeps } from './deps';
+
+type Refusal = Exclude<MembershipBatchResult, { status: 200 }>;
+
+function refusalOf(deps: UseCaseDeps, err: unknown, requestIds: readonly string[]): Refusal {
+  // A store outage is a retryable 503 for the handshake too, never an internal_error.
+  const known = err instanceof AppError ? err : isStoreUnavailableError(err) ? storeUnavailable() : null;
+  if (known) return { status: known.status, error: { code: known.code, message: known.message } };
+  const errorId = randomUUID();
+  deps.logger.error({ err, errorId, requestIds }, 'unhandled error in a membership batch');
+  return { status: 500, error: { code: 'internal_error', message: 'Internal server error', errorId } };
+}
+
+/**
+ * POST /internal/membership-batches: each lookup is answered as `GET /internal/memberships` would answer its user
+ * (the chats whose rooms the socket joins, the users in a block relation either way), under the identity it
+ * carries. The store is asked once for the whole batch: three queries, however many handshakes it serves.
+ */
+export async function listMembershipsBatch(
+  deps: UseCaseDeps,
+  verifyIdentity: IdentityVerifier,
+  lookups: readonly MembershipLookup[],
+): Promise<MembershipBatchResult[]> {
+  const verified = await Promise.all(
+    lookups.map(async ({ identity }): Promise<{ userId: string } | { refused: unknown }> => {
+      try {
+        return { userId: (await verifyIdentity(identity)).userId };
+      } catch (err) {
+        return { refused: err };
+      }
+    }),
+  );
+  const userIds = verified.flatMap((v) => ('userId' in v ? [v.userId] : []));
+  const found = await lookUp(deps, userIds).catch((err: unknown) =>
+    refusalOf(
+      deps,
+      err,
+      lookups.map((l) => l.requestId),
+    ),
+  );
+  return verified.map((v, i): MembershipBatchResult => {
+    if (!('userId' in v)) return refusalOf(deps, v.refused, [lookups[i]!.requestId]);
+    if ('status' in found) return found;
+    return {
+      status: 200,
+      chatIds: found.chatIds.get(v.userId) ?? [],
+      blockPartners: found.partners.get(v.userId) ?? [],
+    };
+  });
+}
+
+async function lookUp({ repos }: UseCaseDeps, userIds: readonly string[]) {
+  const [chatIds, partners] = await Promise.all([
+    repos.memberships.chatIdsOfEach(userIds),
+    repos.blocks.blockPartnersOfEach(userIds, BLOCK_PARTNERS_MAX),
+  ]);
+  return { chatIds, partners };
+}
