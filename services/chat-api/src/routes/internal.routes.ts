@@ -23,8 +23,9 @@ import { callerOf } from './caller';
 /** /internal/*: for realtime, never routed by the gateway, and still behind `requireIdentity`. */
 export function internalRouter(deps: UseCaseDeps): Router {
   const router = Router();
-  // One round trip per handshake (realtime batches them: /internal/membership-batches): the chats whose rooms the socket joins, and the users in a block relation with
-  // the caller either way, whom realtime keeps out of each other's typing and presence.
+  // What a socket needs at its handshake: the chats whose rooms it joins, and the users in a block relation with
+  // the caller either way, whom realtime keeps out of each other's typing and presence. Realtime asks for these in
+  // batches (membershipBatchRouter below); this single form stays for a realtime from before the batches.
   router.get('/memberships', async (req, res) => {
     const { userId } = identityOf(req);
     const [chatIds, blockPartners] = await Promise.all([
