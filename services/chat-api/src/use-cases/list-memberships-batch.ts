@@ -1,25 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import {
-  AppError,
   BLOCK_PARTNERS_MAX,
-  isStoreUnavailableError,
-  storeUnavailable,
   type IdentityVerifier,
   type MembershipBatchResult,
   type MembershipLookup,
 } from '@cohort/common';
+import { batchEntryRefusal } from './batch-entry-refusal';
 import type { UseCaseDeps } from './deps';
-
-type Refusal = Exclude<MembershipBatchResult, { status: 200 }>;
-
-function refusalOf(deps: UseCaseDeps, err: unknown, requestIds: readonly string[]): Refusal {
-  // A store outage is a retryable 503 for the handshake too, never an internal_error.
-  const known = err instanceof AppError ? err : isStoreUnavailableError(err) ? storeUnavailable() : null;
-  if (known) return { status: known.status, error: { code: known.code, message: known.message } };
-  const errorId = randomUUID();
-  deps.logger.error({ err, errorId, requestIds }, 'unhandled error in a membership batch');
-  return { status: 500, error: { code: 'internal_error', message: 'Internal server error', errorId } };
-}
 
 /**
  * POST /internal/membership-batches: each lookup is answered as `GET /internal/memberships` would answer its user
@@ -42,14 +28,16 @@ export async function listMembershipsBatch(
   );
   const userIds = verified.flatMap((v) => ('userId' in v ? [v.userId] : []));
   const found = await lookUp(deps, userIds).catch((err: unknown) =>
-    refusalOf(
-      deps,
-      err,
-      lookups.map((l) => l.requestId),
-    ),
+    batchEntryRefusal(deps.logger, err, 'a membership batch', {
+      requestIds: lookups.map((l) => l.requestId),
+    }),
   );
   return verified.map((v, i): MembershipBatchResult => {
-    if (!('userId' in v)) return refusalOf(deps, v.refused, [lookups[i]!.requestId]);
+    if (!('userId' in v)) {
+      return batchEntryRefusal(deps.logger, v.refused, 'a membership batch', {
+        requestId: lookups[i]!.requestId,
+      });
+    }
     if ('status' in found) return found;
     return {
       status: 200,

@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import {
-  AppError,
   chatParamsSchema,
-  isStoreUnavailableError,
   parseOrThrow,
   sendMessageBodySchema,
-  storeUnavailable,
   type IdentityVerifier,
   type MessageBatchEntry,
   type MessageBatchResult,
 } from '@cohort/common';
+import { batchEntryRefusal } from './batch-entry-refusal';
 import type { UseCaseDeps } from './deps';
 import { sendMessage } from './send-message';
 
@@ -38,13 +35,7 @@ export async function sendMessageBatch(
         const { message, created } = await sendMessage(deps, caller, chatId, body);
         return { status: created ? 201 : 200, message };
       } catch (err) {
-        // A store outage is a retryable 503 for the socket ack too, never an internal_error.
-        const known =
-          err instanceof AppError ? err : isStoreUnavailableError(err) ? storeUnavailable() : null;
-        if (known) return { status: known.status, error: { code: known.code, message: known.message } };
-        const errorId = randomUUID();
-        deps.logger.error({ err, errorId, requestId: entry.requestId }, 'unhandled error in a batched send');
-        return { status: 500, error: { code: 'internal_error', message: 'Internal server error', errorId } };
+        return batchEntryRefusal(deps.logger, err, 'a batched send', { requestId: entry.requestId });
       }
     }),
   );
