@@ -42,7 +42,6 @@ export interface MembershipRepository {
   membersAmong(chatId: string, userIds: readonly string[]): Promise<Set<string>>;
   /** Members of a chat, earliest joined first. */
   listByChat(chatId: string): Promise<ChatMember[]>;
-  listByUser(userId: string): Promise<MyMembership[]>;
   /** The chat ids of each of `userIds` (at most a few hundred), in one query: equality seeks on user_activity. */
   chatIdsOfEach(userIds: readonly string[]): Promise<Map<string, string[]>>;
   /**
@@ -101,12 +100,6 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
             a._id.toHexString().localeCompare(b._id.toHexString()),
         )
         .map(toMember);
-    },
-    async listByUser(userId) {
-      const records = await model
-        .find({ userId }, { chatId: 1, lastReadSeq: 1 })
-        .lean<Pick<MembershipRecord, '_id' | 'chatId' | 'lastReadSeq'>[]>();
-      return records.map((r) => ({ chatId: r.chatId.toHexString(), lastReadSeq: r.lastReadSeq }));
     },
     async chatIdsOfEach(userIds) {
       const ids = [...new Set(userIds)];

@@ -2,7 +2,6 @@ import { Router } from 'express';
 import {
   AppError,
   ASSISTANT_FORWARDER,
-  BLOCK_PARTNERS_MAX,
   chatParamsSchema,
   identityOf,
   membershipBatchBodySchema,
@@ -14,8 +13,7 @@ import {
   type MessageBatchResponse,
 } from '@cohort/common';
 import type { UseCaseDeps } from '../use-cases/deps';
-import { listMembershipsBatch } from '../use-cases/list-memberships-batch';
-import { listMyChatIds } from '../use-cases/list-my-chat-ids';
+import { listMembershipsBatch, membershipsOfEach } from '../use-cases/list-memberships-batch';
 import { sendMessageBatch } from '../use-cases/send-message-batch';
 import { storeAnswer } from '../use-cases/store-answer';
 import { callerOf } from './caller';
@@ -28,11 +26,8 @@ export function internalRouter(deps: UseCaseDeps): Router {
   // batches (membershipBatchRouter below); this single form stays for a realtime from before the batches.
   router.get('/memberships', async (req, res) => {
     const { userId } = identityOf(req);
-    const [chatIds, blockPartners] = await Promise.all([
-      listMyChatIds(deps, userId),
-      deps.repos.blocks.blockPartners(userId, BLOCK_PARTNERS_MAX),
-    ]);
-    res.json({ chatIds, blockPartners });
+    const { chatIds, partners } = await membershipsOfEach(deps, [userId]);
+    res.json({ chatIds: chatIds.get(userId) ?? [], blockPartners: partners.get(userId) ?? [] });
   });
   // The assistant's answers (DESIGN §7): only under the assistant's own forwarding, as the assistant user.
   router.post('/chats/:chatId/answers', async (req, res) => {

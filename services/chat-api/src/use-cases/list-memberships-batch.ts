@@ -27,7 +27,7 @@ export async function listMembershipsBatch(
     }),
   );
   const userIds = verified.flatMap((v) => ('userId' in v ? [v.userId] : []));
-  const found = await lookUp(deps, userIds).catch((err: unknown) =>
+  const found = await membershipsOfEach(deps, userIds).catch((err: unknown) =>
     batchEntryRefusal(deps.logger, err, 'a membership batch', {
       requestIds: lookups.map((l) => l.requestId),
     }),
@@ -47,7 +47,11 @@ export async function listMembershipsBatch(
   });
 }
 
-async function lookUp({ repos }: UseCaseDeps, userIds: readonly string[]) {
+/**
+ * The chats and block partners of each of `userIds`: three store queries for the whole list. `GET
+ * /internal/memberships` asks it for one user, so the single and the batched answers are the same code's.
+ */
+export async function membershipsOfEach({ repos }: UseCaseDeps, userIds: readonly string[]) {
   const [chatIds, partners] = await Promise.all([
     repos.memberships.chatIdsOfEach(userIds),
     repos.blocks.blockPartnersOfEach(userIds, BLOCK_PARTNERS_MAX),
