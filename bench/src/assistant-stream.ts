@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { directFirstChunkMs, startOpenAiFake } from '@cohort/testkit';
 import { LightSocket } from './light-client';
-import { CpuMeter } from './proc';
+import { CpuMeter, cpuByProcess } from './proc';
 import type { Rep } from './report';
 import { startBareStack, startFullStack, type Stack, type StackPlan } from './stacks';
 import { alternate, ratio, round, Samples, summarize, type LatencySummary } from './stats';
@@ -546,7 +546,7 @@ async function runRep(
     tokensMissing: checked.tokensMissing,
     serverCpuSeconds: round(used.total, 3),
     cpuUsPerDelivery: round((used.total * 1e6) / Math.max(1, state.deliveries), 1),
-    cpuByProcess: Object.fromEntries(Object.entries(used.cpu).map(([k, v]) => [k, round(v, 3)])),
+    cpuByProcess: cpuByProcess(used.cpu, 3),
     clientCpuSeconds: round((clientUsage.user + clientUsage.system) / 1e6, 2),
     loopDelayP99Ms: round(loop.percentile(99) / 1e6, 1),
   };

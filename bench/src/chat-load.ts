@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { LightSocket } from './light-client';
-import { CpuMeter } from './proc';
+import { CpuMeter, cpuByProcess } from './proc';
 import { round, Samples, summarize, type LatencySummary } from './stats';
 import type { BenchChat, Stack } from './stacks';
 
@@ -520,7 +520,7 @@ export class ChatLoad {
         cpuMsPerMessage: messages > 0 ? round((cpu.total * 1000) / messages, 3) : Number.NaN,
         cpuMsPer1kDeliveries:
           this.deliveries > 0 ? round((cpu.total * 1000 * 1000) / this.deliveries, 2) : Number.NaN,
-        cpuByProcess: Object.fromEntries(Object.entries(cpu.cpu).map(([k, v]) => [k, round(v, 2)])),
+        cpuByProcess: cpuByProcess(cpu.cpu),
         ...store,
         clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
         loopDelayP99Ms: round(loop.percentile(99) / 1e6),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { round } from './stats';
 
 /** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on every mainstream kernel). */
 const CLOCK_TICKS = 100;
@@ -83,6 +84,11 @@ export class CpuMeter {
     }
     return { wallSeconds, cpu, total };
   }
+}
+
+/** A meter's CPU seconds per process, rounded to `digits` for a report. */
+export function cpuByProcess(cpu: Readonly<Record<string, number>>, digits = 2): Record<string, number> {
+  return Object.fromEntries(Object.entries(cpu).map(([label, seconds]) => [label, round(seconds, digits)]));
 }
 
 /** The machine the figures came from. */

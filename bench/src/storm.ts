@@ -1,6 +1,6 @@
 import { LightSocket, LightSocketError } from './light-client';
 import { ConsistentHashRing } from './nginx-hash';
-import { CpuMeter } from './proc';
+import { CpuMeter, cpuByProcess } from './proc';
 import { round } from './stats';
 import type { Stack } from './stacks';
 
@@ -224,7 +224,7 @@ export async function reconnectStorm(
     rampSeconds: round(ramp.wallSeconds, 2),
     rampHandshakesPerSecond: Math.round(options.count / ramp.wallSeconds),
     rampCpuMsPerHandshake: round((ramp.total * 1000) / options.count, 3),
-    rampCpuByProcess: Object.fromEntries(Object.entries(ramp.cpu).map(([k, v]) => [k, round(v, 2)])),
+    rampCpuByProcess: cpuByProcess(ramp.cpu),
     rampMonotonicUs: [rampStartUs, rampEndUs],
     idleCpuPercentPer10k: round(
       ((hold.total / hold.wallSeconds - base.total / base.wallSeconds) * 100 * 10_000) / options.count,
@@ -233,7 +233,7 @@ export async function reconnectStorm(
     recoverSeconds: round((lastBackAt - killedAt) / 1000, 2),
     retries,
     stormCpuMsPerHandshake: back > 0 ? round((storm.total * 1000) / back, 3) : Number.NaN,
-    stormCpuByProcess: Object.fromEntries(Object.entries(storm.cpu).map(([k, v]) => [k, round(v, 2)])),
+    stormCpuByProcess: cpuByProcess(storm.cpu),
     errors,
     missing: sockets.length - back,
     clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
