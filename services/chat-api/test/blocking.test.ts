@@ -1,7 +1,7 @@
 import type { BlockedUser, Chat, ChatPage } from '@cohort/common';
-import mongoose from 'mongoose';
 import { waitFor } from '@cohort/testkit';
 import { blockedByStrangers } from './support/blocks';
+import { storeCallsDuring } from './support/query-log';
 import { ChatClient, newId, startHarness, type Harness } from './support';
 
 // docs/security.md: someone who blocked you cannot be added by you to a group, and cannot be sent a direct
@@ -145,18 +145,14 @@ describe('what a block prevents', () => {
     // Carol's and bob's sends make chat-api read both chats' types; mallory has sent nowhere yet.
     expect((await carol.send(group, 'first')).status).toBe(201);
     expect((await bob.send(direct, 'first')).status).toBe(201);
-    const blockReads: string[] = [];
-    mongoose.set('debug', (collection: string, method: string) => {
-      if (collection === 'blocks') blockReads.push(method);
-    });
-    try {
+    const inGroup = await storeCallsDuring(['blocks'], async () => {
       expect((await mallory.send(group, 'in the group')).status).toBe(201);
-      expect(blockReads).toEqual([]);
+    });
+    expect(inGroup).toEqual([]);
+    const inDirect = await storeCallsDuring(['blocks'], async () => {
       expect((await mallory.send(direct, 'direct')).status).toBe(201);
-      expect(blockReads.length).toBe(1);
-    } finally {
-      mongoose.set('debug', false);
-    }
+    });
+    expect(inDirect.length).toBe(1);
   });
 });
 

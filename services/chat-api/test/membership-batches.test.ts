@@ -1,8 +1,8 @@
-import mongoose from 'mongoose';
 import { BLOCK_PARTNERS_MAX, type MembershipBatchResult, type Memberships } from '@cohort/common';
 import { blockedByStrangers } from './support/blocks';
 import { ChatClient, newId, startHarness, type Harness } from './support';
 import { put } from './support/conversations';
+import { storeCallsDuring } from './support/query-log';
 
 // POST /internal/membership-batches: realtime's handshakes, many sockets' membership lookups in one request.
 let h: Harness;
@@ -36,20 +36,6 @@ const found = (result: MembershipBatchResult | undefined): Memberships => {
   if (!result || !('chatIds' in result)) throw new Error(`not found: ${JSON.stringify(result)}`);
   return sorted(result);
 };
-
-/** Store reads chat-api makes while `run` runs, as `collection.method` (mongoose's query log). */
-async function readsDuring(run: () => Promise<unknown>): Promise<string[]> {
-  const reads: string[] = [];
-  mongoose.set('debug', (collection: string, method: string) => {
-    if (collection === 'memberships' || collection === 'blocks') reads.push(`${collection}.${method}`);
-  });
-  try {
-    await run();
-  } finally {
-    mongoose.set('debug', false);
-  }
-  return reads;
-}
 
 describe('membership batches', () => {
   test('answers each lookup, in order, exactly as GET /internal/memberships answers its user', async () => {
@@ -109,13 +95,13 @@ describe('membership batches', () => {
     for (const user of users) await user.createGroup();
     const lookups = await Promise.all(users.map((u) => lookup(u.userId)));
     let res: Awaited<ReturnType<typeof postBatch>> | undefined;
-    const reads = await readsDuring(async () => {
+    const reads = await storeCallsDuring(['memberships', 'blocks'], async () => {
       res = await postBatch(lookups);
     });
     expect(resultsOf(res!).map((r) => found(r).chatIds)).toHaveLength(8);
     expect(reads.sort()).toEqual(['blocks.find', 'blocks.find', 'memberships.find']);
     // One by one, the same lookups cost three queries each.
-    const singly = await readsDuring(async () => {
+    const singly = await storeCallsDuring(['memberships', 'blocks'], async () => {
       for (const user of users) await single(user);
     });
     expect(singly).toHaveLength(3 * users.length);
