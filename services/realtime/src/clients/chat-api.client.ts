@@ -181,7 +181,7 @@ export function createChatApiClient({
         if ('chatIds' in result) {
           return { ok: true, value: { chatIds: result.chatIds, blockPartners: result.blockPartners } };
         }
-        return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, result) };
+        return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
       });
     },
   });
