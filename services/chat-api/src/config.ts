@@ -28,6 +28,12 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
    * blocks forget it at once, through any replica (over the bus); this bounds an event lost before Redis. 0 = off.
    */
   MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
+  /**
+   * How long a stored message's bookkeeping (its chat's lastSeq and activity, the sender's read marker) waits to be
+   * written together with others' (use-cases/record-stored-messages.ts). This process's own reads never see it
+   * late; another chat-api replica may, by this much. 0 = written on the next turn, still behind the send.
+   */
+  BOOKKEEPING_WINDOW_MS: z.coerce.number().int().min(0).max(1_000).default(50),
 });
 
 export type ChatApiConfig = Readonly<z.infer<typeof chatApiEnvSchema>>;

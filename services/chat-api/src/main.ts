@@ -17,6 +17,7 @@ import { createSendLimiter } from './limits/send-limiter';
 import { createAuthUserDirectory } from './clients/auth-users.client';
 import { createMembershipCache } from './domain/membership-cache';
 import { forgetOnMembershipEvents } from './events/membership-invalidation';
+import { createStoredMessagesRecorder } from './use-cases/record-stored-messages';
 
 export type StartChatApiOptions = StartOptions<ChatApiConfig> & {
   /** Where the assistant's triggers go when no Redis is configured (embedded: the in-process log). */
@@ -36,6 +37,14 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
       // The unique indexes carry the ordering and idempotency guarantees: they exist before the first request.
       const repos = await openRepositories(connection);
       const redis = runtime.redis();
+      // Bookkeeping is written behind the sends: what is still pending is written before the store closes.
+      const recorder = createStoredMessagesRecorder({
+        repos,
+        logger: log,
+        windowMs: config.BOOKKEEPING_WINDOW_MS,
+        registry: metrics.registry,
+      });
+      runtime.onClose('pending-bookkeeping', () => recorder.flush());
 
       const events = createChatEventPublisher(runtime.bus(), log, metrics.registry);
       runtime.onClose('pending-publishes', () => events.flush());
@@ -67,6 +76,7 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
         }),
         readiness: runtime.readiness,
         recentMembers,
+        recorder,
       });
       return { port: await runtime.listen(createServer(app), { port: config.PORT, host: config.HOST }) };
     },

@@ -96,6 +96,8 @@ export interface MessageRepository {
   findById(chatId: string, messageId: string): Promise<Message | null>;
   /** The highest stored seq of a chat (0 when empty). */
   maxSeq(chatId: string): Promise<number>;
+  /** A chat's highest stored message: its seq, sender and time (null when the chat has none). */
+  latest(chatId: string): Promise<Pick<Message, 'seq' | 'senderId' | 'createdAt'> | null>;
   /** Inserts messages in order (ordered insertMany), stopping at the first refused one. */
   insertSequence(chatId: string, messages: readonly NewMessage[]): Promise<SequenceOutcome>;
   /** Ascending by seq: the newest `limit` without a cursor, the `limit` just below `before` or just above `after`. */
@@ -191,6 +193,15 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
         .sort({ seq: -1 })
         .lean<Pick<MessageRecord, 'seq'>>();
       return record?.seq ?? 0;
+    },
+    async latest(chatId) {
+      const record = await model
+        .findOne({ chatId: oid(chatId) }, { seq: 1, senderId: 1, createdAt: 1 })
+        .sort({ seq: -1 })
+        .lean<Pick<MessageRecord, 'seq' | 'senderId' | 'createdAt'>>();
+      return record
+        ? { seq: record.seq, senderId: record.senderId, createdAt: record.createdAt.toISOString() }
+        : null;
     },
     async insertSequence(chatId, inputs) {
       const chat = oid(chatId);

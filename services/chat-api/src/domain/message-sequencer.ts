@@ -24,10 +24,10 @@ import type { MessageRepository } from '../data/message.repository';
  * pays one re-read. Idle lanes keep their highest seq (a stale value only costs one refused insert: every
  * seq up to the true highest exists) and the least recently created idle lanes are dropped past a bound.
  *
- * What a stored batch implies elsewhere (the chat's lastSeq, the senders' read markers) is written once per
- * batch by `afterStored`, and each send settles only when that is done, so an acknowledged send is fully
- * recorded. The lane does not wait for it: the next batch's insert overlaps it (those writes use `$max`-style
- * conditions, so overlapping and out-of-order calls converge).
+ * What a stored batch implies elsewhere (the chat's lastSeq, the senders' read markers) is handed to `afterStored`,
+ * which writes it behind the send (record-stored-messages.ts): a send settles once its message is stored and
+ * published. A lane that learns its chat's highest seq from the store also hands over the stored latest message,
+ * so bookkeeping a crash lost is written again by the chat's next send in any process.
  */
 export interface MessageSequencer {
   append(
@@ -37,6 +37,9 @@ export interface MessageSequencer {
     onStored: (message: Message) => void,
   ): Promise<{ message: Message; created: boolean }>;
 }
+
+/** What bookkeeping needs of a stored message. */
+export type StoredMark = Pick<Message, 'seq' | 'senderId' | 'createdAt'>;
 
 export interface MessageDraft {
   senderId: string;
@@ -53,7 +56,7 @@ interface Pending {
   onStored: (message: Message) => void;
   resolve: (result: { message: Message; created: boolean }) => void;
   reject: (err: unknown) => void;
-  /** Inserted; from then on `afterStored`'s outcome settles it. */
+  /** Inserted (and settled). */
   stored?: boolean;
 }
 
@@ -66,8 +69,8 @@ interface Lane {
 
 export interface MessageSequencerOptions {
   messages: MessageRepository;
-  /** Records what a stored batch (one chat, ascending seqs) implies outside the messages collection. */
-  afterStored?: (chatId: string, stored: readonly Message[]) => Promise<void>;
+  /** Records what a stored batch (one chat, ascending seqs) implies outside the messages collection; must not throw. */
+  afterStored?: (chatId: string, stored: readonly StoredMark[]) => void;
   now?: () => Date;
 }
 
@@ -77,7 +80,7 @@ const MAX_LANES = 10_000;
 
 export function createMessageSequencer({
   messages,
-  afterStored = () => Promise.resolve(),
+  afterStored = () => undefined,
   now = () => new Date(),
 }: MessageSequencerOptions): MessageSequencer {
   const lanes = new Map<string, Lane>();
@@ -93,7 +96,11 @@ export function createMessageSequencer({
           'Retry-After': '1',
         });
       }
-      lane.lastSeq ??= await messages.maxSeq(chatId);
+      if (lane.lastSeq === undefined) {
+        const latest = await messages.latest(chatId);
+        if (latest) afterStored(chatId, [latest]);
+        lane.lastSeq = latest?.seq ?? 0;
+      }
       const base = lane.lastSeq;
       const createdAt = now();
       const outcome = await messages.insertSequence(
@@ -107,11 +114,8 @@ export function createMessageSequencer({
           storedSends[i]!.stored = true;
           storedSends[i]!.onStored(message);
         });
-        // Not awaited: the lane goes on with the next batch while this batch's bookkeeping is written.
-        afterStored(chatId, outcome.stored).then(
-          () => outcome.stored.forEach((message, i) => storedSends[i]!.resolve({ message, created: true })),
-          (err: unknown) => storedSends.forEach((pending) => pending.reject(err)),
-        );
+        afterStored(chatId, outcome.stored);
+        outcome.stored.forEach((message, i) => storedSends[i]!.resolve({ message, created: true }));
       }
       remaining = remaining.slice(outcome.stored.length);
       if (outcome.refused === 'client_msg_id_taken') {

@@ -1,49 +1,143 @@
-import { createBatcher, type Message } from '@cohort/common';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from '@cohort/common';
+import type { StoredMark } from '../domain/message-sequencer';
 import type { Repositories } from './deps';
 
-/** The sequencer's `afterStored`: resolves once what `stored` (one chat, ascending seqs) implies is written. */
-export type StoredMessagesRecorder = (chatId: string, stored: readonly Message[]) => Promise<void>;
-
 /**
- * Raises each chat's lastSeq and lastMessageAt and its members' copy of that activity, and moves each sender's
- * read marker to their own latest message (a sender's own messages never count as unread for them). The batches
- * stored by all chats' lanes at about the same time are recorded together: one chats write and one memberships
- * write (activity and read markers), whatever the number of chats and senders (both only ever move values
- * forward, so overlapping writes converge).
+ * What a stored batch of messages implies outside the messages collection: each chat's lastSeq and lastMessageAt,
+ * its members' copy of that activity (which orders their chat lists, membership.schema.ts), and each sender's read
+ * marker at their own latest message (a sender's own messages never count as unread for them).
+ *
+ * Written behind the send, not before its acknowledgement. None of it is the message: the message, its seq and its
+ * delivery are settled by the insert and the publish, and everything recorded here can be derived again from the
+ * stored messages. So the sends of a short window (`windowMs`) are recorded together, whatever their chats: one
+ * chats write and one memberships write for all of them, where a send used to wait for both of its own. Every value
+ * only moves forward (`$max`, and a marker moves only up), so coalesced, repeated and out-of-order writes converge.
+ *
+ * - Read your writes: `flush()` writes what is pending at once and resolves when that attempt is over. The reads
+ *   that show these values call it first (recorded-reads.ts), so a client that was answered for a send sees it in
+ *   its chat list on the next request to this process. Another chat-api replica may show it `windowMs` later.
+ * - A failed write is kept (merged with what came since) and retried with backoff until it succeeds; it never fails
+ *   a send that is already stored.
+ * - A crash loses at most one window of bookkeeping: the chats concerned show their previous last message until
+ *   their next send, and the first send of a chat in a process records the chat's stored latest message again
+ *   (message-sequencer.ts), which repairs it.
  */
-export function createStoredMessagesRecorder(repos: Repositories): StoredMessagesRecorder {
-  const batcher = createBatcher<{ chatId: string; stored: readonly Message[] }, void>({
-    maxInFlight: 2,
-    maxItems: 500,
-    maxWeight: Number.POSITIVE_INFINITY,
-    weigh: () => 1,
-    run: async (items) => {
-      const latestByChat = new Map<string, Message>();
-      const markers = new Map<string, { chatId: string; userId: string; seq: number }>();
-      for (const { chatId, stored } of items) {
-        for (const message of stored) {
-          const latest = latestByChat.get(chatId);
-          if (!latest || message.seq > latest.seq) latestByChat.set(chatId, message);
-          const key = `${chatId}:${message.senderId}`;
-          const marker = markers.get(key);
-          if (!marker || message.seq > marker.seq) {
-            markers.set(key, { chatId, userId: message.senderId, seq: message.seq });
-          }
-        }
-      }
-      const latest = [...latestByChat].map(([chatId, m]) => ({
-        chatId,
-        seq: m.seq,
-        at: new Date(m.createdAt),
-      }));
+export interface StoredMessagesRecorder {
+  /** Takes a stored batch (one chat, ascending seqs); written within the window. Never throws. */
+  record(chatId: string, stored: readonly StoredMark[]): void;
+  /** Writes what is pending now; resolves (never rejects) when that attempt is over. */
+  flush(): Promise<void>;
+}
+
+export interface StoredMessagesRecorderOptions {
+  repos: Pick<Repositories, 'chats' | 'memberships'>;
+  logger: Logger;
+  /** How long a stored message's bookkeeping waits for others to be written with (0 = the next turn). */
+  windowMs: number;
+  registry?: Registry;
+}
+
+interface Activity {
+  seq: number;
+  at: Date;
+}
+interface Marker {
+  chatId: string;
+  userId: string;
+  seq: number;
+}
+interface Pending {
+  latest: Map<string, Activity>;
+  markers: Map<string, Marker>;
+}
+
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+const emptyPending = (): Pending => ({ latest: new Map(), markers: new Map() });
+const isEmpty = (p: Pending) => p.latest.size === 0 && p.markers.size === 0;
+
+function addActivity(into: Pending, chatId: string, activity: Activity): void {
+  const known = into.latest.get(chatId);
+  if (!known || activity.seq > known.seq) into.latest.set(chatId, activity);
+}
+
+function addMarker(into: Pending, marker: Marker): void {
+  const key = `${marker.chatId}:${marker.userId}`;
+  const known = into.markers.get(key);
+  if (!known || marker.seq > known.seq) into.markers.set(key, marker);
+}
+
+export function createStoredMessagesRecorder({
+  repos,
+  logger,
+  windowMs,
+  registry,
+}: StoredMessagesRecorderOptions): StoredMessagesRecorder {
+  const failures = new Counter({
+    name: 'chat_bookkeeping_write_failures_total',
+    help: 'Bookkeeping writes (chat activity, read markers) that failed and were kept for a retry',
+    registers: registry ? [registry] : [],
+  });
+  let pending = emptyPending();
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> | undefined;
+  let failuresInARow = 0;
+
+  const schedule = (delayMs: number) => {
+    if (timer || writing || isEmpty(pending)) return;
+    timer = setTimeout(() => void writeNow(), delayMs);
+    timer.unref();
+  };
+
+  const write = async (batch: Pending): Promise<void> => {
+    const latest = [...batch.latest].map(([chatId, { seq, at }]) => ({ chatId, seq, at }));
+    try {
       await Promise.all([
         repos.chats.recordMessages(latest),
-        // Each member's copy of the chat's activity, which orders their chat list (membership.schema.ts), and
-        // the senders' read markers: one command.
-        repos.memberships.recordStoredMessages(latest, [...markers.values()]),
+        repos.memberships.recordStoredMessages(latest, [...batch.markers.values()]),
       ]);
-      return items.map(() => ({ ok: true, value: undefined }));
+      failuresInARow = 0;
+    } catch (err) {
+      // Kept, with whatever came in meanwhile: the retry writes the highest of both.
+      for (const [chatId, activity] of batch.latest) addActivity(pending, chatId, activity);
+      for (const marker of batch.markers.values()) addMarker(pending, marker);
+      failures.inc();
+      failuresInARow += 1;
+      logger.warn(
+        { err, chats: batch.latest.size, markers: batch.markers.size, failuresInARow },
+        'bookkeeping write failed; kept for a retry',
+      );
+    }
+  };
+
+  /** One write at a time: what arrives meanwhile waits for it and goes in the next. */
+  const writeNow = (): Promise<void> => {
+    if (writing) return writing.then(() => (isEmpty(pending) ? undefined : writeNow()));
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (isEmpty(pending)) return Promise.resolve();
+    const batch = pending;
+    pending = emptyPending();
+    writing = write(batch).finally(() => {
+      writing = undefined;
+      schedule(
+        failuresInARow === 0 ? windowMs : Math.min(RETRY_FIRST_MS * 2 ** (failuresInARow - 1), RETRY_MAX_MS),
+      );
+    });
+    return writing;
+  };
+
+  return {
+    record(chatId, stored) {
+      const last = stored[stored.length - 1];
+      if (!last) return;
+      addActivity(pending, chatId, { seq: last.seq, at: new Date(last.createdAt) });
+      for (const message of stored)
+        addMarker(pending, { chatId, userId: message.senderId, seq: message.seq });
+      schedule(windowMs);
     },
-  });
-  return (chatId, stored) => (stored.length === 0 ? Promise.resolve() : batcher.submit({ chatId, stored }));
+    flush: writeNow,
+  };
 }

@@ -6,7 +6,7 @@ import { checkMessageReferences } from './message-references';
 
 /**
  * POST /api/chats/:chatId/messages (and realtime's chat:send through it). Stores the message with the
- * chat's next seq, publishes chat:new and records it (record-stored-messages.ts) before answering. The same
+ * chat's next seq and publishes chat:new before answering; its bookkeeping follows (record-stored-messages.ts). The same
  * clientMsgId from the same sender returns the stored original (created: false) and publishes nothing: a
  * retry after a lost answer is harmless, and free: it is never refused by the send limit and costs no budget.
  * Into a direct chat whose other member blocked the sender: 403 `blocked`.

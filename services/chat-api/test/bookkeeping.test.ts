@@ -1,0 +1,140 @@
+import mongoose, { Types, type Connection } from 'mongoose';
+import { Registry } from 'prom-client';
+import type { Chat, ChatPage, Message } from '@cohort/common';
+import { testLogger, waitFor } from '@cohort/testkit';
+import { chatModel } from '../src/data/chat.schema';
+import { membershipModel } from '../src/data/membership.schema';
+import { messageModel } from '../src/data/message.schema';
+import { openRepositories } from '../src/data/repositories';
+import { createStoredMessagesRecorder } from '../src/use-cases/record-stored-messages';
+import { ChatClient, startHarness, type Harness } from './support';
+import { storeCallsDuring } from './support/query-log';
+
+// What a stored message implies outside the messages collection (the chat's lastSeq and activity, the sender's
+// read marker) is written behind the send, for all the sends of a window at once (record-stored-messages.ts).
+const WINDOW_MS = 1_000;
+let h: Harness;
+let db: Connection;
+let register: (name: string) => Promise<ChatClient>;
+beforeAll(async () => {
+  h = await startHarness({ withAuth: true, env: { BOOKKEEPING_WINDOW_MS: String(WINDOW_MS) } });
+  register = async (name) => new ChatClient(h, await h.auth!.register(name));
+  db = await mongoose.createConnection(h.mongo.url).asPromise();
+});
+afterAll(async () => {
+  await db?.close();
+  await h?.close();
+});
+
+const writesOf = (calls: string[]) => calls.filter((c) => /bulkWrite|update/i.test(c)).sort();
+const BOOKKEEPING = ['chats', 'memberships'];
+const messageOf = (res: { body: unknown }) => (res.body as { message: Message }).message;
+const chatOf = (res: { body: unknown }) => (res.body as { chat: Chat }).chat;
+
+describe('bookkeeping behind the send', () => {
+  test('a send is answered before its bookkeeping is written, and the next read here sees it', async () => {
+    const [alice, bob] = [await register('alice'), await register('bob')];
+    const chatId = await alice.createGroup('club', [bob.userId]);
+    let sent: Message | undefined;
+    const duringSend = await storeCallsDuring(BOOKKEEPING, async () => {
+      const res = await alice.send(chatId, 'hello');
+      expect(res.status).toBe(201);
+      sent = messageOf(res);
+    });
+    expect(writesOf(duringSend)).toEqual([]);
+    // Well within the window: the read writes what is pending first (one write per collection), then reads.
+    let page: ChatPage | undefined;
+    const duringRead = await storeCallsDuring(BOOKKEEPING, async () => {
+      page = (await bob.get('/api/chats')).body as ChatPage;
+    });
+    expect(writesOf(duringRead)).toEqual(['chats.bulkWrite', 'memberships.bulkWrite']);
+    expect(page?.chats.find((c) => c.id === chatId)).toMatchObject({
+      lastSeq: 1,
+      unread: 1,
+      lastMessage: { id: sent?.id },
+    });
+    const chat = chatOf(await alice.get(`/api/chats/${chatId}`));
+    expect(chat.members?.find((m) => m.userId === alice.userId)?.lastReadSeq).toBe(1);
+  });
+
+  test('the sends of one window are recorded in one write per collection, whatever their chats', async () => {
+    const alice = await register('carol');
+    const chatIds: string[] = [];
+    for (let i = 0; i < 5; i += 1) chatIds.push(await alice.createGroup(`room ${i}`));
+    const calls = await storeCallsDuring(BOOKKEEPING, async () => {
+      const answers = await Promise.all(chatIds.map((id, i) => alice.send(id, `m${i}`)));
+      expect(answers.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
+      // No read of ours asks for it: the window's timer writes it.
+      await waitFor(async () => {
+        const chats = await chatModel(db).find({ _id: { $in: chatIds.map((id) => new Types.ObjectId(id)) } });
+        if (!chats.every((c) => c.lastSeq === 1)) throw new Error('not recorded yet');
+      }, 10_000);
+    });
+    expect(writesOf(calls)).toEqual(['chats.bulkWrite', 'memberships.bulkWrite']);
+    const rows = await membershipModel(db).find({ userId: alice.userId });
+    expect(rows.map((r) => r.lastReadSeq)).toEqual([1, 1, 1, 1, 1]);
+  });
+
+  test("a chat's first send in a process records the chat's stored latest message again (bookkeeping a crash lost)", async () => {
+    const [alice, bob] = [await register('dave'), await register('erin')];
+    const chatId = await alice.createGroup('after a crash', [bob.userId]);
+    // Stored by a process that died before its bookkeeping was written: the chat still says lastSeq 0.
+    await messageModel(db).create({
+      chatId: new Types.ObjectId(chatId),
+      seq: 1,
+      senderId: bob.userId,
+      text: 'lost bookkeeping',
+      clientMsgId: 'c-lost',
+      createdAt: new Date(),
+    });
+    expect(chatOf(await alice.get(`/api/chats/${chatId}`)).lastSeq).toBe(0);
+    const res = await alice.send(chatId, 'next');
+    expect(messageOf(res).seq).toBe(2);
+    const chat = chatOf(await alice.get(`/api/chats/${chatId}`));
+    expect(chat.lastSeq).toBe(2);
+    expect(Object.fromEntries((chat.members ?? []).map((m) => [m.userId, m.lastReadSeq]))).toEqual({
+      [alice.userId]: 2,
+      [bob.userId]: 1,
+    });
+  });
+});
+
+describe('a bookkeeping write that fails', () => {
+  test('is kept and written by a retry; it never rejects', async () => {
+    const url = h.mongo.url;
+    const conn = await mongoose.createConnection(url, { bufferCommands: false }).asPromise();
+    try {
+      const repos = await openRepositories(conn);
+      const registry = new Registry();
+      const recorder = createStoredMessagesRecorder({
+        repos,
+        logger: testLogger('recorder'),
+        windowMs: 0,
+        registry,
+      });
+      const now = new Date();
+      const chat = await repos.chats.createGroup({ title: 'retry', ownerId: 'u-owner', now });
+      await repos.memberships.add(chat.id, [{ userId: 'u-owner', role: 'owner' }], now, now);
+
+      await conn.close();
+      recorder.record(chat.id, [{ seq: 7, senderId: 'u-owner', createdAt: now.toISOString() }]);
+      await expect(recorder.flush()).resolves.toBeUndefined();
+      const failures = await registry.getSingleMetricAsString('chat_bookkeeping_write_failures_total');
+      expect(failures).toMatch(/chat_bookkeeping_write_failures_total [1-9]/);
+
+      await conn.openUri(url);
+      await waitFor(async () => {
+        const stored = await chatModel(db).findById(chat.id);
+        if (stored?.lastSeq !== 7) throw new Error('not retried yet');
+      }, 10_000);
+      const row = await membershipModel(db).findOne({
+        chatId: new Types.ObjectId(chat.id),
+        userId: 'u-owner',
+      });
+      expect(row?.lastReadSeq).toBe(7);
+      expect(row?.lastActivityAt?.getTime()).toBe(now.getTime());
+    } finally {
+      await conn.close();
+    }
+  });
+});
