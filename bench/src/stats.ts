@@ -62,8 +62,9 @@ export function round(n: number, digits = 1): number {
 
 /** a / b, rounded; NaN when b is 0 or either is not a number. */
 export function ratio(a: number, b: number, digits = 2): number {
-  // A baseline at or below zero (an idle-CPU difference within noise, say) has no meaningful ratio.
-  if (!Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return Number.NaN;
+  // A baseline at or below zero (an idle-CPU difference within noise, say) has no meaningful ratio, and nor has a
+  // figure below zero: a CPU difference cannot be negative except by noise, and its "ratio" would pass any `≤` target.
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b <= 0 || a < 0) return Number.NaN;
   return round(a / b, digits);
 }
 

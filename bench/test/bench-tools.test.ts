@@ -9,7 +9,7 @@ import { LightSocket, LightSocketError } from '../src/light-client';
 import { ConsistentHashRing } from '../src/nginx-hash';
 import { startBareStack, type Stack } from '../src/stacks';
 import { reconnectStorm } from '../src/storm';
-import { Samples } from '../src/stats';
+import { ratio, Samples } from '../src/stats';
 
 describe('Samples', () => {
   test('answers nearest-rank percentiles whatever the insertion order', () => {
@@ -23,6 +23,17 @@ describe('Samples', () => {
 
   test('has no percentile without samples', () => {
     expect(new Samples().percentile(50)).toBeNaN();
+  });
+});
+
+describe('ratio', () => {
+  test('is full ÷ bare only where both are figures a ratio means something for', () => {
+    expect(ratio(5, 2)).toBe(2.5);
+    // Idle-CPU differences within noise: below zero on either side, or a zero baseline, give no ratio (and so
+    // cannot pass a "≤" target).
+    expect(ratio(-4.28, 0.33)).toBeNaN();
+    expect(ratio(5.12, -0.22)).toBeNaN();
+    expect(ratio(5, 0)).toBeNaN();
   });
 });
 
