@@ -1,6 +1,7 @@
 import mongoose, { Types, type Connection } from 'mongoose';
 import { Registry } from 'prom-client';
-import type { Chat, ChatPage, Message } from '@cohort/common';
+import request from 'supertest';
+import { IDENTITY_HEADER, type Chat, type ChatPage, type Message } from '@cohort/common';
 import { testLogger, waitFor } from '@cohort/testkit';
 import { chatModel } from '../src/data/chat.schema';
 import { membershipModel } from '../src/data/membership.schema';
@@ -96,6 +97,30 @@ describe('bookkeeping behind the send', () => {
       [alice.userId]: 2,
       [bob.userId]: 1,
     });
+  });
+});
+
+describe('another replica', () => {
+  test("clamps a read marker to the stored messages, not to a lastSeq the sender's replica has not raised yet", async () => {
+    const replica = await h.startReplica();
+    const [alice, bob] = [await register('frank'), await register('gina')];
+    const chatId = await alice.createGroup('two replicas', [bob.userId]);
+    const sent = messageOf(await alice.send(chatId, 'hi'));
+    // Bob's client reads it the moment it arrives, through the other replica: this one's bookkeeping is still
+    // pending (a 1-s window), so the chat there says lastSeq 0.
+    const readThroughReplica = async (seq: number) =>
+      request(`http://127.0.0.1:${replica.port}`)
+        .post(`/api/chats/${chatId}/read`)
+        .set(IDENTITY_HEADER, await h.identity(bob.userId))
+        .send({ seq });
+    expect((await readThroughReplica(sent.seq)).status).toBe(204);
+    const markerOf = async () =>
+      (await membershipModel(db).findOne({ chatId: new Types.ObjectId(chatId), userId: bob.userId }))
+        ?.lastReadSeq;
+    expect(await markerOf()).toBe(sent.seq);
+    // Still never past what is stored.
+    expect((await readThroughReplica(sent.seq + 5)).status).toBe(204);
+    expect(await markerOf()).toBe(sent.seq);
   });
 });
 
