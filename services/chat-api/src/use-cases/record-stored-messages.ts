@@ -19,9 +19,9 @@ import type { Repositories } from './deps';
  *   its chat list on the next request to this process. Another chat-api replica may show it `windowMs` later.
  * - A failed write is kept (merged with what came since) and retried with backoff until it succeeds; it never fails
  *   a send that is already stored.
- * - A crash loses at most one window of bookkeeping: the chats concerned show their previous last message until
- *   their next send, and the first send of a chat in a process records the chat's stored latest message again
- *   (message-sequencer.ts), which repairs it.
+ * - A crash loses what was still pending, one window's worth while the store answers: the chats concerned show their
+ *   previous last message until their next send, and the first send of a chat in a process records the chat's
+ *   stored latest message again (message-sequencer.ts), which repairs the chat's lastSeq and activity.
  */
 export interface StoredMessagesRecorder {
   /** Takes a stored batch (one chat, ascending seqs); written within the window. Never throws. */
