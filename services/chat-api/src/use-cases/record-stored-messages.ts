@@ -112,9 +112,13 @@ export function createStoredMessagesRecorder({
     }
   };
 
-  /** One write at a time: what arrives meanwhile waits for it and goes in the next. */
+  /**
+   * One write at a time: what arrives meanwhile waits for it and goes in the next. A caller that finds a write in
+   * flight waits for it, then writes what is left, unless that write failed: then the backoff's retry takes it, and
+   * a read does not wait for a second attempt against a store that is failing.
+   */
   const writeNow = (): Promise<void> => {
-    if (writing) return writing.then(() => (isEmpty(pending) ? undefined : writeNow()));
+    if (writing) return writing.then(() => (isEmpty(pending) || failuresInARow > 0 ? undefined : writeNow()));
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (isEmpty(pending)) return Promise.resolve();
