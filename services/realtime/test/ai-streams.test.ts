@@ -84,12 +84,15 @@ describe('assistant streams through realtime replicas', () => {
     for (const [i, part] of parts.entries()) await publishDelta(team.id, id, i, part);
     // A delta published twice (a retried publish) reaches nobody twice.
     await publishDelta(team.id, id, 2, 'wor');
-    await waitFor(() => got[0]!.length >= 5 && got[1]!.length >= 5);
+    // waitFor retries only while its check throws: a boolean is wrapped in expect.
+    await waitFor(() => expect(got[0]!.length >= 5 && got[1]!.length >= 5).toBe(true));
     // One more stream's delta: delivery is in order per replica, so after it nothing earlier is on its way.
     const marker = streamId();
     await publishDelta(team.id, marker, 0, 'x');
-    await waitFor(
-      () => got[0]!.some((d) => d.streamId === marker) && got[1]!.some((d) => d.streamId === marker),
+    await waitFor(() =>
+      expect(got[0]!.some((d) => d.streamId === marker) && got[1]!.some((d) => d.streamId === marker)).toBe(
+        true,
+      ),
     );
     for (const received of got.slice(0, 2)) {
       const mine = received.filter((d) => d.streamId === id);
@@ -163,7 +166,7 @@ describe('assistant streams through realtime replicas', () => {
       await streams.open(id, { chatId: team.id, replyTo: 'd'.repeat(24) });
       const b = await join(bob, 1);
       expect(await request(b, 'ai:stop', { chatId: team.id, streamId: id })).toEqual({ ok: true });
-      await waitFor(() => stops.length === 1);
+      await waitFor(() => expect(stops).toHaveLength(1));
       expect(stops[0]).toEqual({ type: 'ai:stop', chatId: team.id, streamId: id, userId: bob.id });
       // Stopping an ended stream is answered, and asks nothing of the assistant.
       await streams.end(id);

@@ -76,18 +76,20 @@ describe('conversations across realtime replicas', () => {
     await react(carol, reply.id, '👍', 'DELETE');
     await stack.chatApiCall(alice, 'PATCH', `/api/chats/${chat.id}`, { title: 'release team' });
 
-    await waitFor(
-      () =>
+    // waitFor retries only while its check throws: a boolean is wrapped in expect.
+    await waitFor(() =>
+      expect(
         news.every((n) => n.length >= 2) &&
-        reactions.every((r) => r.length >= 4) &&
-        changes.every((c) => c.length >= 1),
+          reactions.every((r) => r.length >= 4) &&
+          changes.every((c) => c.length >= 1),
+      ).toBe(true),
     );
     // The mention counts for alice until she reads past it (her next send moves her read marker).
     const page = (await stack.chatApiCall(alice, 'GET', '/api/chats')) as ChatPage;
     expect(page.chats.find((c) => c.id === chat.id)?.mentionsUnread).toBe(1);
     // Nothing more is on its way: one last message after everything, seen by both.
     const marker = await send(a, { text: 'marker' });
-    await waitFor(() => news.every((n) => n.some((p) => p.message.id === marker.id)));
+    await waitFor(() => expect(news.every((n) => n.some((p) => p.message.id === marker.id))).toBe(true));
 
     for (const [i] of [a, b].entries()) {
       expect(news[i]!.map((p) => p.message.id)).toEqual([question.id, reply.id, marker.id]);
