@@ -43,13 +43,10 @@ describe('bookkeeping behind the send', () => {
       sent = messageOf(res);
     });
     expect(writesOf(duringSend)).toEqual([]);
-    // Well within the window: the read writes what is pending first (one write per collection), then reads.
-    let page: ChatPage | undefined;
-    const duringRead = await storeCallsDuring(BOOKKEEPING, async () => {
-      page = (await bob.get('/api/chats')).body as ChatPage;
-    });
-    expect(writesOf(duringRead)).toEqual(['chats.bulkWrite', 'memberships.bulkWrite']);
-    expect(page?.chats.find((c) => c.id === chatId)).toMatchObject({
+    // Within the window: the read writes what is pending first, then reads (the recorder's own test below shows the
+    // flush apart from any timing).
+    const page = (await bob.get('/api/chats')).body as ChatPage;
+    expect(page.chats.find((c) => c.id === chatId)).toMatchObject({
       lastSeq: 1,
       unread: 1,
       lastMessage: { id: sent?.id },
@@ -121,6 +118,26 @@ describe('another replica', () => {
     // Still never past what is stored.
     expect((await readThroughReplica(sent.seq + 5)).status).toBe(204);
     expect(await markerOf()).toBe(sent.seq);
+  });
+});
+
+describe('the recorder', () => {
+  test('writes what is pending at once when flushed, whatever its window', async () => {
+    const repos = await openRepositories(db);
+    const recorder = createStoredMessagesRecorder({
+      repos,
+      logger: testLogger('recorder'),
+      windowMs: 60_000,
+    });
+    const now = new Date();
+    const chat = await repos.chats.createGroup({ title: 'flush', ownerId: 'u-flush', now });
+    await repos.memberships.add(chat.id, [{ userId: 'u-flush', role: 'owner' }], now, now);
+    recorder.record(chat.id, [{ seq: 3, senderId: 'u-flush', createdAt: now.toISOString() }]);
+    const calls = await storeCallsDuring(BOOKKEEPING, () => recorder.flush());
+    expect(writesOf(calls)).toEqual(['chats.bulkWrite', 'memberships.bulkWrite']);
+    expect((await chatModel(db).findById(chat.id))?.lastSeq).toBe(3);
+    // Nothing pending: a flush writes nothing.
+    expect(writesOf(await storeCallsDuring(BOOKKEEPING, () => recorder.flush()))).toEqual([]);
   });
 });
 
