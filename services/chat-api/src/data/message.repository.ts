@@ -94,8 +94,6 @@ export interface MessageRepository {
     limit: number,
   ): Promise<{ message: Message; score: number }[]>;
   findById(chatId: string, messageId: string): Promise<Message | null>;
-  /** The highest stored seq of a chat (0 when empty). */
-  maxSeq(chatId: string): Promise<number>;
   /** A chat's highest stored message: its seq, sender and time (null when the chat has none). */
   latest(chatId: string): Promise<Pick<Message, 'seq' | 'senderId' | 'createdAt'> | null>;
   /** Inserts messages in order (ordered insertMany), stopping at the first refused one. */
@@ -186,13 +184,6 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
       // Scoped by chatId too: a message id from another chat is simply not found here.
       const record = await model.findOne({ _id: oid(messageId), chatId: oid(chatId) }).lean<MessageRecord>();
       return record ? toMessage(record) : null;
-    },
-    async maxSeq(chatId) {
-      const record = await model
-        .findOne({ chatId: oid(chatId) }, { seq: 1 })
-        .sort({ seq: -1 })
-        .lean<Pick<MessageRecord, 'seq'>>();
-      return record?.seq ?? 0;
     },
     async latest(chatId) {
       const record = await model

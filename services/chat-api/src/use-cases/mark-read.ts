@@ -16,7 +16,7 @@ export async function markRead(
   const { repos, events } = deps;
   const me = await requireMembership(repos, chatId, caller.userId);
   const chat = await requireChat(repos, chatId);
-  const target = seq <= chat.lastSeq ? seq : Math.min(seq, await repos.messages.maxSeq(chatId));
+  const target = seq <= chat.lastSeq ? seq : Math.min(seq, (await repos.messages.latest(chatId))?.seq ?? 0);
   if (target <= me.lastReadSeq) return;
   const moved = await repos.memberships.advanceReadMarker(chatId, caller.userId, target);
   if (moved) events.publish({ type: 'chat:read', chatId, userId: caller.userId, seq: target });
