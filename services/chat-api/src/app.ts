@@ -23,10 +23,7 @@ import type { UserDirectory } from './clients/auth-users.client';
 import type { Repositories, UseCaseDeps } from './use-cases/deps';
 import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
-import {
-  createStoredMessagesRecorder,
-  type StoredMessagesRecorder,
-} from './use-cases/record-stored-messages';
+import type { StoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { withRecordedReads } from './use-cases/recorded-reads';
 import { internalRouter, membershipBatchRouter, messageBatchRouter } from './routes/internal.routes';
 import { contactsRouter } from './routes/contacts.routes';
@@ -39,7 +36,6 @@ export interface ChatApiAppDeps {
     | 'NODE_ENV'
     | 'INTERNAL_JWKS'
     | 'MEMBERSHIP_CACHE_MS'
-    | 'BOOKKEEPING_WINDOW_MS'
     | 'CHAT_CREATE_RATE_LIMIT'
     | 'MEMBER_ADD_RATE_LIMIT'
     | 'MESSAGE_EDIT_RATE_LIMIT'
@@ -58,10 +54,10 @@ export interface ChatApiAppDeps {
   /** One per process: it keeps the per-chat lanes (message-sequencer.ts). Built from `repos` when absent. */
   sequencer?: MessageSequencer;
   /**
-   * Writes what stored messages imply (record-stored-messages.ts) behind the sends; the composition root flushes it
-   * at shutdown. Built from `repos` and `BOOKKEEPING_WINDOW_MS` when absent.
+   * Writes what stored messages imply (record-stored-messages.ts) behind the sends; the composition root builds it
+   * from `BOOKKEEPING_WINDOW_MS` and flushes it at shutdown.
    */
-  recorder?: StoredMessagesRecorder;
+  recorder: StoredMessagesRecorder;
   readiness?: Record<string, ReadinessCheck>;
   /**
    * The send path's membership cache, kept in step with other replicas' removals (main.ts); built from
@@ -77,14 +73,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   const now = deps.now ?? (() => new Date());
   const limiter = (name: string, limit: ChatApiConfig['CHAT_CREATE_RATE_LIMIT'], message: string) =>
     createActionLimiter({ name, limit, message, logger, redis: deps.redis });
-  const recorder =
-    deps.recorder ??
-    createStoredMessagesRecorder({
-      repos,
-      logger,
-      windowMs: config.BOOKKEEPING_WINDOW_MS,
-      registry: metrics.registry,
-    });
+  const { recorder } = deps;
   const useCases: UseCaseDeps = {
     repos: withRecordedReads(repos, recorder),
     users: deps.users,
