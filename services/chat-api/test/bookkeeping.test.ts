@@ -121,21 +121,28 @@ describe('another replica', () => {
   });
 });
 
+/** A recorder on `conn`'s repositories, and a group with its owner as its one member. */
+async function recorderWithChat(conn: Connection, windowMs: number, owner: string, registry?: Registry) {
+  const repos = await openRepositories(conn);
+  const recorder = createStoredMessagesRecorder({
+    repos,
+    logger: testLogger('recorder'),
+    windowMs,
+    ...(registry ? { registry } : {}),
+  });
+  const now = new Date();
+  const chat = await repos.chats.createGroup({ title: 'recorded', ownerId: owner, now });
+  await repos.memberships.add(chat.id, [{ userId: owner, role: 'owner' }], now, now);
+  return { recorder, chatId: chat.id, now };
+}
+
 describe('the recorder', () => {
   test('writes what is pending at once when flushed, whatever its window', async () => {
-    const repos = await openRepositories(db);
-    const recorder = createStoredMessagesRecorder({
-      repos,
-      logger: testLogger('recorder'),
-      windowMs: 60_000,
-    });
-    const now = new Date();
-    const chat = await repos.chats.createGroup({ title: 'flush', ownerId: 'u-flush', now });
-    await repos.memberships.add(chat.id, [{ userId: 'u-flush', role: 'owner' }], now, now);
-    recorder.record(chat.id, [{ seq: 3, senderId: 'u-flush', createdAt: now.toISOString() }]);
+    const { recorder, chatId, now } = await recorderWithChat(db, 60_000, 'u-flush');
+    recorder.record(chatId, [{ seq: 3, senderId: 'u-flush', createdAt: now.toISOString() }]);
     const calls = await storeCallsDuring(BOOKKEEPING, () => recorder.flush());
     expect(writesOf(calls)).toEqual(['chats.bulkWrite', 'memberships.bulkWrite']);
-    expect((await chatModel(db).findById(chat.id))?.lastSeq).toBe(3);
+    expect((await chatModel(db).findById(chatId))?.lastSeq).toBe(3);
     // Nothing pending: a flush writes nothing.
     expect(writesOf(await storeCallsDuring(BOOKKEEPING, () => recorder.flush()))).toEqual([]);
   });
@@ -146,31 +153,22 @@ describe('a bookkeeping write that fails', () => {
     const url = h.mongo.url;
     const conn = await mongoose.createConnection(url, { bufferCommands: false }).asPromise();
     try {
-      const repos = await openRepositories(conn);
       const registry = new Registry();
-      const recorder = createStoredMessagesRecorder({
-        repos,
-        logger: testLogger('recorder'),
-        windowMs: 0,
-        registry,
-      });
-      const now = new Date();
-      const chat = await repos.chats.createGroup({ title: 'retry', ownerId: 'u-owner', now });
-      await repos.memberships.add(chat.id, [{ userId: 'u-owner', role: 'owner' }], now, now);
+      const { recorder, chatId, now } = await recorderWithChat(conn, 0, 'u-owner', registry);
 
       await conn.close();
-      recorder.record(chat.id, [{ seq: 7, senderId: 'u-owner', createdAt: now.toISOString() }]);
+      recorder.record(chatId, [{ seq: 7, senderId: 'u-owner', createdAt: now.toISOString() }]);
       await expect(recorder.flush()).resolves.toBeUndefined();
       const failures = await registry.getSingleMetricAsString('chat_bookkeeping_write_failures_total');
       expect(failures).toMatch(/chat_bookkeeping_write_failures_total [1-9]/);
 
       await conn.openUri(url);
       await waitFor(async () => {
-        const stored = await chatModel(db).findById(chat.id);
+        const stored = await chatModel(db).findById(chatId);
         if (stored?.lastSeq !== 7) throw new Error('not retried yet');
       }, 10_000);
       const row = await membershipModel(db).findOne({
-        chatId: new Types.ObjectId(chat.id),
+        chatId: new Types.ObjectId(chatId),
         userId: 'u-owner',
       });
       expect(row?.lastReadSeq).toBe(7);
