@@ -25,7 +25,12 @@ import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
 import type { StoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { withRecordedReads } from './use-cases/recorded-reads';
-import { internalRouter, membershipBatchRouter, messageBatchRouter } from './routes/internal.routes';
+import {
+  internalRouter,
+  membershipBatchRouter,
+  messageBatchRouter,
+  syncBatchRouter,
+} from './routes/internal.routes';
 import { contactsRouter } from './routes/contacts.routes';
 import { blocksRouter } from './routes/blocks.routes';
 import { createActionLimiter } from './use-cases/action-limiter';
@@ -129,6 +134,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   app.use('/api/search', identified, searchRouter(useCases));
   app.use('/internal/message-batches', messageBatchRouter(useCases, verifyIdentity));
   app.use('/internal/membership-batches', membershipBatchRouter(useCases, verifyIdentity));
+  app.use('/internal/sync-batches', syncBatchRouter(useCases, verifyIdentity));
   app.use('/internal/shared-chat-users', identified, contactsRouter(useCases));
   app.use('/internal', identified, internalRouter(useCases));
 

@@ -19,6 +19,9 @@ let served = 0;
 let servedSingles = 0;
 let lookupsPerBatch: number[] = [];
 let batches: (req: IncomingMessage, res: ServerResponse) => void;
+let syncBatches: (req: IncomingMessage, res: ServerResponse) => void;
+/** Paths of the single `GET …/messages` calls served. */
+let singleSyncs: string[] = [];
 
 const memberships = { chatIds: ['aaaaaaaaaaaaaaaaaaaaaaaa'], blockPartners: ['cccccccccccccccccccccccc'] };
 const errorOf = (status: number) =>
@@ -52,6 +55,11 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === '/internal/message-batches') return batches(req, res);
     if (req.url === '/internal/membership-batches') return membershipBatches(req, res);
+    if (req.url === '/internal/sync-batches') return syncBatches(req, res);
+    if (req.url?.startsWith('/api/chats/')) {
+      singleSyncs.push(req.url);
+      return answer(res, 200, { messages: [] });
+    }
     // GET /internal/memberships, as a chat-api from before membership batches answers it.
     served += 1;
     servedSingles += 1;
@@ -213,4 +221,96 @@ describe('sendMessage (batched)', () => {
       await impatient.close();
     }
   });
+});
+
+describe('messagesAfter (chat:sync, batched)', () => {
+  const chatId = 'aaaaaaaaaaaaaaaaaaaaaaaa';
+  const message = (seq: number) => ({
+    id: `cccccccccccccccccccccc${String(seq).padStart(2, '0')}`,
+    chatId,
+    seq,
+    senderId: who.userId,
+    text: `m${seq}`,
+    clientMsgId: `m-${seq}`,
+    createdAt: new Date(0).toISOString(),
+    version: 1,
+  });
+  type SyncBody = {
+    syncs: { identity: string; requestId: string; chatId: string; afterSeq: number; limit: number }[];
+  };
+  let bodies: SyncBody[];
+  /** Answers each entry with the messages above its afterSeq up to seq 3, or a 404 for the chat 'dd…'. */
+  const scripted = (req: IncomingMessage, res: ServerResponse) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(raw) as SyncBody;
+      bodies.push(body);
+      const results = body.syncs.map((s) =>
+        s.chatId === chatId
+          ? { status: 200, messages: [1, 2, 3].filter((seq) => seq > s.afterSeq).map(message) }
+          : { status: 404, error: { code: 'chat_not_found', message: 'Chat not found' } },
+      );
+      answer(res, 200, { results });
+    });
+  };
+  beforeEach(() => {
+    bodies = [];
+    singleSyncs = [];
+    syncBatches = scripted;
+  });
+
+  test('syncs of one turn leave in one batch; each gets its own answer, a refusal as it was given', async () => {
+    const [first, refused, second] = await Promise.allSettled([
+      client.messagesAfter(who, chatId, 0, 100, 'req-7'),
+      client.messagesAfter(who, 'dddddddddddddddddddddddd', 0, 100, 'req-8'),
+      client.messagesAfter(who, chatId, 2, 10, 'req-9'),
+    ]);
+    expect(bodies.map((b) => b.syncs.map((s) => [s.chatId, s.afterSeq, s.limit, s.requestId]))).toEqual([
+      [
+        [chatId, 0, 100, 'req-7'],
+        ['dddddddddddddddddddddddd', 0, 100, 'req-8'],
+        [chatId, 2, 10, 'req-9'],
+      ],
+    ]);
+    expect(bodies[0]?.syncs[0]?.identity).toEqual(expect.any(String));
+    expect(first).toEqual({ status: 'fulfilled', value: [message(1), message(2), message(3)] });
+    expect(refused).toMatchObject({ status: 'rejected', reason: { status: 404, code: 'chat_not_found' } });
+    expect(second).toEqual({ status: 'fulfilled', value: [message(3)] });
+    expect(singleSyncs).toEqual([]);
+  });
+
+  test('a batch asks for a few pages at most: full pages leave five to a request', async () => {
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => client.messagesAfter(who, chatId, 0, 100, `req-p${i}`)),
+    );
+    expect(bodies.map((b) => b.syncs.length)).toEqual([5, 5, 2]);
+  });
+
+  test.each([401, 404] as const)(
+    'a chat-api from before sync batches (the route answers %i) is asked one GET per sync',
+    async (status) => {
+      syncBatches = (_req, res) => answer(res, status, { error: errorOf(status) });
+      const upgrading = newClient();
+      try {
+        await expect(
+          Promise.all([
+            upgrading.messagesAfter(who, chatId, 0, 100, 'r-1'),
+            upgrading.messagesAfter(who, chatId, 7, 20, 'r-2'),
+          ]),
+        ).resolves.toEqual([[], []]);
+        expect(singleSyncs.sort()).toEqual([
+          `/api/chats/${chatId}/messages?after=0&limit=100`,
+          `/api/chats/${chatId}/messages?after=7&limit=20`,
+        ]);
+        // Once seen, that chat-api is asked one by one for a while: no batch request is tried first.
+        syncBatches = scripted;
+        await expect(upgrading.messagesAfter(who, chatId, 0, 100, 'r-3')).resolves.toEqual([]);
+        expect(singleSyncs).toHaveLength(3);
+        expect(bodies).toEqual([]);
+      } finally {
+        await upgrading.close();
+      }
+    },
+  );
 });

@@ -6,6 +6,7 @@ export * from './socket-events';
 export * from './bus-events';
 export * from './membership-batch';
 export * from './message-batch';
+export * from './sync-batch';
 export * from './error-codes';
 export * from './responses';
 export * from './http-routes';

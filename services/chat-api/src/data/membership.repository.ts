@@ -28,6 +28,9 @@ export interface ActivityPosition {
   chatId: string;
 }
 
+/** How `pairsAmong` names a membership. */
+export const memberKey = (chatId: string, userId: string) => `${chatId}:${userId}`;
+
 export interface NewMember {
   userId: string;
   role: MemberRole;
@@ -40,6 +43,11 @@ export interface MembershipRepository {
   chatsWithMember(chatIds: readonly string[], userId: string): Promise<Set<string>>;
   /** Which of `userIds` (at most a few hundred) are members of `chatId`. */
   membersAmong(chatId: string, userIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Which of the (chat, user) pairs (at most a few hundred) are memberships, as `memberKey`s: one query, point
+   * seeks on chat_user_unique for every chat × user of the list, the pairs not asked for dropped here.
+   */
+  pairsAmong(pairs: readonly { chatId: string; userId: string }[]): Promise<Set<string>>;
   /** Members of a chat, earliest joined first. */
   listByChat(chatId: string): Promise<ChatMember[]>;
   /** The chat ids of each of `userIds` (at most a few hundred), in one query: equality seeks on user_activity. */
@@ -89,6 +97,21 @@ export function createMembershipRepository(model: MembershipModel): MembershipRe
         .find({ chatId: oid(chatId), userId: { $in: [...new Set(userIds)] } }, { userId: 1 })
         .lean<Pick<MembershipRecord, '_id' | 'userId'>[]>();
       return new Set(rows.map((r) => r.userId));
+    },
+    async pairsAmong(pairs) {
+      if (pairs.length === 0) return new Set();
+      const chatIds = [...new Set(pairs.map((p) => p.chatId))];
+      const userIds = [...new Set(pairs.map((p) => p.userId))];
+      const asked = new Set(pairs.map((p) => memberKey(p.chatId, p.userId)));
+      const rows = await model
+        .find(
+          { chatId: { $in: chatIds.map(oid) }, userId: { $in: userIds } },
+          { _id: 0, chatId: 1, userId: 1 },
+        )
+        .lean<Pick<MembershipRecord, 'chatId' | 'userId'>[]>();
+      return new Set(
+        rows.map((r) => memberKey(r.chatId.toHexString(), r.userId)).filter((k) => asked.has(k)),
+      );
     },
     async listByChat(chatId) {
       // Index scan on chat_user_unique's chatId prefix; a chat's members are few, so they are ordered here.

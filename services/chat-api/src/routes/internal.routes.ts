@@ -7,13 +7,16 @@ import {
   membershipBatchBodySchema,
   messageBatchBodySchema,
   storeAnswerBodySchema,
+  syncBatchBodySchema,
   parseOrThrow,
   type IdentityVerifier,
   type MembershipBatchResponse,
   type MessageBatchResponse,
+  type SyncBatchResponse,
 } from '@cohort/common';
 import type { UseCaseDeps } from '../use-cases/deps';
 import { listMembershipsBatch, membershipsOfEach } from '../use-cases/list-memberships-batch';
+import { listMessagesBatch } from '../use-cases/list-messages-batch';
 import { sendMessageBatch } from '../use-cases/send-message-batch';
 import { storeAnswer } from '../use-cases/store-answer';
 import { callerOf } from './caller';
@@ -66,6 +69,20 @@ export function membershipBatchRouter(deps: UseCaseDeps, verifyIdentity: Identit
     const body: MembershipBatchResponse = {
       results: await listMembershipsBatch(deps, verifyIdentity, lookups),
     };
+    res.json(body);
+  });
+  return router;
+}
+
+/**
+ * POST /internal/sync-batches (realtime's chat:sync): like the other batches, no identity header on the request
+ * itself; each entry carries and is checked against its own (use-cases/list-messages-batch.ts).
+ */
+export function syncBatchRouter(deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    const { syncs } = parseOrThrow(syncBatchBodySchema, req.body);
+    const body: SyncBatchResponse = { results: await listMessagesBatch(deps, verifyIdentity, syncs) };
     res.json(body);
   });
   return router;

@@ -8,6 +8,7 @@ import {
   membershipBatchResponseSchema,
   membershipsSchema,
   MESSAGE_BATCH_MAX,
+  SYNC_BATCH_MAX,
   upstreamAnswerError,
   upstreamTimeout,
   type AccessClaims,
@@ -20,6 +21,7 @@ import {
   type MessageBatchEntry,
   type Outcome,
   type ChatSendPayload,
+  type SyncBatchEntry,
 } from '@cohort/common';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
@@ -55,6 +57,8 @@ export interface ChatApiClientOptions {
   sendBatch?: { maxInFlight: number; maxItems: number };
   /** Handshake membership lookups: batches out at once, lookups per batch. */
   membershipBatch?: { maxInFlight: number; maxItems: number };
+  /** chat:sync: batches out at once, syncs per batch. */
+  syncBatch?: { maxInFlight: number; maxItems: number };
   /** Where failed calls are logged (warn) with their reason; none by default. */
   logger?: Logger;
 }
@@ -73,17 +77,29 @@ const messageSchema = z.looseObject({
   deletedAt: z.string().optional(),
   version: z.number(),
 });
+/** A batch entry's refusal: the status and error its single call would answer. */
+const entryErrorSchema = z.object({
+  status: z.number(),
+  error: z.object({ code: z.string(), message: z.string() }),
+});
 const batchBodySchema = z.object({
   results: z.array(
     z.union([
       z.object({ status: z.union([z.literal(200), z.literal(201)]), message: messageSchema }),
-      z.object({ status: z.number(), error: z.object({ code: z.string(), message: z.string() }) }),
+      entryErrorSchema,
     ]),
   ),
 });
 const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
-/** How long a chat-api without `POST /internal/membership-batches` (a release before it) is asked one by one. */
-const SINGLE_LOOKUPS_MS = 60_000;
+const syncBatchBodySchema = z.object({
+  results: z.array(z.union([messagesBodySchema.extend({ status: z.literal(200) }), entryErrorSchema])),
+});
+/** How long a chat-api without one of the batch routes (a release before it) is asked one call at a time. */
+const SINGLE_CALLS_MS = 60_000;
+/** The messages one sync batch may ask for: its answer stays a few pages, whatever the texts' length. */
+const SYNC_BATCH_MESSAGES = 500;
+/** chat-api's JSON body limit is 64 KB. */
+const BATCH_BODY_BYTES = 60_000;
 const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
 
 export function createChatApiClient({
@@ -93,6 +109,7 @@ export function createChatApiClient({
   connections = 64,
   sendBatch = { maxInFlight: 2, maxItems: MESSAGE_BATCH_MAX },
   membershipBatch = { maxInFlight: 2, maxItems: MEMBERSHIP_BATCH_MAX },
+  syncBatch = { maxInFlight: 2, maxItems: SYNC_BATCH_MAX },
   logger,
 }: ChatApiClientOptions): ChatApiClient {
   const upstream = createServiceClient({ name: UPSTREAM, baseUrl, timeoutMs, connections, logger });
@@ -109,7 +126,7 @@ export function createChatApiClient({
   const sends = createBatcher<string, { message: Message; created: boolean }>({
     maxInFlight: sendBatch.maxInFlight,
     maxItems: Math.min(sendBatch.maxItems, MESSAGE_BATCH_MAX),
-    maxWeight: 60_000,
+    maxWeight: BATCH_BODY_BYTES,
     weigh: (entry) => Buffer.byteLength(entry),
     run: async (entries) => {
       // No identity on the batch itself: each entry carries its sender's, checked by chat-api one by one.
@@ -132,37 +149,51 @@ export function createChatApiClient({
     },
   });
 
+  /**
+   * A batch route's runner that falls back to one call per item while chat-api does not have the route: a chat-api
+   * from before it answers 404 (or 401: no identity on the request), and is then asked one call at a time for
+   * SINGLE_CALLS_MS before a batch is tried again, so realtime and chat-api deploy in either order.
+   */
+  function orOneByOne<I, O>(
+    route: string,
+    batched: (items: I[]) => Promise<Outcome<O>[]>,
+    single: (item: I) => Promise<O>,
+  ): (items: I[]) => Promise<Outcome<O>[]> {
+    let singleCallsUntil = 0;
+    const each = (items: I[]) =>
+      Promise.all(
+        items.map((item) =>
+          single(item).then(
+            (value): Outcome<O> => ({ ok: true, value }),
+            (error: unknown): Outcome<O> => ({ ok: false, error }),
+          ),
+        ),
+      );
+    return async (items) => {
+      if (Date.now() < singleCallsUntil) return each(items);
+      try {
+        return await batched(items);
+      } catch (err) {
+        if (!(err instanceof AppError) || (err.status !== 404 && err.status !== 401)) throw err;
+        singleCallsUntil = Date.now() + SINGLE_CALLS_MS;
+        logger?.warn({ status: err.status, route }, 'chat-api has no such batch route: one call at a time');
+        return each(items);
+      }
+    };
+  }
+
   // Handshakes go out in batches too (POST /internal/membership-batches): during a reconnect storm the surviving
   // replicas' handshakes cost chat-api one request and three store queries per batch rather than per socket.
-  // A chat-api from before that route answers it 404 (or 401: no identity on the request), and is then asked
-  // one `GET /internal/memberships` per lookup for a while, so realtime and chat-api deploy in either order.
-  let singleLookupsUntil = 0;
-  const lookUpOne = ({ identity, requestId }: MembershipLookup) =>
-    upstream.call({
-      method: 'GET',
-      path: '/internal/memberships',
-      caller: { assertion: identity, requestId },
-      answer: membershipsSchema,
-    });
-  const lookUpEach = (items: MembershipLookup[]) =>
-    Promise.all(
-      items.map((item) =>
-        lookUpOne(item).then(
-          (value): Outcome<Memberships> => ({ ok: true, value }),
-          (error: unknown): Outcome<Memberships> => ({ ok: false, error }),
-        ),
-      ),
-    );
+  // A chat-api from before that route is asked one `GET /internal/memberships` per lookup for a while.
   const lookups = createBatcher<MembershipLookup, Memberships>({
     maxInFlight: membershipBatch.maxInFlight,
     maxItems: Math.min(membershipBatch.maxItems, MEMBERSHIP_BATCH_MAX),
-    maxWeight: 60_000,
+    maxWeight: BATCH_BODY_BYTES,
     weigh: (item) => item.identity.length + item.requestId.length + 32,
-    run: async (items) => {
-      if (Date.now() < singleLookupsUntil) return lookUpEach(items);
-      let answer;
-      try {
-        answer = await upstream.call({
+    run: orOneByOne(
+      '/internal/membership-batches',
+      async (items) => {
+        const answer = await upstream.call({
           method: 'POST',
           path: '/internal/membership-batches',
           caller: { assertion: null, requestId: randomUUID() },
@@ -171,20 +202,78 @@ export function createChatApiClient({
           idempotent: true,
           answer: membershipBatchResponseSchema,
         });
-      } catch (err) {
-        if (!(err instanceof AppError) || (err.status !== 404 && err.status !== 401)) throw err;
-        singleLookupsUntil = Date.now() + SINGLE_LOOKUPS_MS;
-        logger?.warn({ status: err.status }, 'chat-api has no membership batches: one lookup per handshake');
-        return lookUpEach(items);
-      }
-      return answer.results.map((result): Outcome<Memberships> => {
-        if ('chatIds' in result) {
-          return { ok: true, value: { chatIds: result.chatIds, blockPartners: result.blockPartners } };
-        }
-        return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
-      });
-    },
+        return answer.results.map((result): Outcome<Memberships> => {
+          if ('chatIds' in result) {
+            return { ok: true, value: { chatIds: result.chatIds, blockPartners: result.blockPartners } };
+          }
+          return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
+        });
+      },
+      ({ identity, requestId }) =>
+        upstream.call({
+          method: 'GET',
+          path: '/internal/memberships',
+          caller: { assertion: identity, requestId },
+          answer: membershipsSchema,
+        }),
+    ),
   });
+
+  // chat:sync goes out in batches as well (POST /internal/sync-batches): after a replica dies, every socket that
+  // comes back catches up at once, and chat-api answers the syncs arriving together with one request, one
+  // membership query and one read per distinct page. A batch asks for at most SYNC_BATCH_MESSAGES messages, so
+  // its answer stays a few pages; a chat-api from before the route is asked one `GET …/messages` per sync.
+  const syncs = createBatcher<SyncBatchEntry, Message[]>({
+    maxInFlight: syncBatch.maxInFlight,
+    maxItems: Math.min(syncBatch.maxItems, SYNC_BATCH_MAX),
+    // Two budgets in one weight (integers, so they add up exactly): the body's bytes and the answer's messages.
+    maxWeight: BATCH_BODY_BYTES * SYNC_BATCH_MESSAGES,
+    weigh: (entry) =>
+      Math.max(
+        (entry.identity.length + entry.requestId.length + entry.chatId.length + 96) * SYNC_BATCH_MESSAGES,
+        entry.limit * BATCH_BODY_BYTES,
+      ),
+    run: orOneByOne(
+      '/internal/sync-batches',
+      async (entries) => {
+        const { results } = await upstream.call({
+          method: 'POST',
+          path: '/internal/sync-batches',
+          caller: { assertion: null, requestId: randomUUID() },
+          body: { syncs: entries },
+          // A sync reads and changes nothing: asking again is safe.
+          idempotent: true,
+          answer: syncBatchBodySchema,
+        });
+        return results.map((result): Outcome<Message[]> => {
+          if ('messages' in result) return { ok: true, value: result.messages };
+          return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
+        });
+      },
+      async ({ identity, requestId, chatId, afterSeq, limit }) => {
+        const { messages } = await upstream.call({
+          method: 'GET',
+          path: `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`,
+          caller: { assertion: identity, requestId },
+          answer: messagesBodySchema,
+        });
+        return messages;
+      },
+    ),
+  });
+
+  /** A batched call's answer within `timeoutMs`, the wait for a batch slot included: a stalled chat-api fails in time. */
+  async function withinDeadline<T>(answer: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(upstreamTimeout(UPSTREAM)), timeoutMs);
+    });
+    try {
+      return await Promise.race([answer, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   return {
     async memberships(who, requestId) {
@@ -201,27 +290,14 @@ export function createChatApiClient({
     },
     async sendMessage(who, chatId, payload, requestId) {
       const entry: MessageBatchEntry = { identity: await signer.sign(who), requestId, chatId, ...payload };
-      // Status 201: stored now; 200: the same clientMsgId again, answered with the stored original.
-      // The deadline covers the wait for a batch slot too, so a stalled chat-api fails the ack in time (the
-      // client retries with the same clientMsgId, which finds the message if it was stored after all).
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(upstreamTimeout(UPSTREAM)), timeoutMs);
-      });
-      try {
-        return await Promise.race([sends.submit(JSON.stringify(entry)), deadline]);
-      } finally {
-        clearTimeout(timer);
-      }
+      // Status 201: stored now; 200: the same clientMsgId again, answered with the stored original. On a
+      // timeout the client retries with the same clientMsgId, which finds the message if it was stored after all.
+      return withinDeadline(sends.submit(JSON.stringify(entry)));
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
-      const { messages } = await upstream.call({
-        method: 'GET',
-        path: `${chatPath(chatId)}/messages?after=${afterSeq}&limit=${limit}`,
-        caller: await onBehalfOf(who, requestId),
-        answer: messagesBodySchema,
-      });
-      return messages;
+      return withinDeadline(
+        syncs.submit({ identity: await signer.sign(who), requestId, chatId, afterSeq, limit }),
+      );
     },
     async markRead(who, chatId, seq, requestId) {
       await upstream.call({
