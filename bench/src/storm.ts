@@ -178,8 +178,9 @@ export async function reconnectStorm(
           20_000,
         )) as {
           ok: boolean;
+          error?: { code?: string };
         };
-        if (!reply.ok) throw new Error('chat:sync refused');
+        if (!reply.ok) throw new Error(`chat:sync refused: ${reply.error?.code ?? 'no code'}`);
         back += 1;
         lastBackAt = performance.now();
         return;

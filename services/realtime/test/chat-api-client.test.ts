@@ -280,11 +280,16 @@ describe('messagesAfter (chat:sync, batched)', () => {
     expect(singleSyncs).toEqual([]);
   });
 
-  test('a batch asks for a few pages at most: full pages leave five to a request', async () => {
+  test('a batch asks for 30 pages at most: full pages leave 30 to a request, smaller ones up to 100', async () => {
     await Promise.all(
-      Array.from({ length: 12 }, (_, i) => client.messagesAfter(who, chatId, 0, 100, `req-p${i}`)),
+      Array.from({ length: 62 }, (_, i) => client.messagesAfter(who, chatId, 0, 100, `req-p${i}`)),
     );
-    expect(bodies.map((b) => b.syncs.length)).toEqual([5, 5, 2]);
+    expect(bodies.map((b) => b.syncs.length)).toEqual([30, 30, 2]);
+    bodies = [];
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => client.messagesAfter(who, chatId, 0, 20, `req-q${i}`)),
+    );
+    expect(bodies.map((b) => b.syncs.length)).toEqual([100]);
   });
 
   test.each([401, 404] as const)(

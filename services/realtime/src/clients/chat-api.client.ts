@@ -96,8 +96,11 @@ const syncBatchBodySchema = z.object({
 });
 /** How long a chat-api without one of the batch routes (a release before it) is asked one call at a time. */
 const SINGLE_CALLS_MS = 60_000;
-/** The messages one sync batch may ask for: its answer stays a few pages, whatever the texts' length. */
-const SYNC_BATCH_MESSAGES = 500;
+/**
+ * The messages one sync batch may ask for: 30 full pages. With two batches out, at most about as many pages are in
+ * flight as the 64 connections carried when each sync was its own request, whatever the texts' length.
+ */
+const SYNC_BATCH_MESSAGES = 3000;
 /** chat-api's JSON body limit is 64 KB. */
 const BATCH_BODY_BYTES = 60_000;
 const chatBodySchema = z.object({ chat: z.object({ members: z.array(z.object({ userId: z.string() })) }) });
