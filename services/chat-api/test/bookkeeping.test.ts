@@ -163,14 +163,14 @@ describe('a bookkeeping write that fails', () => {
       expect(failures).toMatch(/chat_bookkeeping_write_failures_total [1-9]/);
 
       await conn.openUri(url);
+      // The two collections' writes are two commands: the retry has written both once each shows it.
+      const membership = () =>
+        membershipModel(db).findOne({ chatId: new Types.ObjectId(chatId), userId: 'u-owner' });
       await waitFor(async () => {
-        const stored = await chatModel(db).findById(chatId);
-        if (stored?.lastSeq !== 7) throw new Error('not retried yet');
+        const [stored, row] = await Promise.all([chatModel(db).findById(chatId), membership()]);
+        if (stored?.lastSeq !== 7 || row?.lastReadSeq !== 7) throw new Error('not retried yet');
       }, 10_000);
-      const row = await membershipModel(db).findOne({
-        chatId: new Types.ObjectId(chatId),
-        userId: 'u-owner',
-      });
+      const row = await membership();
       expect(row?.lastReadSeq).toBe(7);
       expect(row?.lastActivityAt?.getTime()).toBe(now.getTime());
     } finally {

@@ -23,6 +23,8 @@ const entry = async (userId: string, chatId: string, afterSeq = 0, limit = 100) 
 });
 const postBatch = (syncs: unknown[]) => h.http().post('/internal/sync-batches').send({ syncs });
 const resultsOf = (res: { body: unknown }) => (res.body as { results: SyncBatchResult[] }).results;
+/** The reads among the store calls, sorted: the earlier sends' bookkeeping may be written meanwhile. */
+const readsOf = (calls: string[]) => calls.filter((call) => /\.find(One)?$/.test(call)).sort();
 
 async function single(user: ChatClient, chatId: string, after: number, limit: number) {
   const res = await user.get(`/api/chats/${chatId}/messages?after=${after}&limit=${limit}`);
@@ -105,13 +107,18 @@ describe('sync batches', () => {
     expect(results.map((r) => ('messages' in r ? r.messages.length : r.status))).toEqual([
       3, 3, 3, 3, 3, 3, 2, 2, 2, 1,
     ]);
-    expect(reads.sort()).toEqual(['memberships.find', 'messages.find', 'messages.find', 'messages.find']);
+    expect(readsOf(reads)).toEqual(['memberships.find', 'messages.find', 'messages.find', 'messages.find']);
     // One by one, the same syncs cost two queries each.
     const singly = await storeCallsDuring(['memberships', 'messages'], async () => {
       await single(owner, chats[0]!, 0, 100);
       await single(members[0]!, chats[1]!, 0, 100);
     });
-    expect(singly).toHaveLength(4);
+    expect(readsOf(singly)).toEqual([
+      'memberships.findOne',
+      'memberships.findOne',
+      'messages.find',
+      'messages.find',
+    ]);
   });
 
   test('a malformed envelope is 400', async () => {
