@@ -42,7 +42,7 @@ export const realtimeEnvSchema = baseEnvSchema
      * Handshakes one replica works on at once; one more is refused at once with the retryable `overloaded`, so a
      * reconnect storm is taken at the rate the replica can finish handshakes instead of queueing them all.
      */
-    MAX_CONCURRENT_HANDSHAKES: env.positiveInt(64),
+    MAX_CONCURRENT_HANDSHAKES: env.positiveInt(256),
     /**
      * Accept queue of the listening socket (Linux caps it at `net.core.somaxconn`, 4096 by default). In a
      * reconnect storm thousands of connections arrive at once; with Node's default of 511 nginx's connects time
