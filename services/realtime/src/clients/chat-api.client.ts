@@ -225,7 +225,7 @@ export function createChatApiClient({
   // chat:sync goes out in batches as well (POST /internal/sync-batches): after a replica dies, every socket that
   // comes back catches up at once, and chat-api answers the syncs arriving together with one request, one
   // membership query and one read per distinct page. A batch asks for at most SYNC_BATCH_MESSAGES messages, so
-  // its answer stays a few pages; a chat-api from before the route is asked one `GET …/messages` per sync.
+  // its answer is at most 30 full pages; a chat-api from before the route is asked one `GET …/messages` per sync.
   const syncs = createBatcher<SyncBatchEntry, Message[]>({
     maxInFlight: syncBatch.maxInFlight,
     maxItems: Math.min(syncBatch.maxItems, SYNC_BATCH_MAX),
