@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { z } from 'zod';
 import {
   AppError,
   ASSISTANT_FORWARDER,
@@ -10,9 +11,9 @@ import {
   syncBatchBodySchema,
   parseOrThrow,
   type IdentityVerifier,
-  type MembershipBatchResponse,
-  type MessageBatchResponse,
-  type SyncBatchResponse,
+  type MembershipBatchResult,
+  type MessageBatchResult,
+  type SyncBatchResult,
 } from '@cohort/common';
 import type { UseCaseDeps } from '../use-cases/deps';
 import { listMembershipsBatch, membershipsOfEach } from '../use-cases/list-memberships-batch';
@@ -45,45 +46,32 @@ export function internalRouter(deps: UseCaseDeps): Router {
 }
 
 /**
- * POST /internal/message-batches (realtime's chat:send): no identity header on the request itself, because each
- * entry carries and is checked against its own (use-cases/send-message-batch.ts).
+ * An internal batch route of realtime's: no identity header on the request itself, because each entry carries and
+ * is checked against its own; the answer is `{results}`, one per entry in entry order.
  */
-export function messageBatchRouter(deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router {
+function batchRouter<S extends z.ZodType, R>(schema: S, answer: (body: z.infer<S>) => Promise<R[]>): Router {
   const router = Router();
   router.post('/', async (req, res) => {
-    const { sends } = parseOrThrow(messageBatchBodySchema, req.body);
-    const body: MessageBatchResponse = { results: await sendMessageBatch(deps, verifyIdentity, sends) };
-    res.json(body);
+    const results = await answer(parseOrThrow(schema, req.body));
+    res.json({ results });
   });
   return router;
 }
 
-/**
- * POST /internal/membership-batches (realtime's handshakes): like the message batches, no identity header on the
- * request itself; each lookup carries and is checked against its own (use-cases/list-memberships-batch.ts).
- */
-export function membershipBatchRouter(deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router {
-  const router = Router();
-  router.post('/', async (req, res) => {
-    const { lookups } = parseOrThrow(membershipBatchBodySchema, req.body);
-    const body: MembershipBatchResponse = {
-      results: await listMembershipsBatch(deps, verifyIdentity, lookups),
-    };
-    res.json(body);
-  });
-  return router;
-}
+/** POST /internal/message-batches (realtime's chat:send; use-cases/send-message-batch.ts). */
+export const messageBatchRouter = (deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router =>
+  batchRouter(messageBatchBodySchema, ({ sends }): Promise<MessageBatchResult[]> =>
+    sendMessageBatch(deps, verifyIdentity, sends),
+  );
 
-/**
- * POST /internal/sync-batches (realtime's chat:sync): like the other batches, no identity header on the request
- * itself; each entry carries and is checked against its own (use-cases/list-messages-batch.ts).
- */
-export function syncBatchRouter(deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router {
-  const router = Router();
-  router.post('/', async (req, res) => {
-    const { syncs } = parseOrThrow(syncBatchBodySchema, req.body);
-    const body: SyncBatchResponse = { results: await listMessagesBatch(deps, verifyIdentity, syncs) };
-    res.json(body);
-  });
-  return router;
-}
+/** POST /internal/membership-batches (realtime's handshakes; use-cases/list-memberships-batch.ts). */
+export const membershipBatchRouter = (deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router =>
+  batchRouter(membershipBatchBodySchema, ({ lookups }): Promise<MembershipBatchResult[]> =>
+    listMembershipsBatch(deps, verifyIdentity, lookups),
+  );
+
+/** POST /internal/sync-batches (realtime's chat:sync; use-cases/list-messages-batch.ts). */
+export const syncBatchRouter = (deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router =>
+  batchRouter(syncBatchBodySchema, ({ syncs }): Promise<SyncBatchResult[]> =>
+    listMessagesBatch(deps, verifyIdentity, syncs),
+  );
