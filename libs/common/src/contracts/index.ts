@@ -4,6 +4,7 @@ export * from './text';
 export * from './emoji';
 export * from './socket-events';
 export * from './bus-events';
+export * from './batch-entry';
 export * from './membership-batch';
 export * from './message-batch';
 export * from './sync-batch';

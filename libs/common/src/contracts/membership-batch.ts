@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { forwardedEntryShape } from './batch-entry';
 
 /**
  * `POST /internal/membership-batches`: realtime asks chat-api for the memberships of many handshakes in one
@@ -12,15 +13,7 @@ export const MEMBERSHIP_BATCH_MAX = 100;
 export const BLOCK_PARTNERS_MAX = 1000;
 
 export const membershipBatchBodySchema = z.strictObject({
-  lookups: z
-    .array(
-      z.strictObject({
-        identity: z.string().min(1).max(8192),
-        requestId: z.string().min(1).max(200),
-      }),
-    )
-    .min(1)
-    .max(MEMBERSHIP_BATCH_MAX),
+  lookups: z.array(z.strictObject(forwardedEntryShape)).min(1).max(MEMBERSHIP_BATCH_MAX),
 });
 export type MembershipBatchBody = z.infer<typeof membershipBatchBodySchema>;
 export type MembershipLookup = MembershipBatchBody['lookups'][number];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { forwardedEntryShape, type BatchEntryError } from './batch-entry';
 import type { Message } from './domain';
 
 /**
@@ -14,8 +15,7 @@ export const messageBatchBodySchema = z.strictObject({
   sends: z
     .array(
       z.strictObject({
-        identity: z.string().min(1).max(8192),
-        requestId: z.string().min(1).max(200),
+        ...forwardedEntryShape,
         chatId: z.string(),
         text: z.string(),
         clientMsgId: z.string(),
@@ -30,10 +30,4 @@ export type MessageBatchBody = z.infer<typeof messageBatchBodySchema>;
 export type MessageBatchEntry = MessageBatchBody['sends'][number];
 
 /** One answer per entry, in entry order: the status and body `POST /api/chats/:chatId/messages` would give. */
-export type MessageBatchResult =
-  | { status: 200 | 201; message: Message }
-  | { status: number; error: { code: string; message: string; errorId?: string } };
-
-export interface MessageBatchResponse {
-  results: MessageBatchResult[];
-}
+export type MessageBatchResult = { status: 200 | 201; message: Message } | BatchEntryError;

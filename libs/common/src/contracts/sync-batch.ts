@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { forwardedEntryShape, type BatchEntryError } from './batch-entry';
 import type { Message } from './domain';
 
 /**
@@ -14,8 +15,7 @@ export const syncBatchBodySchema = z.strictObject({
   syncs: z
     .array(
       z.strictObject({
-        identity: z.string().min(1).max(8192),
-        requestId: z.string().min(1).max(200),
+        ...forwardedEntryShape,
         chatId: z.string(),
         afterSeq: z.number(),
         limit: z.number(),
@@ -28,10 +28,4 @@ export type SyncBatchBody = z.infer<typeof syncBatchBodySchema>;
 export type SyncBatchEntry = SyncBatchBody['syncs'][number];
 
 /** One answer per entry, in entry order: the status and body `GET /api/chats/:chatId/messages` would give. */
-export type SyncBatchResult =
-  | { status: 200; messages: Message[] }
-  | { status: number; error: { code: string; message: string; errorId?: string } };
-
-export interface SyncBatchResponse {
-  results: SyncBatchResult[];
-}
+export type SyncBatchResult = { status: 200; messages: Message[] } | BatchEntryError;

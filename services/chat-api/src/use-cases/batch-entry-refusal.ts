@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, isStoreUnavailableError, storeUnavailable, type Logger } from '@cohort/common';
+import {
+  AppError,
+  isStoreUnavailableError,
+  storeUnavailable,
+  type BatchEntryError,
+  type Logger,
+} from '@cohort/common';
 
 /** How one entry of an internal batch is refused: the status and error body its single route would answer. */
-export interface BatchEntryRefusal {
-  status: number;
-  error: { code: string; message: string; errorId?: string };
-}
+export type BatchEntryRefusal = BatchEntryError;
 
 /**
  * The refusal for an entry (or a whole batch's entries) that threw `err`. A store outage is a retryable 503 for
