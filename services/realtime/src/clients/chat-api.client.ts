@@ -82,6 +82,11 @@ const entryErrorSchema = z.object({
   status: z.number(),
   error: z.object({ code: z.string(), message: z.string() }),
 });
+/** A refused batch entry as the error its single call would have thrown. */
+const refusedEntry = ({ status, error }: z.infer<typeof entryErrorSchema>): Outcome<never> => ({
+  ok: false,
+  error: upstreamAnswerError(UPSTREAM, status, { error }),
+});
 const batchBodySchema = z.object({
   results: z.array(
     z.union([
@@ -147,7 +152,7 @@ export function createChatApiClient({
         if ('message' in result) {
           return { ok: true, value: { message: result.message, created: result.status === 201 } };
         }
-        return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
+        return refusedEntry(result);
       });
     },
   });
@@ -209,7 +214,7 @@ export function createChatApiClient({
           if ('chatIds' in result) {
             return { ok: true, value: { chatIds: result.chatIds, blockPartners: result.blockPartners } };
           }
-          return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
+          return refusedEntry(result);
         });
       },
       ({ identity, requestId }) =>
@@ -250,7 +255,7 @@ export function createChatApiClient({
         });
         return results.map((result): Outcome<Message[]> => {
           if ('messages' in result) return { ok: true, value: result.messages };
-          return { ok: false, error: upstreamAnswerError(UPSTREAM, result.status, { error: result.error }) };
+          return refusedEntry(result);
         });
       },
       async ({ identity, requestId, chatId, afterSeq, limit }) => {
