@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ASSISTANT_USER_ID } from '@cohort/common';
@@ -85,7 +85,36 @@ export function smallChatSize(plan: StackPlan, c: number): number {
   return min + (c % (max - min + 1));
 }
 
+/**
+ * Under BENCH_PROFILE_DIR, asks a process about to be SIGKILLed to write its CPU profile so far (the profiler's
+ * SIGUSR2, tools/cpu-profile.cjs) and waits up to 10 s for the file: otherwise a killed replica leaves none.
+ */
+async function flushProfile(pid: number): Promise<void> {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return;
+  const asked = Date.now();
+  const written = () => {
+    try {
+      return readdirSync(dir).some(
+        (f) => f.endsWith(`-${pid}.cpuprofile`) && statSync(join(dir, f)).mtimeMs >= asked,
+      );
+    } catch {
+      return false;
+    }
+  };
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (!written() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // The file appears when writing starts: give a large profile time to be complete.
+  await new Promise((r) => setTimeout(r, 500));
+}
+
 async function killProcess(pid: number): Promise<void> {
+  await flushProfile(pid);
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
@@ -132,7 +161,7 @@ function labelServers(
 
 /**
  * Diagnostics for the server processes: BENCH_PROFILE_DIR makes each write a V8 CPU profile there when it stops;
- * BENCH_SERVER_NODE_OPTIONS is added to their NODE_OPTIONS (for example `--heapsnapshot-signal=SIGUSR2`).
+ * BENCH_SERVER_NODE_OPTIONS is added to their NODE_OPTIONS (for example `--max-semi-space-size=64`; SIGUSR2 is the profiler's when profiling).
  */
 function profilingEnv(): Record<string, string> {
   const dir = process.env.BENCH_PROFILE_DIR;

@@ -28,3 +28,4 @@ export * from './batcher';
 export * from './service-client';
 export * from './limits/shared-limiter';
 export * from './assistant';
+export * from './membership-directory';

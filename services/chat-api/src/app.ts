@@ -8,6 +8,7 @@ import {
   notFoundHandler,
   requireIdentity,
   type Logger,
+  type MembershipDirectory,
   type ReadinessCheck,
   type ServiceMetrics,
 } from '@cohort/common';
@@ -25,6 +26,7 @@ import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
 import type { StoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { withRecordedReads } from './use-cases/recorded-reads';
+import { withDirectoryInvalidation } from './data/directory-invalidation';
 import {
   internalRouter,
   membershipBatchRouter,
@@ -69,6 +71,11 @@ export interface ChatApiAppDeps {
    * `MEMBERSHIP_CACHE_MS` with this process's forgets only when absent.
    */
   recentMembers?: MembershipCache;
+  /**
+   * Where realtime's handshakes find a returning user's memberships (Redis; main.ts): lookups fill it, and every
+   * change to memberships or blocks goes through it. None (embedded): every handshake asks chat-api.
+   */
+  directory?: MembershipDirectory;
   now?: () => Date;
 }
 
@@ -80,7 +87,9 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
     createActionLimiter({ name, limit, message, logger, redis: deps.redis });
   const { recorder } = deps;
   const useCases: UseCaseDeps = {
-    repos: withRecordedReads(repos, recorder),
+    repos: deps.directory
+      ? withDirectoryInvalidation(withRecordedReads(repos, recorder), deps.directory)
+      : withRecordedReads(repos, recorder),
     users: deps.users,
     events: deps.events,
     triggers: deps.triggers ?? createAssistantTriggers(undefined, logger),
@@ -101,6 +110,7 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
       searches: limiter('search', config.SEARCH_RATE_LIMIT, 'Too many searches: slow down'),
     },
     recentMembers: deps.recentMembers ?? createMembershipCache({ ttlMs: config.MEMBERSHIP_CACHE_MS }),
+    ...(deps.directory ? { directory: deps.directory } : {}),
     sequencer:
       deps.sequencer ??
       createMessageSequencer({

@@ -29,6 +29,12 @@ export const chatApiEnvSchema = baseEnvSchema.extend({
    */
   MEMBERSHIP_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
   /**
+   * How long a user's memberships answer is kept in Redis for realtime's handshakes (libs/common
+   * membership-directory.ts): every change to memberships or blocks removes the users' entries, so this only
+   * bounds the memory a user who does not come back holds. 0 = off (every handshake asks chat-api). Cluster only.
+   */
+  MEMBERSHIP_DIRECTORY_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(3600),
+  /**
    * How long a stored message's bookkeeping (its chat's lastSeq and activity, the sender's read marker) waits to be
    * written together with others' (use-cases/record-stored-messages.ts). This process's own reads never see it
    * late; another chat-api replica may, by this much. 0 = written on the next turn, still behind the send.

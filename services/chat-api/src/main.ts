@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import {
+  createMembershipDirectory,
   createMetrics,
   createRedisTriggerLogWriter,
   type TriggerLogWriter,
@@ -60,6 +61,20 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
       const stopForgetting = await forgetOnMembershipEvents(runtime.bus(), recentMembers);
       runtime.onClose('membership-invalidation', stopForgetting);
 
+      // Handshakes of returning users read their memberships here (realtime); lookups fill it, changes clear it.
+      const directory = redis
+        ? createMembershipDirectory({
+            redis,
+            logger: log,
+            ttlMs: config.MEMBERSHIP_DIRECTORY_TTL_SECONDS * 1000,
+          })
+        : undefined;
+      if (directory) {
+        // This process may replace one that died with a change not recorded there (membership-directory.ts).
+        void directory.invalidateAll();
+        runtime.onClose('membership-directory', () => directory.close());
+      }
+
       const app = createChatApiApp({
         config,
         logger: log,
@@ -77,6 +92,7 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
         readiness: runtime.readiness,
         recentMembers,
         recorder,
+        ...(directory ? { directory } : {}),
       });
       return { port: await runtime.listen(createServer(app), { port: config.PORT, host: config.HOST }) };
     },

@@ -10,6 +10,7 @@ import {
   type AiStreamStore,
   type EventBus,
   type Logger,
+  type MembershipDirectory,
   type ReadinessCheck,
   type TokenDenylist,
   type Unsubscribe,
@@ -63,6 +64,8 @@ export interface RealtimeServerDeps {
   /** Consulted periodically for the sessions of live sockets (the verifier already consults it at handshake). */
   denylist?: TokenDenylist;
   chatApi: ChatApiClient;
+  /** A returning user's memberships, kept in Redis by chat-api; absent in embedded mode (chat-api is asked). */
+  directory?: Pick<MembershipDirectory, 'read'>;
   presence: PresenceStore;
   metrics: RealtimeMetrics;
   /** The Redis adapter; absent in embedded mode (Socket.IO's in-memory adapter). */
@@ -154,6 +157,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
         allowedOrigins: config.ALLOWED_ORIGINS,
         verifyAccessToken,
         chatApi,
+        directory: deps.directory,
         localSockets,
         blockPartners,
         connections,

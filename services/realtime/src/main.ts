@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   createForwardingSigner,
+  createMembershipDirectory,
   createMemoryAiStreamStore,
   createRedisAiStreamStore,
   type AiStreamStore,
@@ -155,6 +156,7 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
         verifyAccessToken: await createUserTokenVerifier(config, denylist),
         denylist,
         chatApi,
+        ...(redis ? { directory: createMembershipDirectory({ redis, logger: runtime.logger }) } : {}),
         presence: redis
           ? createRedisPresenceStore({
               redis,

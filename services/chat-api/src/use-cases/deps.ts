@@ -1,4 +1,4 @@
-import type { Logger } from '@cohort/common';
+import type { Logger, MembershipDirectory } from '@cohort/common';
 import type { Repositories } from '../data/repositories';
 import type { ChatEventPublisher } from '../events/chat-event-publisher';
 import type { AssistantTriggers } from '../events/assistant-triggers';
@@ -33,6 +33,8 @@ export interface UseCaseDeps {
   limits: ActionLimits;
   /** Recently confirmed senders (the send path only). */
   recentMembers: MembershipCache;
+  /** Filled with each memberships lookup's answer, for realtime's handshakes (cluster only). */
+  directory?: Pick<MembershipDirectory, 'versions' | 'fill'>;
   logger: Logger;
   now: () => Date;
 }

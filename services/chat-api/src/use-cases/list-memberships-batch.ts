@@ -49,12 +49,25 @@ export async function listMembershipsBatch(
 
 /**
  * The chats and block partners of each of `userIds`: three store queries for the whole list. `GET
- * /internal/memberships` asks it for one user, so the single and the batched answers are the same code's.
+ * /internal/memberships` asks it for one user, so the single and the batched answers are the same code's. The
+ * answers fill the membership directory (realtime's next handshake of these users reads it instead), under the
+ * versions read before the store was: a change that raced these reads refuses the fill.
  */
-export async function membershipsOfEach({ repos }: UseCaseDeps, userIds: readonly string[]) {
+export async function membershipsOfEach({ repos, directory }: UseCaseDeps, userIds: readonly string[]) {
+  const versions = await directory?.versions(userIds);
   const [chatIds, partners] = await Promise.all([
     repos.memberships.chatIdsOfEach(userIds),
     repos.blocks.blockPartnersOfEach(userIds, BLOCK_PARTNERS_MAX),
   ]);
+  if (directory && versions) {
+    const entries = new Map(
+      userIds.map((userId) => [
+        userId,
+        { chatIds: chatIds.get(userId) ?? [], blockPartners: partners.get(userId) ?? [] },
+      ]),
+    );
+    // Not awaited: the answer does not wait for Redis, and a fill that fails costs only a later lookup.
+    void directory.fill(entries, versions);
+  }
   return { chatIds, partners };
 }

@@ -5,6 +5,7 @@ import {
   isAllowedOrigin,
   type AccessTokenVerifier,
   type Logger,
+  type MembershipDirectory,
 } from '@cohort/common';
 import type { BlockPartners } from '../block-partners';
 import type { ChatApiClient } from '../clients/chat-api.client';
@@ -21,6 +22,8 @@ export interface HandshakeDeps {
   allowedOrigins: readonly string[];
   verifyAccessToken: AccessTokenVerifier;
   chatApi: ChatApiClient;
+  /** Where a returning user's memberships are read first (Redis, filled by chat-api); none: chat-api is asked. */
+  directory?: Pick<MembershipDirectory, 'read'> | undefined;
   localSockets: LocalSockets;
   /** Filled here for the connecting user from the memberships answer. */
   blockPartners: BlockPartners;
@@ -57,12 +60,14 @@ function presentedToken(socket: RealtimeSocket): string | undefined {
 /**
  * Who may connect, and with which rooms: the Origin is checked, the token verified (then dropped from the
  * handshake), the claims become the socket's `data`, and the socket joins its user room and the rooms of every
- * chat chat-api lists for it — before the client sees `connect`, so nothing published for its chats is missed.
+ * chat it is a member of (the membership directory's entry for a returning user, else chat-api's answer) — before
+ * the client sees `connect`, so nothing published for its chats is missed.
  */
 export function authenticateHandshake({
   allowedOrigins,
   verifyAccessToken,
   chatApi,
+  directory,
   localSockets,
   blockPartners,
   connections,
@@ -103,7 +108,8 @@ export function authenticateHandshake({
     // Bus events for the user reach the socket from here on (chat:added/removed), though it is not connected yet.
     localSockets.startHandshake(socket, claims.userId);
     try {
-      const { chatIds, blockPartners: partners } = await chatApi.memberships(claims, randomUUID());
+      const held = (await directory?.read([claims.userId]))?.get(claims.userId);
+      const { chatIds, blockPartners: partners } = held ?? (await chatApi.memberships(claims, randomUUID()));
       // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here,
       // join no rooms (the sharded adapter would subscribe to them) and keep no partners (nothing would drop them).
       if (clientGone(socket)) {
