@@ -29,6 +29,8 @@ export interface StormResult {
   /** Server CPU from the kill to the last catch-up, per socket that came back (handshake + sync + retries). */
   stormCpuMsPerHandshake: number;
   stormCpuByProcess: Record<string, number>;
+  /** CLOCK_MONOTONIC microseconds of the kill and of the storm's end, as `rampMonotonicUs`. */
+  stormMonotonicUs: [number, number];
   /** Failed attempts by cause (the light client's error code: `timeout`, `http_502`, a connect_error message…). */
   errors: Record<string, number>;
   /** Sockets that never came back within the time bound. */
@@ -203,8 +205,10 @@ export async function reconnectStorm(
       }),
   );
   await stack.killReplica(options.victim);
+  const stormStartUs = Number(process.hrtime.bigint() / 1000n);
   await Promise.race([Promise.all(recovered), sleep(options.timeoutSeconds * 1000 + 1000)]);
   const storm = stormMeter.end();
+  const stormEndUs = Number(process.hrtime.bigint() / 1000n);
   const client = process.cpuUsage(clientCpu);
 
   await stack.respawnReplica(options.victim);
@@ -227,6 +231,7 @@ export async function reconnectStorm(
     rampCpuMsPerHandshake: round((ramp.total * 1000) / options.count, 3),
     rampCpuByProcess: cpuByProcess(ramp.cpu),
     rampMonotonicUs: [rampStartUs, rampEndUs],
+    stormMonotonicUs: [stormStartUs, stormEndUs],
     idleCpuPercentPer10k: round(
       ((hold.total / hold.wallSeconds - base.total / base.wallSeconds) * 100 * 10_000) / options.count,
       2,

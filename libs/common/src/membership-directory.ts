@@ -16,10 +16,10 @@ import { redisHealth } from './redis';
  *   so a lookup that read the store before a change cannot store what it read;
  * - if chat-api dies between its write and the second step, the pending count expires after `pendingMs` with no
  *   entry in place, and the next lookup reads the store;
- * - a change Redis could not record (Redis away: the change itself goes on, as it did before the directory) bumps
- *   the directory's epoch as soon as Redis answers again, and so does every chat-api start (one may have died
- *   with such a change unrecorded): entries carry the epoch they were filled under, and a reader takes only the
- *   current epoch's.
+ * - with Redis away from chat-api the change itself goes on, as it did before the directory. When the second step
+ *   could not be taken either, the directory's epoch is bumped as soon as Redis answers again, and so it is at every
+ *   chat-api start (one may have died owing a bump): entries carry the epoch they were filled under, and a reader
+ *   takes only the current epoch's.
  * Each user's keys share one hash tag, so every script touches one slot (Redis Cluster).
  */
 export interface MembershipDirectory {
@@ -63,12 +63,12 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return 1`;
-// KEYS: entry, version, pending. ARGV: version ms.
+// KEYS: entry, version, pending. ARGV: version ms, '1' when BEGIN counted this change as pending.
 const END = `
 redis.call('DEL', KEYS[1])
 redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
-if redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[3]) end
+if ARGV[2] == '1' and redis.call('DECR', KEYS[3]) <= 0 then redis.call('DEL', KEYS[3]) end
 return 1`;
 // KEYS: entry, version, pending. ARGV: version read before the store reads, entry (epoch|JSON), entry ms.
 const FILL = `
@@ -119,14 +119,6 @@ export function createMembershipDirectory({
       retry.unref();
     }
   };
-  const unrecorded = (err: unknown, users: number) => {
-    logger.warn(
-      { err, users },
-      'membership directory: change not recorded; every entry goes when Redis is back',
-    );
-    void bumpEpoch();
-  };
-
   /** GET of the epoch, then one GET per key, in one round trip; undefined when Redis is unusable or fails. */
   const readWithEpoch = async (keysToRead: readonly string[]) => {
     if (!health.usable()) return undefined;
@@ -198,11 +190,26 @@ export function createMembershipDirectory({
     async change(userIds, write) {
       const users = [...new Set(userIds)];
       if (users.length === 0) return write();
-      await step(BEGIN, users, [pendingMs, versionMs]).catch((err: unknown) => unrecorded(err, users.length));
+      // Redis away from this process: the change goes on as it did before the directory; the second step catches up.
+      const marked = await step(BEGIN, users, [pendingMs, versionMs]).then(
+        () => true,
+        (err: unknown) => {
+          logger.warn({ err, users: users.length }, 'membership directory: change begins unrecorded');
+          return false;
+        },
+      );
       try {
         return await write();
       } finally {
-        await step(END, users, [versionMs]).catch((err: unknown) => unrecorded(err, users.length));
+        // After the write, so no fill can slip in after the epoch: entries other processes may have filled from
+        // before the write are retired as soon as Redis takes the bump.
+        await step(END, users, [versionMs, marked ? '1' : '0']).catch((err: unknown) => {
+          logger.warn(
+            { err, users: users.length },
+            'membership directory: change not recorded; retiring every entry',
+          );
+          void bumpEpoch();
+        });
       }
     },
     invalidateAll: bumpEpoch,

@@ -187,6 +187,32 @@ describe('membership directory (chat-api fills, every change invalidates, realti
     cut.close();
   });
 
+  it('ends a change that began with Redis away without ending another change’s pending mark', async () => {
+    const client = connect(redis.url);
+    await new Promise((resolve) => client.once('ready', resolve));
+    const cut = createMembershipDirectory({ redis: client, logger, ttlMs: 60_000, retryMs: 50 });
+    let releaseOther!: () => void;
+    const other = owner.change(['u-half'], () => new Promise<void>((resolve) => (releaseOther = resolve)));
+
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    client.disconnect();
+    await ended;
+    // Its first step fails; Redis is back before its write ends, so its second step is taken.
+    await cut.change(['u-half'], async () => {
+      const ready = new Promise((resolve) => client.once('ready', resolve));
+      await client.connect();
+      await ready;
+    });
+    // The other change is still being written: no fill yet.
+    await lookup('u-half', entry('c-old'));
+    expect(await held('u-half')).toBeUndefined();
+    releaseOther();
+    await other;
+    await lookup('u-half', entry('c-new'));
+    expect(await held('u-half')).toEqual(entry('c-new'));
+    cut.close();
+  });
+
   it('makes every entry unreadable when chat-api starts (invalidateAll)', async () => {
     await lookup('u-start', entry('c1'));
     expect(await held('u-start')).toEqual(entry('c1'));

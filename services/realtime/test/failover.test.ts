@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { Chat, Message } from '@cohort/common';
 import { spawnService, waitFor, type ServiceProcess } from '@cohort/testkit';
 import { client, collect, connect, request, type TestClient } from './helpers/clients';
@@ -153,6 +154,14 @@ describe('a realtime replica dying mid-stream', () => {
   });
 
   it('drains on SIGTERM: clients move to another replica without presence flicker and the process exits cleanly', async () => {
+    // The replica the test above killed is swept once its presence entries expire (PRESENCE_TTL_MS): its users go
+    // offline then, which is right, but must not land in this test's window. Wait until only two replicas are alive.
+    const redis = new Redis(stack.redis.url);
+    try {
+      await waitFor(async () => expect(await redis.zcard('cohort:presence:replicas')).toBe(2), 20_000);
+    } finally {
+      redis.disconnect();
+    }
     const survivors = [replicas[0]!, replicas[2]!];
     const leaving = survivors[0]!;
     const watcher = new ChatClient(`http://127.0.0.1:${survivors[1]!.port}`, users[0]!, chat.id);
