@@ -26,7 +26,7 @@ import { chatsRouter } from './routes/chats.routes';
 import { messagesRouter } from './routes/messages.routes';
 import type { StoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { withRecordedReads } from './use-cases/recorded-reads';
-import { withDirectoryInvalidation } from './data/directory-invalidation';
+import { withDirectoryInvalidation } from './use-cases/directory-invalidation';
 import {
   internalRouter,
   membershipBatchRouter,
@@ -86,10 +86,9 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   const limiter = (name: string, limit: ChatApiConfig['CHAT_CREATE_RATE_LIMIT'], message: string) =>
     createActionLimiter({ name, limit, message, logger, redis: deps.redis });
   const { recorder } = deps;
+  const recorded = withRecordedReads(repos, recorder);
   const useCases: UseCaseDeps = {
-    repos: deps.directory
-      ? withDirectoryInvalidation(withRecordedReads(repos, recorder), deps.directory)
-      : withRecordedReads(repos, recorder),
+    repos: deps.directory ? withDirectoryInvalidation(recorded, deps.directory) : recorded,
     users: deps.users,
     events: deps.events,
     triggers: deps.triggers ?? createAssistantTriggers(undefined, logger),

@@ -7,9 +7,6 @@ import {
   type Logger,
 } from '@cohort/common';
 
-/** How one entry of an internal batch is refused: the status and error body its single route would answer. */
-export type BatchEntryRefusal = BatchEntryError;
-
 /**
  * The refusal for an entry (or a whole batch's entries) that threw `err`. A store outage is a retryable 503 for
  * the socket too, never an internal_error; anything unexpected is logged as an unhandled error in `what`, under a
@@ -20,7 +17,7 @@ export function batchEntryRefusal(
   err: unknown,
   what: string,
   context: Readonly<Record<string, unknown>>,
-): BatchEntryRefusal {
+): BatchEntryError {
   const known = err instanceof AppError ? err : isStoreUnavailableError(err) ? storeUnavailable() : null;
   if (known) return { status: known.status, error: { code: known.code, message: known.message } };
   const errorId = randomUUID();

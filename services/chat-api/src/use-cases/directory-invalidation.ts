@@ -1,5 +1,5 @@
 import type { MembershipDirectory } from '@cohort/common';
-import type { Repositories } from './repositories';
+import type { Repositories } from './deps';
 
 /**
  * `repos`, with every write that changes what a user's memberships lookup answers (their chats, their block
