@@ -36,13 +36,35 @@ describe('membership directory (chat-api fills, every change invalidates, realti
     await owner.fill(new Map([[userId, answer]]), versions);
   };
   const held = async (userId: string) => (await reader.read([userId])).get(userId);
+  const event = (client: Redis, name: 'ready' | 'end') =>
+    new Promise((resolve) => client.once(name, resolve));
+  /** A change of `userId` by `owner` whose write waits for `release()`: a change still being written. */
+  const changeHeldOpen = (userId: string) => {
+    let release!: () => void;
+    const writing = new Promise<void>((resolve) => (release = resolve));
+    return { done: owner.change([userId], () => writing), release };
+  };
+  /** Another chat-api process on a connection of its own, which `cutOff` takes away from Redis. */
+  const otherProcess = async () => {
+    const client = connect(redis.url);
+    await event(client, 'ready');
+    return {
+      client,
+      directory: createMembershipDirectory({ redis: client, logger, ttlMs: 60_000, retryMs: 50 }),
+      async cutOff() {
+        const ended = event(client, 'end');
+        client.disconnect();
+        await ended;
+      },
+    };
+  };
 
   beforeAll(async () => {
     redis = await startRedisServer();
     owner = createMembershipDirectory({ redis: connect(redis.url), logger, ttlMs: 60_000 });
     reader = createMembershipDirectory({ redis: connect(redis.url), logger });
     // Reads are not waited on while a connection is not ready (a miss is answered at once).
-    await Promise.all(clients.map((c) => new Promise((resolve) => c.once('ready', resolve))));
+    await Promise.all(clients.map((c) => event(c, 'ready')));
   });
 
   afterAll(async () => {
@@ -93,15 +115,13 @@ describe('membership directory (chat-api fills, every change invalidates, realti
   });
 
   it('keeps refusing fills while any of two overlapping changes of a user runs', async () => {
-    let releaseFirst!: () => void;
-    const firstWriting = new Promise<void>((resolve) => (releaseFirst = resolve));
-    const first = owner.change(['u-overlap'], () => firstWriting);
+    const first = changeHeldOpen('u-overlap');
     // A second change of the same user starts and ends while the first one is still writing.
     await owner.change(['u-overlap'], async () => undefined);
     await lookup('u-overlap', entry('c-old'));
     expect(await held('u-overlap')).toBeUndefined();
-    releaseFirst();
-    await first;
+    first.release();
+    await first.done;
     await lookup('u-overlap', entry('c-new'));
     expect(await held('u-overlap')).toEqual(entry('c-new'));
   });
@@ -158,18 +178,14 @@ describe('membership directory (chat-api fills, every change invalidates, realti
   });
 
   it('with Redis away from chat-api: a change still goes on, and once Redis answers every entry filled before is gone', async () => {
-    const client = connect(redis.url);
-    await new Promise((resolve) => client.once('ready', resolve));
-    const cut = createMembershipDirectory({ redis: client, logger, ttlMs: 60_000, retryMs: 50 });
+    const { client, directory: cut, cutOff } = await otherProcess();
     for (const userId of ['u-away-1', 'u-away-2']) {
       await cut.fill(new Map([[userId, entry('c1')]]), (await cut.versions([userId]))!);
     }
     expect((await reader.read(['u-away-1', 'u-away-2'])).size).toBe(2);
 
     // chat-api loses Redis; realtime (the reader) still reaches it.
-    const ended = new Promise((resolve) => client.once('end', resolve));
-    client.disconnect();
-    await ended;
+    await cutOff();
     expect(await cut.versions(['u-away-1'])).toBeUndefined();
     let written = false;
     await cut.change(['u-away-1'], async () => {
@@ -188,26 +204,20 @@ describe('membership directory (chat-api fills, every change invalidates, realti
   });
 
   it('ends a change that began with Redis away without ending another change’s pending mark', async () => {
-    const client = connect(redis.url);
-    await new Promise((resolve) => client.once('ready', resolve));
-    const cut = createMembershipDirectory({ redis: client, logger, ttlMs: 60_000, retryMs: 50 });
-    let releaseOther!: () => void;
-    const other = owner.change(['u-half'], () => new Promise<void>((resolve) => (releaseOther = resolve)));
-
-    const ended = new Promise((resolve) => client.once('end', resolve));
-    client.disconnect();
-    await ended;
+    const { client, directory: cut, cutOff } = await otherProcess();
+    const other = changeHeldOpen('u-half');
+    await cutOff();
     // Its first step fails; Redis is back before its write ends, so its second step is taken.
     await cut.change(['u-half'], async () => {
-      const ready = new Promise((resolve) => client.once('ready', resolve));
+      const ready = event(client, 'ready');
       await client.connect();
       await ready;
     });
     // The other change is still being written: no fill yet.
     await lookup('u-half', entry('c-old'));
     expect(await held('u-half')).toBeUndefined();
-    releaseOther();
-    await other;
+    other.release();
+    await other.done;
     await lookup('u-half', entry('c-new'));
     expect(await held('u-half')).toEqual(entry('c-new'));
     cut.close();
