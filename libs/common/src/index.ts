@@ -26,6 +26,7 @@ export * from './runtime/runtime';
 export * from './runtime/http-listener';
 export * from './batcher';
 export * from './service-client';
+export * from './channel';
 export * from './limits/shared-limiter';
 export * from './assistant';
 export * from './membership-directory';

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
 import { IDENTITY_HEADER } from '../src/auth/internal-identity';
-import { AppError } from '../src/errors';
 import { REQUEST_ID_HEADER } from '../src/http/request-context';
 import { createServiceClient, isRetryableTransportFailure, type ServiceClient } from '../src/service-client';
+import { failure } from './support/app-error-of';
 
 // The client against a real HTTP server on a free port, scripted per test: what the upstream received and how
 // each way an upstream can fail reaches the caller.
@@ -46,16 +46,6 @@ const json = (res: ServerResponse, status: number, body: unknown, headers: Recor
 
 const caller = { assertion: 'signed.identity.assertion', requestId: 'req-42' };
 const usersSchema = z.object({ users: z.array(z.object({ id: z.string() })) });
-
-/** The AppError a rejected call ended in. */
-async function failure(call: Promise<unknown>): Promise<AppError> {
-  const err: unknown = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof AppError)) throw new Error(`expected an AppError, got ${String(err)}`);
-  return err;
-}
 
 describe('what the upstream receives', () => {
   test('the caller’s identity assertion and request id, and a JSON body', async () => {

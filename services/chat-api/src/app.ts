@@ -9,6 +9,7 @@ import {
   requireIdentity,
   type Logger,
   type MembershipDirectory,
+  type ChannelRoute,
   type ReadinessCheck,
   type ServiceMetrics,
 } from '@cohort/common';
@@ -27,12 +28,7 @@ import { messagesRouter } from './routes/messages.routes';
 import type { StoredMessagesRecorder } from './use-cases/record-stored-messages';
 import { withRecordedReads } from './use-cases/recorded-reads';
 import { withDirectoryInvalidation } from './use-cases/directory-invalidation';
-import {
-  internalRouter,
-  membershipBatchRouter,
-  messageBatchRouter,
-  syncBatchRouter,
-} from './routes/internal.routes';
+import { batchRouter, internalBatchRoutes, internalRouter } from './routes/internal.routes';
 import { contactsRouter } from './routes/contacts.routes';
 import { blocksRouter } from './routes/blocks.routes';
 import { createActionLimiter } from './use-cases/action-limiter';
@@ -79,8 +75,14 @@ export interface ChatApiAppDeps {
   now?: () => Date;
 }
 
-/** Builds chat-api's Express app from its dependencies (never listens). */
-export function createChatApiApp(deps: ChatApiAppDeps): Express {
+export interface ChatApiApp {
+  app: Express;
+  /** What the internal channel serves (main.ts attaches it to the app's server): realtime's batch routes. */
+  channelRoutes: Record<string, ChannelRoute>;
+}
+
+/** Builds chat-api's Express app and its internal channel's routes from its dependencies (never listens). */
+export function createChatApiApp(deps: ChatApiAppDeps): ChatApiApp {
   const { config, logger, metrics, repos } = deps;
   const now = deps.now ?? (() => new Date());
   const limiter = (name: string, limit: ChatApiConfig['CHAT_CREATE_RATE_LIMIT'], message: string) =>
@@ -141,13 +143,12 @@ export function createChatApiApp(deps: ChatApiAppDeps): Express {
   // Only the block routes of /api/users live here (the gateway sends the rest to auth).
   app.use('/api/users', identified, blocksRouter(useCases));
   app.use('/api/search', identified, searchRouter(useCases));
-  app.use('/internal/message-batches', messageBatchRouter(useCases, verifyIdentity));
-  app.use('/internal/membership-batches', membershipBatchRouter(useCases, verifyIdentity));
-  app.use('/internal/sync-batches', syncBatchRouter(useCases, verifyIdentity));
+  const channelRoutes = internalBatchRoutes(useCases, verifyIdentity);
+  app.use(batchRouter(channelRoutes));
   app.use('/internal/shared-chat-users', identified, contactsRouter(useCases));
   app.use('/internal', identified, internalRouter(useCases));
 
   app.use(notFoundHandler());
   app.use(errorHandler(logger));
-  return app;
+  return { app, channelRoutes };
 }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import {
+  attachInternalChannel,
   createMembershipDirectory,
   createMetrics,
   createRedisTriggerLogWriter,
@@ -75,7 +76,7 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
         runtime.onClose('membership-directory', () => directory.close());
       }
 
-      const app = createChatApiApp({
+      const { app, channelRoutes } = createChatApiApp({
         config,
         logger: log,
         metrics,
@@ -94,7 +95,20 @@ export function startChatApi(options: StartChatApiOptions): Promise<RunningServi
         recorder,
         ...(directory ? { directory } : {}),
       });
-      return { port: await runtime.listen(createServer(app), { port: config.PORT, host: config.HOST }) };
+      const server = createServer(app);
+      // Realtime's batches arrive over its internal channel (a WebSocket on this port) as well as over HTTP.
+      const channel = attachInternalChannel(server, {
+        routes: channelRoutes,
+        logger: log,
+        registry: metrics.registry,
+      });
+      return {
+        port: await runtime.listen(server, {
+          port: config.PORT,
+          host: config.HOST,
+          onDrainStart: () => channel.drain(),
+        }),
+      };
     },
   );
 }

@@ -50,6 +50,11 @@ export const realtimeEnvSchema = baseEnvSchema
      */
     LISTEN_BACKLOG: env.positiveInt(4096),
     CHAT_API_TIMEOUT_MS: env.positiveInt(5000),
+    /**
+     * WebSockets kept open to chat-api's internal channel, which carry the batches of sends, handshake lookups and
+     * syncs instead of an HTTP request each (HTTP while none is open); 0 = HTTP only.
+     */
+    CHAT_API_CHANNELS: z.coerce.number().int().min(0).max(16).default(2),
     /** A socket not refreshed for this long counts as gone (crashed replica). */
     PRESENCE_TTL_MS: env.positiveInt(30_000),
     /**

@@ -146,6 +146,7 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
         baseUrl: config.CHAT_API_URL,
         signer: await createForwardingSigner(config.INTERNAL_SIGNING_KEY, 'realtime'),
         timeoutMs: config.CHAT_API_TIMEOUT_MS,
+        channels: config.CHAT_API_CHANNELS,
       });
       runtime.onClose('chat-api client', () => chatApi.close());
 

@@ -32,10 +32,18 @@ describe('handshakes of returning users (the membership directory)', () => {
   /** Lookups chat-api has answered (its request metric for the batch route). */
   const lookupsAnswered = async () => {
     const text = await (await fetch(`${stack.chatApi.url}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((l) => l.startsWith('http_request_duration_seconds_count') && l.includes('membership-batches'))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    return (
+      text
+        .split('\n')
+        // Over HTTP or over the internal channel, whichever carried the batch.
+        .filter(
+          (l) =>
+            (l.startsWith('http_request_duration_seconds_count') ||
+              l.startsWith('internal_channel_call_duration_seconds_count')) &&
+            l.includes('membership-batches'),
+        )
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
+    );
   };
   /** What realtime reads for `user` (undefined: not held). */
   const heldFor = async (user: TestUser) =>

@@ -74,27 +74,45 @@ export function storeUnavailable(): AppError {
   });
 }
 
-/** The one error middleware: AppError → its status and code; anything else → 500 with a logged errorId. */
+/** An error as the contract answers it: status, headers and `{error}` body (HTTP and the internal channel alike). */
+export interface ErrorAnswer {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  body: ErrorBody;
+}
+
+/**
+ * AppError → its status and code; a store outage → 503 `store_unavailable`; a body-parser error → its 4xx;
+ * anything else → 500 `internal_error` with an errorId, logged on `log`.
+ */
+export function errorAnswer(err: unknown, log: Logger): ErrorAnswer {
+  const storeDown = !(err instanceof AppError) && isStoreUnavailableError(err);
+  if (storeDown) log.warn({ err }, 'store unavailable');
+  const known = err instanceof AppError ? err : storeDown ? storeUnavailable() : fromHttpError(err);
+  if (known) {
+    const body: ErrorBody = { error: { code: known.code, message: known.message } };
+    if (known.details !== undefined) body.error.details = known.details;
+    return { status: known.status, headers: known.headers, body };
+  }
+  const errorId = randomUUID();
+  log.error({ err, errorId }, 'unhandled error');
+  return {
+    status: 500,
+    headers: {},
+    body: { error: { code: 'internal_error', message: 'Internal server error', errorId } },
+  };
+}
+
+/** The one error middleware: the answer `errorAnswer` gives, logged on the request's logger. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    const storeDown = !(err instanceof AppError) && isStoreUnavailableError(err);
-    if (storeDown) (req.log ?? logger).warn({ err }, 'store unavailable');
-    const known = err instanceof AppError ? err : storeDown ? storeUnavailable() : fromHttpError(err);
-    if (known) {
-      for (const [name, value] of Object.entries(known.headers)) res.setHeader(name, value);
-      const body: ErrorBody = { error: { code: known.code, message: known.message } };
-      if (known.details !== undefined) body.error.details = known.details;
-      res.status(known.status).json(body);
-      return;
-    }
-    const errorId = randomUUID();
-    (req.log ?? logger).error({ err, errorId }, 'unhandled error');
-    const body: ErrorBody = { error: { code: 'internal_error', message: 'Internal server error', errorId } };
-    res.status(500).json(body);
+    const { status, headers, body } = errorAnswer(err, req.log ?? logger);
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    res.status(status).json(body);
   };
 }
 

@@ -4,6 +4,7 @@ import type { AppError } from '../errors';
 import { IDENTITY_HEADER } from '../auth/internal-identity';
 import { REQUEST_ID_HEADER } from '../http/request-context';
 import type { Logger } from '../logger';
+import { createChannelClient, type ChannelClient } from '../channel/channel-client';
 import {
   isTransportTimeout,
   UPSTREAM_UNAVAILABLE,
@@ -38,6 +39,11 @@ export interface ServiceRequest {
    * reset; any call is retried when the connection is refused (it never reached the upstream).
    */
   idempotent?: boolean;
+  /**
+   * Carry this POST over the upstream's internal channel when one is open (`channel` option; a call without an
+   * identity of its own, `caller.assertion` null): same answer, no HTTP request. Over HTTP otherwise.
+   */
+  overChannel?: boolean;
 }
 
 export interface ServiceClient {
@@ -69,6 +75,11 @@ export interface ServiceClientOptions {
    * pauses in between; default the lesser of 2 s and `timeoutMs`. 0 = no retries.
    */
   retryBudgetMs?: number;
+  /**
+   * Open the upstream's internal channel (channel/): `connections` WebSockets that carry calls marked
+   * `overChannel`. None by default.
+   */
+  channel?: { connections: number } | undefined;
 }
 
 /**
@@ -109,6 +120,7 @@ export function createServiceClient({
   connections = 32,
   logger,
   retryBudgetMs = Math.min(DEFAULT_RETRY_BUDGET_MS, timeoutMs),
+  channel: channelOptions,
 }: ServiceClientOptions): ServiceClient {
   const origin = baseUrl.replace(/\/+$/, '');
   const agent = new Agent({
@@ -118,6 +130,15 @@ export function createServiceClient({
     bodyTimeout: timeoutMs,
     connectTimeout: Math.min(timeoutMs, MAX_CONNECT_MS),
   });
+  const channel: ChannelClient | undefined = channelOptions
+    ? createChannelClient({
+        name,
+        baseUrl: origin,
+        timeoutMs,
+        connections: channelOptions.connections,
+        logger,
+      })
+    : undefined;
 
   const failed = (req: ServiceRequest, error: AppError, reason: string, detail: object = {}): AppError => {
     // The path without its query: queries can carry ids by the hundred.
@@ -157,12 +178,7 @@ export function createServiceClient({
   }
 
   /** The error for a non-2xx answer; the upstream's own errors are the caller's to log, failures are logged here. */
-  async function answerError(req: ServiceRequest, res: Dispatcher.ResponseData): Promise<AppError> {
-    const { statusCode: status } = res;
-    // Only a well-formed `{error}` body is used: one that is not JSON, or fails to arrive, counts as none.
-    const text = await res.body.text().catch(() => '');
-    const body = parseJsonOrUndefined(text);
-    const retryAfter = res.headers['retry-after'];
+  function answerError(req: ServiceRequest, status: number, body: unknown, retryAfter: unknown): AppError {
     const error = upstreamAnswerError(
       name,
       status,
@@ -172,6 +188,18 @@ export function createServiceClient({
     return error.code === UPSTREAM_UNAVAILABLE
       ? failed(req, error, `answered ${status}`, { status, body })
       : error;
+  }
+
+  /** A 2xx answer's body checked against the call's `answer` schema. */
+  function checked(req: ServiceRequest, answer: z.ZodType, status: number, body: unknown): unknown {
+    const parsed = answer.safeParse(body);
+    if (!parsed.success) {
+      throw failed(req, upstreamUnavailable(name), 'answer in an unexpected shape', {
+        status,
+        issues: parsed.error.issues,
+      });
+    }
+    return parsed.data;
   }
 
   function call<S extends z.ZodType>(req: ServiceRequest & { answer: S }): Promise<z.output<S>>;
@@ -186,6 +214,14 @@ export function createServiceClient({
     if (json !== undefined) headers['content-type'] = 'application/json';
 
     const idempotent = req.idempotent ?? req.method === 'GET';
+    if (channel && req.overChannel && req.method === 'POST' && req.caller.assertion === null) {
+      const reply = await channel.call(req.path, req.caller.requestId, json ?? 'null', idempotent);
+      if (reply) {
+        if (reply.status < 200 || reply.status >= 300)
+          throw answerError(req, reply.status, reply.body, reply.retryAfter);
+        return req.answer ? checked(req, req.answer, reply.status, reply.body) : undefined;
+      }
+    }
     const giveUpAt = performance.now() + retryBudgetMs;
     let res: Dispatcher.ResponseData | undefined;
     for (let attempt = 1; !res; attempt++) {
@@ -204,27 +240,24 @@ export function createServiceClient({
         await new Promise((resolve) => setTimeout(resolve, pause));
       }
     }
-    if (res.statusCode < 200 || res.statusCode >= 300) throw await answerError(req, res);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      // Only a well-formed `{error}` body is used: one that is not JSON, or fails to arrive, counts as none.
+      const text = await res.body.text().catch(() => '');
+      throw answerError(req, res.statusCode, parseJsonOrUndefined(text), res.headers['retry-after']);
+    }
     if (!req.answer) {
       await res.body.dump().catch((err: unknown) => {
         throw transportFailure(req, err, 'while answering');
       });
       return undefined;
     }
-    const parsed = req.answer.safeParse(await readJson(req, res));
-    if (!parsed.success) {
-      throw failed(req, upstreamUnavailable(name), 'answer in an unexpected shape', {
-        status: res.statusCode,
-        issues: parsed.error.issues,
-      });
-    }
-    return parsed.data;
+    return checked(req, req.answer, res.statusCode, await readJson(req, res));
   }
 
   return {
     call,
     async close() {
-      await agent.close();
+      await Promise.all([agent.close(), channel?.close()]);
     },
   };
 }

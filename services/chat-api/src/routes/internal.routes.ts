@@ -10,6 +10,7 @@ import {
   storeAnswerBodySchema,
   syncBatchBodySchema,
   parseOrThrow,
+  type ChannelRoute,
   type IdentityVerifier,
   type MembershipBatchResult,
   type MessageBatchResult,
@@ -46,32 +47,42 @@ export function internalRouter(deps: UseCaseDeps): Router {
 }
 
 /**
- * An internal batch route of realtime's: no identity header on the request itself, because each entry carries and
- * is checked against its own; the answer is `{results}`, one per entry in entry order.
+ * Realtime's internal batch routes by path: no identity on the call itself, because each entry carries and is
+ * checked against its own; the answer is `{results}`, one per entry in entry order. Served over HTTP
+ * (`batchRouter`) and over the internal channel (main.ts), the same handler either way.
  */
-function batchRouter<S extends z.ZodType, R>(schema: S, answer: (body: z.infer<S>) => Promise<R[]>): Router {
-  const router = Router();
-  router.post('/', async (req, res) => {
-    const results = await answer(parseOrThrow(schema, req.body));
-    res.json({ results });
-  });
-  return router;
+export function internalBatchRoutes(
+  deps: UseCaseDeps,
+  verifyIdentity: IdentityVerifier,
+): Record<string, ChannelRoute> {
+  return {
+    // realtime's chat:send (use-cases/send-message-batch.ts)
+    '/internal/message-batches': batch(messageBatchBodySchema, ({ sends }): Promise<MessageBatchResult[]> =>
+      sendMessageBatch(deps, verifyIdentity, sends),
+    ),
+    // realtime's handshakes (use-cases/list-memberships-batch.ts)
+    '/internal/membership-batches': batch(
+      membershipBatchBodySchema,
+      ({ lookups }): Promise<MembershipBatchResult[]> => listMembershipsBatch(deps, verifyIdentity, lookups),
+    ),
+    // realtime's chat:sync (use-cases/list-messages-batch.ts)
+    '/internal/sync-batches': batch(syncBatchBodySchema, ({ syncs }): Promise<SyncBatchResult[]> =>
+      listMessagesBatch(deps, verifyIdentity, syncs),
+    ),
+  };
 }
 
-/** POST /internal/message-batches (realtime's chat:send; use-cases/send-message-batch.ts). */
-export const messageBatchRouter = (deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router =>
-  batchRouter(messageBatchBodySchema, ({ sends }): Promise<MessageBatchResult[]> =>
-    sendMessageBatch(deps, verifyIdentity, sends),
-  );
+function batch<S extends z.ZodType, R>(schema: S, answer: (body: z.infer<S>) => Promise<R[]>): ChannelRoute {
+  return async (body) => ({ results: await answer(parseOrThrow(schema, body)) });
+}
 
-/** POST /internal/membership-batches (realtime's handshakes; use-cases/list-memberships-batch.ts). */
-export const membershipBatchRouter = (deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router =>
-  batchRouter(membershipBatchBodySchema, ({ lookups }): Promise<MembershipBatchResult[]> =>
-    listMembershipsBatch(deps, verifyIdentity, lookups),
-  );
-
-/** POST /internal/sync-batches (realtime's chat:sync; use-cases/list-messages-batch.ts). */
-export const syncBatchRouter = (deps: UseCaseDeps, verifyIdentity: IdentityVerifier): Router =>
-  batchRouter(syncBatchBodySchema, ({ syncs }): Promise<SyncBatchResult[]> =>
-    listMessagesBatch(deps, verifyIdentity, syncs),
-  );
+/** The batch routes as `POST <path>` over HTTP. */
+export function batchRouter(routes: Record<string, ChannelRoute>): Router {
+  const router = Router();
+  for (const [path, route] of Object.entries(routes)) {
+    router.post(path, async (req, res) => {
+      res.json(await route(req.body));
+    });
+  }
+  return router;
+}

@@ -53,6 +53,8 @@ export interface ChatApiClientOptions {
   timeoutMs: number;
   /** Keep-alive connections per chat-api origin. */
   connections?: number;
+  /** WebSockets to chat-api's internal channel, which carries the batches; 0: every call over HTTP. */
+  channels?: number;
   /** chat:send batching: batches out at once, entries per batch. */
   sendBatch?: { maxInFlight: number; maxItems: number };
   /** Handshake membership lookups: batches out at once, lookups per batch. */
@@ -115,12 +117,20 @@ export function createChatApiClient({
   signer,
   timeoutMs,
   connections = 64,
+  channels = 0,
   sendBatch = { maxInFlight: 2, maxItems: MESSAGE_BATCH_MAX },
   membershipBatch = { maxInFlight: 2, maxItems: MEMBERSHIP_BATCH_MAX },
   syncBatch = { maxInFlight: 2, maxItems: SYNC_BATCH_MAX },
   logger,
 }: ChatApiClientOptions): ChatApiClient {
-  const upstream = createServiceClient({ name: UPSTREAM, baseUrl, timeoutMs, connections, logger });
+  const upstream = createServiceClient({
+    name: UPSTREAM,
+    baseUrl,
+    timeoutMs,
+    connections,
+    logger,
+    channel: channels > 0 ? { connections: channels } : undefined,
+  });
   const onBehalfOf = async (who: AccessClaims, requestId: string): Promise<ForwardedCaller> => ({
     assertion: await signer.sign(who),
     requestId,
@@ -142,6 +152,7 @@ export function createChatApiClient({
         method: 'POST',
         path: '/internal/message-batches',
         caller: { assertion: null, requestId: randomUUID() },
+        overChannel: true,
         json: `{"sends":[${entries.join(',')}]}`,
         // Every entry is keyed by its clientMsgId: replaying the batch after a dropped connection stores nothing
         // twice (a stored entry answers 200 with the original).
@@ -205,6 +216,7 @@ export function createChatApiClient({
           method: 'POST',
           path: '/internal/membership-batches',
           caller: { assertion: null, requestId: randomUUID() },
+          overChannel: true,
           body: { lookups: items },
           // A lookup reads and changes nothing: asking again is safe.
           idempotent: true,
@@ -248,6 +260,7 @@ export function createChatApiClient({
           method: 'POST',
           path: '/internal/sync-batches',
           caller: { assertion: null, requestId: randomUUID() },
+          overChannel: true,
           body: { syncs: entries },
           // A sync reads and changes nothing: asking again is safe.
           idempotent: true,

@@ -1,0 +1,3 @@
+export * from './channel-protocol';
+export * from './channel-server';
+export * from './channel-client';
