@@ -163,6 +163,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
         connections,
         roomName: createRoomNames(io.of('/').adapter),
         draining: () => draining,
+        metrics,
         logger,
       }),
     ),

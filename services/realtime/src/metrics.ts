@@ -13,6 +13,8 @@ export interface RealtimeMetrics extends ServiceMetrics {
   handshakesInProgress: Gauge;
   /** Handshakes by how they ended: `connected`, a refusal's code (`overloaded`…), or `abandoned` by the client. */
   handshakes: Counter<'outcome'>;
+  /** Where admitted handshakes found their memberships: `directory` (a returning user) or `chat-api`. */
+  handshakeMemberships: Counter<'source'>;
 }
 
 export function createRealtimeMetrics(replica: string): RealtimeMetrics {
@@ -58,6 +60,12 @@ export function createRealtimeMetrics(replica: string): RealtimeMetrics {
       name: 'realtime_handshakes_total',
       help: 'Handshakes by outcome: connected, a refusal code (overloaded, unauthorized…), or abandoned by the client',
       labelNames: ['outcome'],
+      registers,
+    }),
+    handshakeMemberships: new Counter({
+      name: 'realtime_handshake_memberships_total',
+      help: "Where handshakes found the user's memberships: the membership directory or chat-api",
+      labelNames: ['source'],
       registers,
     }),
   };

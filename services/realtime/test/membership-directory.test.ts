@@ -45,6 +45,14 @@ describe('handshakes of returning users (the membership directory)', () => {
         .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0)
     );
   };
+  /** Handshakes of the replica whose memberships came from `source` (its metric). */
+  const handshakesFrom = async (source: 'directory' | 'chat-api') => {
+    const text = await (await fetch(`http://127.0.0.1:${replica.port}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('realtime_handshake_memberships_total') && l.includes(`source="${source}"`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
   /** What realtime reads for `user` (undefined: not held). */
   const heldFor = async (user: TestUser) =>
     (await createMembershipDirectory({ redis, logger }).read([user.id])).get(user.id);
@@ -85,8 +93,11 @@ describe('handshakes of returning users (the membership directory)', () => {
     });
 
     const before = await lookupsAnswered();
+    const fromDirectory = await handshakesFrom('directory');
     const again = await join(bob);
     expect(await lookupsAnswered()).toBe(before);
+    // The replica counts where the handshake's memberships came from (realtime_handshake_memberships_total).
+    expect(await handshakesFrom('directory')).toBe(fromDirectory + 1);
     const owner = await join(alice);
     const arrives = nextEvent(again, 'chat:new', (p) => p.message.chatId === chat.id);
     const sent = await send(owner, chat.id, 'welcome back');

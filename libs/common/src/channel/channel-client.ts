@@ -19,8 +19,6 @@ export interface ChannelClient {
    * is not idempotent (the upstream may have done it).
    */
   call(path: string, requestId: string, json: string, idempotent: boolean): Promise<ChannelReply | undefined>;
-  /** Connections open now. */
-  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -210,7 +208,6 @@ export function createChannelClient({
         );
       });
     },
-    openConnections: () => slots.filter((link) => link?.usable).length,
     async close() {
       closed = true;
       clearInterval(sweep);

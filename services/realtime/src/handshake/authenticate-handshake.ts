@@ -10,6 +10,7 @@ import {
 import type { BlockPartners } from '../block-partners';
 import type { ChatApiClient } from '../clients/chat-api.client';
 import type { LocalSockets } from '../local-sockets';
+import type { RealtimeMetrics } from '../metrics';
 import { socketDataOf } from '../sessions/claims';
 import { verifyToken } from '../sessions/verify-token';
 import { chatRoom, userRoom, type RealtimeSocket } from '../socket-types';
@@ -33,6 +34,7 @@ export interface HandshakeDeps {
   roomName: (room: string) => string;
   /** True once the replica is closing: new handshakes are refused. */
   draining: () => boolean;
+  metrics: Pick<RealtimeMetrics, 'handshakeMemberships'>;
   logger: Logger;
 }
 
@@ -73,6 +75,7 @@ export function authenticateHandshake({
   connections,
   roomName,
   draining,
+  metrics,
   logger,
 }: HandshakeDeps): HandshakeMiddleware {
   return async (socket, next) => {
@@ -109,6 +112,7 @@ export function authenticateHandshake({
     localSockets.startHandshake(socket, claims.userId);
     try {
       const held = (await directory?.read([claims.userId]))?.get(claims.userId);
+      metrics.handshakeMemberships.inc({ source: held ? 'directory' : 'chat-api' });
       const { chatIds, blockPartners: partners } = held ?? (await chatApi.memberships(claims, randomUUID()));
       // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here,
       // join no rooms (the sharded adapter would subscribe to them) and keep no partners (nothing would drop them).
