@@ -307,6 +307,19 @@ describe('what the channel refuses', () => {
     expect(await channelCallsCounted(upstream)).toBe(1);
   });
 
+  it('a path that is not one of its routes, inherited names included, is answered 404', async () => {
+    const upstream = await startUpstream({ '/internal/echo': echo });
+    const raw = await rawChannel(upstream);
+    const answers: unknown[] = [];
+    raw.on('message', (data: Buffer) => answers.push(JSON.parse(data.toString())));
+    ['constructor', '__proto__', 'toString', '/internal/nowhere'].forEach((path, id) =>
+      raw.send(JSON.stringify({ id, path, requestId: 'r', body: { x: 1 } })),
+    );
+    await waitFor(() => answers.length === 4);
+    raw.close();
+    expect(answers.map((a) => (a as { status: number }).status)).toEqual([404, 404, 404, 404]);
+  });
+
   it('a call over the frame bound closes its connection (1009) unanswered', async () => {
     let reached = false;
     const upstream = await startUpstream({

@@ -102,7 +102,8 @@ export function attachInternalChannel(
   }
 
   async function answer({ id, path, requestId, body }: ChannelCall): Promise<ChannelAnswer> {
-    const route = routes[path];
+    // Own keys only: `constructor` or `__proto__` name no route.
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     const end = duration.startTimer();
     let reply: ChannelAnswer;
     try {

@@ -112,7 +112,7 @@ export function retryPauseMs(attempt: number, random: () => number = Math.random
   return Math.round(base * (0.5 + random()));
 }
 
-/** The one client for calls between services: a keep-alive pool to one upstream origin. */
+/** The one client for calls between services: a keep-alive pool to one upstream origin (and its internal channel). */
 export function createServiceClient({
   name,
   baseUrl,
