@@ -1,7 +1,12 @@
 import WebSocket from 'ws';
 import type { Logger } from '../logger';
 import { upstreamTimeout, upstreamUnavailable } from '../service-client/upstream-errors';
-import { channelAnswerSchema, DRAIN_NOTICE, INTERNAL_CHANNEL_PATH } from './channel-protocol';
+import {
+  CHANNEL_TCP_KEEP_ALIVE_MS,
+  channelAnswerSchema,
+  DRAIN_NOTICE,
+  INTERNAL_CHANNEL_PATH,
+} from './channel-protocol';
 
 /** What the channel brought back for a call: the status, body and Retry-After HTTP would have answered. */
 export interface ChannelReply {
@@ -55,7 +60,6 @@ const MAX_RECONNECT_MS = 30_000;
 const NO_CHANNEL_RETRY_MS = 60_000;
 /** Answers can be large (a sync batch's pages); the upstream is trusted. */
 const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
-const KEEP_ALIVE_MS = 30_000;
 
 /**
  * The calling side of the internal channel (channel-server.ts): `connections` WebSockets to the upstream, opened on
@@ -93,8 +97,7 @@ export function createChannelClient({
       res.resume();
       ws.terminate();
     });
-    // TCP keep-alive: an upstream host gone without a FIN is noticed by the kernel.
-    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, KEEP_ALIVE_MS));
+    ws.on('upgrade', (res) => res.socket.setKeepAlive(true, CHANNEL_TCP_KEEP_ALIVE_MS));
     ws.on('open', () => {
       failures[slot] = 0;
       link.usable = true;

@@ -32,3 +32,6 @@ export const DRAIN_NOTICE = '{"drain":true}';
 
 /** A call frame's bound: the HTTP body limit (64 KB) and room for the envelope. */
 export const CHANNEL_MAX_CALL_BYTES = 65 * 1024;
+
+/** TCP keep-alive on both ends of a channel connection: a peer gone without a FIN (a host lost) is noticed. */
+export const CHANNEL_TCP_KEEP_ALIVE_MS = 30_000;

@@ -7,6 +7,7 @@ import { errorAnswer } from '../http/error-handler';
 import type { Logger } from '../logger';
 import {
   CHANNEL_MAX_CALL_BYTES,
+  CHANNEL_TCP_KEEP_ALIVE_MS,
   channelCallSchema,
   DRAIN_NOTICE,
   INTERNAL_CHANNEL_PATH,
@@ -35,8 +36,6 @@ export interface InternalChannel {
 }
 
 const DEFAULT_DRAIN_MS = 10_000;
-/** TCP keep-alive on channel sockets: a peer gone without a FIN (a host lost) is noticed by the kernel. */
-const KEEP_ALIVE_MS = 30_000;
 
 /**
  * Serves the internal channel on `server` (a service's HTTP server): WebSocket upgrades on INTERNAL_CHANNEL_PATH,
@@ -73,7 +72,7 @@ export function attachInternalChannel(
       refuseUpgrade(socket, 503, 'Service Unavailable');
       return;
     }
-    req.socket.setKeepAlive(true, KEEP_ALIVE_MS);
+    req.socket.setKeepAlive(true, CHANNEL_TCP_KEEP_ALIVE_MS);
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws));
   });
 

@@ -205,14 +205,7 @@ export function createServiceClient({
   function call<S extends z.ZodType>(req: ServiceRequest & { answer: S }): Promise<z.output<S>>;
   function call(req: ServiceRequest): Promise<void>;
   async function call(req: ServiceRequest & { answer?: z.ZodType }): Promise<unknown> {
-    const headers: Record<string, string> = {
-      [REQUEST_ID_HEADER]: req.caller.requestId,
-      accept: 'application/json',
-    };
-    if (req.caller.assertion !== null) headers[IDENTITY_HEADER] = req.caller.assertion;
     const json = req.json ?? (req.body === undefined ? undefined : JSON.stringify(req.body));
-    if (json !== undefined) headers['content-type'] = 'application/json';
-
     const idempotent = req.idempotent ?? req.method === 'GET';
     if (channel && req.overChannel && req.method === 'POST' && req.caller.assertion === null) {
       const reply = await channel.call(req.path, req.caller.requestId, json ?? 'null', idempotent);
@@ -222,6 +215,13 @@ export function createServiceClient({
         return req.answer ? checked(req, req.answer, reply.status, reply.body) : undefined;
       }
     }
+
+    const headers: Record<string, string> = {
+      [REQUEST_ID_HEADER]: req.caller.requestId,
+      accept: 'application/json',
+    };
+    if (req.caller.assertion !== null) headers[IDENTITY_HEADER] = req.caller.assertion;
+    if (json !== undefined) headers['content-type'] = 'application/json';
     const giveUpAt = performance.now() + retryBudgetMs;
     let res: Dispatcher.ResponseData | undefined;
     for (let attempt = 1; !res; attempt++) {
