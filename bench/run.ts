@@ -37,6 +37,11 @@ const config = {
   stepSeconds: num('BENCH_STEP_SECONDS', 1.5),
   stepFactor: num('BENCH_STEP_FACTOR', 1.15),
   maxSteps: num('BENCH_MAX_STEPS', 12),
+  /**
+   * Later repetitions start the staircase this many rungs below the first repetition's capacity (the same ladder,
+   * its low rungs skipped: they held in the first repetition and only took time).
+   */
+  rungsBelow: num('BENCH_RUNGS_BELOW', 3),
   smallChats: num('BENCH_SMALL_CHATS', 1000),
   smallMinMembers: num('BENCH_SMALL_MIN', 2),
   smallMaxMembers: num('BENCH_SMALL_MAX', 5),
@@ -120,9 +125,9 @@ function describeStairs(s: StaircaseResult): string {
 }
 
 /**
- * Where the staircase starts: 40 % of what the two cores could carry at the CPU per message (servers and the
- * generator) the fixed-rate run measured; the first repetition's estimate is kept for the others, so every
- * repetition climbs the same rates.
+ * Where the staircase's ladder starts: 40 % of what the two cores could carry at the CPU per message (servers and
+ * the generator) the fixed-rate run measured; the first repetition's ladder is kept for the others, so every
+ * repetition offers the same rates.
  */
 function startRate(fixed: LoadResult): number {
   const cpuPerMessage = (fixed.serverCpuSeconds + fixed.clientCpuSeconds) / Math.max(1, fixed.sent);
@@ -147,7 +152,7 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
       await loads.get(stack)!.run(rate, 2);
       await loads.get(stack)!.run(rate * 2, 1);
     }
-    const starts = new Map<Stack, number>();
+    const ladders = new Map<Stack, { startRate: number; firstRung: number }>();
     for (let r = 0; r < config.reps; r += 1) {
       const rep: Rep<LoadRep> = {};
       for (const stack of alternate(r, stacks)) {
@@ -161,15 +166,28 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
         log(`${name} rep ${r + 1}: ${describe(cpu)}`);
         const fixed = await load.run(rate, config.fixedSeconds);
         log(`${name} rep ${r + 1}: ${describe(fixed)}`);
-        if (!starts.has(stack)) starts.set(stack, startRate(fixed));
-        const stairs = await load.staircase({
-          startRate: starts.get(stack)!,
-          factor: config.stepFactor,
-          stepSeconds: config.stepSeconds,
-          maxSteps: config.maxSteps,
-          budgetMs: small ? config.smallBudgetMs : config.p99BudgetMs,
-          metric: small ? 'ack' : 'receive',
-        });
+        const ladder = ladders.get(stack) ?? { startRate: startRate(fixed), firstRung: 0 };
+        const climb = (firstRung: number) =>
+          load.staircase({
+            startRate: ladder.startRate,
+            factor: config.stepFactor,
+            stepSeconds: config.stepSeconds,
+            maxSteps: config.maxSteps,
+            firstRung,
+            budgetMs: small ? config.smallBudgetMs : config.p99BudgetMs,
+            metric: small ? 'ack' : 'receive',
+          });
+        let stairs = await climb(ladder.firstRung);
+        if (stairs.capacityRung < 0 && ladder.firstRung > 0) {
+          // Not even the lowest rung climbed held: this repetition is far below the first one, climb from rung 0.
+          log(`${name} rep ${r + 1}: ${describeStairs(stairs)}; again from the ladder's first rung`);
+          stairs = await climb(0);
+        }
+        if (!ladders.has(stack))
+          ladders.set(stack, {
+            startRate: ladder.startRate,
+            firstRung: Math.max(0, stairs.capacityRung - config.rungsBelow),
+          });
         log(`${name} rep ${r + 1}: ${describeStairs(stairs)}`);
         rep[stack.name] = { cpu, fixed, stairs, ...(primed ? { primed } : {}) };
       }

@@ -47,8 +47,9 @@ export interface LoadResult {
   monotonicUs: [number, number];
 }
 
-/** One step of a staircase: the rate it offered and whether it held the budget. */
+/** One step of a staircase: its rung of the ladder, the rate it offered and whether it held the budget. */
 export interface StairStep {
+  rung: number;
   rate: number;
   achievedRate: number;
   sent: number;
@@ -62,6 +63,8 @@ export interface StaircaseResult {
   /** The highest step that held before two consecutive steps failed: messages/s and deliveries/s. */
   capacityRate: number;
   capacityDeliveries: number;
+  /** The ladder rung of that step (-1 when no step held): where the next repetition may start climbing. */
+  capacityRung: number;
   run: LoadResult;
 }
 
@@ -210,16 +213,23 @@ export class ChatLoad {
    * the run stops after two consecutive failed steps (one failure alone can be another process's burst on a
    * shared machine) or `maxSteps`. Capacity: the fastest step that held before that.
    */
+  /**
+   * Climbs the ladder `startRate × factor^rung` (rungs 0 … maxSteps − 1) from `firstRung` (0 by default) until two
+   * consecutive steps fail the budget: every repetition offers the same rates, a later one may skip the low rungs.
+   */
   async staircase(options: {
     startRate: number;
     factor: number;
     stepSeconds: number;
     maxSteps: number;
+    firstRung?: number;
     budgetMs: number;
     metric: 'ack' | 'receive';
   }): Promise<StaircaseResult> {
-    const plan = Array.from({ length: options.maxSteps }, (_, k) => ({
-      rate: Math.round(options.startRate * options.factor ** k),
+    const firstRung = Math.min(options.firstRung ?? 0, options.maxSteps - 1);
+    const plan = Array.from({ length: options.maxSteps - firstRung }, (_, k) => ({
+      rung: firstRung + k,
+      rate: Math.round(options.startRate * options.factor ** (firstRung + k)),
       seconds: options.stepSeconds,
     }));
     const members = this.byChat.map((s) => s.length);
@@ -267,6 +277,7 @@ export class ChatLoad {
       const complete =
         options.metric === 'ack' ? s.ack.count === s.sent : samples.count === s.expectedDeliveries;
       return {
+        rung: plan[k]!.rung,
         rate: plan[k]!.rate,
         achievedRate: round(s.sent / s.seconds),
         sent: s.sent,
@@ -277,11 +288,13 @@ export class ChatLoad {
       };
     });
     let capacityRate = 0;
+    let capacityRung = -1;
     let fails = 0;
     for (const step of steps) {
       if (step.held) {
         fails = 0;
         capacityRate = Math.max(capacityRate, step.achievedRate);
+        capacityRung = step.rung;
       } else if ((fails += 1) >= 2) break;
     }
     const meanMembers = members.reduce((a, b) => a + b, 0) / Math.max(1, members.length);
@@ -289,6 +302,7 @@ export class ChatLoad {
       steps,
       capacityRate: round(capacityRate),
       capacityDeliveries: Math.round(capacityRate * meanMembers),
+      capacityRung,
       run,
     };
   }

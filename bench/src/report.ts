@@ -443,6 +443,7 @@ export function renderMarkdown(report: BenchReport): string {
           'ramp /s',
           'ramp CPU ms/hs',
           'idle %/10k',
+          'idle by process (% of a core, |x| ≥ 0.5)',
           'recover s',
           'retries',
           'storm CPU ms/reconnect',
@@ -460,6 +461,10 @@ export function renderMarkdown(report: BenchReport): string {
                 r.rampHandshakesPerSecond,
                 r.rampCpuMsPerHandshake,
                 r.idleCpuPercentPer10k,
+                Object.entries(r.idleCpuByProcess ?? {})
+                  .filter(([, pct]) => Math.abs(pct) >= 0.5)
+                  .map(([label, pct]) => `${label} ${pct}`)
+                  .join(', '),
                 r.recoverSeconds,
                 r.retries,
                 r.stormCpuMsPerHandshake,

@@ -22,6 +22,11 @@ export interface StormResult {
    * before the ramp), % of one core per 10,000 sockets.
    */
   idleCpuPercentPer10k: number;
+  /**
+   * The same by process, % of one core while held minus before the ramp: where the idle CPU goes, and which process
+   * moved the figure (absent from reports written before it was recorded).
+   */
+  idleCpuByProcess?: Record<string, number>;
   /** From the kill to the last socket connected again and answered by `chat:sync`. */
   recoverSeconds: number;
   /** Attempts refused or timed out before success, summed over the sockets. */
@@ -235,6 +240,12 @@ export async function reconnectStorm(
     idleCpuPercentPer10k: round(
       ((hold.total / hold.wallSeconds - base.total / base.wallSeconds) * 100 * 10_000) / options.count,
       2,
+    ),
+    idleCpuByProcess: Object.fromEntries(
+      Object.entries(hold.cpu).map(([label, seconds]) => [
+        label,
+        round((seconds / hold.wallSeconds - (base.cpu[label] ?? 0) / base.wallSeconds) * 100, 2),
+      ]),
     ),
     recoverSeconds: round((lastBackAt - killedAt) / 1000, 2),
     retries,

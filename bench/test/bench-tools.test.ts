@@ -190,7 +190,7 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
     }
   }, 30_000);
 
-  test('a staircase climbs until two steps in a row miss the budget, and names the fastest that held', async () => {
+  test('a staircase climbs until two steps in a row miss the budget, names the fastest that held, and may skip low rungs', async () => {
     const clients = new ChatLoad(stack, stack.smallChats);
     try {
       await clients.connectMembers();
@@ -206,6 +206,7 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
       expect(never.steps.length).toBeLessThanOrEqual(3);
       expect(never.steps.every((s) => !s.held)).toBe(true);
       expect(never.capacityRate).toBe(0);
+      expect(never.capacityRung).toBe(-1);
       const easy = await clients.staircase({
         startRate: 20,
         factor: 2,
@@ -217,6 +218,22 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
       expect(easy.steps.map((s) => s.rate)).toEqual([20, 40, 80]);
       expect(easy.steps.every((s) => s.held)).toBe(true);
       expect(easy.capacityRate).toBeGreaterThan(60);
+      expect(easy.capacityRung).toBe(2);
+      // A later repetition skips the low rungs of the same ladder: rungs 1 and 2 offer 40 and 80 msg/s again.
+      const later = await clients.staircase({
+        startRate: 20,
+        factor: 2,
+        stepSeconds: 0.5,
+        maxSteps: 3,
+        firstRung: 1,
+        budgetMs: 5000,
+        metric: 'ack',
+      });
+      expect(later.steps.map((s) => [s.rung, s.rate])).toEqual([
+        [1, 40],
+        [2, 80],
+      ]);
+      expect(later.capacityRung).toBe(2);
     } finally {
       clients.close();
     }
@@ -257,6 +274,16 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
     expect(result.missing).toBe(0);
     expect(result.recoverSeconds).toBeGreaterThan(0);
     expect(result.stormCpuMsPerHandshake).toBeGreaterThan(0);
+    // The idle figure by process: every measured process named, and the figure is their sum scaled to 10,000
+    // sockets (each share is rounded to 0.01 % of a core).
+    const byProcess = Object.values(result.idleCpuByProcess ?? {});
+    expect(Object.keys(result.idleCpuByProcess ?? {})).toEqual(
+      expect.arrayContaining(['bare-1', 'bare-2', 'bare-3', 'redis']),
+    );
+    const sum = byProcess.reduce((a, b) => a + b, 0);
+    expect(Math.abs(result.idleCpuPercentPer10k - (sum * 10_000) / 60)).toBeLessThanOrEqual(
+      (byProcess.length * 0.005 * 10_000) / 60 + 0.01,
+    );
     await waitFor(async () => expect(await stack.connectedPerReplica()).toEqual([0, 0, 0]));
     // The replica is back on its port, and once nginx routes to it again a second storm finds it.
     const again = await reconnectStorm(stack, {
