@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { round } from './stats';
 
 /** Linux clock ticks per second for /proc/<pid>/stat (USER_HZ, 100 on every mainstream kernel). */
@@ -27,6 +27,47 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * Run time of each thread of a process, nanoseconds by thread id, from /proc/<pid>/task/<tid>/schedstat (the
+ * scheduler's own accounting, exact where /proc/<pid>/stat counts 10-ms ticks); undefined when it is unavailable or
+ * the process is gone.
+ */
+export function threadCpuNs(pid: number): Map<number, number> | undefined {
+  try {
+    const threads = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        threads.set(
+          Number(tid),
+          Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]),
+        );
+      } catch {
+        // the thread exited between listing and reading
+      }
+    }
+    return threads.size > 0 ? threads : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds a process used between two samples: the sum of its threads' exact run times, or the tick count's
+ * difference when they disagree by more than two ticks (a thread exited in between and took its run time with it:
+ * /proc/<pid>/stat keeps the time of exited threads, the per-thread files do not).
+ */
+function cpuUsedSeconds(
+  start: { ticks: number; threads: Map<number, number> | undefined },
+  end: { ticks: number; threads: Map<number, number> | undefined },
+): number {
+  const ticks = end.ticks - start.ticks;
+  if (!start.threads || !end.threads) return ticks;
+  let ns = 0;
+  for (const [tid, runNs] of end.threads) ns += runNs - (start.threads.get(tid) ?? 0);
+  const exact = ns / 1e9;
+  return Math.abs(exact - ticks) <= 2 / CLOCK_TICKS ? exact : ticks;
 }
 
 /** Direct children of a process. */
@@ -58,9 +99,12 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** Samples CPU seconds of a set of labelled processes; `delta()` answers CPU seconds used since `start()`. */
+/**
+ * Samples CPU seconds of a set of labelled processes; `end()` answers CPU seconds used since `begin()`, exact to
+ * the scheduler's nanoseconds where the kernel exposes them (`cpuUsedSeconds`), else to 10-ms ticks.
+ */
 export class CpuMeter {
-  private readonly start = new Map<string, number>();
+  private readonly start = new Map<string, { ticks: number; threads: Map<number, number> | undefined }>();
   private startedAt = 0;
 
   constructor(private readonly processes: ReadonlyArray<{ label: string; pid: number }>) {}
@@ -68,7 +112,8 @@ export class CpuMeter {
   begin(): this {
     this.startedAt = performance.now();
     // Keyed by pid: two stacks running at once both have a process labelled `redis`.
-    for (const { pid } of this.processes) this.start.set(String(pid), cpuSeconds(pid));
+    for (const { pid } of this.processes)
+      this.start.set(String(pid), { ticks: cpuSeconds(pid), threads: threadCpuNs(pid) });
     return this;
   }
 
@@ -78,7 +123,10 @@ export class CpuMeter {
     const cpu: Record<string, number> = {};
     let total = 0;
     for (const { label, pid } of this.processes) {
-      const used = cpuSeconds(pid) - (this.start.get(String(pid)) ?? Number.NaN);
+      const start = this.start.get(String(pid));
+      const used = start
+        ? cpuUsedSeconds(start, { ticks: cpuSeconds(pid), threads: threadCpuNs(pid) })
+        : Number.NaN;
       cpu[label] = (cpu[label] ?? 0) + (Number.isFinite(used) ? used : 0);
       if (Number.isFinite(used)) total += used;
     }

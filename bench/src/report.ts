@@ -202,11 +202,21 @@ export function figures(report: BenchReport): Figure[] {
       },
     ),
     figure('handshake (ramp through nginx): handshakes/s', st, (r) => r.rampHandshakesPerSecond),
-    figure('idle CPU per 10,000 sockets (% of a core)', st, (r) => r.idleCpuPercentPer10k, {
-      text: '≤ 1.5',
-      on: 'ratio',
-      check: (v) => v <= 1.5,
-    }),
+    figure(
+      'idle CPU per 10,000 sockets (% of a core; their replica, nginx, Redis)',
+      st,
+      (r) => r.idleCpuPercentPer10k,
+      {
+        text: '≤ 1.5',
+        on: 'ratio',
+        check: (v) => v <= 1.5,
+      },
+    ),
+    figure(
+      'idle CPU per 10,000 sockets elsewhere (the other processes: their background, not the sockets)',
+      st,
+      (r) => r.idleElsewherePercentPer10k ?? Number.NaN,
+    ),
   );
   const loads = [...s, ...f];
   if (loads.length > 0 || st.length > 0) {
