@@ -208,14 +208,11 @@ export class ChatLoad {
   }
 
   /**
-   * One continuous open-loop run whose rate grows by `factor` every `stepSeconds` from `startRate`. Each step is
-   * judged on its own messages (`metric` p99 within `budgetMs`, unanswered ones counting as over, nothing lost);
-   * the run stops after two consecutive failed steps (one failure alone can be another process's burst on a
-   * shared machine) or `maxSteps`. Capacity: the fastest step that held before that.
-   */
-  /**
-   * Climbs the ladder `startRate × factor^rung` (rungs 0 … maxSteps − 1) from `firstRung` (0 by default) until two
-   * consecutive steps fail the budget: every repetition offers the same rates, a later one may skip the low rungs.
+   * One continuous open-loop run up the ladder `startRate × factor^rung` (rungs 0 … maxSteps − 1), one rung every
+   * `stepSeconds`, from `firstRung` (0 by default: a later repetition may skip the low rungs and still offers the
+   * same rates). Each step is judged on its own messages (`metric` p99 within `budgetMs`, unanswered ones counting
+   * as over, nothing lost); the run stops after two consecutive failed steps (one failure alone can be another
+   * process's burst on a shared machine) or the top rung. Capacity: the fastest step that held before that.
    */
   async staircase(options: {
     startRate: number;

@@ -266,9 +266,7 @@ export async function reconnectStorm(
       per10k(idleByProcess, (label) => !onSocketPath(label)),
       2,
     ),
-    idleCpuByProcess: Object.fromEntries(
-      Object.entries(idleByProcess).map(([label, percent]) => [label, round(percent, 2)]),
-    ),
+    idleCpuByProcess: cpuByProcess(idleByProcess),
     recoverSeconds: round((lastBackAt - killedAt) / 1000, 2),
     retries,
     stormCpuMsPerHandshake: back > 0 ? round((storm.total * 1000) / back, 3) : Number.NaN,
