@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { OpenCommand, WorkerProgress } from './idle-worker';
-import { CpuMeter, cpuSeconds, openFileLimit, rssBytes } from './proc';
+import { CpuMeter, openFileLimit, rssBytes } from './proc';
 import { clientPids, type Stack } from './stacks';
 import { round } from './stats';
 
@@ -173,10 +173,8 @@ export async function rampConnections(
     // Hold: let the last handshakes' garbage settle, then measure heartbeat CPU over the window.
     await sleep(2000);
     const holdMeter = new CpuMeter(stack.serverProcesses()).begin();
-    const replicaCpuStart = stack.replicas.map((r) => cpuSeconds(r.pid));
     await sleep(options.holdSeconds * 1000);
     const hold = holdMeter.end();
-    const replicaCpu = stack.replicas.map((r, i) => cpuSeconds(r.pid) - replicaCpuStart[i]!);
     const rssAfter = stack.replicas.map((r) => rssBytes(r.pid));
     const reported = await stack.connectedPerReplica().catch(() => undefined);
     // A fresh report from each worker: the live per-target counts, drops during the hold included.
@@ -192,7 +190,7 @@ export async function rampConnections(
         rssBeforeMiB: round(rssBefore[i]! / MiB),
         rssAfterMiB: round(rssAfter[i]! / MiB),
         rssPerSocketKiB: sockets > 0 ? round((rssAfter[i]! - rssBefore[i]!) / sockets / 1024) : Number.NaN,
-        idleCpuPercent: round((replicaCpu[i]! / hold.wallSeconds) * 100),
+        idleCpuPercent: round(((hold.cpu[r.label] ?? Number.NaN) / hold.wallSeconds) * 100),
         openFileLimit: openFileLimit(r.pid),
       };
     });

@@ -53,15 +53,22 @@ export function threadCpuNs(pid: number): Map<number, number> | undefined {
   }
 }
 
+/** One reading of a process's CPU: its tick count (every thread, exited ones too) and its threads' run times. */
+interface CpuSample {
+  ticks: number;
+  threads: Map<number, number> | undefined;
+}
+
+function cpuSample(pid: number): CpuSample {
+  return { ticks: cpuSeconds(pid), threads: threadCpuNs(pid) };
+}
+
 /**
  * CPU seconds a process used between two samples: the sum of its threads' exact run times, or the tick count's
  * difference when they disagree by more than two ticks (a thread exited in between and took its run time with it:
  * /proc/<pid>/stat keeps the time of exited threads, the per-thread files do not).
  */
-function cpuUsedSeconds(
-  start: { ticks: number; threads: Map<number, number> | undefined },
-  end: { ticks: number; threads: Map<number, number> | undefined },
-): number {
+function cpuUsedSeconds(start: CpuSample, end: CpuSample): number {
   const ticks = end.ticks - start.ticks;
   if (!start.threads || !end.threads) return ticks;
   let ns = 0;
@@ -104,7 +111,7 @@ export function commandLine(pid: number): string {
  * the scheduler's nanoseconds where the kernel exposes them (`cpuUsedSeconds`), else to 10-ms ticks.
  */
 export class CpuMeter {
-  private readonly start = new Map<string, { ticks: number; threads: Map<number, number> | undefined }>();
+  private readonly start = new Map<string, CpuSample>();
   private startedAt = 0;
 
   constructor(private readonly processes: ReadonlyArray<{ label: string; pid: number }>) {}
@@ -112,8 +119,7 @@ export class CpuMeter {
   begin(): this {
     this.startedAt = performance.now();
     // Keyed by pid: two stacks running at once both have a process labelled `redis`.
-    for (const { pid } of this.processes)
-      this.start.set(String(pid), { ticks: cpuSeconds(pid), threads: threadCpuNs(pid) });
+    for (const { pid } of this.processes) this.start.set(String(pid), cpuSample(pid));
     return this;
   }
 
@@ -124,9 +130,7 @@ export class CpuMeter {
     let total = 0;
     for (const { label, pid } of this.processes) {
       const start = this.start.get(String(pid));
-      const used = start
-        ? cpuUsedSeconds(start, { ticks: cpuSeconds(pid), threads: threadCpuNs(pid) })
-        : Number.NaN;
+      const used = start ? cpuUsedSeconds(start, cpuSample(pid)) : Number.NaN;
       cpu[label] = (cpu[label] ?? 0) + (Number.isFinite(used) ? used : 0);
       if (Number.isFinite(used)) total += used;
     }

@@ -337,7 +337,11 @@ describe('drivers against the bare baseline (3 processes, Redis adapter, nginx)'
     expect(result.clientProcesses).toBe(2);
     expect(result.replicas.map((r) => r.sockets)).toEqual([100, 100, 100]);
     expect(result.failed).toBe(0);
-    for (const replica of result.replicas) expect(replica.rssAfterMiB).toBeGreaterThan(0);
+    for (const replica of result.replicas) {
+      expect(replica.rssAfterMiB).toBeGreaterThan(0);
+      // Each replica's CPU over the hold, from the hold's own meter (its label among the server processes).
+      expect(replica.idleCpuPercent).toBeGreaterThanOrEqual(0);
+    }
   }, 60_000);
 });
 
