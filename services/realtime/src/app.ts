@@ -34,6 +34,7 @@ import { admitHandshakes } from './handshake/handshake-admission';
 import { LocalSockets } from './local-sockets';
 import type { RealtimeMetrics } from './metrics';
 import { createPresenceTracker } from './presence/presence-tracker';
+import { heartbeatMs } from './presence/renewal';
 import type { PresenceStore } from './presence/presence.store';
 import { createRoomNames } from './room-names';
 import { createRevocationCheck } from './sessions/revocation-check';
@@ -178,7 +179,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     blockPartners,
     metrics,
     logger,
-    heartbeatMs: Math.max(1000, Math.floor(config.PRESENCE_TTL_MS / 3)),
+    heartbeatMs: heartbeatMs(config.PRESENCE_TTL_MS),
   });
   const revocation = deps.denylist
     ? createRevocationCheck({

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { startRedisServer, testLogger, type RedisServer } from '@cohort/testkit';
 import { createMemoryConnectionQuota, createRedisConnectionQuota } from '../src/handshake/connection-quota';
+import { socketTtlMs } from '../src/presence/renewal';
 
 describe('connection quota', () => {
   it('embedded: caps a user, gives places back, keeps users apart', async () => {
@@ -46,16 +47,55 @@ describe('connection quota', () => {
       expect(results.filter(Boolean)).toHaveLength(5);
     });
 
-    it('lets the places of a replica that stopped refreshing expire, and keeps refreshed ones', async () => {
+    it('lets a place nobody renews expire, and keeps renewed ones', async () => {
       const q = quota(2);
       expect(await q.acquire('u', 'dead')).toBe(true);
       expect(await q.acquire('u', 'alive')).toBe(true);
-      clock += TTL - 1000;
+      clock += socketTtlMs(TTL) - 1000;
       await q.refresh([{ userId: 'u', socketIds: ['alive'] }]);
       expect(await q.acquire('u', 'new')).toBe(false);
       clock += 2000;
       expect(await q.acquire('u', 'new')).toBe(true);
       expect(await q.acquire('u', 'one-more')).toBe(false);
+    });
+
+    it('gives back the places of sockets swept with a dead replica', async () => {
+      const q = quota(2);
+      expect(await q.acquire('u', 'on-dead')).toBe(true);
+      expect(await q.acquire('u', 'kept')).toBe(true);
+      expect(await q.acquire('u', 'new')).toBe(false);
+      await q.forget([{ userId: 'u', socketIds: ['on-dead'] }]);
+      expect(await q.acquire('u', 'new')).toBe(true);
+      expect(await q.acquire('u', 'one-more')).toBe(false);
+    });
+
+    it('retries at the next heartbeat a release Redis did not take', async () => {
+      const own = new Redis(server.url, { enableOfflineQueue: false });
+      await new Promise((resolve) => own.once('ready', resolve));
+      const prefix = `q${n++}:`;
+      try {
+        const q = createRedisConnectionQuota({
+          redis: own,
+          max: 1,
+          ttlMs: TTL,
+          logger: testLogger('quota'),
+          prefix,
+          now: () => clock,
+        });
+        expect(await q.acquire('u', 'a')).toBe(true);
+        const ended = new Promise((resolve) => own.once('end', resolve));
+        own.disconnect();
+        await ended;
+        q.release('u', 'a');
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(await redis.zcard(`${prefix}u:u`)).toBe(1);
+        await own.connect();
+        expect(await q.acquire('u', 'b')).toBe(false);
+        await q.refresh([]);
+        expect(await q.acquire('u', 'b')).toBe(true);
+      } finally {
+        own.disconnect();
+      }
     });
 
     it('gives a place back on release', async () => {

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '@cohort/testkit';
 import { createMemoryPresenceStore } from '../src/presence/presence.store';
 import { createRedisPresenceStore } from '../src/presence/redis-presence.store';
+import { socketTtlMs } from '../src/presence/renewal';
 
 describe('Redis presence store (real redis-server)', () => {
   let server: RedisServer;
@@ -51,7 +52,7 @@ describe('Redis presence store (real redis-server)', () => {
     expect(lasts.filter(Boolean)).toHaveLength(1);
   });
 
-  it('expires the sockets of a replica that stops refreshing, and one sweeper reports who went offline', async () => {
+  it('sweeps the sockets of a replica that stops beating: one sweeper reports them, and who went offline', async () => {
     const dead = replica('dead');
     const alive = replica('alive');
     const other = replica('other');
@@ -60,17 +61,38 @@ describe('Redis presence store (real redis-server)', () => {
     await alive.add({ userId: 'also-elsewhere', socketId: 's3', chatIds: ['c3'] });
 
     clock += TTL / 3;
-    await alive.refresh([{ userId: 'also-elsewhere', socketIds: ['s3'], chatIds: ['c3'] }]);
-    await other.refresh([]);
+    await Promise.all([alive.beat(), other.beat()]);
     expect(await alive.sweep()).toEqual([]);
 
     clock += TTL;
-    await alive.refresh([{ userId: 'also-elsewhere', socketIds: ['s3'], chatIds: ['c3'] }]);
-    await other.refresh([]);
-    expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['also-elsewhere']);
+    await Promise.all([alive.beat(), other.beat()]);
+    // Until it is swept, a dead replica's sockets still count (the sweep is what ends them, not an expiry).
+    expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['only-there', 'also-elsewhere']);
     const [first, second] = await Promise.all([alive.sweep(), other.sweep()]);
-    expect([...first, ...second]).toEqual([{ userId: 'only-there', chatIds: ['c1', 'c2'] }]);
+    expect([...first, ...second].sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
+      { userId: 'also-elsewhere', socketIds: ['s2'], chatIds: ['c3'], offline: false },
+      { userId: 'only-there', socketIds: ['s1'], chatIds: ['c1', 'c2'], offline: true },
+    ]);
+    expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['also-elsewhere']);
     expect(await alive.sweep()).toEqual([]);
+  });
+
+  it('names in its record only the users with a socket on the replica, for the sweep', async () => {
+    const a = replica('a');
+    await Promise.all([
+      a.add({ userId: 'u', socketId: 's1', chatIds: ['c1'] }),
+      a.add({ userId: 'v', socketId: 's2', chatIds: ['c2'] }),
+      a.add({ userId: 'v', socketId: 's3', chatIds: ['c2'] }),
+    ]);
+    expect((await redis.hkeys(`${prefix}r:a`)).sort()).toEqual(['u', 'v']);
+    await a.remove('u', 's1');
+    await a.remove('v', 's2');
+    expect(await redis.hkeys(`${prefix}r:a`)).toEqual(['v']);
+    // Gone and back in one turn: still named.
+    await Promise.all([a.remove('v', 's3'), a.add({ userId: 'v', socketId: 's4', chatIds: ['c2'] })]);
+    expect(await redis.hkeys(`${prefix}r:a`)).toEqual(['v']);
+    await a.remove('v', 's4');
+    expect(await redis.hkeys(`${prefix}r:a`)).toEqual([]);
   });
 
   it('applies the adds and removes of one turn in order: one first socket, and a remove never overtakes its add', async () => {
@@ -85,26 +107,43 @@ describe('Redis presence store (real redis-server)', () => {
     expect(await a.online(['u', 'v'])).toEqual(['u']);
   });
 
-  it('keeps every socket of a user alive through the heartbeat, and only those', async () => {
+  it('keeps the sockets it renews, and lets an entry nobody renews expire', async () => {
     const a = replica('a');
     await a.add({ userId: 'u', socketId: 's1', chatIds: [] });
     await a.add({ userId: 'u', socketId: 's2', chatIds: [] });
     await a.add({ userId: 'u', socketId: 'gone', chatIds: [] });
-    clock += TTL / 2;
-    await a.refresh([{ userId: 'u', socketIds: ['s1', 's2'], chatIds: [] }]);
-    clock += TTL / 2 + 1;
+    clock += socketTtlMs(TTL) / 2;
+    await a.renew([{ userId: 'u', socketIds: ['s1', 's2'], chatIds: [] }], false);
+    clock += socketTtlMs(TTL) / 2 + 1;
     expect(await a.remove('u', 's1')).toBe(false);
     expect(await a.online(['u'])).toEqual(['u']);
     expect(await a.remove('u', 's2')).toBe(true);
   });
 
-  it('restores presence after Redis lost it, on the next refresh', async () => {
+  it('says when the store lost the replica (new, Redis lost its data, swept after a stall), and renewing all restores it', async () => {
     const a = replica('a');
-    await a.add({ userId: 'u', socketId: 's', chatIds: [] });
+    const b = replica('b');
+    const all = [{ userId: 'u', socketIds: ['s'], chatIds: ['c'] }];
+    await a.add({ userId: 'u', socketId: 's', chatIds: ['c'] });
+    expect(await a.beat()).toBe(false);
+    await a.renew(all, true);
+    expect(await a.beat()).toBe(true);
+
     await redis.flushall();
     expect(await a.online(['u'])).toEqual([]);
-    await a.refresh([{ userId: 'u', socketIds: ['s'], chatIds: [] }]);
+    expect(await a.beat()).toBe(false);
+    await a.renew(all, true);
     expect(await a.online(['u'])).toEqual(['u']);
+    expect(await redis.hkeys(`${prefix}r:a`)).toEqual(['u']);
+    expect(await a.beat()).toBe(true);
+
+    // a stalls past the TTL: b takes it for dead and sweeps it.
+    clock += TTL + 1;
+    await b.beat();
+    expect(await b.sweep()).toEqual([{ userId: 'u', socketIds: ['s'], chatIds: ['c'], offline: true }]);
+    expect(await a.beat()).toBe(false);
+    await a.renew(all, true);
+    expect(await b.online(['u'])).toEqual(['u']);
   });
 });
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { redisHealth, type Logger } from '@cohort/common';
+import { socketTtlMs } from '../presence/renewal';
 
 /** The sockets one replica holds for one user, as its heartbeat re-asserts them. */
 export interface QuotaUser {
@@ -16,8 +17,13 @@ export interface ConnectionQuota {
   acquire(userId: string, socketId: string): Promise<boolean>;
   /** Gives the place back (the socket left, or its handshake failed after `acquire`). Never throws. */
   release(userId: string, socketId: string): void;
-  /** Heartbeat: re-asserts this replica's sockets; a replica that stops (crash) lets its places expire. */
+  /**
+   * Heartbeat: renews the places of these users' sockets here (a slice of the users each time, presence/renewal.ts)
+   * and retries the releases Redis did not take.
+   */
   refresh(users: readonly QuotaUser[]): Promise<void>;
+  /** Gives back the places of sockets that died with their replica (presence's sweep found them). */
+  forget(users: readonly QuotaUser[]): Promise<void>;
 }
 
 /** Single-process quota for the embedded mode. */
@@ -41,13 +47,14 @@ export function createMemoryConnectionQuota(max: number): ConnectionQuota {
       if (set.size === 0) sockets.delete(userId);
     },
     async refresh() {},
+    async forget() {},
   };
 }
 
 export interface RedisConnectionQuotaOptions {
   redis: Redis;
   max: number;
-  /** A place not refreshed for this long is gone (its replica died); the heartbeat refreshes every ttl/3. */
+  /** PRESENCE_TTL_MS: a place lives as long as a presence entry unrenewed (presence/renewal.ts). */
   ttlMs: number;
   logger: Logger;
   prefix?: string;
@@ -57,7 +64,8 @@ export interface RedisConnectionQuotaOptions {
 /*
  * Key: <p>u:<userId>  ZSET  member socketId (Socket.IO ids are random, unique across replicas), score = expiry (ms).
  * Check and add are one script, so concurrent handshakes on several replicas never overshoot the cap; the one key
- * per script keeps it valid on Redis Cluster.
+ * per script keeps it valid on Redis Cluster. A crashed replica's places are given back by the presence sweep
+ * (`forget`); the expiry, renewed a slice of users at a time, is the backstop for what no sweep reaches.
  */
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
@@ -81,8 +89,22 @@ export function createRedisConnectionQuota({
   now = Date.now,
 }: RedisConnectionQuotaOptions): ConnectionQuota {
   const userKey = (userId: string) => `${prefix}u:${userId}`;
-  const keyTtl = ttlMs * 2;
+  const placeTtl = socketTtlMs(ttlMs);
+  const keyTtl = placeTtl * 2;
   const health = redisHealth(redis);
+  // Releases Redis did not take (it was down): retried by the next heartbeat, so the place does not linger.
+  const unreleased = new Map<string, Set<string>>();
+  const retryLater = (userId: string, socketIds: readonly string[]) => {
+    const ids = unreleased.get(userId) ?? new Set<string>();
+    for (const id of socketIds) ids.add(id);
+    unreleased.set(userId, ids);
+  };
+  const removeAll = async (users: Iterable<QuotaUser>) => {
+    const pipeline = redis.pipeline();
+    for (const { userId, socketIds } of users)
+      if (socketIds.length > 0) pipeline.zrem(userKey(userId), ...socketIds);
+    if (pipeline.length > 0) throwFirstError(await pipeline.exec());
+  };
   return {
     async acquire(userId, socketId) {
       // A frozen Redis (heartbeat unanswered) is not waited on: the handshake goes through, as when it is down.
@@ -94,7 +116,7 @@ export function createRedisConnectionQuota({
           1,
           userKey(userId),
           socketId,
-          t + ttlMs,
+          t + placeTtl,
           t,
           max,
           keyTtl,
@@ -106,22 +128,36 @@ export function createRedisConnectionQuota({
       }
     },
     release(userId, socketId) {
-      redis
-        .zrem(userKey(userId), socketId)
-        .catch((err: unknown) => logger.warn({ err, userId }, 'connection quota release failed'));
+      redis.zrem(userKey(userId), socketId).catch((err: unknown) => {
+        logger.warn({ err, userId }, 'connection quota release failed: retried at the next heartbeat');
+        retryLater(userId, [socketId]);
+      });
     },
     async refresh(users) {
-      if (users.length === 0) return;
-      const expiry = now() + ttlMs;
+      if (unreleased.size > 0) {
+        const retries = [...unreleased].map(([userId, ids]) => ({ userId, socketIds: [...ids] }));
+        unreleased.clear();
+        await removeAll(retries).catch((err: unknown) => {
+          for (const { userId, socketIds } of retries) retryLater(userId, socketIds);
+          throw err;
+        });
+      }
+      const expiry = now() + placeTtl;
       const pipeline = redis.pipeline();
       for (const { userId, socketIds } of users) {
         if (socketIds.length === 0) continue;
         const scores = socketIds.flatMap((id) => [expiry, id]);
         pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), keyTtl);
       }
-      const results = await pipeline.exec();
-      const failed = results?.find(([err]) => err !== null);
-      if (failed?.[0]) throw failed[0];
+      if (pipeline.length > 0) throwFirstError(await pipeline.exec());
     },
+    forget: removeAll,
   };
+}
+
+/** Throws a pipeline's first error. */
+function throwFirstError(results: [Error | null, unknown][] | null): void {
+  if (!results) throw new Error('pipeline discarded');
+  const failed = results.find(([err]) => err !== null);
+  if (failed?.[0]) throw failed[0];
 }

@@ -4,12 +4,13 @@ import type { ConnectionQuota } from '../handshake/connection-quota';
 import type { RealtimeMetrics } from '../metrics';
 import { chatRoom, userRoom, type RealtimeServer, type RealtimeSocket } from '../socket-types';
 import type { PresenceStore, PresenceUser } from './presence.store';
+import { RENEWAL_SLICES, sliceOf } from './renewal';
 
 export interface PresenceTrackerDeps {
   io: RealtimeServer;
   store: PresenceStore;
-  /** The per-user socket cap, whose places the same heartbeat keeps alive. */
-  connections?: Pick<ConnectionQuota, 'refresh'>;
+  /** The per-user socket cap, whose places the same heartbeat renews and the same sweep gives back. */
+  connections?: Pick<ConnectionQuota, 'refresh' | 'forget'>;
   /** Users who never get the announcing user's presence (docs/security.md "Blocking"). */
   blockPartners: BlockPartners;
   metrics: RealtimeMetrics;
@@ -39,7 +40,8 @@ const chatIdsOf = (socket: RealtimeSocket): string[] =>
  * Presence: `presence {userId, online}` goes to the rooms of the user's chats when their first socket on any
  * replica connects and when their last one leaves (several tabs, several replicas: one online, one offline).
  * The announcement crosses replicas through the adapter; it is rare next to messages, so it is off the hot path.
- * The heartbeat re-asserts the sockets of the namespace: presence keeps no per-socket state of its own.
+ * The heartbeat says this replica is alive, renews one slice of its users' entries (all of them when the store had
+ * lost this replica), retries the removals Redis did not take and sweeps the replicas that died.
  */
 export function createPresenceTracker({
   io,
@@ -69,18 +71,44 @@ export function createPresenceTracker({
     metrics.eventsOut.inc({ event: 'presence' });
   };
 
-  const beat = async () => {
-    // By user: a user's sockets here are in the same chats, so their chat ids are read once.
+  // By user: a user's sockets here are in the same chats, so their chat ids are read once.
+  const usersHere = (slice: number | undefined): PresenceUser[] => {
     const users = new Map<string, PresenceUser>();
     for (const socket of sockets.values()) {
       const { userId } = socket.data;
       const user = users.get(userId);
       if (user) user.socketIds.push(socket.id);
-      else users.set(userId, { userId, socketIds: [socket.id], chatIds: chatIdsOf(socket) });
+      else if (slice === undefined || sliceOf(userId) === slice)
+        users.set(userId, { userId, socketIds: [socket.id], chatIds: chatIdsOf(socket) });
     }
-    const list = [...users.values()];
-    await Promise.all([store.refresh(list), connections?.refresh(list)]);
-    for (const { userId, chatIds } of await store.sweep()) announce(userId, chatIds, false);
+    return [...users.values()];
+  };
+
+  // Removals Redis did not take: a user who left must not stay online until the entry expires.
+  const unremoved: { userId: string; socketId: string; chatIds: string[] }[] = [];
+  const remove = (userId: string, socketId: string, chatIds: string[], partners: ReadonlySet<string>) => {
+    store.remove(userId, socketId).then(
+      (last) => {
+        if (last) announce(userId, chatIds, false, partners);
+      },
+      (err: unknown) => {
+        logger.warn({ err, userId }, 'presence remove failed: retried at the next heartbeat');
+        unremoved.push({ userId, socketId, chatIds });
+      },
+    );
+  };
+
+  let turn = 0;
+  const beat = async () => {
+    const intact = await store.beat();
+    const due = usersHere(intact ? turn : undefined);
+    turn = (turn + 1) % RENEWAL_SLICES;
+    await Promise.all([store.renew(due, !intact), connections?.refresh(due)]);
+    for (const { userId, socketId, chatIds } of unremoved.splice(0))
+      remove(userId, socketId, chatIds, blockPartners.of(userId));
+    const swept = await store.sweep();
+    for (const { userId, chatIds, offline } of swept) if (offline) announce(userId, chatIds, false);
+    await connections?.forget(swept);
   };
 
   return {
@@ -98,13 +126,7 @@ export function createPresenceTracker({
       const { userId } = socket.data;
       const chatIds = chatIdsOf(socket);
       // Read now: the entry goes with the user's last socket here, before the store answers.
-      const partners = blockPartners.of(userId);
-      store.remove(userId, socket.id).then(
-        (last) => {
-          if (last) announce(userId, chatIds, false, partners);
-        },
-        (err: unknown) => logger.warn({ err, userId }, 'presence remove failed'),
-      );
+      remove(userId, socket.id, chatIds, blockPartners.of(userId));
     },
     start() {
       if (timer) return;

@@ -13,26 +13,40 @@ export interface PresenceUser {
   chatIds: string[];
 }
 
-/** A user whose last socket vanished with a crashed replica. */
-export interface OfflineUser {
+/** A user who had sockets on a replica that died, as the sweep removed them. */
+export interface SweptUser {
   userId: string;
+  /** The dead replica's sockets of this user (their places in the connection quota go with them). */
+  socketIds: string[];
+  /** The user's chats, so that an offline notice can be addressed. */
   chatIds: string[];
+  /** No live socket of the user is left anywhere: they went offline with the replica. */
+  offline: boolean;
 }
 
 /**
  * Online state aggregated over every socket of a user on every replica. A user is online while any of their
- * sockets is alive anywhere; entries carry a TTL refreshed by `refresh`, so the sockets of a replica that
- * died without a word expire, and `sweep` reports the users that went offline with it.
+ * sockets is alive anywhere. A replica says it is alive with `beat`; when one stops (it died without a word), a
+ * survivor's `sweep` removes its sockets and reports the users that went offline with it. Socket entries also
+ * carry a long expiry, renewed a slice at a time (presence/renewal.ts), for what no sweep reaches.
  */
 export interface PresenceStore {
   /** Records a socket; resolves true when it is the user's first live socket (they just came online). */
   add(entry: PresenceEntry): Promise<boolean>;
   /** Forgets a socket; resolves true when the user has no live socket left anywhere (they just went offline). */
   remove(userId: string, socketId: string): Promise<boolean>;
-  /** Heartbeat: re-asserts every socket this replica holds, grouped by user. */
-  refresh(users: readonly PresenceUser[]): Promise<void>;
-  /** Claims replicas that stopped refreshing and removes their sockets. */
-  sweep(): Promise<OfflineUser[]>;
+  /**
+   * Heartbeat: this replica is alive. Resolves false when the store had no record of it (Redis lost its data, or
+   * the other replicas swept this one after it stalled): every socket here must then be renewed, with `all`.
+   */
+  beat(): Promise<boolean>;
+  /**
+   * Renews the entries of these users' sockets here: one slice of the users each heartbeat; with `all`, `users` is
+   * every user here and replaces what the store knows of this replica.
+   */
+  renew(users: readonly PresenceUser[], all: boolean): Promise<void>;
+  /** Claims replicas that stopped beating and removes their sockets. */
+  sweep(): Promise<SweptUser[]>;
   /** The subset of `userIds` online now. */
   online(userIds: readonly string[]): Promise<string[]>;
 }
@@ -59,7 +73,10 @@ export function createMemoryPresenceStore(): PresenceStore {
       sockets.delete(userId);
       return true;
     },
-    async refresh() {},
+    async beat() {
+      return true;
+    },
+    async renew() {},
     async sweep() {
       return [];
     },

@@ -1,12 +1,13 @@
 import type { Redis } from 'ioredis';
 import { createBatcher, type Outcome } from '@cohort/common';
-import type { OfflineUser, PresenceEntry, PresenceStore } from './presence.store';
+import type { PresenceEntry, PresenceStore, SweptUser } from './presence.store';
+import { socketTtlMs } from './renewal';
 
 export interface RedisPresenceOptions {
   redis: Redis;
   /** Unique per process start (a restarted replica must not be mistaken for its previous life). */
   instanceId: string;
-  /** A socket not refreshed for this long is gone; a replica silent for this long is dead. */
+  /** A replica silent for this long is dead (PRESENCE_TTL_MS); its sockets' entries live longer (renewal.ts). */
   ttlMs: number;
   prefix?: string;
   now?: () => number;
@@ -17,7 +18,8 @@ export interface RedisPresenceOptions {
  *   <p>u:<userId>      ZSET  member "<instance>|<socketId>", score = expiry (ms)  — the user's live sockets anywhere
  *   <p>r:<instance>    HASH  userId → JSON chat ids                               — who lives on a replica (for the sweep)
  *   <p>replicas        ZSET  member instance, score = last heartbeat (ms)         — which replicas are alive
- * Each script touches one key, so it also runs on Redis Cluster.
+ * A heartbeat writes the replica's own two keys; a socket's expiry is renewed once per renewal round
+ * (presence/renewal.ts). Each script touches one key, so it also runs on Redis Cluster.
  */
 
 // Adds a socket; returns 1 when the user had no live socket before.
@@ -36,18 +38,19 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
 return 0`;
 
-// Removes every socket of a dead instance; returns 1 when that removal left the user with none.
+// Removes every socket of a dead instance: returns {1 when that removal left the user with none, else 0,
+// then the removed socket ids}.
 const SWEEP_USER = `
-local removed = 0
+local out = {0}
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if string.sub(m, 1, string.len(ARGV[1])) == ARGV[1] then
     redis.call('ZREM', KEYS[1], m)
-    removed = removed + 1
+    out[#out + 1] = string.sub(m, string.len(ARGV[1]) + 1)
   end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-if removed > 0 and redis.call('ZCARD', KEYS[1]) == 0 then return 1 end
-return 0`;
+if #out > 1 and redis.call('ZCARD', KEYS[1]) == 0 then out[1] = 1 end
+return out`;
 
 /** A socket arriving (`add`) or leaving, as the store writes it. */
 interface Change extends PresenceEntry {
@@ -65,30 +68,38 @@ export function createRedisPresenceStore({
   const replicaKey = (instance: string) => `${prefix}r:${instance}`;
   const replicasKey = `${prefix}replicas`;
   const member = (socketId: string) => `${instanceId}|${socketId}`;
-  const userKeyTtl = ttlMs * 2;
-  // Long enough for a sweeper to claim it; short enough that an abandoned one does not linger.
-  const replicaKeyTtl = ttlMs * 10;
-
-  const evalNumber = async (script: string, key: string, ...args: (string | number)[]): Promise<number> => {
-    const result: unknown = await redis.eval(script, 1, key, ...args);
-    return Number(result);
-  };
+  const socketTtl = socketTtlMs(ttlMs);
+  const userKeyTtl = socketTtl * 2;
+  // As long as the sockets it names, so a sweeper coming late still finds them; the heartbeat keeps it alive.
+  const replicaKeyTtl = socketTtl;
 
   // When this replica last said it is alive (its heartbeat says so too); adds repeat it at most once a second.
   let replicaSeenAt = Number.NEGATIVE_INFINITY;
-  // Users this replica's hash already names since the heartbeat last rewrote it: a user's next socket skips it.
+  // The replicas set did not name this replica when it last wrote itself there (Redis lost its data, a sweeper took
+  // it, or it is new): the next heartbeat renews everything.
+  let missed = false;
+  // This replica's sockets by user, as they connect and leave (whatever Redis answers).
+  const here = new Map<string, Set<string>>();
+  // The users this replica's hash names, as written (a write that fails takes its users out, to be written again).
   let inHash = new Set<string>();
 
   const script = (change: Change, t: number): [string, number, string, ...(string | number)[]] =>
     change.add
-      ? [ADD, 1, userKey(change.userId), member(change.socketId), t + ttlMs, t, userKeyTtl]
+      ? [ADD, 1, userKey(change.userId), member(change.socketId), t + socketTtl, t, userKeyTtl]
       : [REMOVE, 1, userKey(change.userId), member(change.socketId), t];
+
+  // Idempotent: a removal retried after Redis refused it is not counted twice.
+  const count = ({ add, userId, socketId }: Change) => {
+    const ids = here.get(userId) ?? new Set<string>();
+    if (add) here.set(userId, ids.add(socketId));
+    else if (ids.delete(socketId) && ids.size === 0) here.delete(userId);
+  };
 
   /**
    * Sockets connecting or leaving in the same turn of the event loop (a reconnect storm) are written in one round
    * trip, in the order they came (a socket's remove never overtakes its add): the replica's liveness and who lives
-   * here (for the sweep) when they changed, then each socket's own script. A lone socket of a user already named
-   * here costs one command.
+   * here (for the sweep) when they changed, then each socket's own script. A socket of a user whose presence here
+   * does not change (not their first socket here, nor their last) costs one command.
    */
   const changes = createBatcher<Change, boolean>({
     maxInFlight: 4,
@@ -98,8 +109,14 @@ export function createRedisPresenceStore({
     run: async (batch) => {
       const t = now();
       const touch = t - replicaSeenAt >= 1000 && batch.some((change) => change.add);
-      const newcomers = batch.filter((change) => change.add && !inHash.has(change.userId));
-      const only = batch.length === 1 && !touch && newcomers.length === 0 ? batch[0] : undefined;
+      const arrived = new Map<string, string[]>();
+      const left: string[] = [];
+      for (const { add, userId, chatIds } of batch) {
+        if (add && here.has(userId) && !inHash.has(userId)) arrived.set(userId, chatIds);
+        else if (!here.has(userId) && inHash.has(userId) && !left.includes(userId)) left.push(userId);
+      }
+      const only =
+        batch.length === 1 && !touch && arrived.size === 0 && left.length === 0 ? batch[0] : undefined;
       if (only) return [{ ok: true, value: Number(await redis.eval(...script(only, t))) === 1 }];
 
       const pipeline = redis.pipeline();
@@ -109,17 +126,33 @@ export function createRedisPresenceStore({
         pipeline.zadd(replicasKey, t, instanceId);
         shared += 1;
       }
-      if (newcomers.length > 0) {
-        const fields = newcomers.flatMap(({ userId, chatIds }) => [userId, JSON.stringify(chatIds)]);
+      if (arrived.size > 0) {
+        const fields = [...arrived].flatMap(([userId, chatIds]) => [userId, JSON.stringify(chatIds)]);
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
         shared += 2;
       }
+      if (left.length > 0) {
+        pipeline.hdel(replicaKey(instanceId), ...left);
+        shared += 1;
+      }
+      // Written before the reply: a batch leaving after this one writes after it, on the same connection.
+      for (const userId of arrived.keys()) inHash.add(userId);
+      for (const userId of left) inHash.delete(userId);
       for (const change of batch) pipeline.eval(...script(change, t));
-      const results = await pipeline.exec();
+      const unwritten = () => {
+        for (const userId of [...arrived.keys(), ...left]) inHash.delete(userId);
+      };
+      const results = await pipeline.exec().catch((err: unknown) => {
+        unwritten();
+        throw err;
+      });
       if (!results) throw new Error('pipeline discarded');
       const failed = results.slice(0, shared).find(([err]) => err !== null);
-      if (failed?.[0]) throw failed[0];
-      for (const { userId } of newcomers) inHash.add(userId);
+      if (failed?.[0]) {
+        unwritten();
+        throw failed[0];
+      }
+      if (touch && Number(results[0]?.[1]) === 1) missed = true;
       return results
         .slice(shared)
         .map(([error, value]): Outcome<boolean> =>
@@ -128,43 +161,68 @@ export function createRedisPresenceStore({
     },
   });
 
+  const submit = (change: Change) => {
+    count(change);
+    return changes.submit(change);
+  };
+
   return {
-    add: ({ userId, socketId, chatIds }) => changes.submit({ add: true, userId, socketId, chatIds }),
-    remove: (userId, socketId) => changes.submit({ add: false, userId, socketId, chatIds: [] }),
-    async refresh(users) {
+    add: ({ userId, socketId, chatIds }) => submit({ add: true, userId, socketId, chatIds }),
+    remove: (userId, socketId) => submit({ add: false, userId, socketId, chatIds: [] }),
+    async beat() {
       const t = now();
       replicaSeenAt = t;
-      const pipeline = redis.pipeline().zadd(replicasKey, t, instanceId).del(replicaKey(instanceId));
+      const [added] = resultsOf(
+        await redis
+          .pipeline()
+          .zadd(replicasKey, t, instanceId)
+          .pexpire(replicaKey(instanceId), replicaKeyTtl)
+          .exec(),
+      );
+      // ZADD counts the members it added: 1 when this replica was missing.
+      // (Replies come in order: a batch's touch that found it missing answered before this, so `missed` says so.)
+      const intact = Number(added) === 0 && !missed;
+      missed = false;
+      return intact;
+    },
+    async renew(users, all) {
+      const t = now();
+      const pipeline = redis.pipeline();
+      if (all) pipeline.del(replicaKey(instanceId));
       const fields: string[] = [];
       for (const { userId, socketIds, chatIds } of users) {
         const scores: (string | number)[] = [];
-        for (const socketId of socketIds) scores.push(t + ttlMs, member(socketId));
+        for (const socketId of socketIds) scores.push(t + socketTtl, member(socketId));
         if (scores.length > 0) pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), userKeyTtl);
         fields.push(userId, JSON.stringify(chatIds));
       }
       if (fields.length > 0)
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
+      if (all) inHash = new Set();
       resultsOf(await pipeline.exec());
-      inHash = new Set(users.map(({ userId }) => userId));
+      for (const { userId } of users) inHash.add(userId);
     },
     async sweep() {
       const t = now();
       const dead = (await redis.zrangebyscore(replicasKey, '-inf', t - ttlMs)).filter(
         (id) => id !== instanceId,
       );
-      const offline: OfflineUser[] = [];
+      const swept: SweptUser[] = [];
       for (const instance of dead) {
         // ZREM is the claim: of all the replicas sweeping, exactly one removes the entry and cleans up.
         if ((await redis.zrem(replicasKey, instance)) !== 1) continue;
-        const users = await redis.hgetall(replicaKey(instance));
-        for (const [userId, rawChats] of Object.entries(users)) {
-          if ((await evalNumber(SWEEP_USER, userKey(userId), `${instance}|`, t)) === 1) {
-            offline.push({ userId, chatIds: parseChatIds(rawChats) });
-          }
-        }
+        const users = Object.entries(await redis.hgetall(replicaKey(instance)));
+        const pipeline = redis.pipeline();
+        for (const [userId] of users) pipeline.eval(SWEEP_USER, 1, userKey(userId), `${instance}|`, t);
+        const results = users.length > 0 ? resultsOf(await pipeline.exec()) : [];
+        users.forEach(([userId, rawChats], i) => {
+          const [offline, ...socketIds] = sweptOf(results[i]);
+          if (socketIds.length > 0)
+            swept.push({ userId, socketIds, chatIds: parseChatIds(rawChats), offline: offline === 1 });
+        });
         await redis.del(replicaKey(instance));
       }
-      return offline;
+      return swept;
     },
     async online(userIds) {
       if (userIds.length === 0) return [];
@@ -175,6 +233,13 @@ export function createRedisPresenceStore({
       return userIds.filter((_, i) => Number(results[i]?.[1] ?? 0) > 0);
     },
   };
+}
+
+/** SWEEP_USER's reply: the offline flag, then the removed socket ids. */
+function sweptOf(reply: unknown): [number, ...string[]] {
+  if (!Array.isArray(reply)) return [0];
+  const [flag, ...ids]: unknown[] = reply;
+  return [Number(flag), ...ids.filter((id): id is string => typeof id === 'string')];
 }
 
 /** A pipeline's replies; throws its first error. */
