@@ -103,6 +103,18 @@ describe.each(['sharded', 'classic'] as const)('Redis lost and back, %s adapter'
       200,
     );
 
+    // Redis came back empty (it keeps nothing on disk here): each replica's heartbeat finds itself missing from the
+    // replicas set and renews every socket it holds, so both users are online again.
+    await waitFor(
+      async () =>
+        expect(await request(bobY, 'presence:get', { chatId: chat.id })).toEqual({
+          ok: true,
+          online: expect.arrayContaining([alice.id, bob.id]),
+        }),
+      15_000,
+      250,
+    );
+
     // What bob missed while Redis was away comes back through chat:sync.
     const sync = await request(bobY, 'chat:sync', { chatId: chat.id, afterSeq: before.message.seq });
     if (!sync.ok) throw new Error(sync.error.code);

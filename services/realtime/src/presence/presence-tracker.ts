@@ -84,8 +84,23 @@ export function createPresenceTracker({
     return [...users.values()];
   };
 
-  // Removals Redis did not take: a user who left must not stay online until the entry expires.
+  // Writes Redis did not take, retried by the next heartbeat: a user who came must not look offline, nor one who left
+  // online, until their slice is renewed or their entry expires.
+  const unadded = new Set<string>();
   const unremoved: { userId: string; socketId: string; chatIds: string[] }[] = [];
+
+  const add = (socket: RealtimeSocket) => {
+    const { userId } = socket.data;
+    store.add({ userId, socketId: socket.id, chatIds: chatIdsOf(socket) }).then(
+      (first) => {
+        if (first) announce(userId, chatIdsOf(socket), true);
+      },
+      (err: unknown) => {
+        logger.warn({ err, userId }, 'presence add failed: retried at the next heartbeat');
+        unadded.add(socket.id);
+      },
+    );
+  };
   const remove = (userId: string, socketId: string, chatIds: string[], partners: ReadonlySet<string>) => {
     store.remove(userId, socketId).then(
       (last) => {
@@ -104,6 +119,12 @@ export function createPresenceTracker({
     const due = usersHere(intact ? turn : undefined);
     turn = (turn + 1) % RENEWAL_SLICES;
     await Promise.all([store.renew(due, !intact), connections?.refresh(due)]);
+    for (const socketId of unadded) {
+      unadded.delete(socketId);
+      // A socket that left meanwhile is not added back: its removal is on its way.
+      const socket = sockets.get(socketId);
+      if (socket) add(socket);
+    }
     for (const { userId, socketId, chatIds } of unremoved.splice(0))
       remove(userId, socketId, chatIds, blockPartners.of(userId));
     const swept = await store.sweep();
@@ -112,15 +133,7 @@ export function createPresenceTracker({
   };
 
   return {
-    add(socket) {
-      const { userId } = socket.data;
-      store.add({ userId, socketId: socket.id, chatIds: chatIdsOf(socket) }).then(
-        (first) => {
-          if (first) announce(userId, chatIdsOf(socket), true);
-        },
-        (err: unknown) => logger.warn({ err, userId }, 'presence add failed'),
-      );
-    },
+    add,
     remove(socket) {
       if (draining) return;
       const { userId } = socket.data;
