@@ -1,5 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import {
+  connect as connectTcp,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Socket,
+} from 'node:net';
 import { Registry } from 'prom-client';
 import WebSocket from 'ws';
 import { z } from 'zod';
@@ -78,12 +83,12 @@ async function startUpstream(routes: Record<string, ChannelRoute>, withChannel =
   return upstream;
 }
 
-function clientOf(upstream: Upstream, timeoutMs = 2000): ServiceClient {
+function clientOf(upstream: Pick<Upstream, 'url'>, timeoutMs = 2000, maxAgeMs?: number): ServiceClient {
   const c = createServiceClient({
     name: 'chat-api',
     baseUrl: upstream.url,
     timeoutMs,
-    channel: { connections: 2 },
+    channel: { connections: 2, maxAgeMs },
   });
   clients.push(c);
   return c;
@@ -282,6 +287,125 @@ describe('when a connection ends under calls', () => {
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(upstream.channel?.connections()).toBe(0);
     expect(await post(client, '/internal/echo', 'still')).toEqual({ echoed: 'still' });
+  });
+});
+
+/** A TCP balancer in front of upstreams: each new connection goes to the port `target` names at that moment. */
+async function startBalancer(target: { port: number }): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((inbound) => {
+    const outbound = connectTcp(target.port, '127.0.0.1');
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        inbound.destroy();
+        outbound.destroy();
+      });
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const portOf = (upstream: Upstream) => Number(new URL(upstream.url).port);
+
+const balancers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(balancers.splice(0).map((b) => b.close()));
+});
+
+/**
+ * A client reaching `upstream` through a balancer, its channel connections open and replaced after about
+ * `maxAgeMs`; `target.port` says where the balancer sends new connections.
+ */
+async function connectedThroughBalancer(upstream: Upstream, maxAgeMs: number) {
+  const target = { port: portOf(upstream) };
+  const balancer = await startBalancer(target);
+  balancers.push(balancer);
+  const client = clientOf(balancer, 2000, maxAgeMs);
+  await post(client, '/internal/echo', 'first');
+  await waitFor(() => upstream.channel?.connections() === 2);
+  return { target, client };
+}
+
+/** A port nothing listens on (one that was just free). */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('replacing connections', () => {
+  it('after their age: upstreams added behind a balancer get the calls, none goes over HTTP, calls in progress are answered', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let slowArrived = false;
+    const routes = {
+      '/internal/echo': echo,
+      '/internal/slow': async (body: unknown) => {
+        slowArrived = true;
+        await gate;
+        return { echoed: body };
+      },
+    };
+    const [first, added] = [await startUpstream(routes), await startUpstream(routes)];
+    const { target, client } = await connectedThroughBalancer(first, 400);
+    const inProgress = post(client, '/internal/slow', 'in progress');
+    await waitFor(() => slowArrived);
+
+    // A replica added: new connections land on it, the old ones stay where they are.
+    target.port = portOf(added);
+    let n = 0;
+    const answers: unknown[] = [];
+    while ((await channelCallsCounted(added)) < 10) {
+      answers.push(await post(client, '/internal/echo', n++));
+      if (n > 500) throw new Error('no call reached the added upstream');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(answers).toEqual(Array.from({ length: n }, (_, i) => ({ echoed: i })));
+    await waitFor(() => added.channel?.connections() === 2, 5000);
+    // The connection carrying the slow call waits for its answer before it closes.
+    await waitFor(() => first.channel?.connections() === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(first.channel?.connections()).toBe(1);
+    release();
+    expect(await inProgress).toEqual({ echoed: 'in progress' });
+    await waitFor(() => first.channel?.connections() === 0);
+    expect([...first.httpCalls, ...added.httpCalls]).toEqual(['/internal/echo']);
+
+    // The replacements are connections like any: cut, they are opened again.
+    for (const socket of added.channelSockets) socket.destroy();
+    await waitFor(() => added.channel?.connections() === 0);
+    await waitFor(() => added.channel?.connections() === 2, 5000);
+    const counted = await channelCallsCounted(added);
+    expect(await post(client, '/internal/echo', 'after')).toEqual({ echoed: 'after' });
+    expect(await channelCallsCounted(added)).toBe(counted + 1);
+    expect(added.httpCalls).toEqual([]);
+  });
+
+  it('a replacement that cannot connect leaves the old connection serving', async () => {
+    const upstream = await startUpstream({ '/internal/echo': echo });
+    const { target, client } = await connectedThroughBalancer(upstream, 200);
+    // Nothing listens there: every replacement fails.
+    target.port = await freePort();
+    for (let i = 0; i < 40; i++) {
+      expect(await post(client, '/internal/echo', i)).toEqual({ echoed: i });
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(upstream.channel?.connections()).toBe(2);
+    expect(upstream.httpCalls).toEqual(['/internal/echo']);
+    expect(await channelCallsCounted(upstream)).toBe(40);
   });
 });
 

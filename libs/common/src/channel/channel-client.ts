@@ -36,6 +36,11 @@ export interface ChannelClientOptions {
   timeoutMs: number;
   /** Connections kept open; calls go round them. */
   connections: number;
+  /**
+   * A connection is replaced after about this long (±25 %), so that upstream replicas added behind a balancer get
+   * their share of the calls; the new connection takes calls once it is open, the old one answers what it has.
+   */
+  maxAgeMs?: number | undefined;
   logger?: Logger | undefined;
 }
 
@@ -51,6 +56,8 @@ interface Link {
   ws: WebSocket;
   /** Open and not draining: takes new calls. */
   usable: boolean;
+  /** Replaced by a newer connection in its slot: closes once its calls are answered, and is not reopened. */
+  retired: boolean;
   pending: Map<number, Pending>;
   lastHeardAt: number;
 }
@@ -58,23 +65,29 @@ interface Link {
 /** Reconnect pauses: 250 ms doubling to 30 s, ±50 %; an upstream that has no channel is asked again after 60 s. */
 const MAX_RECONNECT_MS = 30_000;
 const NO_CHANNEL_RETRY_MS = 60_000;
+/** How long a connection serves before it is replaced (see `maxAgeMs`). */
+const CHANNEL_MAX_AGE_MS = 5 * 60_000;
 /** Answers can be large (a sync batch's pages); the upstream is trusted. */
 const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
 
 /**
  * The calling side of the internal channel (channel-server.ts): `connections` WebSockets to the upstream, opened on
- * the first call and reopened after a pause when they close. Used by the service client for calls marked
- * `overChannel`, which fall back to HTTP whenever the channel cannot carry them.
+ * the first call, reopened after a pause when they close, and replaced after `maxAgeMs` (the replacement is opened
+ * first, so calls never wait for it). Used by the service client for calls marked `overChannel`, which fall back to
+ * HTTP whenever the channel cannot carry them.
  */
 export function createChannelClient({
   name,
   baseUrl,
   timeoutMs,
   connections,
+  maxAgeMs = CHANNEL_MAX_AGE_MS,
   logger,
 }: ChannelClientOptions): ChannelClient {
   const url = `${baseUrl.replace(/\/+$/, '').replace(/^http/, 'ws')}${INTERNAL_CHANNEL_PATH}`;
   const slots: (Link | undefined)[] = Array.from({ length: connections }, () => undefined);
+  // Every connection not closed yet: the slots', retired ones answering their last calls, replacements opening.
+  const links = new Set<Link>();
   const failures = Array.from({ length: connections }, () => 0);
   const timers = new Set<NodeJS.Timeout>();
   let started = false;
@@ -82,15 +95,25 @@ export function createChannelClient({
   let nextId = 0;
   let turn = 0;
 
-  function open(slot: number): void {
+  /** Opens a connection for `slot`; with `replacing`, it takes the slot over from that one once it is open. */
+  function open(slot: number, replacing?: Link): void {
     if (closed) return;
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: MAX_ANSWER_BYTES,
       handshakeTimeout: timeoutMs,
     });
-    const link: Link = { ws, usable: false, pending: new Map(), lastHeardAt: performance.now() };
-    slots[slot] = link;
+    const link: Link = {
+      ws,
+      usable: false,
+      retired: false,
+      pending: new Map(),
+      lastHeardAt: performance.now(),
+    };
+    links.add(link);
+    // In its slot: takes calls once open, and is reopened when it closes. A replacement is not until it opens.
+    let installed = !replacing;
+    if (installed) slots[slot] = link;
     let refusedStatus: number | undefined;
     ws.on('unexpected-response', (_req, res) => {
       refusedStatus = res.statusCode;
@@ -99,8 +122,19 @@ export function createChannelClient({
     });
     ws.on('upgrade', (res) => res.socket.setKeepAlive(true, CHANNEL_TCP_KEEP_ALIVE_MS));
     ws.on('open', () => {
+      if (replacing) {
+        // The slot moved on meanwhile (the old connection closed and was reopened): this one is not needed.
+        if (slots[slot] !== replacing) {
+          ws.close(1000, 'not needed');
+          return;
+        }
+        slots[slot] = link;
+        installed = true;
+        retire(replacing);
+      }
       failures[slot] = 0;
       link.usable = true;
+      later(() => rotate(slot, link), maxAgeMs * (0.75 + Math.random() / 2));
     });
     ws.on('message', (data) => {
       link.lastHeardAt = performance.now();
@@ -120,11 +154,13 @@ export function createChannelClient({
       if (!waiting) return; // timed out already
       link.pending.delete(id);
       waiting.resolve({ status, body, retryAfter });
+      if (link.retired && link.pending.size === 0) ws.close(1000, 'replaced');
     });
     ws.on('error', (err) => {
       if (refusedStatus === undefined) logger?.debug({ err, upstream: name }, `${name} channel failed`);
     });
     ws.on('close', (code) => {
+      links.delete(link);
       link.usable = false;
       if (slots[slot] === link) slots[slot] = undefined;
       for (const waiting of link.pending.values()) {
@@ -132,7 +168,13 @@ export function createChannelClient({
         else waiting.reject(upstreamUnavailable(name));
       }
       link.pending.clear();
-      if (closed) return;
+      // A retired connection's slot has its replacement; a replacement that never opened leaves the old one in
+      // place, to be replaced at its next turn.
+      if (closed || link.retired) return;
+      if (!installed) {
+        if (replacing && slots[slot] === replacing) later(() => rotate(slot, replacing), maxAgeMs / 4);
+        return;
+      }
       let pause: number;
       if (refusedStatus !== undefined && refusedStatus !== 503) {
         // An upstream from before the channel (404): HTTP it is, and it is asked again after a while.
@@ -151,6 +193,18 @@ export function createChannelClient({
     });
   }
 
+  /** Replaces the connection in `slot`, if it is still `link` and serving. */
+  function rotate(slot: number, link: Link): void {
+    if (slots[slot] === link && link.usable) open(slot, link);
+  }
+
+  /** Takes no new calls; closes once the calls it carries are answered (or time out). */
+  function retire(link: Link): void {
+    link.usable = false;
+    link.retired = true;
+    if (link.pending.size === 0) link.ws.close(1000, 'replaced');
+  }
+
   function later(run: () => void, ms: number): void {
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -165,8 +219,7 @@ export function createChannelClient({
   const sweep = setInterval(
     () => {
       const now = performance.now();
-      for (const link of slots) {
-        if (!link) continue;
+      for (const link of links) {
         let silent = false;
         for (const [id, waiting] of link.pending) {
           if (waiting.deadline > now) continue;
@@ -176,6 +229,8 @@ export function createChannelClient({
           if (link.lastHeardAt < waiting.sentAt) silent = true;
         }
         if (silent) link.ws.terminate();
+        else if (link.retired && link.pending.size === 0 && link.ws.readyState === WebSocket.OPEN)
+          link.ws.close(1000, 'replaced');
       }
     },
     Math.max(20, Math.min(1_000, Math.round(timeoutMs / 5))),
@@ -217,9 +272,8 @@ export function createChannelClient({
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       await Promise.all(
-        slots.map(
+        [...links].map(
           (link) =>
-            link &&
             new Promise<void>((resolve) => {
               if (link.ws.readyState === WebSocket.CLOSED) return resolve();
               link.ws.once('close', () => resolve());

@@ -77,9 +77,10 @@ export interface ServiceClientOptions {
   retryBudgetMs?: number;
   /**
    * Open the upstream's internal channel (channel/): `connections` WebSockets that carry calls marked
-   * `overChannel`. None by default.
+   * `overChannel`, each replaced after about `maxAgeMs` (5 min) so upstream replicas added later get calls. None by
+   * default.
    */
-  channel?: { connections: number } | undefined;
+  channel?: { connections: number; maxAgeMs?: number | undefined } | undefined;
 }
 
 /**
@@ -136,6 +137,7 @@ export function createServiceClient({
         baseUrl: origin,
         timeoutMs,
         connections: channelOptions.connections,
+        maxAgeMs: channelOptions.maxAgeMs,
         logger,
       })
     : undefined;
