@@ -65,6 +65,14 @@ export function createRedisClient({
   return client;
 }
 
+/** A pipeline's replies, in order; throws its first error (or when ioredis discarded the pipeline). */
+export function pipelineReplies(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('pipeline discarded');
+  const failed = results.find(([err]) => err !== null);
+  if (failed?.[0]) throw failed[0];
+  return results.map(([, value]) => value);
+}
+
 /** Readiness check for `/readyz`. */
 export async function pingRedis(client: Redis): Promise<void> {
   const answer = await client.ping();

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisHealth, type Logger } from '@cohort/common';
+import { pipelineReplies, redisHealth, type Logger } from '@cohort/common';
 import { socketTtlMs } from '../presence/renewal';
 
 /** The sockets one replica holds for one user, as its heartbeat re-asserts them. */
@@ -103,7 +103,7 @@ export function createRedisConnectionQuota({
     const pipeline = redis.pipeline();
     for (const { userId, socketIds } of users)
       if (socketIds.length > 0) pipeline.zrem(userKey(userId), ...socketIds);
-    if (pipeline.length > 0) throwFirstError(await pipeline.exec());
+    if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
   };
   return {
     async acquire(userId, socketId) {
@@ -149,15 +149,8 @@ export function createRedisConnectionQuota({
         const scores = socketIds.flatMap((id) => [expiry, id]);
         pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), keyTtl);
       }
-      if (pipeline.length > 0) throwFirstError(await pipeline.exec());
+      if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
     },
     forget: removeAll,
   };
-}
-
-/** Throws a pipeline's first error. */
-function throwFirstError(results: [Error | null, unknown][] | null): void {
-  if (!results) throw new Error('pipeline discarded');
-  const failed = results.find(([err]) => err !== null);
-  if (failed?.[0]) throw failed[0];
 }

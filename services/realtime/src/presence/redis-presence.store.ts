@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createBatcher, type Outcome } from '@cohort/common';
+import { createBatcher, pipelineReplies, type Outcome } from '@cohort/common';
 import type { PresenceEntry, PresenceStore, SweptUser } from './presence.store';
 import { socketTtlMs } from './renewal';
 
@@ -110,13 +110,13 @@ export function createRedisPresenceStore({
       const t = now();
       const touch = t - replicaSeenAt >= 1000 && batch.some((change) => change.add);
       const arrived = new Map<string, string[]>();
-      const left: string[] = [];
+      const left = new Set<string>();
       for (const { add, userId, chatIds } of batch) {
         if (add && here.has(userId) && !inHash.has(userId)) arrived.set(userId, chatIds);
-        else if (!here.has(userId) && inHash.has(userId) && !left.includes(userId)) left.push(userId);
+        else if (!here.has(userId) && inHash.has(userId)) left.add(userId);
       }
       const only =
-        batch.length === 1 && !touch && arrived.size === 0 && left.length === 0 ? batch[0] : undefined;
+        batch.length === 1 && !touch && arrived.size === 0 && left.size === 0 ? batch[0] : undefined;
       if (only) return [{ ok: true, value: Number(await redis.eval(...script(only, t))) === 1 }];
 
       const pipeline = redis.pipeline();
@@ -131,7 +131,7 @@ export function createRedisPresenceStore({
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
         shared += 2;
       }
-      if (left.length > 0) {
+      if (left.size > 0) {
         pipeline.hdel(replicaKey(instanceId), ...left);
         shared += 1;
       }
@@ -172,7 +172,7 @@ export function createRedisPresenceStore({
     async beat() {
       const t = now();
       replicaSeenAt = t;
-      const [added] = resultsOf(
+      const [added] = pipelineReplies(
         await redis
           .pipeline()
           .zadd(replicasKey, t, instanceId)
@@ -199,7 +199,7 @@ export function createRedisPresenceStore({
       if (fields.length > 0)
         pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
       if (all) inHash = new Set();
-      resultsOf(await pipeline.exec());
+      pipelineReplies(await pipeline.exec());
       for (const { userId } of users) inHash.add(userId);
     },
     async sweep() {
@@ -214,7 +214,7 @@ export function createRedisPresenceStore({
         const users = Object.entries(await redis.hgetall(replicaKey(instance)));
         const pipeline = redis.pipeline();
         for (const [userId] of users) pipeline.eval(SWEEP_USER, 1, userKey(userId), `${instance}|`, t);
-        const results = users.length > 0 ? resultsOf(await pipeline.exec()) : [];
+        const results = users.length > 0 ? pipelineReplies(await pipeline.exec()) : [];
         users.forEach(([userId, rawChats], i) => {
           const [offline, ...socketIds] = sweptOf(results[i]);
           if (socketIds.length > 0)
@@ -240,14 +240,6 @@ function sweptOf(reply: unknown): [number, ...string[]] {
   if (!Array.isArray(reply)) return [0];
   const [flag, ...ids]: unknown[] = reply;
   return [Number(flag), ...ids.filter((id): id is string => typeof id === 'string')];
-}
-
-/** A pipeline's replies; throws its first error. */
-function resultsOf(results: [Error | null, unknown][] | null): unknown[] {
-  if (!results) throw new Error('pipeline discarded');
-  const failed = results.find(([err]) => err !== null);
-  if (failed?.[0]) throw failed[0];
-  return results.map(([, value]) => value);
 }
 
 function parseChatIds(raw: string): string[] {
