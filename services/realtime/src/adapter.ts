@@ -14,6 +14,13 @@ export interface RedisAdapterOptions {
   subClient: Redis;
   logger: Logger;
   channelPrefix?: string;
+  /**
+   * Sharded mode: rooms that get no channel of their own (broadcasts naming one of them alone go on the namespace's
+   * channel, which every replica receives). For rooms every replica's delivery to which is decided locally: the user
+   * rooms (the bus reaches every replica, `except()` is applied by each receiver), so a connecting user's first socket
+   * on a replica costs no SSUBSCRIBE, nor its last an SUNSUBSCRIBE.
+   */
+  withoutChannel?: (room: string) => boolean;
 }
 
 /**
@@ -31,12 +38,67 @@ export function createRedisAdapter({
   subClient,
   logger,
   channelPrefix = 'cohort:sio',
+  withoutChannel,
 }: RedisAdapterOptions): AdapterFactory {
   const publisher = withGuardedCommands(pubClient, logger);
   const subscriber = withGuardedCommands(subClient, logger);
-  return mode === 'sharded'
-    ? createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: 'dynamic' })
-    : createAdapter(publisher, subscriber, { key: channelPrefix, publishOnSpecificResponseChannel: true });
+  if (mode === 'classic')
+    return createAdapter(publisher, subscriber, {
+      key: channelPrefix,
+      publishOnSpecificResponseChannel: true,
+    });
+  const sharded = createShardedAdapter(publisher, subscriber, { channelPrefix, subscriptionMode: 'dynamic' });
+  return withoutChannel ? onNamespaceChannel(sharded, withoutChannel) : sharded;
+}
+
+type ShardedFactory = ReturnType<typeof createShardedAdapter>;
+type Method = (arg: unknown) => unknown;
+
+/** A method of `target` bound to it, or undefined when it has none by that name. */
+function boundMethod(target: object, name: string): Method | undefined {
+  const value: unknown = Reflect.get(target, name);
+  return typeof value === 'function' ? (value as Method).bind(target) : undefined;
+}
+
+/** The rooms a cluster message names (`opts.rooms` of a broadcast, a join, a fetch…), if any. */
+function roomsOf(message: unknown): unknown {
+  const data: unknown =
+    typeof message === 'object' && message !== null ? Reflect.get(message, 'data') : undefined;
+  const opts: unknown = typeof data === 'object' && data !== null ? Reflect.get(data, 'opts') : undefined;
+  return typeof opts === 'object' && opts !== null ? Reflect.get(opts, 'rooms') : undefined;
+}
+
+/**
+ * The sharded adapter with the `withoutChannel` rooms handled as its `static` mode handles every room: no SSUBSCRIBE
+ * when one is created here, and a message naming one of them alone is published on the namespace's channel (without
+ * this, `io.to(userRoom)` would go to a channel nobody subscribes to). The adapter has no option for it: its two
+ * private methods that decide (8.3, pinned by the lock file) are wrapped on each instance, and a version without them
+ * fails at start rather than silently (test/adapter.test.ts checks both behaviours against a real Redis).
+ */
+function onNamespaceChannel(
+  factory: ShardedFactory,
+  withoutChannel: (room: string) => boolean,
+): AdapterFactory {
+  // Socket.IO calls the factory with `new` (as the adapters' own factories are written): not an arrow function.
+  return function shardedWithoutChannels(nsp: Parameters<ShardedFactory>[0]) {
+    const adapter = factory(nsp);
+    const separate = boundMethod(adapter, 'shouldUseASeparateNamespace');
+    const compute = boundMethod(adapter, 'computeChannel');
+    const channel: unknown = Reflect.get(adapter, 'channel');
+    if (!separate || !compute || typeof channel !== 'string')
+      throw new Error(
+        '@socket.io/redis-adapter: the sharded adapter changed; see onNamespaceChannel in adapter.ts',
+      );
+    Reflect.set(adapter, 'shouldUseASeparateNamespace', (room: unknown) =>
+      typeof room === 'string' && withoutChannel(room) ? false : separate(room),
+    );
+    Reflect.set(adapter, 'computeChannel', (message: unknown) => {
+      const rooms = roomsOf(message);
+      const only: unknown = Array.isArray(rooms) && rooms.length === 1 ? rooms[0] : undefined;
+      return typeof only === 'string' && withoutChannel(only) ? channel : compute(message);
+    });
+    return adapter;
+  };
 }
 
 // The adapters call these without handling the returned promise.

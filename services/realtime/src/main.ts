@@ -18,7 +18,7 @@ import { loadRealtimeConfig, type RealtimeConfig } from './config';
 import { createRealtimeMetrics } from './metrics';
 import { createMemoryPresenceStore } from './presence/presence.store';
 import { createRedisPresenceStore } from './presence/redis-presence.store';
-import type { AckError, RealtimeServer } from './socket-types';
+import { isUserRoom, type AckError, type RealtimeServer } from './socket-types';
 
 export type StartRealtimeOptions = StartOptions<Readonly<RealtimeConfig>> & {
   /** The assistant's stream store when no Redis is configured (embedded: shared with the assistant). */
@@ -138,6 +138,12 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
       ...options,
       logBase: { replica: config.REPLICA_ID },
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      // Auto-pipelining sends the single commands issued in one turn of the event loop in one write: in a reconnect
+      // storm the handshakes' denylist checks, connection-cap scripts and presence announcements, under load the
+      // event budget's scripts. Commands whose order against each other matters share one mechanism (presence's
+      // changes are always explicit pipelines): an auto-pipelined command leaves at the end of the turn. The health
+      // check's PING leaves at once, not behind a batch in flight: a late answer reads as a stalled Redis.
+      redisOptions: { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['ping'] },
     },
     async (runtime) => {
       const redis = runtime.redis();
@@ -177,6 +183,8 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
               // Subscriber connections queue (un)subscriptions while Redis is away instead of failing them.
               subClient: runtime.redisConnection('adapter', { maxRetriesPerRequest: null }),
               logger: runtime.logger,
+              // Deliveries to a user's sockets are decided by each replica (bus events, except()): no channel each.
+              withoutChannel: isUserRoom,
             })
           : undefined,
         readiness: runtime.readiness,

@@ -20,4 +20,5 @@ export type RealtimeSocket = Socket<ClientEvents, ServerEvents, InterServerEvent
 export type AckError = Extract<Ack<object>, { ok: false }>;
 
 export const userRoom = (userId: string): string => `user:${userId}`;
+export const isUserRoom = (room: string): boolean => room.startsWith('user:');
 export const chatRoom = (chatId: string): string => `chat:${chatId}`;
