@@ -215,7 +215,10 @@ async function stormPart(stacks: Stack[]): Promise<Array<Rep<StormResult>>> {
       log(
         `storm rep ${r + 1}: ${stack.name}: ${result.sockets} sockets on ${result.victim}; ramp ${result.rampHandshakesPerSecond}/s ` +
           `${result.rampCpuMsPerHandshake} ms CPU/handshake; idle ${result.idleCpuPercentPer10k} %/10k; back and caught up in ` +
-          `${result.recoverSeconds} s (${result.retries} retries ${JSON.stringify(result.errors)}, ${result.missing} missing), ${result.stormCpuMsPerHandshake} ms CPU/handshake`,
+          `${result.recoverSeconds} s (${result.retries} retries ${JSON.stringify(result.errors)}, ${result.missing} missing), ${result.stormCpuMsPerHandshake} ms CPU/handshake` +
+          (result.stormLookups === undefined
+            ? ''
+            : `; chat-api lookups: ramp ${result.rampLookups}, storm ${result.stormLookups}`),
       );
       rep[stack.name] = result;
     }

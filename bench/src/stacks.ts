@@ -56,6 +56,12 @@ export interface Stack {
   storeCommands(): Promise<Record<string, number> | undefined>;
   /** Sockets each replica reports connected (full stack: its /metrics); undefined when it cannot tell. */
   connectedPerReplica(): Promise<number[] | undefined>;
+  /**
+   * Handshakes each replica has answered from a chat-api lookup rather than the membership directory (the directory
+   * missed, or was skipped as unusable), since it started; undefined without a directory (bare). A killed replica
+   * reads NaN.
+   */
+  lookupsPerReplica(): Promise<number[] | undefined>;
   stop(): Promise<void>;
 }
 
@@ -218,10 +224,12 @@ async function inBatches<T>(
   return out;
 }
 
-async function metricValue(url: string, name: string): Promise<number> {
+async function metricValue(url: string, name: string, label = ''): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.trim().split(/\s+/).pop()) : Number.NaN;
+  const line = text
+    .split('\n')
+    .find((l) => (l.startsWith(`${name} `) || l.startsWith(`${name}{`)) && l.includes(label));
+  return line ? Number(line.trim().split(/\s+/).pop()) : label ? 0 : Number.NaN;
 }
 
 /**
@@ -352,6 +360,14 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       storeCommands: () => storeStatus.commands(),
       connectedPerReplica: () =>
         Promise.all(replicas.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
+      lookupsPerReplica: () =>
+        Promise.all(
+          replicas.map((r) =>
+            metricValue(r.url, 'realtime_handshake_memberships_total', 'source="chat-api"').catch(
+              () => Number.NaN,
+            ),
+          ),
+        ),
       stop: async () => {
         await storeStatus.close();
         for (const service of respawned.values()) await service.stop().catch(() => undefined);
@@ -451,6 +467,7 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
       persistent: false,
       serverProcesses: () => labelServers(known, clientPids, owned),
       storeCommands: () => Promise.resolve(undefined),
+      lookupsPerReplica: () => Promise.resolve(undefined),
       connectedPerReplica: () =>
         Promise.all(
           replicaViews.map(async (r) => {

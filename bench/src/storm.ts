@@ -42,6 +42,12 @@ export interface StormResult {
   stormCpuByProcess: Record<string, number>;
   /** CLOCK_MONOTONIC microseconds of the kill and of the storm's end, as `rampMonotonicUs`. */
   stormMonotonicUs: [number, number];
+  /**
+   * Handshakes answered from a chat-api lookup instead of the membership directory, in the ramp (the victim) and in
+   * the storm (the survivors); absent for bare and from reports written before they were recorded.
+   */
+  rampLookups?: number;
+  stormLookups?: number;
   /** Failed attempts by cause (the light client's error code: `timeout`, `http_502`, a connect_error message…). */
   errors: Record<string, number>;
   /** Sockets that never came back within the time bound. */
@@ -57,6 +63,21 @@ interface StormSocket {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The ramp's lookups (the victim's counter) and the storm's (the survivors'), when the stack counts them. */
+function lookupCounts(
+  victim: number,
+  beforeRamp: number[] | undefined,
+  afterRamp: number[] | undefined,
+  afterStorm: number[] | undefined,
+): Pick<StormResult, 'rampLookups' | 'stormLookups'> {
+  if (!beforeRamp || !afterRamp || !afterStorm) return {};
+  const survivors = (counts: number[]) => counts.reduce((sum, n, i) => (i === victim ? sum : sum + n), 0);
+  return {
+    rampLookups: afterRamp[victim]! - beforeRamp[victim]!,
+    stormLookups: survivors(afterStorm) - survivors(afterRamp),
+  };
+}
 
 async function waitUntil(check: () => Promise<boolean>, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -137,6 +158,7 @@ export async function reconnectStorm(
   const base = baseMeter.end();
 
   // The ramp: every socket onto the victim.
+  const lookupsBeforeRamp = await stack.lookupsPerReplica().catch(() => undefined);
   const rampMeter = new CpuMeter(stack.serverProcesses()).begin();
   const rampStartUs = Number(process.hrtime.bigint() / 1000n);
   let next = 0;
@@ -163,6 +185,7 @@ export async function reconnectStorm(
       `only ${held} of ${options.count} storm sockets on ${stack.replicas[options.victim]!.label}`,
     );
 
+  const lookupsAfterRamp = await stack.lookupsPerReplica().catch(() => undefined);
   const holdMeter = new CpuMeter(stack.serverProcesses()).begin();
   await sleep(options.holdSeconds * 1000);
   const hold = holdMeter.end();
@@ -221,6 +244,7 @@ export async function reconnectStorm(
   const storm = stormMeter.end();
   const stormEndUs = Number(process.hrtime.bigint() / 1000n);
   const client = process.cpuUsage(clientCpu);
+  const lookupsAfterStorm = await stack.lookupsPerReplica().catch(() => undefined);
 
   await stack.respawnReplica(options.victim);
   for (const s of sockets) {
@@ -271,6 +295,7 @@ export async function reconnectStorm(
     retries,
     stormCpuMsPerHandshake: back > 0 ? round((storm.total * 1000) / back, 3) : Number.NaN,
     stormCpuByProcess: cpuByProcess(storm.cpu),
+    ...lookupCounts(options.victim, lookupsBeforeRamp, lookupsAfterRamp, lookupsAfterStorm),
     errors,
     missing: sockets.length - back,
     clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
