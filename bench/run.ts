@@ -218,7 +218,10 @@ async function stormPart(stacks: Stack[]): Promise<Array<Rep<StormResult>>> {
           `${result.recoverSeconds} s (${result.retries} retries ${JSON.stringify(result.errors)}, ${result.missing} missing), ${result.stormCpuMsPerHandshake} ms CPU/handshake` +
           (result.stormLookups === undefined
             ? ''
-            : `; chat-api lookups: ramp ${result.rampLookups}, storm ${result.stormLookups}`),
+            : `; chat-api lookups: ramp ${result.rampLookups}, storm ${result.stormLookups}`) +
+          (result.rampRedisPerHandshake
+            ? `; Redis per handshake in the ramp ${JSON.stringify(result.rampRedisPerHandshake)}`
+            : ''),
       );
       rep[stack.name] = result;
     }

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,12 @@ export interface Stack {
    * reads NaN.
    */
   lookupsPerReplica(): Promise<number[] | undefined>;
+  /**
+   * The stack's Redis counters (INFO): commands processed, read and write events (a read event takes whatever a
+   * client's writes put in the socket: fewer per command when clients pipeline) and subscriptions made. Counts, not
+   * timings: a before/after that no machine noise moves.
+   */
+  redisCounters(): Promise<RedisCounters | undefined>;
   stop(): Promise<void>;
 }
 
@@ -224,6 +231,34 @@ async function inBatches<T>(
   return out;
 }
 
+export interface RedisCounters {
+  commands: number;
+  reads: number;
+  writes: number;
+  /** SSUBSCRIBE + SUBSCRIBE + PSUBSCRIBE calls. */
+  subscribes: number;
+}
+
+/** INFO's counters of the Redis at `url` (one short-lived connection). */
+async function readRedisCounters(url: string): Promise<RedisCounters> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const info = await client.info('all');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    const calls = (command: string) =>
+      Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    return {
+      commands: field('total_commands_processed'),
+      reads: field('total_reads_processed'),
+      writes: field('total_writes_processed'),
+      subscribes: calls('ssubscribe') + calls('subscribe') + calls('psubscribe'),
+    };
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function metricValue(url: string, name: string, label = ''): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text
@@ -360,6 +395,7 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       storeCommands: () => storeStatus.commands(),
       connectedPerReplica: () =>
         Promise.all(replicas.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
+      redisCounters: () => readRedisCounters(cluster.redis.url),
       lookupsPerReplica: () =>
         Promise.all(
           replicas.map((r) =>
@@ -468,6 +504,7 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
       serverProcesses: () => labelServers(known, clientPids, owned),
       storeCommands: () => Promise.resolve(undefined),
       lookupsPerReplica: () => Promise.resolve(undefined),
+      redisCounters: () => readRedisCounters(redis.url),
       connectedPerReplica: () =>
         Promise.all(
           replicaViews.map(async (r) => {

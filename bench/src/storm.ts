@@ -48,6 +48,11 @@ export interface StormResult {
    */
   rampLookups?: number;
   stormLookups?: number;
+  /**
+   * What Redis processed during the ramp, per handshake: commands, read events (one per burst of a client's writes)
+   * and subscriptions; absent from reports written before they were recorded.
+   */
+  rampRedisPerHandshake?: { commands: number; reads: number; writes: number; subscribes: number };
   /** Failed attempts by cause (the light client's error code: `timeout`, `http_502`, a connect_error message…). */
   errors: Record<string, number>;
   /** Sockets that never came back within the time bound. */
@@ -159,6 +164,7 @@ export async function reconnectStorm(
 
   // The ramp: every socket onto the victim.
   const lookupsBeforeRamp = await stack.lookupsPerReplica().catch(() => undefined);
+  const redisBeforeRamp = await stack.redisCounters().catch(() => undefined);
   const rampMeter = new CpuMeter(stack.serverProcesses()).begin();
   const rampStartUs = Number(process.hrtime.bigint() / 1000n);
   let next = 0;
@@ -186,6 +192,7 @@ export async function reconnectStorm(
     );
 
   const lookupsAfterRamp = await stack.lookupsPerReplica().catch(() => undefined);
+  const redisAfterRamp = await stack.redisCounters().catch(() => undefined);
   const holdMeter = new CpuMeter(stack.serverProcesses()).begin();
   await sleep(options.holdSeconds * 1000);
   const hold = holdMeter.end();
@@ -296,6 +303,16 @@ export async function reconnectStorm(
     stormCpuMsPerHandshake: back > 0 ? round((storm.total * 1000) / back, 3) : Number.NaN,
     stormCpuByProcess: cpuByProcess(storm.cpu),
     ...lookupCounts(options.victim, lookupsBeforeRamp, lookupsAfterRamp, lookupsAfterStorm),
+    ...(redisBeforeRamp && redisAfterRamp
+      ? {
+          rampRedisPerHandshake: {
+            commands: round((redisAfterRamp.commands - redisBeforeRamp.commands) / options.count, 2),
+            reads: round((redisAfterRamp.reads - redisBeforeRamp.reads) / options.count, 2),
+            writes: round((redisAfterRamp.writes - redisBeforeRamp.writes) / options.count, 2),
+            subscribes: round((redisAfterRamp.subscribes - redisBeforeRamp.subscribes) / options.count, 2),
+          },
+        }
+      : {}),
     errors,
     missing: sockets.length - back,
     clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
