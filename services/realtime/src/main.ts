@@ -138,12 +138,6 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
       ...options,
       logBase: { replica: config.REPLICA_ID },
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-      // Auto-pipelining sends the single commands issued in one turn of the event loop in one write: in a reconnect
-      // storm the handshakes' denylist checks, connection-cap scripts and presence announcements, under load the
-      // event budget's scripts. Commands whose order against each other matters share one mechanism (presence's
-      // changes are always explicit pipelines): an auto-pipelined command leaves at the end of the turn. The health
-      // check's PING leaves at once, not behind a batch in flight: a late answer reads as a stalled Redis.
-      redisOptions: { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['ping'] },
     },
     async (runtime) => {
       const redis = runtime.redis();

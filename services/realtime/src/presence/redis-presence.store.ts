@@ -99,9 +99,7 @@ export function createRedisPresenceStore({
    * Sockets connecting or leaving in the same turn of the event loop (a reconnect storm) are written in one round
    * trip, in the order they came (a socket's remove never overtakes its add): the replica's liveness and who lives
    * here (for the sweep) when they changed, then each socket's own script. A socket of a user whose presence here
-   * does not change (not their first socket here, nor their last) costs one command. A batch of one is a pipeline
-   * too: on an auto-pipelining connection a lone command leaves at the end of the turn, after a later batch's
-   * pipeline, and a remove could overtake its add.
+   * does not change (not their first socket here, nor their last) costs one command.
    */
   const changes = createBatcher<Change, boolean>({
     maxInFlight: 4,
@@ -117,6 +115,10 @@ export function createRedisPresenceStore({
         if (add && here.has(userId) && !inHash.has(userId)) arrived.set(userId, chatIds);
         else if (!here.has(userId) && inHash.has(userId)) left.add(userId);
       }
+      const only =
+        batch.length === 1 && !touch && arrived.size === 0 && left.size === 0 ? batch[0] : undefined;
+      if (only) return [{ ok: true, value: Number(await redis.eval(...script(only, t))) === 1 }];
+
       const pipeline = redis.pipeline();
       let shared = 0;
       if (touch) {
