@@ -65,8 +65,8 @@ export interface Stack {
   lookupsPerReplica(): Promise<number[] | undefined>;
   /**
    * The stack's Redis counters (INFO): commands processed, read and write events (a read event takes whatever a
-   * client's writes put in the socket: fewer per command when clients pipeline) and subscriptions made. Counts, not
-   * timings: a before/after that no machine noise moves.
+   * client's writes put in the socket: fewer per command when clients pipeline, and when writes happen to coalesce)
+   * and subscriptions made. Commands and subscriptions are counts no machine noise moves; events depend on timing.
    */
   redisCounters(): Promise<RedisCounters | undefined>;
   stop(): Promise<void>;

@@ -49,8 +49,8 @@ export interface StormResult {
   rampLookups?: number;
   stormLookups?: number;
   /**
-   * What Redis processed during the ramp, per handshake: commands, read events (one per burst of a client's writes)
-   * and subscriptions; absent from reports written before they were recorded.
+   * What Redis processed during the ramp, per handshake: commands, read and write events (a read takes what a
+   * client's writes left in its socket) and subscriptions; absent from reports written before they were recorded.
    */
   rampRedisPerHandshake?: { commands: number; reads: number; writes: number; subscribes: number };
   /** Failed attempts by cause (the light client's error code: `timeout`, `http_502`, a connect_error message…). */
