@@ -14,6 +14,11 @@ export interface BatcherOptions<I, O> {
   weigh: (item: I) => number;
   /** One outcome per item, in item order. A rejection fails every item of the batch with that error. */
   run: (items: I[]) => Promise<Outcome<O>[]>;
+  /**
+   * How long an item may wait in the queue: one still waiting after it is failed with `expired()` and never
+   * leaves, so no work is asked for an answer its caller has given up on. Unset: items wait as long as it takes.
+   */
+  maxWait?: { ms: number; expired: () => unknown };
 }
 
 export interface Batcher<I, O> {
@@ -25,10 +30,12 @@ interface Queued<I, O> {
   weight: number;
   resolve: (value: O) => void;
   reject: (error: unknown) => void;
+  /** Fails the item when it has waited `maxWait.ms`; cleared when it leaves. */
+  expiry?: NodeJS.Timeout;
 }
 
 export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O> {
-  const { maxInFlight, maxItems, maxWeight, weigh, run } = options;
+  const { maxInFlight, maxItems, maxWeight, weigh, run, maxWait } = options;
   const queue: Queued<I, O>[] = [];
   let inFlight = 0;
   let scheduled = false;
@@ -42,7 +49,17 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
       weight += next;
       count += 1;
     }
-    return queue.splice(0, count);
+    const batch = queue.splice(0, count);
+    for (const queued of batch) clearTimeout(queued.expiry);
+    return batch;
+  };
+
+  const expire = (queued: Queued<I, O>, error: unknown): void => {
+    // Items expire in the order they came (one budget for all), so the expired one is at or near the head.
+    const at = queue.indexOf(queued);
+    if (at < 0) return;
+    queue.splice(at, 1);
+    queued.reject(error);
   };
 
   const dispatch = (batch: Queued<I, O>[]): void => {
@@ -76,7 +93,9 @@ export function createBatcher<I, O>(options: BatcherOptions<I, O>): Batcher<I, O
   return {
     submit(item) {
       return new Promise<O>((resolve, reject) => {
-        queue.push({ item, weight: weigh(item), resolve, reject });
+        const queued: Queued<I, O> = { item, weight: weigh(item), resolve, reject };
+        if (maxWait) queued.expiry = setTimeout(() => expire(queued, maxWait.expired()), maxWait.ms);
+        queue.push(queued);
         if (!scheduled && inFlight < maxInFlight) {
           scheduled = true;
           setImmediate(flush);

@@ -1,7 +1,9 @@
 import { createBatcher, type Outcome } from '../src/batcher';
 
 /** A batcher whose runs are recorded and settled by the test. */
-function recordingBatcher(options: { maxInFlight?: number; maxItems?: number; maxWeight?: number } = {}) {
+function recordingBatcher(
+  options: { maxInFlight?: number; maxItems?: number; maxWeight?: number; maxWaitMs?: number } = {},
+) {
   const runs: {
     items: string[];
     settle: (outcomes: Outcome<string>[]) => void;
@@ -12,6 +14,10 @@ function recordingBatcher(options: { maxInFlight?: number; maxItems?: number; ma
     maxItems: options.maxItems ?? 100,
     maxWeight: options.maxWeight ?? 1000,
     weigh: (item) => item.length,
+    maxWait:
+      options.maxWaitMs === undefined
+        ? undefined
+        : { ms: options.maxWaitMs, expired: () => new Error('waited too long') },
     run: (items) =>
       new Promise((resolve, reject) => {
         runs.push({ items, settle: resolve, fail: reject });
@@ -71,5 +77,28 @@ describe('batcher', () => {
       'transport down',
       'transport down',
     ]);
+  });
+
+  test('an item that waits maxWait in the queue fails and never leaves; one that left is not failed by it', async () => {
+    const { batcher, runs, turn, echo } = recordingBatcher({ maxInFlight: 1, maxWaitMs: 50 });
+    const sent = batcher.submit('a');
+    await turn();
+    const waiting = [batcher.submit('b'), batcher.submit('c')];
+    await expect(Promise.all(waiting.map((p) => p.catch((e: Error) => e.message)))).resolves.toEqual([
+      'waited too long',
+      'waited too long',
+    ]);
+    // 'a' left before its budget ran out: it waits for its answer however long the run takes.
+    runs[0]!.settle(echo(runs[0]!.items));
+    await expect(sent).resolves.toBe('a!');
+    await turn();
+    expect(runs.map((r) => r.items)).toEqual([['a']]);
+    // The queue goes on: an item submitted now leaves at once, and its slow run is not cut short.
+    const next = batcher.submit('d');
+    await turn();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    runs[1]!.settle(echo(runs[1]!.items));
+    await expect(next).resolves.toBe('d!');
+    expect(runs.map((r) => r.items)).toEqual([['a'], ['d']]);
   });
 });

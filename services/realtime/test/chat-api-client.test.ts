@@ -79,11 +79,15 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function newClient(timeoutMs = 2000) {
+function newClient(
+  timeoutMs = 2000,
+  syncBatch?: { maxInFlight: number; maxItems: number; maxWaitMs?: number },
+) {
   return createChatApiClient({
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     signer,
     timeoutMs,
+    syncBatch,
   });
 }
 
@@ -239,6 +243,9 @@ describe('messagesAfter (chat:sync, batched)', () => {
     syncs: { identity: string; requestId: string; chatId: string; afterSeq: number; limit: number }[];
   };
   let bodies: SyncBody[];
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
   /** Answers each entry with the messages above its afterSeq up to seq 3, or a 404 for the chat 'dd…'. */
   const scripted = (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -290,6 +297,52 @@ describe('messagesAfter (chat:sync, batched)', () => {
       Array.from({ length: 100 }, (_, i) => client.messagesAfter(who, chatId, 0, 20, `req-q${i}`)),
     );
     expect(bodies.map((b) => b.syncs.length)).toEqual([100]);
+  });
+
+  test('a sync that waits its deadline in the queue is refused without being sent', async () => {
+    // The first batch is held until the sync queued behind it has run out of time waiting.
+    const held: (() => void)[] = [];
+    syncBatches = (req, res) => held.push(() => scripted(req, res));
+    const impatient = newClient(5000, { maxInFlight: 1, maxItems: 100, maxWaitMs: 100 });
+    try {
+      const sent = impatient.messagesAfter(who, chatId, 0, 100, 'req-sent');
+      await until(() => held.length === 1);
+      await expect(impatient.messagesAfter(who, chatId, 0, 100, 'req-queued')).rejects.toMatchObject({
+        status: 504,
+        code: 'upstream_timeout',
+      });
+      syncBatches = scripted;
+      held[0]!();
+      await expect(sent).resolves.toHaveLength(3);
+      // The queue goes on after it: a sync asked now leaves and is answered, and nothing else was sent.
+      await expect(impatient.messagesAfter(who, chatId, 2, 100, 'req-after')).resolves.toEqual([message(3)]);
+      expect(bodies.map((b) => b.syncs.map((s) => s.requestId))).toEqual([['req-sent'], ['req-after']]);
+    } finally {
+      await impatient.close();
+    }
+  });
+
+  test('a sync that left has the whole deadline for its answer, however long it waited in the queue', async () => {
+    // Each batch is answered 250 ms after it arrives; one batch out at a time, so the second sync waits ~250 ms
+    // in the queue and is answered ~500 ms after it was asked: past 400 ms in all, within 400 ms of leaving.
+    let arrivals = 0;
+    syncBatches = (req, res) => {
+      arrivals += 1;
+      setTimeout(() => scripted(req, res), 250);
+    };
+    const patient = newClient(400, { maxInFlight: 1, maxItems: 100 });
+    try {
+      const first = patient.messagesAfter(who, chatId, 0, 100, 'req-1st');
+      await until(() => arrivals === 1);
+      const asked = performance.now();
+      const second = patient.messagesAfter(who, chatId, 1, 100, 'req-2nd');
+      await expect(first).resolves.toHaveLength(3);
+      await expect(second).resolves.toEqual([message(2), message(3)]);
+      expect(performance.now() - asked).toBeGreaterThan(400);
+      expect(bodies).toHaveLength(2);
+    } finally {
+      await patient.close();
+    }
   });
 
   test.each([401, 404] as const)(

@@ -59,8 +59,8 @@ export interface ChatApiClientOptions {
   sendBatch?: { maxInFlight: number; maxItems: number };
   /** Handshake membership lookups: batches out at once, lookups per batch. */
   membershipBatch?: { maxInFlight: number; maxItems: number };
-  /** chat:sync: batches out at once, syncs per batch. */
-  syncBatch?: { maxInFlight: number; maxItems: number };
+  /** chat:sync: batches out at once, syncs per batch, how long a sync may wait to leave (default `timeoutMs`). */
+  syncBatch?: { maxInFlight: number; maxItems: number; maxWaitMs?: number };
   /** Where failed calls are logged (warn) with their reason; none by default. */
   logger?: Logger;
 }
@@ -243,9 +243,16 @@ export function createChatApiClient({
   // comes back catches up at once, and chat-api answers the syncs arriving together with one request, one
   // membership query and one read per distinct page. A batch asks for at most SYNC_BATCH_MESSAGES messages, so
   // its answer is at most 30 full pages; a chat-api from before the route is asked one `GET …/messages` per sync.
+  //
+  // A sync's deadline has two parts. In the queue it may wait `maxWaitMs`: one still waiting then is refused
+  // (504 upstream_timeout, the client asks again) without being sent. Once its batch leaves, the call has its own
+  // `timeoutMs`. A single deadline over both (as sends have) threw away answers chat-api had already computed:
+  // in a reconnect storm the queue's tail expired while its batches were being answered, the clients asked again,
+  // and the extra work made the next tail expire too (two storms of nine collapsed so, 2,000+ refusals each).
   const syncs = createBatcher<SyncBatchEntry, Message[]>({
     maxInFlight: syncBatch.maxInFlight,
     maxItems: Math.min(syncBatch.maxItems, SYNC_BATCH_MAX),
+    maxWait: { ms: syncBatch.maxWaitMs ?? timeoutMs, expired: () => upstreamTimeout(UPSTREAM) },
     // Two budgets in one weight (integers, so they add up exactly): the body's bytes and the answer's messages.
     maxWeight: BATCH_BODY_BYTES * SYNC_BATCH_MESSAGES,
     weigh: (entry) =>
@@ -316,9 +323,7 @@ export function createChatApiClient({
       return withinDeadline(sends.submit(JSON.stringify(entry)));
     },
     async messagesAfter(who, chatId, afterSeq, limit, requestId) {
-      return withinDeadline(
-        syncs.submit({ identity: await signer.sign(who), requestId, chatId, afterSeq, limit }),
-      );
+      return syncs.submit({ identity: await signer.sign(who), requestId, chatId, afterSeq, limit });
     },
     async markRead(who, chatId, seq, requestId) {
       await upstream.call({
