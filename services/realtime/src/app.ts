@@ -76,6 +76,11 @@ export interface RealtimeServerDeps {
   busConnected?: () => boolean;
   /** Shares the per-user limits (sockets, events) between replicas; absent = kept in this process (embedded). */
   redis?: Redis;
+  /**
+   * This process among the replicas (a restarted replica is another instance): what it holds in Redis, presence's
+   * sockets and the connection cap's places, is listed under it, for the sweep when it dies.
+   */
+  instanceId: string;
   /** The assistant's stream store (`ai:resume`, `ai:stop`): Redis in the cluster, the launcher's in-process one embedded. */
   aiStreams: AiStreamStore;
 }
@@ -148,6 +153,7 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
         max: config.MAX_SOCKETS_PER_USER,
         ttlMs: config.PRESENCE_TTL_MS,
         logger,
+        instanceId: deps.instanceId,
       })
     : createMemoryConnectionQuota(config.MAX_SOCKETS_PER_USER);
 

@@ -150,8 +150,10 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
       });
       runtime.onClose('chat-api client', () => chatApi.close());
 
+      const instanceId = `${config.REPLICA_ID}#${randomBytes(4).toString('hex')}`;
       const server = createRealtimeServer({
         config,
+        instanceId,
         logger: runtime.logger,
         bus: runtime.bus(),
         verifyAccessToken: await createUserTokenVerifier(config, denylist),
@@ -161,7 +163,7 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
         presence: redis
           ? createRedisPresenceStore({
               redis,
-              instanceId: `${config.REPLICA_ID}#${randomBytes(4).toString('hex')}`,
+              instanceId,
               ttlMs: config.PRESENCE_TTL_MS,
             })
           : createMemoryPresenceStore(),

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { startRedisServer, testLogger, type RedisServer } from '@cohort/testkit';
 import { createMemoryConnectionQuota, createRedisConnectionQuota } from '../src/handshake/connection-quota';
+import { createRedisPresenceStore } from '../src/presence/redis-presence.store';
 import { socketTtlMs } from '../src/presence/renewal';
 
 describe('connection quota', () => {
@@ -20,13 +21,14 @@ describe('connection quota', () => {
     let clock = 1_700_000_000_000;
     let n = 0;
     const TTL = 30_000;
-    const quota = (max: number) =>
+    const quota = (max: number, instanceId = 'r1', prefix = `q${n++}:`) =>
       createRedisConnectionQuota({
         redis,
         max,
         ttlMs: TTL,
         logger: testLogger('quota'),
-        prefix: `q${n++}:`,
+        instanceId,
+        prefix,
         now: () => clock,
       });
 
@@ -64,9 +66,53 @@ describe('connection quota', () => {
       expect(await q.acquire('u', 'on-dead')).toBe(true);
       expect(await q.acquire('u', 'kept')).toBe(true);
       expect(await q.acquire('u', 'new')).toBe(false);
-      await q.forget([{ userId: 'u', socketIds: ['on-dead'] }]);
+      // As presence's sweep names them (a dead replica that kept no list of its places: a release before lists).
+      await q.forget({ replicas: [], users: [{ userId: 'u', socketIds: ['on-dead'] }] });
       expect(await q.acquire('u', 'new')).toBe(true);
       expect(await q.acquire('u', 'one-more')).toBe(false);
+    });
+
+    it('gives back every place a dead replica took, a handshake presence never recorded included', async () => {
+      const prefix = `q${n++}:`;
+      const presencePrefix = `p${n++}:`;
+      const presence = (instanceId: string) =>
+        createRedisPresenceStore({ redis, instanceId, ttlMs: TTL, now: () => clock, prefix: presencePrefix });
+      const dying = quota(2, 'dying', prefix);
+      const survivor = quota(2, 'survivor', prefix);
+      const dyingPresence = presence('dying');
+      const survivorPresence = presence('survivor');
+      // 'connected' got as far as presence; 'mid-handshake' took its place and the replica died before `connect`.
+      expect(await dying.acquire('u', 'connected')).toBe(true);
+      await dyingPresence.add({ userId: 'u', socketId: 'connected', chatIds: ['c'] });
+      expect(await dying.acquire('u', 'mid-handshake')).toBe(true);
+      expect(await dying.acquire('v', 'other-user')).toBe(true);
+      expect(await survivor.acquire('u', 'third')).toBe(false);
+
+      clock += TTL + 1;
+      await survivorPresence.beat();
+      const swept = await survivorPresence.sweep();
+      expect(swept.replicas).toEqual(['dying']);
+      expect(swept.users.map((user) => user.socketIds)).toEqual([['connected']]);
+      await survivor.forget(swept);
+      expect(await redis.exists(`${prefix}u:u`, `${prefix}u:v`, `${prefix}r:dying`)).toBe(0);
+      expect(await survivor.acquire('u', 'third')).toBe(true);
+      expect(await survivor.acquire('u', 'fourth')).toBe(true);
+    });
+
+    it("lists a replica's places while they are held: not a refused one, not a released one", async () => {
+      const prefix = `q${n++}:`;
+      const q = quota(1, 'r', prefix);
+      expect(await q.acquire('u', 'held')).toBe(true);
+      expect(await q.acquire('u', 'refused')).toBe(false);
+      expect(await q.acquire('v', 'released')).toBe(true);
+      q.release('v', 'released');
+      await redis.ping();
+      expect(await redis.hgetall(`${prefix}r:r`)).toEqual({ held: 'u' });
+      // The heartbeat writes the list again with the places it renews (Redis lost it, say).
+      await redis.del(`${prefix}r:r`);
+      await q.refresh([{ userId: 'u', socketIds: ['held'] }]);
+      expect(await redis.hgetall(`${prefix}r:r`)).toEqual({ held: 'u' });
+      expect(await redis.pttl(`${prefix}r:r`)).toBeGreaterThan(0);
     });
 
     it('retries at the next heartbeat a release Redis did not take', async () => {
@@ -79,6 +125,7 @@ describe('connection quota', () => {
           max: 1,
           ttlMs: TTL,
           logger: testLogger('quota'),
+          instanceId: 'r1',
           prefix,
           now: () => clock,
         });

@@ -62,19 +62,20 @@ describe('Redis presence store (real redis-server)', () => {
 
     clock += TTL / 3;
     await Promise.all([alive.beat(), other.beat()]);
-    expect(await alive.sweep()).toEqual([]);
+    expect(await alive.sweep()).toEqual({ replicas: [], users: [] });
 
     clock += TTL;
     await Promise.all([alive.beat(), other.beat()]);
     // Until it is swept, a dead replica's sockets still count (the sweep is what ends them, not an expiry).
     expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['only-there', 'also-elsewhere']);
     const [first, second] = await Promise.all([alive.sweep(), other.sweep()]);
-    expect([...first, ...second].sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
+    expect([...first.replicas, ...second.replicas]).toEqual(['dead']);
+    expect([...first.users, ...second.users].sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
       { userId: 'also-elsewhere', socketIds: ['s2'], chatIds: ['c3'], offline: false },
       { userId: 'only-there', socketIds: ['s1'], chatIds: ['c1', 'c2'], offline: true },
     ]);
     expect(await alive.online(['only-there', 'also-elsewhere'])).toEqual(['also-elsewhere']);
-    expect(await alive.sweep()).toEqual([]);
+    expect(await alive.sweep()).toEqual({ replicas: [], users: [] });
   });
 
   it('names in its record only the users with a socket on the replica, for the sweep', async () => {
@@ -140,7 +141,10 @@ describe('Redis presence store (real redis-server)', () => {
     // a stalls past the TTL: b takes it for dead and sweeps it.
     clock += TTL + 1;
     await b.beat();
-    expect(await b.sweep()).toEqual([{ userId: 'u', socketIds: ['s'], chatIds: ['c'], offline: true }]);
+    expect(await b.sweep()).toEqual({
+      replicas: ['a'],
+      users: [{ userId: 'u', socketIds: ['s'], chatIds: ['c'], offline: true }],
+    });
     expect(await a.beat()).toBe(false);
     await a.renew(all, true);
     expect(await b.online(['u'])).toEqual(['u']);

@@ -22,8 +22,17 @@ export interface ConnectionQuota {
    * and retries the releases Redis did not take.
    */
   refresh(users: readonly QuotaUser[]): Promise<void>;
-  /** Gives back the places of sockets that died with their replica (presence's sweep found them). */
-  forget(users: readonly QuotaUser[]): Promise<void>;
+  /**
+   * Gives back the places of sockets that died with their replica: every place the dead replicas took (a handshake
+   * cut short by the crash included), and the sockets presence's sweep found on them.
+   */
+  forget(dead: DeadReplicas): Promise<void>;
+}
+
+/** What presence's sweep claimed (presence.store.ts `Sweep`). */
+export interface DeadReplicas {
+  replicas: readonly string[];
+  users: readonly QuotaUser[];
 }
 
 /** Single-process quota for the embedded mode. */
@@ -57,15 +66,21 @@ export interface RedisConnectionQuotaOptions {
   /** PRESENCE_TTL_MS: a place lives as long as a presence entry unrenewed (presence/renewal.ts). */
   ttlMs: number;
   logger: Logger;
+  /** This process, as presence names it (a restarted replica is another instance): its places are listed under it. */
+  instanceId: string;
   prefix?: string;
   now?: () => number;
 }
 
 /*
- * Key: <p>u:<userId>  ZSET  member socketId (Socket.IO ids are random, unique across replicas), score = expiry (ms).
+ * Keys:
+ *   <p>u:<userId>      ZSET  member socketId (Socket.IO ids are random, unique across replicas), score = expiry (ms)
+ *   <p>r:<instance>    HASH  socketId → userId: the places a replica took, for the sweep when it dies
  * Check and add are one script, so concurrent handshakes on several replicas never overshoot the cap; the one key
- * per script keeps it valid on Redis Cluster. A crashed replica's places are given back by the presence sweep
- * (`forget`); the expiry, renewed a slice of users at a time, is the backstop for what no sweep reaches.
+ * per script keeps it valid on Redis Cluster. The replica's list is written in the same round trip, before the
+ * script: a replica that dies in a handshake, after taking a place and before presence recorded the socket, leaves
+ * the place listed, and the survivor that sweeps it (presence's sweep claims it) gives every listed place back.
+ * The expiry, renewed a slice of users at a time, is the backstop for what no sweep reaches.
  */
 const ACQUIRE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
@@ -85,13 +100,18 @@ export function createRedisConnectionQuota({
   max,
   ttlMs,
   logger,
+  instanceId,
   prefix = 'cohort:connections:',
   now = Date.now,
 }: RedisConnectionQuotaOptions): ConnectionQuota {
   const userKey = (userId: string) => `${prefix}u:${userId}`;
+  const placesKey = (instance: string) => `${prefix}r:${instance}`;
+  const ownPlaces = placesKey(instanceId);
   const placeTtl = socketTtlMs(ttlMs);
   const keyTtl = placeTtl * 2;
   const health = redisHealth(redis);
+  // The list's expiry is set by every heartbeat (refresh); before the first, by the first place taken.
+  let listExpires = false;
   // Releases Redis did not take (it was down): retried by the next heartbeat, so the place does not linger.
   const unreleased = new Map<string, Set<string>>();
   const retryLater = (userId: string, socketIds: readonly string[]) => {
@@ -99,11 +119,25 @@ export function createRedisConnectionQuota({
     for (const id of socketIds) ids.add(id);
     unreleased.set(userId, ids);
   };
-  const removeAll = async (users: Iterable<QuotaUser>) => {
+  /** Removes places; `listedIn`: also from that replica's list. */
+  const removeAll = async (users: Iterable<QuotaUser>, listedIn?: string) => {
     const pipeline = redis.pipeline();
-    for (const { userId, socketIds } of users)
-      if (socketIds.length > 0) pipeline.zrem(userKey(userId), ...socketIds);
+    for (const { userId, socketIds } of users) {
+      if (socketIds.length === 0) continue;
+      pipeline.zrem(userKey(userId), ...socketIds);
+      if (listedIn) pipeline.hdel(listedIn, ...socketIds);
+    }
     if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
+  };
+  /** A dead replica's list as places by user. */
+  const listedPlaces = async (instance: string): Promise<QuotaUser[]> => {
+    const byUser = new Map<string, string[]>();
+    for (const [socketId, userId] of Object.entries(await redis.hgetall(placesKey(instance)))) {
+      const ids = byUser.get(userId);
+      if (ids) ids.push(socketId);
+      else byUser.set(userId, [socketId]);
+    }
+    return [...byUser].map(([userId, socketIds]) => ({ userId, socketIds }));
   };
   return {
     async acquire(userId, socketId) {
@@ -111,24 +145,22 @@ export function createRedisConnectionQuota({
       if (!health.usable()) return true;
       const t = now();
       try {
-        const result: unknown = await redis.eval(
-          ACQUIRE,
-          1,
-          userKey(userId),
-          socketId,
-          t + placeTtl,
-          t,
-          max,
-          keyTtl,
-        );
-        return Number(result) === 1;
+        const pipeline = redis.pipeline().hset(ownPlaces, socketId, userId);
+        if (!listExpires) pipeline.pexpire(ownPlaces, placeTtl);
+        pipeline.eval(ACQUIRE, 1, userKey(userId), socketId, t + placeTtl, t, max, keyTtl);
+        const replies = pipelineReplies(await pipeline.exec());
+        listExpires = true;
+        if (Number(replies.at(-1)) === 1) return true;
+        // Refused: the socket is not listed either (should this fail, the field names no place: harmless).
+        redis.hdel(ownPlaces, socketId).catch(() => undefined);
+        return false;
       } catch (err) {
         logger.warn({ err, userId }, 'connection quota unavailable: handshake let through');
         return true;
       }
     },
     release(userId, socketId) {
-      redis.zrem(userKey(userId), socketId).catch((err: unknown) => {
+      removeAll([{ userId, socketIds: [socketId] }], ownPlaces).catch((err: unknown) => {
         logger.warn({ err, userId }, 'connection quota release failed: retried at the next heartbeat');
         retryLater(userId, [socketId]);
       });
@@ -137,20 +169,32 @@ export function createRedisConnectionQuota({
       if (unreleased.size > 0) {
         const retries = [...unreleased].map(([userId, ids]) => ({ userId, socketIds: [...ids] }));
         unreleased.clear();
-        await removeAll(retries).catch((err: unknown) => {
+        await removeAll(retries, ownPlaces).catch((err: unknown) => {
           for (const { userId, socketIds } of retries) retryLater(userId, socketIds);
           throw err;
         });
       }
       const expiry = now() + placeTtl;
       const pipeline = redis.pipeline();
+      const listed: string[] = [];
       for (const { userId, socketIds } of users) {
         if (socketIds.length === 0) continue;
         const scores = socketIds.flatMap((id) => [expiry, id]);
         pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), keyTtl);
+        for (const id of socketIds) listed.push(id, userId);
       }
-      if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
+      // The list is renewed with the places (written again, should Redis have lost it) and outlives them.
+      if (listed.length > 0) pipeline.hset(ownPlaces, ...listed);
+      pipeline.pexpire(ownPlaces, placeTtl);
+      pipelineReplies(await pipeline.exec());
     },
-    forget: removeAll,
+    async forget({ replicas, users }) {
+      // The sockets presence found (a dead replica from before the lists kept none), then every listed place.
+      await removeAll(users);
+      for (const instance of replicas) {
+        await removeAll(await listedPlaces(instance));
+        await redis.del(placesKey(instance));
+      }
+    },
   };
 }

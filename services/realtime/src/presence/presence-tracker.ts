@@ -128,7 +128,7 @@ export function createPresenceTracker({
     for (const { userId, socketId, chatIds } of unremoved.splice(0))
       remove(userId, socketId, chatIds, blockPartners.of(userId));
     const swept = await store.sweep();
-    for (const { userId, chatIds, offline } of swept) if (offline) announce(userId, chatIds, false);
+    for (const { userId, chatIds, offline } of swept.users) if (offline) announce(userId, chatIds, false);
     await connections?.forget(swept);
   };
 

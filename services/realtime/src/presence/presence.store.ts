@@ -24,6 +24,13 @@ export interface SweptUser {
   offline: boolean;
 }
 
+/** What a sweep claimed: the replicas found dead, and the users whose sockets went with them. */
+export interface Sweep {
+  /** Instance ids of the replicas this sweep claimed (their other per-replica records can go too). */
+  replicas: string[];
+  users: SweptUser[];
+}
+
 /**
  * Online state aggregated over every socket of a user on every replica. A user is online while any of their
  * sockets is alive anywhere. A replica says it is alive with `beat`; when one stops (it died without a word), a
@@ -46,7 +53,7 @@ export interface PresenceStore {
    */
   renew(users: readonly PresenceUser[], all: boolean): Promise<void>;
   /** Claims replicas that stopped beating and removes their sockets. */
-  sweep(): Promise<SweptUser[]>;
+  sweep(): Promise<Sweep>;
   /** The subset of `userIds` online now. */
   online(userIds: readonly string[]): Promise<string[]>;
 }
@@ -78,7 +85,7 @@ export function createMemoryPresenceStore(): PresenceStore {
     },
     async renew() {},
     async sweep() {
-      return [];
+      return { replicas: [], users: [] };
     },
     async online(userIds) {
       return userIds.filter((id) => (sockets.get(id)?.size ?? 0) > 0);

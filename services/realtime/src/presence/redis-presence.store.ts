@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createBatcher, pipelineReplies, type Outcome } from '@cohort/common';
-import type { PresenceEntry, PresenceStore, SweptUser } from './presence.store';
+import type { PresenceEntry, PresenceStore, Sweep } from './presence.store';
 import { socketTtlMs } from './renewal';
 
 export interface RedisPresenceOptions {
@@ -207,10 +207,11 @@ export function createRedisPresenceStore({
       const dead = (await redis.zrangebyscore(replicasKey, '-inf', t - ttlMs)).filter(
         (id) => id !== instanceId,
       );
-      const swept: SweptUser[] = [];
+      const swept: Sweep = { replicas: [], users: [] };
       for (const instance of dead) {
         // ZREM is the claim: of all the replicas sweeping, exactly one removes the entry and cleans up.
         if ((await redis.zrem(replicasKey, instance)) !== 1) continue;
+        swept.replicas.push(instance);
         const users = Object.entries(await redis.hgetall(replicaKey(instance)));
         const pipeline = redis.pipeline();
         for (const [userId] of users) pipeline.eval(SWEEP_USER, 1, userKey(userId), `${instance}|`, t);
@@ -218,7 +219,7 @@ export function createRedisPresenceStore({
         users.forEach(([userId, rawChats], i) => {
           const [offline, ...socketIds] = sweptOf(results[i]);
           if (socketIds.length > 0)
-            swept.push({ userId, socketIds, chatIds: parseChatIds(rawChats), offline: offline === 1 });
+            swept.users.push({ userId, socketIds, chatIds: parseChatIds(rawChats), offline: offline === 1 });
         });
         await redis.del(replicaKey(instance));
       }
