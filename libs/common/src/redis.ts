@@ -98,7 +98,7 @@ export async function closeRedis(client: Redis): Promise<void> {
 
 /** Whether a command connection is worth asking now, as seen by a background heartbeat. */
 export interface RedisHealth {
-  /** Connected, and the last heartbeat was answered (none is outstanding longer than the stall bound). */
+  /** Connected, and the last heartbeat was answered (none is overdue, as the heartbeat's own timer counts). */
   usable(): boolean;
 }
 
@@ -107,7 +107,6 @@ export interface RedisHealthOptions {
   intervalMs?: number;
   /** A heartbeat unanswered this long marks the connection unusable (a frozen server, a silent partition). */
   stallMs?: number;
-  now?: () => number;
 }
 
 const healthWatchers = new WeakMap<Redis, RedisHealth>();
@@ -117,41 +116,50 @@ const healthWatchers = new WeakMap<Redis, RedisHealth>();
  * a fallback (the denylist's local copy, per-process rate limits) skip Redis while it is unusable, so only the
  * commands in flight when Redis stops answering wait for their command timeout; a killed server is seen at once
  * (the connection is no longer `ready`), a frozen one within `intervalMs + stallMs`. Stops when the client ends.
+ *
+ * The stall is judged once per heartbeat, after the bound and after the poll of the event loop's next turn, not by
+ * the clock of whoever asks: a process busy for a while (a reconnect storm's handshakes) has Redis's answer in its
+ * socket, unread, and would otherwise take itself for a frozen server and fall back (the membership directory to
+ * chat-api, the connection cap to letting handshakes through uncounted).
  */
 export function redisHealth(client: Redis, options: RedisHealthOptions = {}): RedisHealth {
   const known = healthWatchers.get(client);
   if (known) return known;
   // A frozen server is noticed within 0.5 s, and no more often than that needs: every PING costs CPU in its process
   // and in Redis, on every command connection of every process, idle or not.
-  const { intervalMs = 200, stallMs = 300, now = Date.now } = options;
-  let pingSentAt: number | undefined;
+  const { intervalMs = 200, stallMs = 300 } = options;
+  // The heartbeat in flight (a number per PING), 0 when none is.
+  let outstanding = 0;
+  let sent = 0;
   let answered = true;
+  let stalled = false;
+  const settle = (ok: boolean) => {
+    answered = ok;
+    stalled = false;
+    outstanding = 0;
+  };
   const timer = setInterval(() => {
-    if (client.status !== 'ready' || pingSentAt !== undefined) return;
-    const sentAt = now();
-    pingSentAt = sentAt;
+    if (client.status !== 'ready' || outstanding !== 0) return;
+    sent += 1;
+    const ping = sent;
+    outstanding = ping;
+    // A heartbeat from before a reconnection ('ready' settled it) says nothing of the connection now.
     client.ping().then(
-      () => {
-        answered = true;
-        pingSentAt = undefined;
-      },
-      () => {
-        answered = false;
-        pingSentAt = undefined;
-      },
+      () => outstanding === ping && settle(true),
+      () => outstanding === ping && settle(false),
     );
+    // Judged after the stall bound and one more turn of the event loop, whose poll reads an answer that came in time.
+    setTimeout(() => {
+      setImmediate(() => {
+        if (outstanding === ping) stalled = true;
+      });
+    }, stallMs).unref();
   }, intervalMs);
   timer.unref();
   client.once('end', () => clearInterval(timer));
-  client.on('ready', () => {
-    answered = true;
-    pingSentAt = undefined;
-  });
+  client.on('ready', () => settle(true));
   const health: RedisHealth = {
-    usable() {
-      if (client.status !== 'ready' || !answered) return false;
-      return pingSentAt === undefined || now() - pingSentAt <= stallMs;
-    },
+    usable: () => client.status === 'ready' && answered && !stalled,
   };
   healthWatchers.set(client, health);
   return health;
