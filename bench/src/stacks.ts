@@ -237,6 +237,8 @@ export interface RedisCounters {
   writes: number;
   /** SSUBSCRIBE + SUBSCRIBE + PSUBSCRIBE calls. */
   subscribes: number;
+  /** Calls by command (INFO commandstats; lower-case names, `evalsha`, `hset`…). */
+  calls: Record<string, number>;
 }
 
 /** INFO's counters of the Redis at `url` (one short-lived connection). */
@@ -246,13 +248,16 @@ async function readRedisCounters(url: string): Promise<RedisCounters> {
     await client.connect();
     const info = await client.info('all');
     const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-    const calls = (command: string) =>
-      Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    const calls: Record<string, number> = {};
+    for (const [, command, count] of info.matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm))
+      calls[command!] = Number(count);
+    const of = (command: string) => calls[command] ?? 0;
     return {
       commands: field('total_commands_processed'),
       reads: field('total_reads_processed'),
       writes: field('total_writes_processed'),
-      subscribes: calls('ssubscribe') + calls('subscribe') + calls('psubscribe'),
+      subscribes: of('ssubscribe') + of('subscribe') + of('psubscribe'),
+      calls,
     };
   } finally {
     client.disconnect();

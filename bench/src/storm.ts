@@ -52,7 +52,14 @@ export interface StormResult {
    * What Redis processed during the ramp, per handshake: commands, read and write events (a read takes what a
    * client's writes left in its socket) and subscriptions; absent from reports written before they were recorded.
    */
-  rampRedisPerHandshake?: { commands: number; reads: number; writes: number; subscribes: number };
+  rampRedisPerHandshake?: {
+    commands: number;
+    reads: number;
+    writes: number;
+    subscribes: number;
+    /** The commands that made up most of it, per handshake (at least 0.05 each), most first. */
+    byCommand?: Record<string, number>;
+  };
   /** Failed attempts by cause (the light client's error code: `timeout`, `http_502`, a connect_error message…). */
   errors: Record<string, number>;
   /** Sockets that never came back within the time bound. */
@@ -310,6 +317,7 @@ export async function reconnectStorm(
             reads: round((redisAfterRamp.reads - redisBeforeRamp.reads) / options.count, 2),
             writes: round((redisAfterRamp.writes - redisBeforeRamp.writes) / options.count, 2),
             subscribes: round((redisAfterRamp.subscribes - redisBeforeRamp.subscribes) / options.count, 2),
+            byCommand: perHandshakeByCommand(redisBeforeRamp.calls, redisAfterRamp.calls, options.count),
           },
         }
       : {}),
@@ -317,4 +325,20 @@ export async function reconnectStorm(
     missing: sockets.length - back,
     clientCpuSeconds: round((client.user + client.system) / 1e6, 2),
   };
+}
+
+/** Calls per handshake of each command between two readings, the commands under 0.05 per handshake left out. */
+function perHandshakeByCommand(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  count: number,
+): Record<string, number> {
+  const rows = Object.entries(after)
+    .map(([command, calls]): [string, number] => [
+      command,
+      round((calls - (before[command] ?? 0)) / count, 2),
+    ])
+    .filter(([, perHandshake]) => perHandshake >= 0.05)
+    .sort(([, a], [, b]) => b - a);
+  return Object.fromEntries(rows);
 }
