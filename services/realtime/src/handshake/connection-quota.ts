@@ -114,11 +114,7 @@ export function createRedisConnectionQuota({
   let listExpires = false;
   // Releases Redis did not take (it was down): retried by the next heartbeat, so the place does not linger.
   const unreleased = new Map<string, Set<string>>();
-  const retryLater = (userId: string, socketIds: readonly string[]) => {
-    const ids = unreleased.get(userId) ?? new Set<string>();
-    for (const id of socketIds) ids.add(id);
-    unreleased.set(userId, ids);
-  };
+  const retryLater = (userId: string, socketIds: readonly string[]) => collect(unreleased, userId, socketIds);
   /** Removes places; `listedIn`: also from that replica's list. */
   const removeAll = async (users: Iterable<QuotaUser>, listedIn?: string) => {
     const pipeline = redis.pipeline();
@@ -129,15 +125,10 @@ export function createRedisConnectionQuota({
     }
     if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
   };
-  /** A dead replica's list as places by user. */
-  const listedPlaces = async (instance: string): Promise<QuotaUser[]> => {
-    const byUser = new Map<string, string[]>();
-    for (const [socketId, userId] of Object.entries(await redis.hgetall(placesKey(instance)))) {
-      const ids = byUser.get(userId);
-      if (ids) ids.push(socketId);
-      else byUser.set(userId, [socketId]);
-    }
-    return [...byUser].map(([userId, socketIds]) => ({ userId, socketIds }));
+  /** Adds a dead replica's listed places to `into`. */
+  const collectListed = async (instance: string, into: Map<string, Set<string>>) => {
+    for (const [socketId, userId] of Object.entries(await redis.hgetall(placesKey(instance))))
+      collect(into, userId, [socketId]);
   };
   return {
     async acquire(userId, socketId) {
@@ -167,7 +158,7 @@ export function createRedisConnectionQuota({
     },
     async refresh(users) {
       if (unreleased.size > 0) {
-        const retries = [...unreleased].map(([userId, ids]) => ({ userId, socketIds: [...ids] }));
+        const retries = usersOf(unreleased);
         unreleased.clear();
         await removeAll(retries, ownPlaces).catch((err: unknown) => {
           for (const { userId, socketIds } of retries) retryLater(userId, socketIds);
@@ -189,12 +180,25 @@ export function createRedisConnectionQuota({
       pipelineReplies(await pipeline.exec());
     },
     async forget({ replicas, users }) {
-      // The sockets presence found (a dead replica from before the lists kept none), then every listed place.
-      await removeAll(users);
-      for (const instance of replicas) {
-        await removeAll(await listedPlaces(instance));
-        await redis.del(placesKey(instance));
-      }
+      // Every listed place, and the sockets presence found (a dead replica from before the lists kept none): one
+      // removal per user for both.
+      const places = new Map<string, Set<string>>();
+      for (const { userId, socketIds } of users) collect(places, userId, socketIds);
+      for (const instance of replicas) await collectListed(instance, places);
+      await removeAll(usersOf(places));
+      if (replicas.length > 0) await redis.del(...replicas.map(placesKey));
     },
   };
+}
+
+/** Adds socket ids to a user's set. */
+function collect(into: Map<string, Set<string>>, userId: string, socketIds: Iterable<string>): void {
+  const ids = into.get(userId) ?? new Set<string>();
+  for (const id of socketIds) ids.add(id);
+  into.set(userId, ids);
+}
+
+/** Sets of socket ids by user as the users' places. */
+function usersOf(places: ReadonlyMap<string, ReadonlySet<string>>): QuotaUser[] {
+  return [...places].map(([userId, ids]) => ({ userId, socketIds: [...ids] }));
 }
