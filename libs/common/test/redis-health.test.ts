@@ -1,16 +1,12 @@
-import { startRedisServer, type RedisServer } from '@cohort/testkit';
+import { startRedisServer, waitFor, type RedisServer } from '@cohort/testkit';
 import { closeRedis, createRedisClient, redisHealth } from '../src/redis';
 import { createLogger } from '../src/logger';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Resolves once the connection reads `usable` (checked every 10 ms), or rejects after `timeoutMs`. */
+const reads = (health: { usable(): boolean }, usable: boolean, timeoutMs = 5000) =>
+  waitFor(() => expect(health.usable()).toBe(usable), timeoutMs, 10);
 
 /** Holds the event loop for `ms`, as a process busy with a long task does. */
 function busy(ms: number): void {
@@ -32,13 +28,13 @@ describe('redisHealth (real redis-server)', () => {
     const admin = createRedisClient({ url: server.url, logger, name: 'admin' });
     try {
       const health = redisHealth(client, { intervalMs: 50, stallMs: 100 });
-      await until(() => health.usable());
+      await reads(health, true);
       // CLIENT PAUSE holds every other client's commands, as a stopped (SIGSTOP) server would.
       await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
       const paused = performance.now();
-      await until(() => !health.usable(), 900);
+      await reads(health, false, 900);
       expect(performance.now() - paused).toBeLessThan(900);
-      await until(() => health.usable(), 3000);
+      await reads(health, true, 3000);
     } finally {
       await closeRedis(admin);
       await closeRedis(client);
@@ -49,7 +45,7 @@ describe('redisHealth (real redis-server)', () => {
     const client = createRedisClient({ url: server.url, logger, name: 'busy' });
     try {
       const health = redisHealth(client, { intervalMs: 50, stallMs: 100 });
-      await until(() => health.usable());
+      await reads(health, true);
       // The process is busy for three stall bounds just as a heartbeat goes out: the answer is in its socket, unread.
       const seen: boolean[] = [];
       const ping = client.ping.bind(client);
@@ -59,7 +55,7 @@ describe('redisHealth (real redis-server)', () => {
         seen.push(health.usable());
         return answer;
       }) as typeof client.ping;
-      await until(() => seen.length >= 3);
+      await waitFor(() => expect(seen.length).toBeGreaterThanOrEqual(3), 5000, 10);
       expect(seen.slice(0, 3)).toEqual([true, true, true]);
     } finally {
       await closeRedis(client);

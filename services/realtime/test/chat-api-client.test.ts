@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createIdentitySigner, importSigningKey, type IdentitySigner } from '@cohort/common';
-import { generateTestKeys } from '@cohort/testkit';
+import { generateTestKeys, waitFor } from '@cohort/testkit';
 import { createChatApiClient, type ChatApiClient } from '../src/clients/chat-api.client';
 
 // The client against a small HTTP server scripted to fail: the failures chat-api itself cannot be made to
@@ -243,9 +243,6 @@ describe('messagesAfter (chat:sync, batched)', () => {
     syncs: { identity: string; requestId: string; chatId: string; afterSeq: number; limit: number }[];
   };
   let bodies: SyncBody[];
-  const until = async (condition: () => boolean) => {
-    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
   /** Answers each entry with the messages above its afterSeq up to seq 3, or a 404 for the chat 'dd…'. */
   const scripted = (req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
@@ -306,7 +303,7 @@ describe('messagesAfter (chat:sync, batched)', () => {
     const impatient = newClient(5000, { maxInFlight: 1, maxItems: 100, maxWaitMs: 100 });
     try {
       const sent = impatient.messagesAfter(who, chatId, 0, 100, 'req-sent');
-      await until(() => held.length === 1);
+      await waitFor(() => expect(held).toHaveLength(1), 5000, 5);
       await expect(impatient.messagesAfter(who, chatId, 0, 100, 'req-queued')).rejects.toMatchObject({
         status: 504,
         code: 'upstream_timeout',
@@ -333,7 +330,7 @@ describe('messagesAfter (chat:sync, batched)', () => {
     const patient = newClient(400, { maxInFlight: 1, maxItems: 100 });
     try {
       const first = patient.messagesAfter(who, chatId, 0, 100, 'req-1st');
-      await until(() => arrivals === 1);
+      await waitFor(() => expect(arrivals).toBe(1), 5000, 5);
       const asked = performance.now();
       const second = patient.messagesAfter(who, chatId, 1, 100, 'req-2nd');
       await expect(first).resolves.toHaveLength(3);
