@@ -4,6 +4,7 @@ export * from './logger';
 export * from './shutdown';
 export * from './mongo';
 export * from './redis';
+export * from './redis-round-trips';
 export * from './contracts';
 export * from './http/base-app';
 export * from './http/error-handler';

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { membershipsSchema, type Memberships } from './contracts';
 import type { Logger } from './logger';
 import { redisHealth } from './redis';
+import { redisRoundTrips } from './redis-round-trips';
 
 /**
  * A user's memberships answer (the chats whose rooms their sockets join, their block partners) kept in Redis, so a
@@ -86,6 +87,7 @@ export function createMembershipDirectory({
   prefix = 'cohort:directory:',
 }: MembershipDirectoryOptions): MembershipDirectory {
   const health = redisHealth(redis);
+  const roundTrips = redisRoundTrips(redis);
   const epochKey = `${prefix}epoch`;
   const keys = (userId: string) => {
     const base = `${prefix}{${userId}}:`;
@@ -119,13 +121,17 @@ export function createMembershipDirectory({
       retry.unref();
     }
   };
-  /** GET of the epoch, then one GET per key, in one round trip; undefined when Redis is unusable or fails. */
+  /**
+   * GET of the epoch, then one GET per key, in one round trip (shared with this turn's other commands: a handshake's
+   * connection cap); undefined when Redis is unusable or fails.
+   */
   const readWithEpoch = async (keysToRead: readonly string[]) => {
     if (!health.usable()) return undefined;
     try {
-      const pipeline = redis.pipeline().get(epochKey);
-      for (const key of keysToRead) pipeline.get(key);
-      const results = (await pipeline.exec()) ?? [];
+      const results = await roundTrips.send((pipeline) => {
+        pipeline.get(epochKey);
+        for (const key of keysToRead) pipeline.get(key);
+      });
       const [epochErr, epoch] = results[0] ?? [new Error('no answer from Redis')];
       if (epochErr) throw epochErr;
       return {

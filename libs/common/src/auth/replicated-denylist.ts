@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { EventBus } from '../bus/event-bus';
 import type { Logger } from '../logger';
 import { redisHealth } from '../redis';
+import { redisRoundTrips } from '../redis-round-trips';
 import type { TokenDenylist } from './denylist';
 import { createLocalDenylistCopy } from './local-denylist-copy';
 
@@ -72,6 +73,8 @@ export function createReplicatedDenylist(options: ReplicatedDenylistOptions): Re
   const unsent = new Map<string, number>();
   let syncedUpTo = 0;
   const health = redisHealth(redis);
+  // Checks share their round trip with whatever else this process asks Redis in the same turn (a storm's handshakes).
+  const roundTrips = redisRoundTrips(redis);
   const redisUsable = () => health.usable();
   const failed = (what: string) => (err: unknown) =>
     logger.warn({ err: err instanceof Error ? { message: err.message } : err }, `denylist: ${what} failed`);
@@ -160,9 +163,9 @@ export function createReplicatedDenylist(options: ReplicatedDenylistOptions): Re
   const askRedis = async (groups: readonly (readonly string[])[]): Promise<boolean[] | undefined> => {
     if (!redisUsable()) return undefined;
     try {
-      const pipeline = redis.pipeline();
-      for (const ids of groups) pipeline.exists(...ids.map((id) => prefix + id));
-      const results = (await pipeline.exec()) ?? [];
+      const results = await roundTrips.send((pipeline) => {
+        for (const ids of groups) pipeline.exists(...ids.map((id) => prefix + id));
+      });
       return groups.map((_, i) => {
         const [err, found] = results[i] ?? [new Error('no answer from Redis')];
         if (err) throw err;

@@ -98,20 +98,25 @@ export function authenticateHandshake({
     if (clientGone(socket)) return next(refusal('unavailable'));
     socket.data = socketDataOf(claims);
 
-    // Taken before any room is joined; given back below on failure, else by the socket's `disconnecting`.
-    if (!(await connections.acquire(claims.userId, socket.id))) {
-      logger.info({ userId: claims.userId }, 'handshake refused: too many connections');
-      return next(refusal('too_many_connections'));
-    }
-    if (clientGone(socket)) {
-      connections.release(claims.userId, socket.id);
-      return next(refusal('unavailable'));
-    }
-
     // Bus events for the user reach the socket from here on (chat:added/removed), though it is not connected yet.
     localSockets.startHandshake(socket, claims.userId);
+    let placed = false;
     try {
-      const held = (await directory?.read([claims.userId]))?.get(claims.userId);
+      // The cap's place, taken before any room is joined (given back below on failure, else by the socket's
+      // `disconnecting`), and the directory's entry are asked together: one round trip to Redis, shared with the
+      // other handshakes of this turn (redisRoundTrips). A refused handshake wasted one read; a read that failed
+      // sends the lookup to chat-api.
+      const reading = directory?.read([claims.userId]).catch(() => undefined);
+      if (!(await connections.acquire(claims.userId, socket.id))) {
+        logger.info({ userId: claims.userId }, 'handshake refused: too many connections');
+        return next(refusal('too_many_connections'));
+      }
+      placed = true;
+      if (clientGone(socket)) {
+        connections.release(claims.userId, socket.id);
+        return next(refusal('unavailable'));
+      }
+      const held = (await reading)?.get(claims.userId);
       metrics.handshakeMemberships.inc({ source: held ? 'directory' : 'chat-api' });
       const { chatIds, blockPartners: partners } = held ?? (await chatApi.memberships(claims, randomUUID()));
       // A client gone during the handshake never gets `connection` nor `disconnecting`: give its place back here,
@@ -125,7 +130,7 @@ export function authenticateHandshake({
       else blockPartners.set(claims.userId, partners);
       next();
     } catch (err) {
-      connections.release(claims.userId, socket.id);
+      if (placed) connections.release(claims.userId, socket.id);
       logger.warn({ err, userId: claims.userId }, 'handshake failed: memberships unavailable');
       next(refusalOf(err));
     } finally {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { pipelineReplies, redisHealth, type Logger } from '@cohort/common';
+import { pipelineReplies, redisHealth, redisRoundTrips, type Logger } from '@cohort/common';
 import { socketTtlMs } from '../presence/renewal';
 
 /** The sockets one replica holds for one user, as its heartbeat re-asserts them. */
@@ -110,6 +110,9 @@ export function createRedisConnectionQuota({
   const placeTtl = socketTtlMs(ttlMs);
   const keyTtl = placeTtl * 2;
   const health = redisHealth(redis);
+  // A handshake's place is written in the round trip its membership read takes (and other handshakes' of this turn);
+  // every write of a replica's own places goes this way, so they reach Redis in the order they were made.
+  const roundTrips = redisRoundTrips(redis);
   // The list's expiry is set by every heartbeat (refresh); before the first, by the first place taken.
   let listExpires = false;
   // Releases Redis did not take (it was down): retried by the next heartbeat, so the place does not linger.
@@ -117,13 +120,15 @@ export function createRedisConnectionQuota({
   const retryLater = (userId: string, socketIds: readonly string[]) => collect(unreleased, userId, socketIds);
   /** Removes places; `listedIn`: also from that replica's list. */
   const removeAll = async (users: Iterable<QuotaUser>, listedIn?: string) => {
-    const pipeline = redis.pipeline();
-    for (const { userId, socketIds } of users) {
-      if (socketIds.length === 0) continue;
-      pipeline.zrem(userKey(userId), ...socketIds);
-      if (listedIn) pipeline.hdel(listedIn, ...socketIds);
-    }
-    if (pipeline.length > 0) pipelineReplies(await pipeline.exec());
+    pipelineReplies(
+      await roundTrips.send((pipeline) => {
+        for (const { userId, socketIds } of users) {
+          if (socketIds.length === 0) continue;
+          pipeline.zrem(userKey(userId), ...socketIds);
+          if (listedIn) pipeline.hdel(listedIn, ...socketIds);
+        }
+      }),
+    );
   };
   /** Adds a dead replica's listed places to `into`. */
   const collectListed = async (instance: string, into: Map<string, Set<string>>) => {
@@ -136,14 +141,17 @@ export function createRedisConnectionQuota({
       if (!health.usable()) return true;
       const t = now();
       try {
-        const pipeline = redis.pipeline().hset(ownPlaces, socketId, userId);
-        if (!listExpires) pipeline.pexpire(ownPlaces, placeTtl);
-        pipeline.eval(ACQUIRE, 1, userKey(userId), socketId, t + placeTtl, t, max, keyTtl);
-        const replies = pipelineReplies(await pipeline.exec());
+        const replies = pipelineReplies(
+          await roundTrips.send((pipeline) => {
+            pipeline.hset(ownPlaces, socketId, userId);
+            if (!listExpires) pipeline.pexpire(ownPlaces, placeTtl);
+            pipeline.eval(ACQUIRE, 1, userKey(userId), socketId, t + placeTtl, t, max, keyTtl);
+          }),
+        );
         listExpires = true;
         if (Number(replies.at(-1)) === 1) return true;
         // Refused: the socket is not listed either (should this fail, the field names no place: harmless).
-        redis.hdel(ownPlaces, socketId).catch(() => undefined);
+        roundTrips.send((pipeline) => pipeline.hdel(ownPlaces, socketId)).catch(() => undefined);
         return false;
       } catch (err) {
         logger.warn({ err, userId }, 'connection quota unavailable: handshake let through');
@@ -166,18 +174,19 @@ export function createRedisConnectionQuota({
         });
       }
       const expiry = now() + placeTtl;
-      const pipeline = redis.pipeline();
       const listed: string[] = [];
-      for (const { userId, socketIds } of users) {
-        if (socketIds.length === 0) continue;
-        const scores = socketIds.flatMap((id) => [expiry, id]);
-        pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), keyTtl);
-        for (const id of socketIds) listed.push(id, userId);
-      }
-      // The list is renewed with the places (written again, should Redis have lost it) and outlives them.
-      if (listed.length > 0) pipeline.hset(ownPlaces, ...listed);
-      pipeline.pexpire(ownPlaces, placeTtl);
-      pipelineReplies(await pipeline.exec());
+      const replies = await roundTrips.send((pipeline) => {
+        for (const { userId, socketIds } of users) {
+          if (socketIds.length === 0) continue;
+          const scores = socketIds.flatMap((id) => [expiry, id]);
+          pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), keyTtl);
+          for (const id of socketIds) listed.push(id, userId);
+        }
+        // The list is renewed with the places (written again, should Redis have lost it) and outlives them.
+        if (listed.length > 0) pipeline.hset(ownPlaces, ...listed);
+        pipeline.pexpire(ownPlaces, placeTtl);
+      });
+      pipelineReplies(replies);
     },
     async forget({ replicas, users }) {
       // Every listed place, and the sockets presence found (a dead replica from before the lists kept none): one

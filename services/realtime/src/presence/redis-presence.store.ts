@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createBatcher, pipelineReplies, type Outcome } from '@cohort/common';
+import { createBatcher, pipelineReplies, redisRoundTrips, type Outcome } from '@cohort/common';
 import type { PresenceEntry, PresenceStore, Sweep } from './presence.store';
 import { socketTtlMs } from './renewal';
 
@@ -68,6 +68,8 @@ export function createRedisPresenceStore({
   const replicaKey = (instance: string) => `${prefix}r:${instance}`;
   const replicasKey = `${prefix}replicas`;
   const member = (socketId: string) => `${instanceId}|${socketId}`;
+  // Adds, removals, beats and renewals go in this turn's round trip (a storm's handshakes share it), in their order.
+  const roundTrips = redisRoundTrips(redis);
   const socketTtl = socketTtlMs(ttlMs);
   const userKeyTtl = socketTtl * 2;
   // As long as the sockets it names, so a sweeper coming late still finds them; the heartbeat keeps it alive.
@@ -115,38 +117,34 @@ export function createRedisPresenceStore({
         if (add && here.has(userId) && !inHash.has(userId)) arrived.set(userId, chatIds);
         else if (!here.has(userId) && inHash.has(userId)) left.add(userId);
       }
-      const only =
-        batch.length === 1 && !touch && arrived.size === 0 && left.size === 0 ? batch[0] : undefined;
-      if (only) return [{ ok: true, value: Number(await redis.eval(...script(only, t))) === 1 }];
-
-      const pipeline = redis.pipeline();
       let shared = 0;
-      if (touch) {
-        replicaSeenAt = t;
-        pipeline.zadd(replicasKey, t, instanceId);
-        shared += 1;
-      }
-      if (arrived.size > 0) {
-        const fields = [...arrived].flatMap(([userId, chatIds]) => [userId, JSON.stringify(chatIds)]);
-        pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
-        shared += 2;
-      }
-      if (left.size > 0) {
-        pipeline.hdel(replicaKey(instanceId), ...left);
-        shared += 1;
-      }
-      // Written before the reply: a batch leaving after this one writes after it, on the same connection.
+      if (touch) replicaSeenAt = t;
+      const sent = roundTrips.send((pipeline) => {
+        if (touch) {
+          pipeline.zadd(replicasKey, t, instanceId);
+          shared += 1;
+        }
+        if (arrived.size > 0) {
+          const fields = [...arrived].flatMap(([userId, chatIds]) => [userId, JSON.stringify(chatIds)]);
+          pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
+          shared += 2;
+        }
+        if (left.size > 0) {
+          pipeline.hdel(replicaKey(instanceId), ...left);
+          shared += 1;
+        }
+        for (const change of batch) pipeline.eval(...script(change, t));
+      });
+      // Queued before the reply: a batch leaving after this one writes after it, on the same connection.
       for (const userId of arrived.keys()) inHash.add(userId);
       for (const userId of left) inHash.delete(userId);
-      for (const change of batch) pipeline.eval(...script(change, t));
       const unwritten = () => {
         for (const userId of [...arrived.keys(), ...left]) inHash.delete(userId);
       };
-      const results = await pipeline.exec().catch((err: unknown) => {
+      const results = await sent.catch((err: unknown) => {
         unwritten();
         throw err;
       });
-      if (!results) throw new Error('pipeline discarded');
       const failed = results.slice(0, shared).find(([err]) => err !== null);
       if (failed?.[0]) {
         unwritten();
@@ -173,11 +171,9 @@ export function createRedisPresenceStore({
       const t = now();
       replicaSeenAt = t;
       const [added] = pipelineReplies(
-        await redis
-          .pipeline()
-          .zadd(replicasKey, t, instanceId)
-          .pexpire(replicaKey(instanceId), replicaKeyTtl)
-          .exec(),
+        await roundTrips.send((pipeline) =>
+          pipeline.zadd(replicasKey, t, instanceId).pexpire(replicaKey(instanceId), replicaKeyTtl),
+        ),
       );
       // ZADD counts the members it added: 1 when this replica was missing.
       // (Replies come in order: a batch's touch that found it missing answered before this, so `missed` says so.)
@@ -187,19 +183,21 @@ export function createRedisPresenceStore({
     },
     async renew(users, all) {
       const t = now();
-      const pipeline = redis.pipeline();
-      if (all) pipeline.del(replicaKey(instanceId));
-      const fields: string[] = [];
-      for (const { userId, socketIds, chatIds } of users) {
-        const scores: (string | number)[] = [];
-        for (const socketId of socketIds) scores.push(t + socketTtl, member(socketId));
-        if (scores.length > 0) pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), userKeyTtl);
-        fields.push(userId, JSON.stringify(chatIds));
-      }
-      if (fields.length > 0)
-        pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
+      const sent = roundTrips.send((pipeline) => {
+        if (all) pipeline.del(replicaKey(instanceId));
+        const fields: string[] = [];
+        for (const { userId, socketIds, chatIds } of users) {
+          const scores: (string | number)[] = [];
+          for (const socketId of socketIds) scores.push(t + socketTtl, member(socketId));
+          if (scores.length > 0)
+            pipeline.zadd(userKey(userId), ...scores).pexpire(userKey(userId), userKeyTtl);
+          fields.push(userId, JSON.stringify(chatIds));
+        }
+        if (fields.length > 0)
+          pipeline.hset(replicaKey(instanceId), ...fields).pexpire(replicaKey(instanceId), replicaKeyTtl);
+      });
       if (all) inHash = new Set();
-      pipelineReplies(await pipeline.exec());
+      pipelineReplies(await sent);
       for (const { userId } of users) inHash.add(userId);
     },
     async sweep() {
