@@ -87,6 +87,21 @@ describe('per-user limits and versioned edits across replicas', () => {
         env: stack.realtimeEnv('rt-crash', limits),
       });
       try {
+        // Among the live replicas from its start, before its first socket: a death in its first handshakes, before
+        // presence recorded any of them, is still swept (the connection cap's list gives their places back).
+        const redis = new Redis(stack.redis.url);
+        try {
+          await waitFor(
+            async () =>
+              expect(await redis.zrange('cohort:presence:replicas', '0', '-1')).toContainEqual(
+                expect.stringMatching(/^rt-crash#/),
+              ),
+            500,
+            20,
+          );
+        } finally {
+          redis.disconnect();
+        }
         const user = await stack.register('stranded');
         await Promise.all([0, 1, 2].map(() => connect(socketOf(user, crashing.url))));
         await crashing.kill();

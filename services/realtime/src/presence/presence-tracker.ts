@@ -143,9 +143,12 @@ export function createPresenceTracker({
     },
     start() {
       if (timer) return;
-      timer = setInterval(() => {
+      const beatLogged = () =>
         beat().catch((err: unknown) => logger.warn({ err }, 'presence heartbeat failed'));
-      }, heartbeatMs);
+      // At once too: the replica is among the live ones before its first handshake, so should it die in that handshake
+      // (before presence recorded anything), a survivor's sweep still claims it and the connection cap's list.
+      void beatLogged();
+      timer = setInterval(() => void beatLogged(), heartbeatMs);
       timer.unref();
     },
     drain() {
