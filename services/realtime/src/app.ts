@@ -52,6 +52,8 @@ export type RealtimeServerConfig = Pick<
   | 'USER_EVENT_RATE_LIMIT'
   | 'MAX_SOCKETS_PER_USER'
   | 'MAX_CONCURRENT_HANDSHAKES'
+  | 'HANDSHAKE_QUEUE'
+  | 'HANDSHAKE_QUEUE_WAIT_MS'
   | 'PRESENCE_TTL_MS'
   | 'REVOCATION_CHECK_MS'
   | 'NODE_ENV'
@@ -159,7 +161,13 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
 
   io.use(
     admitHandshakes(
-      { max: config.MAX_CONCURRENT_HANDSHAKES, metrics, logger },
+      {
+        max: config.MAX_CONCURRENT_HANDSHAKES,
+        queue: config.HANDSHAKE_QUEUE,
+        queueWaitMs: config.HANDSHAKE_QUEUE_WAIT_MS,
+        metrics,
+        logger,
+      },
       authenticateHandshake({
         allowedOrigins: config.ALLOWED_ORIGINS,
         verifyAccessToken,

@@ -39,10 +39,15 @@ export const realtimeEnvSchema = baseEnvSchema
     /** Concurrent sockets of one user over every replica; one more handshake is refused (`too_many_connections`). */
     MAX_SOCKETS_PER_USER: env.positiveInt(20),
     /**
-     * Handshakes one replica works on at once; one more is refused at once with the retryable `overloaded`, so a
-     * reconnect storm is taken at the rate the replica can finish handshakes instead of queueing them all.
+     * Handshakes one replica works on at once, so a reconnect storm is taken at the rate the replica can finish
+     * handshakes instead of starting them all; the ones beyond wait for a place (below), then are refused with the
+     * retryable `overloaded`.
      */
     MAX_CONCURRENT_HANDSHAKES: env.positiveInt(256),
+    /** Handshakes that wait for a place beyond those, first come first served; 0: one more is refused at once. */
+    HANDSHAKE_QUEUE: z.coerce.number().int().min(0).default(1024),
+    /** How long a handshake waits for its place before it is refused (`overloaded`, retryable). */
+    HANDSHAKE_QUEUE_WAIT_MS: env.positiveInt(3000),
     /**
      * Accept queue of the listening socket (Linux caps it at `net.core.somaxconn`, 4096 by default). In a
      * reconnect storm thousands of connections arrive at once; with Node's default of 511 nginx's connects time

@@ -11,6 +11,8 @@ export interface RealtimeMetrics extends ServiceMetrics {
   sendAckSeconds: Histogram<'outcome'>;
   /** Handshakes being worked on now (bounded by `MAX_CONCURRENT_HANDSHAKES`). */
   handshakesInProgress: Gauge;
+  /** Handshakes waiting for a place among those (handshake-admission.ts). */
+  handshakesWaiting: Gauge;
   /** Handshakes by how they ended: `connected`, a refusal's code (`overloaded`…), or `abandoned` by the client. */
   handshakes: Counter<'outcome'>;
   /** Where admitted handshakes found their memberships: `directory` (a returning user) or `chat-api`. */
@@ -54,6 +56,11 @@ export function createRealtimeMetrics(replica: string): RealtimeMetrics {
     handshakesInProgress: new Gauge({
       name: 'realtime_handshakes_in_progress',
       help: 'Handshakes being worked on now',
+      registers,
+    }),
+    handshakesWaiting: new Gauge({
+      name: 'realtime_handshakes_waiting',
+      help: 'Handshakes waiting for a place among those in progress',
       registers,
     }),
     handshakes: new Counter({

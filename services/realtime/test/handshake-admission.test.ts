@@ -49,6 +49,8 @@ describe('handshake admission', () => {
     replica = await stack.startReplica('rt-admission', {
       CHAT_API_URL: proxy.url,
       MAX_CONCURRENT_HANDSHAKES: String(MAX_CONCURRENT_HANDSHAKES),
+      // No waiting beyond the bound here (the queue has its own replicas below).
+      HANDSHAKE_QUEUE: '0',
       // Held calls must not time out while a test holds them.
       CHAT_API_TIMEOUT_MS: '60000',
     });
@@ -66,7 +68,7 @@ describe('handshake admission', () => {
     await redis?.quit();
   });
 
-  it('refuses handshakes beyond the bound at once with a retryable `overloaded`, admits again once they finish', async () => {
+  it('refuses handshakes beyond the bound at once with a retryable `overloaded` when none may wait, admits again once they finish', async () => {
     proxy.hold();
     const admitted = await Promise.all(
       Array.from({ length: MAX_CONCURRENT_HANDSHAKES }, () => userClient({ timeoutMs: 30_000 })),
@@ -95,6 +97,80 @@ describe('handshake admission', () => {
     );
     expect(later.every((socket) => socket.connected)).toBe(true);
     expect(await outcomes('overloaded')).toBeGreaterThanOrEqual(5);
+  });
+
+  describe('with handshakes waiting for a place (HANDSHAKE_QUEUE)', () => {
+    const QUEUE = 2;
+    /** A replica of the same stack that lets `QUEUE` handshakes wait `waitMs` beyond the bound. */
+    const queueingReplica = async (name: string, waitMs: number) => {
+      const started = await stack.startReplica(name, {
+        CHAT_API_URL: proxy.url,
+        MAX_CONCURRENT_HANDSHAKES: String(MAX_CONCURRENT_HANDSHAKES),
+        HANDSHAKE_QUEUE: String(QUEUE),
+        HANDSHAKE_QUEUE_WAIT_MS: String(waitMs),
+        CHAT_API_TIMEOUT_MS: '60000',
+      });
+      const base = `http://127.0.0.1:${started.port}`;
+      const gauge = async (name: string) => {
+        const text = await (await fetch(`${base}/metrics`)).text();
+        return Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      };
+      const open = async () => {
+        const token = await signAccessToken(stack.keys, { userId: objectId() });
+        const socket = client(base, { token, timeoutMs: 30_000 });
+        opened.push(socket);
+        return socket;
+      };
+      return { gauge, open };
+    };
+
+    it('admits the waiting ones as places free, and refuses at once past the queue', async () => {
+      const { gauge, open } = await queueingReplica('rt-queue', 60_000);
+      proxy.hold();
+      let connected = 0;
+      const admitted = await Promise.all(Array.from({ length: MAX_CONCURRENT_HANDSHAKES }, open));
+      const connecting = admitted.map((socket) => connect(socket).then(() => (connected += 1)));
+      await until('the bound is reached', async () => (await gauge('realtime_handshakes_in_progress')) === 3);
+
+      const waiters: TestClient[] = [];
+      for (let i = 0; i < QUEUE; i += 1) {
+        const socket = await open();
+        waiters.push(socket);
+        connecting.push(connect(socket).then(() => (connected += 1)));
+        await until(`waiter ${i} waits`, async () => (await gauge('realtime_handshakes_waiting')) === i + 1);
+      }
+      // Past the queue: refused at once, while everything before it is still held.
+      const excess = await Promise.all(Array.from({ length: 3 }, open));
+      for (const refused of await Promise.all(excess.map((socket) => refusalWithData(socket))))
+        expect(refused).toEqual({ message: 'overloaded', data: { code: 'overloaded', retryable: true } });
+      expect(connected).toBe(0);
+
+      proxy.release();
+      await Promise.all(connecting);
+      expect([...admitted, ...waiters].every((socket) => socket.connected)).toBe(true);
+      expect(await gauge('realtime_handshakes_waiting')).toBe(0);
+    });
+
+    it('refuses a waiting handshake with `overloaded` once it waited HANDSHAKE_QUEUE_WAIT_MS', async () => {
+      const { gauge, open } = await queueingReplica('rt-queue-short', 300);
+      proxy.hold();
+      const admitted = await Promise.all(Array.from({ length: MAX_CONCURRENT_HANDSHAKES }, open));
+      const connecting = admitted.map((socket) => connect(socket));
+      await until('the bound is reached', async () => (await gauge('realtime_handshakes_in_progress')) === 3);
+
+      const waiter = await open();
+      const askedAt = performance.now();
+      expect(await refusalWithData(waiter)).toEqual({
+        message: 'overloaded',
+        data: { code: 'overloaded', retryable: true },
+      });
+      expect(performance.now() - askedAt).toBeGreaterThanOrEqual(250);
+      expect(await gauge('realtime_handshakes_waiting')).toBe(0);
+
+      proxy.release();
+      await Promise.all(connecting);
+      expect(admitted.every((socket) => socket.connected)).toBe(true);
+    });
   });
 
   it('drops the rest of a handshake whose client went away: no rooms, its socket place given back', async () => {

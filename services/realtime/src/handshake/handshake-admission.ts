@@ -7,35 +7,62 @@ import { HandshakeRefusal, refusal } from './handshake-refusal';
 export interface HandshakeAdmissionDeps {
   /** Handshakes in progress at once on this replica (`MAX_CONCURRENT_HANDSHAKES`). */
   max: number;
-  metrics: Pick<RealtimeMetrics, 'handshakesInProgress' | 'handshakes'>;
+  /** Handshakes that wait for a place beyond those (`HANDSHAKE_QUEUE`); 0: one more is refused at once. */
+  queue?: number;
+  /** How long one waits for its place before it is refused (`HANDSHAKE_QUEUE_WAIT_MS`). */
+  queueWaitMs?: number;
+  metrics: Pick<RealtimeMetrics, 'handshakesInProgress' | 'handshakesWaiting' | 'handshakes'>;
   logger: Logger;
 }
 
 /** How a handshake ended, as `realtime_handshakes_total{outcome}` counts it. */
 export type HandshakeOutcome = 'connected' | 'abandoned' | HandshakeRefusal['code'] | 'failed';
 
+/** A handshake waiting for its place. */
+interface Waiting {
+  start: () => void;
+  timer: NodeJS.Timeout;
+}
+
 /**
- * Bounds the handshakes `middleware` works on at once; one more is refused at once with the retryable
- * `overloaded`, before any of its work is done.
+ * Bounds the handshakes `middleware` works on at once; the ones beyond wait for a place, first come first served, at
+ * most `queue` of them and each at most `queueWaitMs`; one more, or one that waited that long, is refused with the
+ * retryable `overloaded`, before any of its work is done.
  *
  * A reconnect storm (a replica dies and its thousands of clients come back at once) otherwise starts every
  * handshake together: their verifications, Redis commands and chat-api calls queue behind each other (chat-api's
  * connection pool queues without a deadline), each takes longer than the client waits, the clients retry, and the
  * replica keeps finishing handshakes nobody waits for while its accept queue overflows. With the bound, the
- * handshakes admitted finish quickly, and the clients refused come back on their backoff, having cost one packet.
+ * handshakes admitted finish quickly. The wait is for the clients just past it: refused, each came back on its
+ * backoff (0.5–1.5 s and more) with a new connection and upgrade, nearly the CPU of a whole handshake spent on the
+ * refusal; waiting, it is taken as soon as a place frees, while the queue holds what the replica finishes within the
+ * wait (a few hundred handshakes a second).
  */
 export function admitHandshakes(
-  { max, metrics, logger }: HandshakeAdmissionDeps,
+  { max, queue = 0, queueWaitMs = 0, metrics, logger }: HandshakeAdmissionDeps,
   middleware: HandshakeMiddleware,
 ): HandshakeMiddleware {
   let inProgress = 0;
-  return async (socket, next) => {
-    if (inProgress >= max) {
-      metrics.handshakes.inc({ outcome: 'overloaded' });
-      logger.debug({ inProgress }, 'handshake refused: overloaded');
-      next(refusal('overloaded'));
-      return;
+  const waiting: Waiting[] = [];
+
+  const refuseOverloaded = (next: (err?: Error) => void, reason: string) => {
+    metrics.handshakes.inc({ outcome: 'overloaded' });
+    logger.debug({ inProgress, waiting: waiting.length }, `handshake refused: overloaded (${reason})`);
+    next(refusal('overloaded'));
+  };
+
+  /** Starts waiting handshakes while there are places. */
+  const admitWaiting = () => {
+    while (inProgress < max) {
+      const next = waiting.shift();
+      if (!next) return;
+      metrics.handshakesWaiting.set(waiting.length);
+      clearTimeout(next.timer);
+      next.start();
     }
+  };
+
+  const run = async (socket: RealtimeSocket, next: (err?: Error) => void) => {
     inProgress += 1;
     metrics.handshakesInProgress.set(inProgress);
     let done = false;
@@ -46,6 +73,7 @@ export function admitHandshakes(
       metrics.handshakesInProgress.set(inProgress);
       metrics.handshakes.inc({ outcome: outcomeOf(socket, err) });
       next(err);
+      admitWaiting();
     };
     try {
       await middleware(socket, finish);
@@ -56,6 +84,24 @@ export function admitHandshakes(
       // A middleware that returned without answering still gives its place back (and the client an answer).
       if (!done) finish(refusal('unavailable'));
     }
+  };
+
+  return async (socket, next) => {
+    if (inProgress < max && waiting.length === 0) return run(socket, next);
+    if (waiting.length >= queue) return refuseOverloaded(next, 'queue full');
+    await new Promise<void>((settled) => {
+      const entry: Waiting = {
+        start: () => void run(socket, next).finally(settled),
+        timer: setTimeout(() => {
+          waiting.splice(waiting.indexOf(entry), 1);
+          metrics.handshakesWaiting.set(waiting.length);
+          refuseOverloaded(next, 'waited too long');
+          settled();
+        }, queueWaitMs).unref(),
+      };
+      waiting.push(entry);
+      metrics.handshakesWaiting.set(waiting.length);
+    });
   };
 }
 

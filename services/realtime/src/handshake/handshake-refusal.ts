@@ -2,7 +2,8 @@
  * Why a handshake was refused (docs/socket-events.md, docs/security.md): `unauthorized` (no, bad, expired or revoked
  * token, or a foreign Origin), `too_many_connections` (the user already holds `MAX_SOCKETS_PER_USER` sockets),
  * `unavailable` (we, not the client, are at fault: JWKS, denylist or chat-api unreachable) and `overloaded` (the
- * replica already has `MAX_CONCURRENT_HANDSHAKES` in progress).
+ * replica already has `MAX_CONCURRENT_HANDSHAKES` in progress and `HANDSHAKE_QUEUE` waiting, or this handshake waited
+ * `HANDSHAKE_QUEUE_WAIT_MS` for its place).
  */
 export type HandshakeRefusalCode = 'unauthorized' | 'unavailable' | 'too_many_connections' | 'overloaded';
 
