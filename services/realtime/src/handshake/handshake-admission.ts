@@ -51,14 +51,24 @@ export function admitHandshakes(
     next(refusal('overloaded'));
   };
 
-  /** Starts waiting handshakes while there are places. */
+  /**
+   * Starts waiting handshakes while there are places. Not re-entered: a started handshake that ends at once (its
+   * client left while it waited) frees its place inside `start`, and this loop, not a nested call, takes the next.
+   */
+  let admitting = false;
   const admitWaiting = () => {
-    while (inProgress < max) {
-      const next = waiting.shift();
-      if (!next) return;
-      metrics.handshakesWaiting.set(waiting.length);
-      clearTimeout(next.timer);
-      next.start();
+    if (admitting) return;
+    admitting = true;
+    try {
+      while (inProgress < max) {
+        const next = waiting.shift();
+        if (!next) return;
+        metrics.handshakesWaiting.set(waiting.length);
+        clearTimeout(next.timer);
+        next.start();
+      }
+    } finally {
+      admitting = false;
     }
   };
 
