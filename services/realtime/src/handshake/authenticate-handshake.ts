@@ -50,6 +50,15 @@ const refusalOf = (err: unknown) =>
  */
 export const clientGone = (socket: RealtimeSocket): boolean => socket.conn.readyState !== 'open';
 
+/**
+ * Takes a refused socket out of the rooms bus events joined it to while it was in the handshake (a chat it was added
+ * to meanwhile, bus.consumers.ts): it never connects, so Socket.IO would never take it out, and the sharded adapter
+ * would keep the room's subscription for it.
+ */
+function leaveJoinedRooms(socket: RealtimeSocket): void {
+  for (const room of [...socket.rooms]) void socket.leave(room);
+}
+
 /** The token a client presents: `auth.token`, else `Authorization: Bearer`, else the token cookie. */
 function presentedToken(socket: RealtimeSocket): string | undefined {
   const { auth, headers } = socket.handshake;
@@ -109,6 +118,7 @@ export function authenticateHandshake({
       const reading = directory?.read([claims.userId]).catch(() => undefined);
       if (!(await connections.acquire(claims.userId, socket.id))) {
         logger.info({ userId: claims.userId }, 'handshake refused: too many connections');
+        leaveJoinedRooms(socket);
         return next(refusal('too_many_connections'));
       }
       placed = true;
@@ -131,6 +141,7 @@ export function authenticateHandshake({
       next();
     } catch (err) {
       if (placed) connections.release(claims.userId, socket.id);
+      leaveJoinedRooms(socket);
       logger.warn({ err, userId: claims.userId }, 'handshake failed: memberships unavailable');
       next(refusalOf(err));
     } finally {
