@@ -61,11 +61,11 @@ export function admitHandshakes(
     admitting = true;
     try {
       while (inProgress < max) {
-        const next = waiting.shift();
-        if (!next) return;
+        const waiter = waiting.shift();
+        if (!waiter) return;
         metrics.handshakesWaiting.set(waiting.length);
-        clearTimeout(next.timer);
-        next.start();
+        clearTimeout(waiter.timer);
+        waiter.start();
       }
     } finally {
       admitting = false;
