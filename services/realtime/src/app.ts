@@ -40,6 +40,7 @@ import { createRoomNames } from './room-names';
 import { createRevocationCheck } from './sessions/revocation-check';
 import { createTokenExpiry } from './sessions/token-expiry';
 import { userRoom, type RealtimeServer, type RealtimeSocket } from './socket-types';
+import { createRecentMessages } from './sync/recent-messages';
 
 export type RealtimeServerConfig = Pick<
   RealtimeConfig,
@@ -54,6 +55,8 @@ export type RealtimeServerConfig = Pick<
   | 'MAX_CONCURRENT_HANDSHAKES'
   | 'HANDSHAKE_QUEUE'
   | 'HANDSHAKE_QUEUE_WAIT_MS'
+  | 'RECENT_MESSAGES_MB'
+  | 'RECENT_MESSAGES_TTL_MS'
   | 'PRESENCE_TTL_MS'
   | 'REVOCATION_CHECK_MS'
   | 'NODE_ENV'
@@ -76,6 +79,8 @@ export interface RealtimeServerDeps {
   readiness?: Record<string, ReadinessCheck>;
   /** False while the bus subscription is down (Redis away); absent = the in-process bus, always up. */
   busConnected?: () => boolean;
+  /** Changes whenever the bus may have missed an event (its subscriber reconnected); absent = never. */
+  busGeneration?: () => number;
   /** Shares the per-user limits (sockets, events) between replicas; absent = kept in this process (embedded). */
   redis?: Redis;
   /**
@@ -184,7 +189,20 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
     ),
   );
 
-  const delivery = createChatEventDelivery({ io, localSockets, blockPartners, metrics, logger });
+  const busConnected = deps.busConnected ?? (() => true);
+  const recentMessages = createRecentMessages({
+    maxBytes: config.RECENT_MESSAGES_MB * 1024 * 1024,
+    ttlMs: config.RECENT_MESSAGES_TTL_MS,
+    feed: { receiving: busConnected, generation: deps.busGeneration ?? (() => 0) },
+  });
+  const delivery = createChatEventDelivery({
+    io,
+    localSockets,
+    blockPartners,
+    metrics,
+    logger,
+    recentMessages,
+  });
   const expiry = createTokenExpiry({ sockets, metrics, logger });
   const presenceTracker = createPresenceTracker({
     io,
@@ -210,8 +228,9 @@ export function createRealtimeServer(deps: RealtimeServerDeps): RealtimeApp {
       chatApi,
       metrics,
       deliver: delivery,
-      busConnected: deps.busConnected ?? (() => true),
+      busConnected,
       blockPartners,
+      recent: recentMessages,
     }),
     ...createAuthHandlers({ verify: verifyAccessToken, localSockets, expiry, logger }),
     ...createPresenceHandlers({ store: presence, chatApi, blockPartners }),

@@ -49,6 +49,13 @@ export const realtimeEnvSchema = baseEnvSchema
     /** How long a handshake waits for its place before it is refused (`overloaded`, retryable). */
     HANDSHAKE_QUEUE_WAIT_MS: env.positiveInt(3000),
     /**
+     * The recent messages of chats a replica serves, kept current by the bus, answer `chat:sync` catch-ups without
+     * chat-api (sync/recent-messages.ts): at most this much memory (an estimate); 0 turns them off.
+     */
+    RECENT_MESSAGES_MB: z.coerce.number().int().min(0).default(64),
+    /** Longest a chat's recent messages are trusted without asking chat-api again; 0 turns them off. */
+    RECENT_MESSAGES_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+    /**
      * Accept queue of the listening socket (Linux caps it at `net.core.somaxconn`, 4096 by default). In a
      * reconnect storm thousands of connections arrive at once; with Node's default of 511 nginx's connects time
      * out while the queue is full and nginx takes the replica out of rotation (measured in bench/README.md).

@@ -169,6 +169,7 @@ export function startRealtime(options: StartRealtimeOptions): Promise<RunningRea
           : createMemoryPresenceStore(),
         metrics: createRealtimeMetrics(config.REPLICA_ID),
         busConnected: () => runtime.busReceiving(),
+        busGeneration: () => runtime.busGeneration(),
         aiStreams:
           options.aiStreams ?? (redis ? createRedisAiStreamStore(redis) : createMemoryAiStreamStore()),
         ...(redis ? { redis } : {}),

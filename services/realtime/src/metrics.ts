@@ -17,6 +17,8 @@ export interface RealtimeMetrics extends ServiceMetrics {
   handshakes: Counter<'outcome'>;
   /** Where admitted handshakes found their memberships: `directory` (a returning user) or `chat-api`. */
   handshakeMemberships: Counter<'source'>;
+  /** `chat:sync`s answered, by who answered: `replica` (its recent messages) or `chat-api`. */
+  syncs: Counter<'answered_by'>;
 }
 
 export function createRealtimeMetrics(replica: string): RealtimeMetrics {
@@ -73,6 +75,12 @@ export function createRealtimeMetrics(replica: string): RealtimeMetrics {
       name: 'realtime_handshake_memberships_total',
       help: "Where handshakes found the user's memberships: the membership directory or chat-api",
       labelNames: ['source'],
+      registers,
+    }),
+    syncs: new Counter({
+      name: 'realtime_syncs_total',
+      help: 'chat:sync catch-ups answered, by who answered: the replica (its recent messages) or chat-api',
+      labelNames: ['answered_by'],
       registers,
     }),
   };

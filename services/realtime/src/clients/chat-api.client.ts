@@ -23,6 +23,7 @@ import {
   type ChatSendPayload,
   type SyncBatchEntry,
 } from '@cohort/common';
+import { storedMessageSchema } from './stored-message';
 
 /** What realtime asks chat-api on a user's behalf (every call carries that user's forwarded identity). */
 export interface ChatApiClient {
@@ -66,19 +67,6 @@ export interface ChatApiClientOptions {
 }
 
 const UPSTREAM = 'chat-api';
-// chat-api's message shape (docs/http-api.md), checked before it is handed to clients.
-const messageSchema = z.looseObject({
-  id: z.string(),
-  chatId: z.string(),
-  seq: z.number(),
-  senderId: z.string(),
-  text: z.string(),
-  clientMsgId: z.string(),
-  createdAt: z.string(),
-  editedAt: z.string().optional(),
-  deletedAt: z.string().optional(),
-  version: z.number(),
-});
 /** A batch entry's refusal: the status and error its single call would answer. */
 const entryErrorSchema = z.object({
   status: z.number(),
@@ -92,12 +80,12 @@ const refusedEntry = ({ status, error }: z.infer<typeof entryErrorSchema>): Outc
 const batchBodySchema = z.object({
   results: z.array(
     z.union([
-      z.object({ status: z.union([z.literal(200), z.literal(201)]), message: messageSchema }),
+      z.object({ status: z.union([z.literal(200), z.literal(201)]), message: storedMessageSchema }),
       entryErrorSchema,
     ]),
   ),
 });
-const messagesBodySchema = z.object({ messages: z.array(messageSchema) });
+const messagesBodySchema = z.object({ messages: z.array(storedMessageSchema) });
 const syncBatchBodySchema = z.object({
   results: z.array(z.union([messagesBodySchema.extend({ status: z.literal(200) }), entryErrorSchema])),
 });

@@ -13,6 +13,7 @@ import type { BlockPartners } from '../block-partners';
 import type { LocalSockets } from '../local-sockets';
 import type { RealtimeMetrics } from '../metrics';
 import { chatRoom, userRoom, type RealtimeServer } from '../socket-types';
+import type { RecentMessages } from '../sync/recent-messages';
 
 export interface BusConsumersDeps {
   io: RealtimeServer;
@@ -34,6 +35,8 @@ export interface ChatEventDeliveryDeps {
   logger: Logger;
   /** How many recent message deliveries are remembered to drop a re-published duplicate. */
   dedupeSize?: number;
+  /** Kept current with every message write delivered here (the catch-ups answered by this replica). */
+  recentMessages?: RecentMessages;
 }
 
 /** Delivers one chat event to this replica's sockets, dropping a message already delivered here. */
@@ -111,6 +114,7 @@ export function createChatEventDelivery({
   metrics,
   logger,
   dedupeSize = 10_000,
+  recentMessages,
 }: ChatEventDeliveryDeps): ChatEventDelivery {
   const recent = new RecentVersions(dedupeSize);
   const local = io.local;
@@ -139,6 +143,8 @@ export function createChatEventDelivery({
       case 'chat:updated':
       case 'chat:deleted': {
         const message = event.message as unknown as Message;
+        // In the same turn as the delivery: a catch-up answered here sees every write its socket was not sent.
+        recentMessages?.apply({ type: event.type, chatId: event.chatId, message });
         // A new message and its later writes are tracked apart: an edit overtaking the `chat:new` of the send
         // handler's fallback must not hide it. Without a version (a publisher predating it), the write's time is
         // the key, as before.
@@ -177,10 +183,11 @@ export function createChatEventDelivery({
         local.to(room).emit('chat:changed', { chat: event.chat as unknown as Chat });
         break;
       case 'chat:reactions': {
-        // The whole summary, versioned: a client keeps the highest, whatever order replicas deliver in.
-        if (recent.stale(`r|${event.messageId}`, event.reactionsVersion)) return;
         const { chatId, messageId, reactionsVersion } = event;
         const reactions = event.reactions as unknown as ReactionSummary[];
+        recentMessages?.apply({ type: 'chat:reactions', chatId, messageId, reactions, reactionsVersion });
+        // The whole summary, versioned: a client keeps the highest, whatever order replicas deliver in.
+        if (recent.stale(`r|${messageId}`, reactionsVersion)) return;
         local.to(room).emit('chat:reactions', { chatId, messageId, reactions, reactionsVersion });
         break;
       }

@@ -13,6 +13,7 @@ import type { EventHandlers } from '../events/event-handler';
 import type { RealtimeMetrics } from '../metrics';
 import { claimsOf } from '../sessions/claims';
 import { chatRoom, userRoom } from '../socket-types';
+import type { RecentMessages } from '../sync/recent-messages';
 
 export interface ChatHandlersDeps {
   chatApi: ChatApiClient;
@@ -23,6 +24,8 @@ export interface ChatHandlersDeps {
   busConnected: () => boolean;
   /** Users who do not get the sender's typing (docs/security.md "Blocking"). */
   blockPartners: BlockPartners;
+  /** The recent messages of chats this replica serves: catch-ups they answer do not ask chat-api. */
+  recent: RecentMessages;
 }
 
 export type ChatHandlers = EventHandlers<'chat:send' | 'chat:sync' | 'chat:read' | 'chat:typing'>;
@@ -38,6 +41,7 @@ export function createChatHandlers({
   deliver,
   busConnected,
   blockPartners,
+  recent,
 }: ChatHandlersDeps): ChatHandlers {
   return {
     'chat:send': {
@@ -57,7 +61,30 @@ export function createChatHandlers({
     'chat:sync': {
       payload: chatSyncPayloadSchema,
       async handle(socket, { chatId, afterSeq, limit = PAGE_LIMIT_MAX }, reply, requestId) {
-        const messages = await chatApi.messagesAfter(claimsOf(socket), chatId, afterSeq, limit, requestId);
+        // Answered here only for a socket in the chat's room (it mirrors the user's membership, as for typing,
+        // and a message stored from now on reaches the socket live): sync/recent-messages.ts says why nothing
+        // is lost. Another socket's catch-up of the chat already on its way to chat-api is waited for, once.
+        const kept = () =>
+          socket.rooms.has(chatRoom(chatId)) ? recent.page(chatId, afterSeq, limit) : undefined;
+        let messages = kept();
+        const asked = messages ? undefined : recent.asking(chatId);
+        if (asked) {
+          await asked;
+          messages = kept();
+        }
+        if (messages) {
+          metrics.syncs.inc({ answered_by: 'replica' });
+          reply({ ok: true, messages });
+          return;
+        }
+        const mark = recent.mark(chatId);
+        try {
+          messages = await chatApi.messagesAfter(claimsOf(socket), chatId, afterSeq, limit, requestId);
+          recent.seed(mark, afterSeq, limit, messages);
+        } finally {
+          recent.release(mark);
+        }
+        metrics.syncs.inc({ answered_by: 'chat-api' });
         reply({ ok: true, messages });
       },
     },
