@@ -219,6 +219,9 @@ async function stormPart(stacks: Stack[]): Promise<Array<Rep<StormResult>>> {
           (result.stormLookups === undefined
             ? ''
             : `; chat-api lookups: ramp ${result.rampLookups}, storm ${result.stormLookups}`) +
+          (result.stormSyncsToChatApi === undefined
+            ? ''
+            : `; catch-ups asked of chat-api ${result.stormSyncsToChatApi}`) +
           (result.rampRedisPerHandshake
             ? `; Redis per handshake in the ramp ${JSON.stringify(result.rampRedisPerHandshake)}`
             : ''),

@@ -64,6 +64,11 @@ export interface Stack {
    */
   lookupsPerReplica(): Promise<number[] | undefined>;
   /**
+   * `chat:sync`s each replica has handed to chat-api rather than answered from the recent messages it keeps, since
+   * it started; undefined without them (bare). A killed replica reads NaN.
+   */
+  syncsToChatApiPerReplica(): Promise<number[] | undefined>;
+  /**
    * The stack's Redis counters (INFO): commands processed, read and write events (a read event takes whatever a
    * client's writes put in the socket: fewer per command when clients pipeline, and when writes happen to coalesce)
    * and subscriptions made. Commands and subscriptions are counts no machine noise moves; events depend on timing.
@@ -409,6 +414,12 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
             ),
           ),
         ),
+      syncsToChatApiPerReplica: () =>
+        Promise.all(
+          replicas.map((r) =>
+            metricValue(r.url, 'realtime_syncs_total', 'answered_by="chat-api"').catch(() => Number.NaN),
+          ),
+        ),
       stop: async () => {
         await storeStatus.close();
         for (const service of respawned.values()) await service.stop().catch(() => undefined);
@@ -509,6 +520,7 @@ export async function startBareStack(plan: StackPlan): Promise<Stack> {
       serverProcesses: () => labelServers(known, clientPids, owned),
       storeCommands: () => Promise.resolve(undefined),
       lookupsPerReplica: () => Promise.resolve(undefined),
+      syncsToChatApiPerReplica: () => Promise.resolve(undefined),
       redisCounters: () => readRedisCounters(redis.url),
       connectedPerReplica: () =>
         Promise.all(

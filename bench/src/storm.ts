@@ -49,6 +49,11 @@ export interface StormResult {
   rampLookups?: number;
   stormLookups?: number;
   /**
+   * The storm's catch-ups the survivors handed to chat-api (the others were answered from the recent messages they
+   * keep); absent for bare and from reports written before they were recorded.
+   */
+  stormSyncsToChatApi?: number;
+  /**
    * What Redis processed during the ramp, per handshake: commands, read and write events (a read takes what a
    * client's writes left in its socket) and subscriptions; absent from reports written before they were recorded.
    */
@@ -84,11 +89,15 @@ function lookupCounts(
   afterStorm: number[] | undefined,
 ): Pick<StormResult, 'rampLookups' | 'stormLookups'> {
   if (!beforeRamp || !afterRamp || !afterStorm) return {};
-  const survivors = (counts: number[]) => counts.reduce((sum, n, i) => (i === victim ? sum : sum + n), 0);
   return {
     rampLookups: afterRamp[victim]! - beforeRamp[victim]!,
-    stormLookups: survivors(afterStorm) - survivors(afterRamp),
+    stormLookups: survivorsSum(victim, afterStorm) - survivorsSum(victim, afterRamp),
   };
+}
+
+/** A per-replica counter summed over the replicas other than `victim`. */
+function survivorsSum(victim: number, counts: number[]): number {
+  return counts.reduce((sum, n, i) => (i === victim ? sum : sum + n), 0);
 }
 
 async function waitUntil(check: () => Promise<boolean>, ms: number): Promise<boolean> {
@@ -252,6 +261,7 @@ export async function reconnectStorm(
         };
       }),
   );
+  const syncsBeforeStorm = await stack.syncsToChatApiPerReplica().catch(() => undefined);
   await stack.killReplica(options.victim);
   const stormStartUs = Number(process.hrtime.bigint() / 1000n);
   await Promise.race([Promise.all(recovered), sleep(options.timeoutSeconds * 1000 + 1000)]);
@@ -259,6 +269,7 @@ export async function reconnectStorm(
   const stormEndUs = Number(process.hrtime.bigint() / 1000n);
   const client = process.cpuUsage(clientCpu);
   const lookupsAfterStorm = await stack.lookupsPerReplica().catch(() => undefined);
+  const syncsAfterStorm = await stack.syncsToChatApiPerReplica().catch(() => undefined);
 
   await stack.respawnReplica(options.victim);
   for (const s of sockets) {
@@ -310,6 +321,12 @@ export async function reconnectStorm(
     stormCpuMsPerHandshake: back > 0 ? round((storm.total * 1000) / back, 3) : Number.NaN,
     stormCpuByProcess: cpuByProcess(storm.cpu),
     ...lookupCounts(options.victim, lookupsBeforeRamp, lookupsAfterRamp, lookupsAfterStorm),
+    ...(syncsBeforeStorm && syncsAfterStorm
+      ? {
+          stormSyncsToChatApi:
+            survivorsSum(options.victim, syncsAfterStorm) - survivorsSum(options.victim, syncsBeforeStorm),
+        }
+      : {}),
     ...(redisBeforeRamp && redisAfterRamp
       ? {
           rampRedisPerHandshake: {

@@ -67,7 +67,7 @@ export function createChatHandlers({
         const kept = () =>
           socket.rooms.has(chatRoom(chatId)) ? recent.page(chatId, afterSeq, limit) : undefined;
         let messages = kept();
-        const asked = messages ? undefined : recent.asking(chatId);
+        const asked = messages || !socket.rooms.has(chatRoom(chatId)) ? undefined : recent.asking(chatId);
         if (asked) {
           await asked;
           messages = kept();

@@ -133,7 +133,7 @@ export function createRecentMessages({
     maxSize: maxBytes,
     sizeCalculation: (entry) => Math.max(1, entry.bytes),
     ttl: ttlMs,
-    // An entry's age is its age since chat-api (or the bus) started it, not since its last write.
+    // An entry's age is its age since chat-api answered its page, not since its last write.
     noUpdateTTL: true,
   });
   const askingFor = new Map<string, Asking>();
