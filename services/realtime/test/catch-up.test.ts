@@ -175,4 +175,35 @@ describe('catch-up from the replica (chat:sync)', () => {
     expect(await chatApiSyncs()).toBe(syncsBefore + 2);
     expect(await answeredBy('replica')).toBe(replicaBefore + 2);
   });
+
+  it('lets catch-ups arriving together wait for the one on its way to chat-api', async () => {
+    const frank = await stack.register('frank');
+    const grace = await stack.register('grace');
+    const together = await stack.createGroup(frank, 'together', [grace]);
+    const frankSocket = await join(frank);
+    const graceSockets = [await join(grace), await join(grace), await join(grace)];
+    const last = nextEvent(graceSockets[0]!, 'chat:new', (p) => p.message.text === 'y');
+    for (const text of ['x', 'y']) {
+      const ack = await request(frankSocket, 'chat:send', {
+        chatId: together.id,
+        text,
+        clientMsgId: `cu-${randomUUID()}`,
+      });
+      if (!ack.ok) throw new Error(ack.error.code);
+    }
+    await last;
+    const [viaChatApi, viaReplica] = [await answeredBy('chat-api'), await answeredBy('replica')];
+    // Emitted in one go: the first asks chat-api, the other two wait for its page instead of asking it too.
+    const replies = await Promise.all(
+      [frankSocket, ...graceSockets].map((s) =>
+        request(s, 'chat:sync', { chatId: together.id, afterSeq: 0 }),
+      ),
+    );
+    for (const reply of replies) {
+      if (!reply.ok) throw new Error(reply.error.code);
+      expect(reply.messages.map((m) => m.text)).toEqual(['x', 'y']);
+    }
+    expect(await answeredBy('chat-api')).toBe(viaChatApi + 1);
+    expect(await answeredBy('replica')).toBe(viaReplica + 3);
+  });
 });
