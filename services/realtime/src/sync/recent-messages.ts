@@ -4,21 +4,23 @@ import { storedMessageSchema } from '../clients/stored-message';
 
 /**
  * The recent messages of chats this replica serves, kept current by the bus, so a `chat:sync` (a reconnect's
- * catch-up) is answered here instead of by chat-api (docs/architecture.md "Catch-up on the replica"). In a reconnect
- * storm the sockets of one chat ask for the same page within seconds of each other: chat-api reads it once per
- * replica instead of once per socket.
+ * catch-up) is answered here instead of by chat-api (services/realtime/README.md, "A catch-up is answered by the
+ * replica when it can"). In a reconnect storm the sockets of one chat ask for the same page within seconds of each
+ * other: chat-api reads it once per replica instead of once per socket.
  *
  * An entry is a run of consecutive seqs, `from` to `to`, as chat-api stored them, with every later write the bus
  * brought (edits, deletes, reactions: the higher `version` / `reactionsVersion` wins, whatever order they arrive
  * in). It is `complete` when nothing after `to` exists, as far as the bus has told: the page chat-api answered was
  * not full. Only chat-api starts an entry (the first sync of a chat here asks it); the bus only extends one: a
- * `chat:new` alone cannot tell that no later message exists (chat-api replicas may publish out of seq order). Why an answer from here loses nothing: the socket asking is in the
- * chat's room before it asks, so a message whose bus event has not reached this replica yet reaches the socket
- * live, and one whose event has was applied here in the same turn it was delivered to the room.
+ * `chat:new` alone cannot tell that no later message exists (chat-api replicas may publish out of seq order).
+ *
+ * Why an answer from here loses nothing: the socket asking is in the chat's room before it asks, so a message whose
+ * bus event has not reached this replica yet reaches the socket live, and one whose event has was applied here in
+ * the same turn it was delivered to the room.
  *
  * What is not trusted:
  * - a seq the bus skipped (a `chat:new` past `to + 1` in a complete entry, a write to a message it never brought):
- *   the entry is dropped; so is one with a message without `version` (a publisher predating it);
+ *   the entry is dropped; so is one a message not shaped as chat-api answers it reached (no `version`, say);
  * - everything, while the bus is not receiving, and everything from before its subscriber reconnected (the
  *   generation changed): an event may have been missed meanwhile;
  * - a page chat-api answered while an event of its chat arrived: whether the page has that write is unknown;
