@@ -54,14 +54,27 @@ describe('catch-up from the replica (chat:sync)', () => {
     if (!reply.ok) throw new Error(`chat:sync refused: ${reply.error.code}`);
     return reply.messages;
   };
-  const send = async (socket: TestClient, text: string): Promise<Message> => {
-    const ack = await request(socket, 'chat:send', {
-      chatId: chat.id,
-      text,
-      clientMsgId: `cu-${randomUUID()}`,
-    });
+  const send = async (socket: TestClient, text: string, chatId = chat.id): Promise<Message> => {
+    const ack = await request(socket, 'chat:send', { chatId, text, clientMsgId: `cu-${randomUUID()}` });
     if (!ack.ok) throw new Error(ack.error.code);
     return ack.message;
+  };
+  /**
+   * A new group of two users, its owner's socket and `memberSockets` of the member, with `texts` sent: once the
+   * member's first socket has the last one live, its bus event is behind the replica (a catch-up's page answered
+   * while an event of its chat arrives is not kept).
+   */
+  const freshChat = async (names: [string, string], texts: string[], memberSockets: number) => {
+    const owner = await stack.register(names[0]);
+    const member = await stack.register(names[1]);
+    const created = await stack.createGroup(owner, names.join(' and '), [member]);
+    const ownerSocket = await join(owner);
+    const members: TestClient[] = [];
+    for (let i = 0; i < memberSockets; i += 1) members.push(await join(member));
+    const last = nextEvent(members[0]!, 'chat:new', (p) => p.message.text === texts.at(-1));
+    for (const text of texts) await send(ownerSocket, text, created.id);
+    await last;
+    return { chat: created, ownerSocket, members };
   };
 
   beforeAll(async () => {
@@ -144,23 +157,9 @@ describe('catch-up from the replica (chat:sync)', () => {
   });
 
   it('uses a full page chat-api answered only within it', async () => {
-    const dave = await stack.register('dave');
-    const erin = await stack.register('erin');
-    const other = await stack.createGroup(dave, 'full pages', [erin]);
-    const daveSocket = await join(dave);
-    const erinSocket = await join(erin);
-    const last = nextEvent(erinSocket, 'chat:new', (p) => p.message.text === 'c');
-    for (const text of ['a', 'b', 'c']) {
-      const ack = await request(daveSocket, 'chat:send', {
-        chatId: other.id,
-        text,
-        clientMsgId: `cu-${randomUUID()}`,
-      });
-      if (!ack.ok) throw new Error(ack.error.code);
-    }
-    await last;
+    const { chat: other, members } = await freshChat(['dave', 'erin'], ['a', 'b', 'c'], 1);
     const page = async (afterSeq: number, limit: number) => {
-      const reply = await request(erinSocket, 'chat:sync', { chatId: other.id, afterSeq, limit });
+      const reply = await request(members[0]!, 'chat:sync', { chatId: other.id, afterSeq, limit });
       if (!reply.ok) throw new Error(reply.error.code);
       return reply.messages.map((m) => m.text);
     };
@@ -177,23 +176,13 @@ describe('catch-up from the replica (chat:sync)', () => {
   });
 
   it('lets catch-ups arriving together wait for the one on its way to chat-api', async () => {
-    const frank = await stack.register('frank');
-    const grace = await stack.register('grace');
-    const together = await stack.createGroup(frank, 'together', [grace]);
-    const frankSocket = await join(frank);
-    const graceSockets = [await join(grace), await join(grace), await join(grace)];
-    const last = nextEvent(graceSockets[0]!, 'chat:new', (p) => p.message.text === 'y');
-    for (const text of ['x', 'y']) {
-      const ack = await request(frankSocket, 'chat:send', {
-        chatId: together.id,
-        text,
-        clientMsgId: `cu-${randomUUID()}`,
-      });
-      if (!ack.ok) throw new Error(ack.error.code);
-    }
-    await last;
+    const {
+      chat: together,
+      ownerSocket: frankSocket,
+      members: graceSockets,
+    } = await freshChat(['frank', 'grace'], ['x', 'y'], 3);
     const [viaChatApi, viaReplica] = [await answeredBy('chat-api'), await answeredBy('replica')];
-    // Emitted in one go: the first asks chat-api, the other two wait for its page instead of asking it too.
+    // Emitted in one go: the first asks chat-api, the other three wait for its page instead of asking it too.
     const replies = await Promise.all(
       [frankSocket, ...graceSockets].map((s) =>
         request(s, 'chat:sync', { chatId: together.id, afterSeq: 0 }),
