@@ -110,6 +110,7 @@ export function authenticateHandshake({
     // Bus events for the user reach the socket from here on (chat:added/removed), though it is not connected yet.
     localSockets.startHandshake(socket, claims.userId);
     let placed = false;
+    let admitted = false;
     try {
       // The cap's place, taken before any room is joined (given back below on failure, else by the socket's
       // `disconnecting`), and the directory's entry are asked together: one round trip to Redis, shared with the
@@ -118,7 +119,6 @@ export function authenticateHandshake({
       const reading = directory?.read([claims.userId]).catch(() => undefined);
       if (!(await connections.acquire(claims.userId, socket.id))) {
         logger.info({ userId: claims.userId }, 'handshake refused: too many connections');
-        leaveJoinedRooms(socket);
         return next(refusal('too_many_connections'));
       }
       placed = true;
@@ -138,14 +138,16 @@ export function authenticateHandshake({
       await socket.join([userRoom(claims.userId), ...chatIds.map(chatRoom)].map(roomName));
       if (clientGone(socket)) connections.release(claims.userId, socket.id);
       else blockPartners.set(claims.userId, partners);
+      admitted = true;
       next();
     } catch (err) {
       if (placed) connections.release(claims.userId, socket.id);
-      leaveJoinedRooms(socket);
       logger.warn({ err, userId: claims.userId }, 'handshake failed: memberships unavailable');
       next(refusalOf(err));
     } finally {
       localSockets.endHandshake(socket, claims.userId);
+      // Every refusal from here on, whichever step refused.
+      if (!admitted) leaveJoinedRooms(socket);
     }
   };
 }
