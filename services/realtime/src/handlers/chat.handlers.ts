@@ -64,10 +64,10 @@ export function createChatHandlers({
         // Answered here only for a socket in the chat's room (it mirrors the user's membership, as for typing,
         // and a message stored from now on reaches the socket live): sync/recent-messages.ts says why nothing
         // is lost. Another socket's catch-up of the chat already on its way to chat-api is waited for, once.
-        const kept = () =>
-          socket.rooms.has(chatRoom(chatId)) ? recent.page(chatId, afterSeq, limit) : undefined;
+        const inRoom = () => socket.rooms.has(chatRoom(chatId));
+        const kept = () => (inRoom() ? recent.page(chatId, afterSeq, limit) : undefined);
         let messages = kept();
-        const asked = messages || !socket.rooms.has(chatRoom(chatId)) ? undefined : recent.asking(chatId);
+        const asked = !messages && inRoom() ? recent.asking(chatId) : undefined;
         if (asked) {
           await asked;
           messages = kept();
