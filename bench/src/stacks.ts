@@ -367,6 +367,9 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
     const storeStatus = storeCommandCounter(cluster.mongoUrl);
     const respawned = new Map<number, ServiceProcess>();
     const replicas = cluster.realtime.map((r) => ({ label: r.name, pid: pidOf(r), url: r.url }));
+    /** A counter of every replica's /metrics (NaN for a replica that does not answer: killed). */
+    const counterPerReplica = (name: string, label: string) =>
+      Promise.all(replicas.map((r) => metricValue(r.url, name, label).catch(() => Number.NaN)));
     const known = new Map<number, string>([
       [pidOf(cluster.auth), 'auth'],
       [pidOf(cluster.chatApi), 'chat-api'],
@@ -406,20 +409,8 @@ export async function startFullStack(plan: StackPlan): Promise<Stack> {
       connectedPerReplica: () =>
         Promise.all(replicas.map((r) => metricValue(r.url, 'realtime_connected_sockets'))),
       redisCounters: () => readRedisCounters(cluster.redis.url),
-      lookupsPerReplica: () =>
-        Promise.all(
-          replicas.map((r) =>
-            metricValue(r.url, 'realtime_handshake_memberships_total', 'source="chat-api"').catch(
-              () => Number.NaN,
-            ),
-          ),
-        ),
-      syncsToChatApiPerReplica: () =>
-        Promise.all(
-          replicas.map((r) =>
-            metricValue(r.url, 'realtime_syncs_total', 'answered_by="chat-api"').catch(() => Number.NaN),
-          ),
-        ),
+      lookupsPerReplica: () => counterPerReplica('realtime_handshake_memberships_total', 'source="chat-api"'),
+      syncsToChatApiPerReplica: () => counterPerReplica('realtime_syncs_total', 'answered_by="chat-api"'),
       stop: async () => {
         await storeStatus.close();
         for (const service of respawned.values()) await service.stop().catch(() => undefined);
