@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Chat, Message } from '@cohort/common';
 import type { RunningRealtime } from '../src/main';
 import { client, connect, nextEvent, request, type TestClient } from './helpers/clients';
+import { metricSum } from './helpers/metrics';
 import { startStack, type Stack, type TestUser } from './helpers/stack';
 
 jest.setTimeout(60_000);
@@ -23,13 +24,6 @@ describe('catch-up from the replica (chat:sync)', () => {
     const socket = client(`http://127.0.0.1:${replica.port}`, { token: user.token });
     open.push(socket);
     return connect(socket);
-  };
-  const metricSum = async (url: string, match: (line: string) => boolean) => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((l) => !l.startsWith('#') && match(l))
-      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
   };
   /** Sync batches chat-api answered (over HTTP or the internal channel). */
   const chatApiSyncs = () =>
