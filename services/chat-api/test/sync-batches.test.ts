@@ -89,7 +89,53 @@ describe('sync batches', () => {
     expect(answered).toMatchObject({ status: 200, messages: [{ seq: 1, text: 'message 1' }] });
   });
 
-  test('a batch costs one membership query and one read per distinct page, however many entries it carries', async () => {
+  test('pages of one chat that overlap, with a deleted message and an edit, each answer as their own GET', async () => {
+    const [alice, bob] = [await client(), await client()];
+    const club = await groupWithMessages(alice, [bob], 8);
+    const other = await groupWithMessages(bob, [alice], 2);
+    const { body } = await alice.get(`/api/chats/${club}/messages?after=0&limit=100`);
+    const [, second, third] = (body as { messages: Message[] }).messages;
+    expect((await alice.delete(`/api/chats/${club}/messages/${second!.id}`)).status).toBe(204);
+    expect((await alice.patch(`/api/chats/${club}/messages/${third!.id}`, { text: 'edited' })).status).toBe(
+      200,
+    );
+    const asked: Array<[ChatClient, string, number, number]> = [
+      [alice, club, 0, 3],
+      [bob, club, 1, 100],
+      [alice, club, 2, 4],
+      [bob, club, 7, 5],
+      [alice, club, 8, 100],
+      [bob, other, 0, 1],
+      [alice, other, 1, 100],
+      [bob, club, 0, 100],
+    ];
+    const res = await postBatch(
+      await Promise.all(asked.map(([u, chat, after, limit]) => entry(u.userId, chat, after, limit))),
+    );
+    expect(res.status).toBe(200);
+    const results = resultsOf(res);
+    const seqs = results.map((r) => ('messages' in r ? r.messages.map((m: Message) => m.seq) : r));
+    const club2 = results[1] && 'messages' in results[1] ? results[1].messages : [];
+    expect(club2.slice(0, 2)).toMatchObject([
+      { text: '', deletedAt: expect.any(String) },
+      { text: 'edited' },
+    ]);
+    expect(seqs).toEqual([
+      [1, 2, 3],
+      [2, 3, 4, 5, 6, 7, 8],
+      [3, 4, 5, 6],
+      [8],
+      [],
+      [1],
+      [2],
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    ]);
+    for (const [i, [user, chat, after, limit]] of asked.entries()) {
+      expect(results[i]).toEqual(await single(user, chat, after, limit));
+    }
+  });
+
+  test('a batch costs one membership query and one read of messages, however many entries and pages it carries', async () => {
     const owner = await client();
     const members = await Promise.all(Array.from({ length: 5 }, () => client()));
     const chats = [await groupWithMessages(owner, members, 3), await groupWithMessages(owner, members, 2)];
@@ -107,7 +153,8 @@ describe('sync batches', () => {
     expect(results.map((r) => ('messages' in r ? r.messages.length : r.status))).toEqual([
       3, 3, 3, 3, 3, 3, 2, 2, 2, 1,
     ]);
-    expect(readsOf(reads)).toEqual(['memberships.find', 'messages.find', 'messages.find', 'messages.find']);
+    // Three distinct pages (two of the first chat, one of the second) in one read.
+    expect(readsOf(reads)).toEqual(['memberships.find', 'messages.find']);
     // One by one, the same syncs cost two queries each.
     const singly = await storeCallsDuring(['memberships', 'messages'], async () => {
       await single(owner, chats[0]!, 0, 100);

@@ -76,6 +76,13 @@ export interface SequenceOutcome {
   refused?: 'seq_taken' | 'client_msg_id_taken';
 }
 
+/** The `limit` messages of a chat just above seq `after`. */
+export interface AfterPage {
+  chatId: string;
+  after: number;
+  limit: number;
+}
+
 export interface MessagePage {
   before?: number | undefined;
   after?: number | undefined;
@@ -100,6 +107,11 @@ export interface MessageRepository {
   insertSequence(chatId: string, messages: readonly NewMessage[]): Promise<SequenceOutcome>;
   /** Ascending by seq: the newest `limit` without a cursor, the `limit` just below `before` or just above `after`. */
   list(chatId: string, page: MessagePage): Promise<Message[]>;
+  /**
+   * For each page, what `list(chatId, { after, limit })` answers (ascending by seq), all read with one query:
+   * a batch of catch-ups costs the store one round trip, however many chats it names.
+   */
+  listAfterEach(pages: readonly AfterPage[]): Promise<Message[][]>;
   /** The messages at the given (chat, seq) points, keyed by chatId. */
   findAt(points: readonly { chatId: string; seq: number }[]): Promise<Map<string, Message>>;
   /** Replaces the text, and the mentions when `mentions` is given. */
@@ -243,6 +255,36 @@ export function createMessageRepository(model: MessageModel): MessageRepository 
       const filter = before !== undefined ? { chatId: chat, seq: { $lt: before } } : { chatId: chat };
       const newestFirst = await model.find(filter).sort({ seq: -1 }).limit(limit).lean<MessageRecord[]>();
       return newestFirst.reverse().map(toMessage);
+    },
+    async listAfterEach(pages) {
+      if (pages.length === 0) return [];
+      // A seq exists only once every lower seq of its chat is stored (message-sequencer.ts: the next seq is the
+      // highest stored + 1, and an ordered insert stores a prefix), and a deleted message stays as a tombstone:
+      // the `limit` messages just above `after` are exactly seqs after+1 … after+limit. So each page is one
+      // bounded range of the (chatId, seq) index, and the ranges of a batch are one query.
+      const ranges = pages.map(({ chatId, after, limit }) => ({
+        chat: oid(chatId),
+        from: after,
+        to: after + limit,
+      }));
+      const records = await model
+        .find({ $or: ranges.map(({ chat, from, to }) => ({ chatId: chat, seq: { $gt: from, $lte: to } })) })
+        // Everything in the first reply: the answer is bounded by the pages' limits anyway.
+        .batchSize(pages.reduce((sum, page) => sum + page.limit, 0) + 1)
+        .lean<MessageRecord[]>();
+      const byChat = new Map<string, MessageRecord[]>();
+      for (const record of records) {
+        const key = record.chatId.toHexString();
+        const list = byChat.get(key);
+        if (list) list.push(record);
+        else byChat.set(key, [record]);
+      }
+      for (const list of byChat.values()) list.sort((a, b) => a.seq - b.seq);
+      return ranges.map(({ chat, from, to }) =>
+        (byChat.get(chat.toHexString()) ?? [])
+          .filter((record) => record.seq > from && record.seq <= to)
+          .map(toMessage),
+      );
     },
     async findAt(points) {
       const found = new Map<string, Message>();

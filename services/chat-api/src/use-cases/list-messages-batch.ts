@@ -7,6 +7,7 @@ import {
   type SyncBatchEntry,
   type SyncBatchResult,
 } from '@cohort/common';
+import type { AfterPage } from '../data/message.repository';
 import { memberKey } from '../data/membership.repository';
 import { chatNotFound } from './access';
 import { batchEntryRefusal } from './batch-entry-refusal';
@@ -21,8 +22,8 @@ interface Checked {
 
 /**
  * POST /internal/sync-batches (realtime's `chat:sync`): each entry is answered as `GET /api/chats/:chatId/messages
- * ?after=&limit=` would answer its user. The store is asked once for the memberships of the whole batch, then once
- * per distinct page: sockets of one chat catching up from the same seq (a reconnect storm) share one read.
+ * ?after=&limit=` would answer its user. The store is asked twice for the whole batch: once for the memberships,
+ * once for the messages of every distinct page (sockets of one chat catching up from the same seq share a page).
  */
 export async function listMessagesBatch(
   deps: UseCaseDeps,
@@ -59,25 +60,33 @@ export async function listMessagesBatch(
         : batchEntryRefusal(logger, c.refused, 'a sync batch', { requestId: entries[i]!.requestId }),
     );
   }
-  const pages = new Map<string, Promise<Message[]>>();
-  const pageOf = ({ chatId, after, limit }: Checked) => {
-    const key = `${chatId}:${after}:${limit}`;
-    let page = pages.get(key);
-    if (!page) {
-      page = repos.messages.list(chatId, { after, limit });
-      // Awaited below, by every entry reading it; a failure must not surface as unhandled meanwhile.
-      page.catch(() => undefined);
-      pages.set(key, page);
+  // The distinct pages the members asked for (sockets of one chat catching up from the same seq share one), all
+  // read with one query.
+  const pageIndex = new Map<string, number>();
+  const pages: AfterPage[] = [];
+  const pageOf = checked.map((c) => {
+    if (!('userId' in c) || !members.has(memberKey(c.chatId, c.userId))) return undefined;
+    const key = `${c.chatId}:${c.after}:${c.limit}`;
+    let index = pageIndex.get(key);
+    if (index === undefined) {
+      index = pages.push({ chatId: c.chatId, after: c.after, limit: c.limit }) - 1;
+      pageIndex.set(key, index);
     }
-    return page;
-  };
-  return Promise.all(
-    checked.map(async (c, i): Promise<SyncBatchResult> => {
-      const refuse = (err: unknown) =>
-        batchEntryRefusal(logger, err, 'a sync batch', { requestId: entries[i]!.requestId });
-      if (!('userId' in c)) return refuse(c.refused);
-      if (!members.has(memberKey(c.chatId, c.userId))) return refuse(chatNotFound());
-      return pageOf(c).then((messages) => ({ status: 200 as const, messages }), refuse);
-    }),
-  );
+    return index;
+  });
+  let answered: Message[][] | { failed: unknown };
+  try {
+    answered = await repos.messages.listAfterEach(pages);
+  } catch (err) {
+    answered = { failed: err };
+  }
+  return checked.map((c, i): SyncBatchResult => {
+    const refuse = (err: unknown) =>
+      batchEntryRefusal(logger, err, 'a sync batch', { requestId: entries[i]!.requestId });
+    if (!('userId' in c)) return refuse(c.refused);
+    const page = pageOf[i];
+    if (page === undefined) return refuse(chatNotFound());
+    if (!Array.isArray(answered)) return refuse(answered.failed);
+    return { status: 200, messages: answered[page] ?? [] };
+  });
 }

@@ -229,8 +229,9 @@ export function createChatApiClient({
 
   // chat:sync goes out in batches as well (POST /internal/sync-batches): after a replica dies, every socket that
   // comes back catches up at once, and chat-api answers the syncs arriving together with one request, one
-  // membership query and one read per distinct page. A batch asks for at most SYNC_BATCH_MESSAGES messages, so
-  // its answer is at most 30 full pages; a chat-api from before the route is asked one `GET …/messages` per sync.
+  // membership query and one read of messages for all their pages. A batch asks for at most SYNC_BATCH_MESSAGES
+  // messages, so its answer is at most 30 full pages; a chat-api from before the route is asked one
+  // `GET …/messages` per sync.
   //
   // A sync's deadline has two parts. In the queue it may wait `maxWaitMs`: one still waiting then is refused
   // (504 upstream_timeout, the client asks again) without being sent. Once its batch leaves, the call has its own
