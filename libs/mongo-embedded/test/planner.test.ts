@@ -73,6 +73,8 @@ function randomCondition(): Doc {
 function randomFilter(): Doc {
   const parts = Array.from({ length: 1 + rnd(3) }, randomCondition);
   if (rnd(5) === 0) return { $or: parts };
+  // A `$or` beside other conditions: each branch is planned with them (merged, or under `$and` when a field repeats).
+  if (rnd(5) === 0) return { ...randomCondition(), $or: parts };
   if (rnd(4) === 0) return { $and: parts };
   return Object.assign({}, ...parts) as Doc;
 }
@@ -108,6 +110,7 @@ describe('query planner', () => {
     const docs = Array.from({ length: 300 }, (_, i) => randomDoc(i));
     for (const doc of docs) coll.insert(doc);
     let indexed = 0;
+    let unions = 0;
     for (let round = 0; round < 400; round++) {
       const filter = randomFilter();
       const sort = randomSort();
@@ -115,6 +118,7 @@ describe('query planner', () => {
       const skip = rnd(4) === 0 ? rnd(10) : 0;
       const { entries, stats } = coll.query(filter, { sort, limit, skip });
       if (stats.plan.kind !== 'collscan') indexed++;
+      if (stats.plan.kind === 'or') unions++;
       const got = entries.map(([, d]) => d);
       const q = new Query(filter);
       let expected = docs.filter((d) => q.test(d));
@@ -137,7 +141,51 @@ describe('query planner', () => {
     }
     // The random filters must actually exercise the index paths.
     expect(indexed).toBeGreaterThan(150);
+    expect(unions).toBeGreaterThan(20);
   });
+
+  embeddedOnly(
+    "matches what a `$or`'s branch scans against that branch alone, and finds a document any branch matches",
+    () => {
+      const coll = new Collection('t', 'or', {}, { onPut: () => undefined, onDelete: () => undefined });
+      coll.createIndex({ v: 2, key: { a: 1 }, name: 'a_1' });
+      coll.createIndex({ v: 2, key: { b: 1, c: 1 }, name: 'b_1_c_1' });
+      const docs = [
+        { _id: 1, a: 1, b: 3, c: 1, d: 'q' }, // a = 1 but d is not 'p': found by the second branch only
+        { _id: 2, a: 1, b: 0, c: 0, d: 'p' }, // the first branch
+        { _id: 3, a: 2, b: 3, c: 9, d: 'p' }, // the second branch
+        { _id: 4, a: 1, b: 3, c: 4, d: 'p' }, // both, returned once
+        { _id: 5, a: 1, b: 0, c: 0, d: 'q' }, // neither
+        { _id: 6, a: 2, b: 3, c: 9, d: 'q', e: 1 }, // the second branch, but not the rest of the filter
+      ];
+      for (const doc of docs) coll.insert(doc);
+      const filter = {
+        e: { $exists: false },
+        $or: [
+          { a: 1, d: 'p' },
+          { b: 3, c: { $gte: 1, $lte: 9 } },
+        ],
+      };
+      const { entries, stats } = coll.query(filter, {});
+      expect(stats.plan.kind).toBe('or');
+      expect(entries.map(([, d]) => d._id).sort()).toEqual([1, 2, 3, 4]);
+      // The ranges of a catch-up batch: exact bounds, nothing left to match.
+      const ranges = coll.query(
+        {
+          $or: [
+            { b: 3, c: { $gt: 0, $lte: 4 } },
+            { b: 0, c: 0 },
+          ],
+        },
+        {},
+      );
+      expect(ranges.stats.plan.kind === 'or' && ranges.stats.plan.branches.map((b) => b.residual)).toEqual([
+        undefined,
+        undefined,
+      ]);
+      expect(ranges.entries.map(([, d]) => d._id).sort()).toEqual([1, 2, 4, 5]);
+    },
+  );
 
   embeddedOnly('orders values the way MongoDB does across types', () => {
     const ordered = [

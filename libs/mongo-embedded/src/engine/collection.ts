@@ -304,8 +304,9 @@ export class Collection {
       throw new MongoCommandError(40218, 'query requires text score metadata, but it is not available');
     }
     const plan = planQuery(this.indexes.values(), filter, options.sort);
-    // An index scan matches only what its bounds leave undecided; other plans match the whole filter.
-    const toMatch = plan.kind === 'ixscan' ? plan.residual : filter;
+    // An index scan matches only what its bounds leave undecided (a `$or`'s branches, each its own); other plans
+    // match the whole filter.
+    const toMatch = plan.kind === 'ixscan' ? plan.residual : plan.kind === 'or' ? undefined : filter;
     const matcher = toMatch && Object.keys(toMatch).length > 0 ? new Query(toMatch) : undefined;
     const skip = options.skip ?? 0;
     const want = options.limit ? skip + options.limit : Infinity;
@@ -337,14 +338,16 @@ export class Collection {
       const seen = new Set<number>();
       for (const branch of plan.branches) {
         const keysBefore = branch.index.keysExamined;
+        const test = branch.residual ? new Query(branch.residual) : undefined;
         for (const rid of branch.index.scan(branch.intervals, false)) {
           if (++work % CHECK_EVERY === 0) yield;
           if (seen.has(rid)) continue;
-          seen.add(rid);
           const doc = this.docs.get(rid);
           if (!doc) continue;
           examined++;
-          if (matcher && !matcher.test(doc)) continue;
+          if (test && !test.test(doc)) continue;
+          // Only once it matched: another branch may yield it too, and match it there.
+          seen.add(rid);
           entries.push([rid, doc]);
         }
         keysExamined += branch.index.keysExamined - keysBefore;

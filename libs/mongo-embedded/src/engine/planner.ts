@@ -29,7 +29,11 @@ export type IndexPlan = {
   residual: Doc | undefined;
 };
 
-/** A top-level `$or` whose every branch (with the rest of the filter) can use an index. */
+/**
+ * A top-level `$or` whose every branch (with the rest of the filter) can use an index. Each branch's plan carries
+ * what its own documents must still match (`residual`): a document one branch's scan yields matches the whole
+ * filter when it matches that, so a `$or` of many branches is not matched whole, branch by branch, per document.
+ */
 function planOr(indexes: readonly Index[], filter: Doc): Plan | undefined {
   const branches = filter.$or;
   if (!Array.isArray(branches) || branches.length === 0 || branches.length > MAX_INTERVALS) return undefined;
@@ -38,7 +42,16 @@ function planOr(indexes: readonly Index[], filter: Doc): Plan | undefined {
   const plans: IndexPlan[] = [];
   for (const branch of branches) {
     if (!isPlainObject(branch)) return undefined;
-    const plan = planQuery(indexes, { $and: [rest, branch] }, undefined);
+    // The branch with the rest of the filter: as one object when their fields differ, so the branch's plan can
+    // leave out what its bounds decide (an `$and` is always matched whole).
+    const restFields = Object.keys(rest);
+    const combined =
+      restFields.length === 0
+        ? branch
+        : restFields.some((field) => Object.hasOwn(branch, field))
+          ? { $and: [rest, branch] }
+          : { ...rest, ...branch };
+    const plan = planQuery(indexes, combined, undefined);
     if (plan.kind !== 'ixscan') return undefined;
     plans.push(plan);
   }
