@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { ServerOptions } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
-import type { Logger } from '@cohort/common';
+import { pipelineReplies, redisRoundTrips, type Logger } from '@cohort/common';
 
 export type AdapterMode = 'classic' | 'sharded';
 export type AdapterFactory = NonNullable<ServerOptions['adapter']>;
@@ -40,7 +40,7 @@ export function createRedisAdapter({
   channelPrefix = 'cohort:sio',
   withoutChannel,
 }: RedisAdapterOptions): AdapterFactory {
-  const publisher = withGuardedCommands(pubClient, logger);
+  const publisher = withGuardedCommands(pubClient, logger, gatheredPublishes(pubClient));
   const subscriber = withGuardedCommands(subClient, logger);
   if (mode === 'classic')
     return createAdapter(publisher, subscriber, {
@@ -115,15 +115,43 @@ const GUARDED = new Set<PropertyKey>([
 
 type Command = (...args: unknown[]) => unknown;
 
-/** A view of `client` whose pub/sub commands log their failures (at most once a second) instead of rejecting. */
-function withGuardedCommands(client: Redis, logger: Logger): Redis {
+/**
+ * The adapter's publishes queued with the other commands of the same turn of the event loop (`redisRoundTrips`):
+ * a handshake's `online` announcements, a turn's broadcasts, were a socket write each. They keep their order among
+ * themselves (one queue), which is all the adapter relies on.
+ */
+function gatheredPublishes(client: Redis): ReadonlyMap<PropertyKey, Command> {
+  const roundTrips = redisRoundTrips(client);
+  const publishing =
+    (queue: (pipeline: ChainableCommander, channel: string, message: string | Buffer) => void): Command =>
+    async (channel, message) => {
+      if (typeof channel !== 'string' || (typeof message !== 'string' && !Buffer.isBuffer(message)))
+        throw new Error('adapter publish: unexpected arguments');
+      const [reply] = pipelineReplies(await roundTrips.send((pipeline) => queue(pipeline, channel, message)));
+      return reply;
+    };
+  return new Map<PropertyKey, Command>([
+    ['publish', publishing((pipeline, channel, message) => pipeline.publish(channel, message))],
+    ['spublish', publishing((pipeline, channel, message) => pipeline.spublish(channel, message))],
+  ]);
+}
+
+/**
+ * A view of `client` whose pub/sub commands log their failures (at most once a second) instead of rejecting; the
+ * commands in `replaced` are sent by them instead of by the client's own methods.
+ */
+function withGuardedCommands(
+  client: Redis,
+  logger: Logger,
+  replaced: ReadonlyMap<PropertyKey, Command> = new Map(),
+): Redis {
   let lastLogged = 0;
   const guarded = new Map<PropertyKey, Command>();
   return new Proxy(client, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property, target);
       if (typeof value !== 'function') return value;
-      const method = (value as Command).bind(target);
+      const method = replaced.get(property) ?? (value as Command).bind(target);
       if (!GUARDED.has(property)) return method;
       let wrapped = guarded.get(property);
       if (!wrapped) {

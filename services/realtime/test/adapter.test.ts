@@ -13,6 +13,8 @@ const NAMESPACE_CHANNEL = `${PREFIX}#/#`;
 interface Replica {
   io: Server;
   url: string;
+  /** The connection its broadcasts are published on. */
+  pubClient: Redis;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ async function startReplica(redisUrl: string): Promise<Replica> {
   return {
     io,
     url: `http://127.0.0.1:${port}`,
+    pubClient,
     async close() {
       await new Promise<void>((resolve) => void io.close(() => resolve()));
       await Promise.all([pubClient.quit(), subClient.quit()]);
@@ -123,6 +126,25 @@ describe('the sharded Redis adapter with user rooms on the namespace channel (re
     a.io.emit('everyone');
     await last;
     expect(strayed).toBe(false);
+  });
+
+  it('publishes the broadcasts of one turn in one write, and they arrive in order', async () => {
+    const member = await join(b, ['user:u1', 'chat:c1']);
+    await waitFor(async () => expect(await subscribers(`${NAMESPACE_CHANNEL}chat:c1#`)).toBe(1));
+    const heard: string[] = [];
+    member.on('said', (text: string) => heard.push(text));
+    const last = new Promise<void>((resolve) => member.on('done', () => resolve()));
+    const writes = jest.spyOn(a.pubClient.stream, 'write');
+    const said = ['one', 'two', 'three', 'four'];
+    for (const text of said) a.io.to('chat:c1').emit('said', text);
+    a.io.to('user:u1').emit('said', 'five');
+    a.io.to('chat:c1').emit('done');
+    await last;
+    // Counted once everything arrived (the publishes were written by then), the adapter's heartbeats left out.
+    const publishes = writes.mock.calls.filter(([chunk]) => String(chunk).includes('said'));
+    writes.mockRestore();
+    expect(publishes).toHaveLength(1);
+    expect(heard).toEqual([...said, 'five']);
   });
 
   it('still leaves out the sockets of an excepted user room on another replica', async () => {

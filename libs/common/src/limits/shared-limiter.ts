@@ -8,26 +8,57 @@ import {
 import type { RateLimit } from '../config';
 import { AppError } from '../errors';
 import type { Logger } from '../logger';
-import { redisHealth, type RedisHealth } from '../redis';
+import { pipelineReplies, redisHealth, type RedisHealth } from '../redis';
+import { redisRoundTrips, type RedisRoundTrips } from '../redis-round-trips';
 
 type RateLimiterRedisOptions = ConstructorParameters<typeof RateLimiterRedis>[0];
+
+/** rate-limiter-flexible's write of a consume or a reward, which its type declarations leave out. */
+const libraryUpsert: unknown = Reflect.get(RateLimiterRedis.prototype, '_upsert');
+/** The script RateLimiterRedis defines on its client (`defineCommand`), so also on that client's pipelines. */
+const INCR_SCRIPT = 'rlflxIncr';
 
 /**
  * RateLimiterRedis that also counts a connected but unresponsive Redis (frozen, partitioned: its heartbeat is
  * unanswered) as not ready, so consumes go to the in-memory insurance limiter at once instead of each waiting
- * out a command timeout.
+ * out a command timeout; and whose consumes leave with the other commands queued in the same turn of the event
+ * loop (`redisRoundTrips`) instead of a socket write each: a reconnect storm's `chat:sync` events, each taken from
+ * its user's event budget, were one write apiece.
  */
 class HeartbeatRateLimiterRedis extends RateLimiterRedis {
+  private readonly roundTrips: RedisRoundTrips;
+
   constructor(
-    options: RateLimiterRedisOptions,
+    options: RateLimiterRedisOptions & { storeClient: Redis },
     private readonly health: RedisHealth,
   ) {
     super(options);
+    this.roundTrips = redisRoundTrips(options.storeClient);
   }
 
   /** rate-limiter-flexible's readiness hook (called before every Redis command when rejectIfRedisNotReady). */
   _isRedisReady(): boolean {
     return this.health.usable();
+  }
+
+  /**
+   * rate-limiter-flexible's write of a consume or a reward: its own script with the arguments it gives it, queued
+   * in this turn's round trip. What else it writes this way (a `block`, a window under a second) goes as before.
+   */
+  async _upsert(key: string, points: number, msDuration: number, forceExpire = false): Promise<unknown> {
+    if (typeof libraryUpsert !== 'function') throw new Error('rate-limiter-flexible changed: no _upsert');
+    const seconds = Math.floor(msDuration / 1000);
+    if (forceExpire || seconds <= 0 || !Number.isInteger(points))
+      return Reflect.apply(libraryUpsert, this, [key, points, msDuration, forceExpire]);
+    if (!this._isRedisReady()) throw new Error('Redis connection is not ready');
+    const args = [key, String(points), String(seconds), String(this.points), String(this.duration)];
+    const results = await this.roundTrips.send((pipeline) => {
+      const script: unknown = Reflect.get(pipeline, INCR_SCRIPT);
+      if (typeof script !== 'function') throw new Error(`rate-limiter-flexible changed: no ${INCR_SCRIPT}`);
+      Reflect.apply(script, pipeline, args);
+    });
+    const [reply] = pipelineReplies(results);
+    return reply;
   }
 }
 
