@@ -122,17 +122,27 @@ type Command = (...args: unknown[]) => unknown;
  */
 function gatheredPublishes(client: Redis): ReadonlyMap<PropertyKey, Command> {
   const roundTrips = redisRoundTrips(client);
-  const publishing =
-    (queue: (pipeline: ChainableCommander, channel: string, message: string | Buffer) => void): Command =>
-    async (channel, message) => {
-      if (typeof channel !== 'string' || (typeof message !== 'string' && !Buffer.isBuffer(message)))
-        throw new Error('adapter publish: unexpected arguments');
+  const publishing = (
+    name: 'publish' | 'spublish',
+    queue: (pipeline: ChainableCommander, channel: string, message: string | Buffer) => void,
+  ): Command => {
+    const own = client[name].bind(client) as Command;
+    return async (...args) => {
+      const [channel, message] = args;
+      // Anything but (channel, message) goes the client's own way.
+      if (
+        args.length !== 2 ||
+        typeof channel !== 'string' ||
+        !(typeof message === 'string' || Buffer.isBuffer(message))
+      )
+        return own(...args);
       const [reply] = pipelineReplies(await roundTrips.send((pipeline) => queue(pipeline, channel, message)));
       return reply;
     };
+  };
   return new Map<PropertyKey, Command>([
-    ['publish', publishing((pipeline, channel, message) => pipeline.publish(channel, message))],
-    ['spublish', publishing((pipeline, channel, message) => pipeline.spublish(channel, message))],
+    ['publish', publishing('publish', (pipeline, channel, message) => pipeline.publish(channel, message))],
+    ['spublish', publishing('spublish', (pipeline, channel, message) => pipeline.spublish(channel, message))],
   ]);
 }
 
