@@ -33,6 +33,13 @@ class HeartbeatRateLimiterRedis extends RateLimiterRedis {
     private readonly health: RedisHealth,
   ) {
     super(options);
+    // Private to the library (its version is pinned by the lock file): a version without them stops the service at
+    // start instead of falling back, silently, to each process's own budget.
+    if (
+      typeof libraryUpsert !== 'function' ||
+      typeof Reflect.get(options.storeClient, INCR_SCRIPT) !== 'function'
+    )
+      throw new Error(`rate-limiter-flexible changed: no _upsert or no ${INCR_SCRIPT} script`);
     this.roundTrips = redisRoundTrips(options.storeClient);
   }
 
