@@ -74,11 +74,15 @@ export async function listMessagesBatch(
     }
     return index;
   });
-  let answered: Message[][] | { failed: unknown };
+  let answered: Message[][] = [];
+  // A failed read is one refusal for every entry that needed it, logged once (as the memberships' above).
+  let readRefusal: SyncBatchResult | undefined;
   try {
     answered = await repos.messages.listAfterEach(pages);
   } catch (err) {
-    answered = { failed: err };
+    readRefusal = batchEntryRefusal(logger, err, 'a sync batch', {
+      requestIds: entries.filter((_, i) => pageOf[i] !== undefined).map((e) => e.requestId),
+    });
   }
   return checked.map((c, i): SyncBatchResult => {
     const refuse = (err: unknown) =>
@@ -86,7 +90,6 @@ export async function listMessagesBatch(
     if (!('userId' in c)) return refuse(c.refused);
     const page = pageOf[i];
     if (page === undefined) return refuse(chatNotFound());
-    if (!Array.isArray(answered)) return refuse(answered.failed);
-    return { status: 200, messages: answered[page] ?? [] };
+    return readRefusal ?? { status: 200, messages: answered[page] ?? [] };
   });
 }
