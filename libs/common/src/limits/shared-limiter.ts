@@ -27,6 +27,8 @@ const INCR_SCRIPT = 'rlflxIncr';
  */
 class HeartbeatRateLimiterRedis extends RateLimiterRedis {
   private readonly roundTrips: RedisRoundTrips;
+  /** `libraryUpsert`, checked once here. */
+  private readonly libraryWrite: Parameters<typeof Reflect.apply>[0];
 
   constructor(
     options: RateLimiterRedisOptions & { storeClient: Redis },
@@ -40,6 +42,7 @@ class HeartbeatRateLimiterRedis extends RateLimiterRedis {
       typeof Reflect.get(options.storeClient, INCR_SCRIPT) !== 'function'
     )
       throw new Error(`rate-limiter-flexible changed: no _upsert or no ${INCR_SCRIPT} script`);
+    this.libraryWrite = libraryUpsert;
     this.roundTrips = redisRoundTrips(options.storeClient);
   }
 
@@ -53,10 +56,9 @@ class HeartbeatRateLimiterRedis extends RateLimiterRedis {
    * in this turn's round trip. What else it writes this way (a `block`, a window under a second) goes as before.
    */
   async _upsert(key: string, points: number, msDuration: number, forceExpire = false): Promise<unknown> {
-    if (typeof libraryUpsert !== 'function') throw new Error('rate-limiter-flexible changed: no _upsert');
     const seconds = Math.floor(msDuration / 1000);
     if (forceExpire || seconds <= 0 || !Number.isInteger(points))
-      return Reflect.apply(libraryUpsert, this, [key, points, msDuration, forceExpire]);
+      return Reflect.apply(this.libraryWrite, this, [key, points, msDuration, forceExpire]);
     if (!this._isRedisReady()) throw new Error('Redis connection is not ready');
     const args = [key, String(points), String(seconds), String(this.points), String(this.duration)];
     const results = await this.roundTrips.send((pipeline) => {
