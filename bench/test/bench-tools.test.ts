@@ -4,10 +4,11 @@ import { Server } from 'socket.io';
 import { startOpenAiFake, waitFor } from '@cohort/testkit';
 import { parseStamps, stampChunk } from '../src/assistant-stream';
 import { rampConnections } from '../src/connections';
-import { ChatLoad } from '../src/chat-load';
+import { ChatLoad, type LoadResult } from '../src/chat-load';
 import { LightSocket, LightSocketError } from '../src/light-client';
 import { ConsistentHashRing } from '../src/nginx-hash';
 import { CpuMeter } from '../src/proc';
+import { figures, type BenchReport, type LoadRep } from '../src/report';
 import { startBareStack, type Stack } from '../src/stacks';
 import { reconnectStorm } from '../src/storm';
 import { ratio, Samples } from '../src/stats';
@@ -56,6 +57,109 @@ describe('ratio', () => {
     expect(ratio(-4.28, 0.33)).toBeNaN();
     expect(ratio(5.12, -0.22)).toBeNaN();
     expect(ratio(5, 0)).toBeNaN();
+  });
+});
+
+describe('figures', () => {
+  const latency = (p99: number) => ({ count: 100, p50: p99 / 2, p95: p99, p99, max: p99 });
+  const run = (stack: 'full' | 'bare', over: Partial<LoadResult> = {}): LoadResult => ({
+    stack,
+    sockets: 10,
+    chats: 5,
+    targetRate: 100,
+    achievedRate: 100,
+    seconds: 1,
+    sent: 100,
+    acked: 100,
+    ackFailures: 0,
+    sendToAckMs: latency(20),
+    sendToReceiveMs: latency(22),
+    deliveries: 300,
+    expectedDeliveries: 300,
+    deliveriesPerSecond: 300,
+    lostDeliveries: 0,
+    ackedNotStored: 0,
+    duplicates: 0,
+    disconnects: 0,
+    drained: true,
+    stoppedEarly: false,
+    serverCpuSeconds: 0.5,
+    cpuMsPerMessage: 5,
+    cpuMsPer1kDeliveries: 1.7,
+    cpuByProcess: {},
+    clientCpuSeconds: 0.1,
+    loopDelayP99Ms: 5,
+    monotonicUs: [0, 1],
+    ...over,
+  });
+  const rep = (stack: 'full' | 'bare', over: Partial<LoadRep> = {}): LoadRep => ({
+    cpu: run(stack),
+    stairs: { steps: [], capacityRate: 100, capacityDeliveries: 300, capacityRung: 3, run: run(stack) },
+    ...over,
+  });
+  const report = (smallChats: BenchReport['smallChats'], fanout: BenchReport['fanout']): BenchReport => ({
+    generatedAt: '2026-12-07T00:00:00.000Z',
+    machine: { nproc: 2, cpuModel: 'test', memTotalGiB: 1, node: 'v20', kernel: 'test', openFileLimit: 1024 },
+    loadAverage: { start: 0, end: 0 },
+    config: {
+      smallCpuRate: 100,
+      smallRate: 200,
+      smallBudgetMs: 100,
+      cpuRate: 100,
+      rate: 200,
+      p99BudgetMs: 250,
+    },
+    stacks: {},
+    smallChats,
+    fanout,
+    storm: [],
+    connections: {},
+    services: {},
+    durationSeconds: 1,
+  });
+
+  test('a figure no stack measured is no row; one a single stack measured is', () => {
+    // The default run: the latency run at 200 msg/s only on the full stack in small chats, none in the fan-out.
+    const names = figures(
+      report(
+        [{ full: rep('full', { fixed: run('full', { sendToAckMs: latency(40) }) }), bare: rep('bare') }],
+        [{ full: rep('full'), bare: rep('bare') }],
+      ),
+    ).map((f) => f.name);
+    expect(names).toContain('small chats: send→ack p99 at 200 msg/s (ms)');
+    expect(names).toContain('fan-out: server CPU per 1,000 deliveries at 100 msg/s (ms)');
+    expect(names.filter((n) => n.startsWith('fan-out:') && n.includes('at 200 msg/s'))).toEqual([]);
+    const p99 = figures(
+      report(
+        [{ full: rep('full', { fixed: run('full', { sendToAckMs: latency(40) }) }), bare: rep('bare') }],
+        [],
+      ),
+    ).find((f) => f.name === 'small chats: send→ack p99 at 200 msg/s (ms)')!;
+    expect(p99.full.median).toBe(40);
+    expect(p99.pass).toBe(false);
+  });
+
+  test('every run of a repetition counts towards lost and duplicated, the priming run included', () => {
+    const [lost, dups] = ['lost deliveries', 'duplicate deliveries'].map((prefix) =>
+      figures(
+        report(
+          [
+            {
+              full: rep('full', {
+                primed: run('full', { lostDeliveries: 2, duplicates: 1 }),
+                fixed: run('full', { ackedNotStored: 1 }),
+              }),
+              bare: rep('bare', { cpu: run('bare', { duplicates: 4 }) }),
+            },
+          ],
+          [],
+        ),
+      ).find((f) => f.name.startsWith(prefix))!,
+    );
+    expect(lost!.full.median).toBe(3);
+    expect(lost!.pass).toBe(false);
+    expect(dups!.full.median).toBe(1);
+    expect(dups!.bare.median).toBe(4);
   });
 });
 
