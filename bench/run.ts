@@ -20,7 +20,6 @@ import { machineInfo, openFileLimit } from './src/proc';
 import { renderMarkdown, renderSummary, type BenchReport, type LoadRep, type Rep } from './src/report';
 import { gatewayBench, loginBench } from './src/service-benches';
 import { startBareStack, startFullStack, type Stack, type StackPlan } from './src/stacks';
-import { coresUsed, settle } from './src/settle';
 import { reconnectStorm, type StormResult } from './src/storm';
 import { alternate, round } from './src/stats';
 
@@ -63,12 +62,6 @@ const config = {
   rate: num('BENCH_RATE', 200),
   cpuRate: num('BENCH_CPU_RATE', 100),
   p99BudgetMs: num('BENCH_P99_BUDGET_MS', 250),
-  /**
-   * Before each stack's turn in a repetition, wait (at most this long) until the servers of both stacks use at most
-   * this many cores more than they did idle at the part's start (item 12 of "How the method holds still").
-   */
-  settleMaxSeconds: num('BENCH_SETTLE_SECONDS', 5),
-  settleMarginCores: num('BENCH_SETTLE_MARGIN_CORES', 0.1),
   stormSockets: num('BENCH_STORM_SOCKETS', 6000),
   // The full stack's hold: one presence heartbeat period (realtime's PRESENCE_TTL_MS / 3), so it holds one beat.
   stormHoldSeconds: num('BENCH_STORM_HOLD_SECONDS', 10),
@@ -163,11 +156,6 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
         log(`${name}: ${stack.name}: ${load.size} sockets through nginx in ${seconds.toFixed(1)} s`);
       }),
     );
-    // What both stacks' servers use idle with the part's sockets connected: the level `settle` waits for.
-    const servers = () => stacks.flatMap((s) => s.serverProcesses());
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const quietCores = await coresUsed(servers(), 1);
-    log(`${name}: both stacks idle with their sockets: ${round(quietCores, 3)} cores`);
     const rate = small ? config.smallRate : config.rate;
     const cpuRate = small ? config.smallCpuRate : config.cpuRate;
     // Warm-up: JIT, connection pools and caches, so the first repetition is not the cold one.
@@ -180,17 +168,7 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
       const rep: Rep<LoadRep> = {};
       for (const stack of alternate(r, stacks)) {
         const load = loads.get(stack)!;
-        // The other stack's staircase (or this one's) may still be working off its overload: start on a quiet machine.
-        const settled = await settle(servers(), {
-          quietCores,
-          marginCores: config.settleMarginCores,
-          windowSeconds: 0.5,
-          maxSeconds: config.settleMaxSeconds,
-        });
-        log(
-          `${name} rep ${r + 1}: ${stack.name}: settled in ${settled.seconds} s (${settled.cores} cores` +
-            `${settled.quiet ? '' : `, not within ${config.settleMarginCores} of quiet`})`,
-        ); // Small chats, full: the CPU run's senders send once just before it (LoadRep.primed), so every repetition's
+        // Small chats, full: the CPU run's senders send once just before it (LoadRep.primed), so every repetition's
         // CPU run finds the same cache state, whatever ran in between (bare's runs outlast the membership cache).
         const primed =
           small && stack.persistent ? await load.run(cpuRate * 2, config.cpuSeconds / 2) : undefined;
@@ -229,13 +207,7 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
             firstRung: Math.max(0, stairs.capacityRung - config.rungsBelow),
           });
         log(`${name} rep ${r + 1}: ${describeStairs(stairs)}`);
-        rep[stack.name] = {
-          settled,
-          cpu,
-          stairs,
-          ...(fixed ? { fixed } : {}),
-          ...(primed ? { primed } : {}),
-        };
+        rep[stack.name] = { cpu, stairs, ...(fixed ? { fixed } : {}), ...(primed ? { primed } : {}) };
       }
       reps.push(rep);
     }

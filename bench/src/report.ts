@@ -2,7 +2,6 @@ import type { AssistantStreamRep, AssistantStreamResult } from './assistant-stre
 import type { LoadResult, StaircaseResult } from './chat-load';
 import type { ConnectionsResult } from './connections';
 import type { GatewayBenchResult, LoginBenchResult } from './service-benches';
-import type { Settled } from './settle';
 import { ratio, round, spread, type Spread } from './stats';
 import type { StormResult } from './storm';
 
@@ -10,8 +9,6 @@ import type { StormResult } from './storm';
 export type Rep<T> = Partial<Record<'full' | 'bare', T>>;
 
 export interface LoadRep {
-  /** The wait for a quiet machine before this stack's first run of the repetition (absent in older reports). */
-  settled?: Settled;
   /**
    * The CPU run: a fixed rate neither stack is saturated at. Saturated, CPU per message grows with the queue (GC,
    * retries, timers), so a saturated stack's figure measures its backlog, not its cost (absent in older reports).
@@ -460,11 +457,7 @@ export function renderMarkdown(report: BenchReport): string {
         if (!r) continue;
         out.push(
           `- rep ${i + 1} ${side}: ${r.stairs.steps.map((x) => `${x.rate}${x.held ? '✓' : '✗'}${x.p99Ms}`).join(' ')} → ` +
-            `**${r.stairs.capacityRate} msg/s** (staircase: generator ${r.stairs.run.clientCpuSeconds} s CPU, loop delay p99 ${r.stairs.run.loopDelayP99Ms} ms` +
-            (r.settled
-              ? `; waited ${r.settled.seconds} s for a quiet machine before the repetition, ${r.settled.cores} cores at the end${r.settled.quiet ? '' : ', not quiet'}`
-              : '') +
-            ')',
+            `**${r.stairs.capacityRate} msg/s** (staircase: generator ${r.stairs.run.clientCpuSeconds} s CPU, loop delay p99 ${r.stairs.run.loopDelayP99Ms} ms)`,
         );
       }
     });

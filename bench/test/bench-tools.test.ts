@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
@@ -10,7 +9,6 @@ import { LightSocket, LightSocketError } from '../src/light-client';
 import { ConsistentHashRing } from '../src/nginx-hash';
 import { CpuMeter } from '../src/proc';
 import { figures, type BenchReport, type LoadRep } from '../src/report';
-import { settle } from '../src/settle';
 import { startBareStack, type Stack } from '../src/stacks';
 import { reconnectStorm } from '../src/storm';
 import { ratio, Samples } from '../src/stats';
@@ -48,52 +46,6 @@ describe('CpuMeter', () => {
       const measured = meter.end();
       expect(Math.abs(measured.cpu.self! - (used.user + used.system) / 1e6)).toBeLessThan(0.002);
     }
-  });
-});
-
-describe('settle', () => {
-  // A child that spins for `busyMs`, then sleeps: a stack working off a staircase's overload, then quiet.
-  const spinner = (busyMs: number) =>
-    spawn(
-      process.execPath,
-      [
-        '-e',
-        `const until = Date.now() + ${busyMs}; let x = 0; while (Date.now() < until) x += Math.sqrt(x + 1); setTimeout(() => {}, 60000);`,
-      ],
-      { stdio: 'ignore' },
-    );
-  const children: ChildProcess[] = [];
-  afterEach(() => {
-    for (const child of children.splice(0)) child.kill('SIGKILL');
-  });
-
-  test('waits while the servers are busy and returns once they are quiet', async () => {
-    const child = spinner(1500);
-    children.push(child);
-    const settled = await settle([{ label: 'spinner', pid: child.pid! }], {
-      quietCores: 0,
-      marginCores: 0.1,
-      windowSeconds: 0.25,
-      maxSeconds: 10,
-    });
-    expect(settled.quiet).toBe(true);
-    expect(settled.cores).toBeLessThanOrEqual(0.1);
-    expect(settled.seconds).toBeGreaterThanOrEqual(1);
-    expect(settled.seconds).toBeLessThan(10);
-  });
-
-  test('gives up after its deadline, saying the machine was not quiet', async () => {
-    const child = spinner(60_000);
-    children.push(child);
-    const settled = await settle([{ label: 'spinner', pid: child.pid! }], {
-      quietCores: 0,
-      marginCores: 0.1,
-      windowSeconds: 0.25,
-      maxSeconds: 1,
-    });
-    expect(settled.quiet).toBe(false);
-    expect(settled.cores).toBeGreaterThan(0.1);
-    expect(settled.seconds).toBeLessThan(2);
   });
 });
 
