@@ -55,8 +55,6 @@ const config = {
   smallCpuRate: num('BENCH_SMALL_CPU_RATE', 100),
   /** Long enough that each stack's CPU is seconds, so the other processes' background is a few % of it. */
   cpuSeconds: num('BENCH_CPU_SECONDS', 6),
-  /** The fan-out's priming run (its senders are few and always cached: it only warms the stack up again). */
-  primeSeconds: num('BENCH_PRIME_SECONDS', 1),
   smallBudgetMs: num('BENCH_SMALL_BUDGET_MS', 100),
   sockets: num('BENCH_SOCKETS', 2000),
   chats: num('BENCH_CHATS', 20),
@@ -170,12 +168,11 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
       const rep: Rep<LoadRep> = {};
       for (const stack of alternate(r, stacks)) {
         const load = loads.get(stack)!;
-        // Every stack's CPU run follows a priming run of its own at twice its rate (LoadRep.primed): in small chats
-        // the CPU run's senders once each, so the full stack's CPU run finds every sender's membership cached
-        // whatever ran in between (bare's runs outlast the membership cache); in both parts a stack that sat idle
-        // through the other's turn is warm again (item 12 of "How the method holds still").
-        const primed = await load.run(cpuRate * 2, small ? config.cpuSeconds / 2 : config.primeSeconds);
-        log(`${name} rep ${r + 1}: priming: ${describe(primed)}`);
+        // Small chats, full: the CPU run's senders send once just before it (LoadRep.primed), so every repetition's
+        // CPU run finds the same cache state, whatever ran in between (bare's runs outlast the membership cache).
+        const primed =
+          small && stack.persistent ? await load.run(cpuRate * 2, config.cpuSeconds / 2) : undefined;
+        if (primed) log(`${name} rep ${r + 1}: priming: ${describe(primed)}`);
         const cpu = await load.run(cpuRate, config.cpuSeconds);
         log(`${name} rep ${r + 1}: ${describe(cpu)}`);
         // The latency run at the issue's rate: where a target reads it (small chats, full), or everywhere on request.
@@ -210,7 +207,7 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
             firstRung: Math.max(0, stairs.capacityRung - config.rungsBelow),
           });
         log(`${name} rep ${r + 1}: ${describeStairs(stairs)}`);
-        rep[stack.name] = { primed, cpu, stairs, ...(fixed ? { fixed } : {}) };
+        rep[stack.name] = { cpu, stairs, ...(fixed ? { fixed } : {}), ...(primed ? { primed } : {}) };
       }
       reps.push(rep);
     }

@@ -15,10 +15,9 @@ export interface LoadRep {
    */
   cpu?: LoadResult;
   /**
-   * Just before the CPU run, at twice its rate. Small chats: the CPU run's senders, once each, so the full stack's
-   * CPU run finds every sender's membership cached; this run finds whatever the runs before it left (in repetition
-   * 2, after bare's runs, longer than the membership cache's 60 s, no sender is remembered). Fan-out: 1 s, to warm
-   * up again. Full stack in small chats only before 2026-12-07.
+   * Small chats, full stack: the same senders as the CPU run, just before it, at twice its rate. The CPU run then
+   * finds every sender's membership cached; this run finds whatever the runs before it left: in repetition 2, after
+   * bare's runs (longer than the membership cache's 60 s), no sender is remembered.
    */
   primed?: LoadResult;
   /**
