@@ -31,6 +31,15 @@ const num = (name: string, fallback: number): number => {
   return value;
 };
 
+/** A count that may be 0 (a rung of the ladder). */
+const whole = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got ${raw}`);
+  return value;
+};
+
 const config = {
   reps: num('BENCH_REPS', 3),
   fixedSeconds: num('BENCH_SECONDS', 4),
@@ -47,6 +56,11 @@ const config = {
    * its low rungs skipped: they held in the first repetition and only took time).
    */
   rungsBelow: num('BENCH_RUNGS_BELOW', 2),
+  /**
+   * Repetition 1 starts its staircase this many rungs up the ladder (0 before 2026-12-07): the low rungs held in
+   * every run so far; should none climbed hold, it steps down `rungsBelow` rungs at a time as later repetitions do.
+   */
+  firstRung: whole('BENCH_FIRST_RUNG', 3),
   smallChats: num('BENCH_SMALL_CHATS', 1000),
   smallMinMembers: num('BENCH_SMALL_MIN', 2),
   smallMaxMembers: num('BENCH_SMALL_MAX', 5),
@@ -181,7 +195,7 @@ async function loadPart(name: 'smallchats' | 'fanout', stacks: Stack[]): Promise
             ? await load.run(rate, config.fixedSeconds)
             : undefined;
         if (fixed) log(`${name} rep ${r + 1}: ${describe(fixed)}`);
-        const ladder = ladders.get(stack) ?? { startRate: startRate(cpu), firstRung: 0 };
+        const ladder = ladders.get(stack) ?? { startRate: startRate(cpu), firstRung: config.firstRung };
         const climb = (firstRung: number) =>
           load.staircase({
             startRate: ladder.startRate,
