@@ -118,7 +118,7 @@ describe('figures', () => {
     durationSeconds: 1,
   });
 
-  test('a figure no stack measured is no row; one a single stack measured is', () => {
+  test('rows read only from latency runs at 200 msg/s are left out of a part that made none; the target’s stays', () => {
     // The default run: the latency run at 200 msg/s only on the full stack in small chats, none in the fan-out.
     const names = figures(
       report(
@@ -137,6 +137,12 @@ describe('figures', () => {
     ).find((f) => f.name === 'small chats: send→ack p99 at 200 msg/s (ms)')!;
     expect(p99.full.median).toBe(40);
     expect(p99.pass).toBe(false);
+    // A run with no latency run at all keeps the target's row, unmeasured and so not met.
+    const none = figures(report([{ full: rep('full'), bare: rep('bare') }], []));
+    const target = none.find((f) => f.name === 'small chats: send→ack p99 at 200 msg/s (ms)')!;
+    expect(target.full.median).toBeNaN();
+    expect(target.pass).toBe(false);
+    expect(none.map((f) => f.name)).not.toContain('small chats: send→ack p50 at 200 msg/s (ms)');
   });
 
   test('every run of a repetition counts towards lost and duplicated, the priming run included', () => {
