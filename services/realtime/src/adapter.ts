@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ServerOptions } from 'socket.io';
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter';
 import { pipelineReplies, redisRoundTrips, type Logger } from '@cohort/common';
@@ -122,10 +122,7 @@ type Command = (...args: unknown[]) => unknown;
  */
 function gatheredPublishes(client: Redis): ReadonlyMap<PropertyKey, Command> {
   const roundTrips = redisRoundTrips(client);
-  const publishing = (
-    name: 'publish' | 'spublish',
-    queue: (pipeline: ChainableCommander, channel: string, message: string | Buffer) => void,
-  ): Command => {
+  const publishing = (name: 'publish' | 'spublish'): Command => {
     const own = client[name].bind(client) as Command;
     return async (...args) => {
       const [channel, message] = args;
@@ -136,13 +133,13 @@ function gatheredPublishes(client: Redis): ReadonlyMap<PropertyKey, Command> {
         !(typeof message === 'string' || Buffer.isBuffer(message))
       )
         return own(...args);
-      const [reply] = pipelineReplies(await roundTrips.send((pipeline) => queue(pipeline, channel, message)));
+      const [reply] = pipelineReplies(await roundTrips.send((pipeline) => pipeline[name](channel, message)));
       return reply;
     };
   };
   return new Map<PropertyKey, Command>([
-    ['publish', publishing('publish', (pipeline, channel, message) => pipeline.publish(channel, message))],
-    ['spublish', publishing('spublish', (pipeline, channel, message) => pipeline.spublish(channel, message))],
+    ['publish', publishing('publish')],
+    ['spublish', publishing('spublish')],
   ]);
 }
 
