@@ -23,20 +23,13 @@ import { startBareStack, startFullStack, type Stack, type StackPlan } from './sr
 import { reconnectStorm, type StormResult } from './src/storm';
 import { alternate, round } from './src/stats';
 
-const num = (name: string, fallback: number): number => {
+/** A positive number from the environment, or with `count` a whole number that may be 0 (a rung of the ladder). */
+const num = (name: string, fallback: number, count = false): number => {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-};
-
-/** A count that may be 0 (a rung of the ladder). */
-const whole = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got ${raw}`);
+  if (count ? !Number.isInteger(value) || value < 0 : !Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a ${count ? 'whole' : 'positive'} number, got ${raw}`);
   return value;
 };
 
@@ -61,7 +54,7 @@ const config = {
    * or above in every run so far; should none climbed hold, it steps down `rungsBelow` rungs at a time as later
    * repetitions do.
    */
-  firstRung: whole('BENCH_FIRST_RUNG', 3),
+  firstRung: num('BENCH_FIRST_RUNG', 3, true),
   smallChats: num('BENCH_SMALL_CHATS', 1000),
   smallMinMembers: num('BENCH_SMALL_MIN', 2),
   smallMaxMembers: num('BENCH_SMALL_MAX', 5),
